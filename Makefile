@@ -1,0 +1,49 @@
+# Two commands: `make run` and `make test`. Everything else is a helper for them.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run test lint format typecheck check bench gallery export-gallery baselines clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11+ is needed: install python3.11 (Debian/Ubuntu: apt-get install python3.11 python3.11-venv) or run 'make PYTHON=python3.12 ...'"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+## make run: set up and start the app on the embedded default (SQLite, no server needed).
+run: $(STAMP)
+	$(BIN)/purplecross run
+
+## make test: set up and pass the whole suite (starts its own redis-server, real SMTP, SQLite, PostgreSQL when there).
+test: $(STAMP)
+	@scripts/ensure-redis-server
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test
+
+bench: $(STAMP)
+	@scripts/ensure-redis-server
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m benchmarks
+
+gallery: $(STAMP)
+	$(BIN)/purplecross gallery
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,112 @@
+"""The ``purplecross`` command line: the app, the database, demo data, workers and more.
+
+Each subcommand imports what it needs inside its function, so that ``purplecross
+worker`` starts without Qt and ``purplecross --help`` starts in milliseconds.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from purplecross_desktop import __version__
+from purplecross_desktop.settings import Settings, SettingsError, load_settings
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(f"bad setting {exc}") from None
+
+
+@click.group(invoke_without_command=True)
+@click.version_option(__version__, prog_name="purplecross")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Purple Cross Desktop: the workstation client of a veterinary clinic.
+
+    Without a subcommand, opens the app (the same as `purplecross run`).
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(run)
+
+
+@cli.command()
+def run() -> None:
+    """Open the main window on the configured database (embedded SQLite by default)."""
+    from purplecross_desktop.preflight import check_display
+
+    problem = check_display()
+    if problem:
+        raise click.ClickException(problem)
+    from purplecross_desktop.app import run_app
+
+    sys.exit(run_app(_settings()))
+
+
+@cli.group()
+def config() -> None:
+    """Show the effective settings."""
+
+
+@config.command("show")
+def config_show() -> None:
+    """Print every setting and where it can be changed; secrets are masked."""
+    from purplecross_desktop.secrets import KNOWN, get_secret
+    from purplecross_desktop.settings import default_config_file
+
+    settings = _settings()
+    click.echo(f"# settings file: {default_config_file()}")
+    for name, value in settings.as_public_dict().items():
+        click.echo(f"{name} = {value}")
+    for name in KNOWN:
+        click.echo(f"{name} = {'***' if get_secret(name) else '(not set)'}")
+
+
+@cli.group()
+def db() -> None:
+    """Database schema: upgrade, downgrade, current revision."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Upgrade the configured database to REVISION (default: head)."""
+    from purplecross_desktop.database.session import upgrade
+    from purplecross_desktop.settings import mask_url
+
+    settings = _settings()
+    upgrade(settings.effective_database_url, revision)
+    click.echo(f"upgraded {mask_url(settings.effective_database_url)} to {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Downgrade the configured database to REVISION (`base` removes every table)."""
+    from purplecross_desktop.database.session import downgrade
+
+    downgrade(_settings().effective_database_url, revision)
+    click.echo(f"downgraded to {revision}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the schema revision of the configured database."""
+    from purplecross_desktop.database.session import current_revision
+
+    click.echo(current_revision(_settings().effective_database_url) or "(empty database)")
+
+
+def main() -> None:
+    """Console entry point."""
+    from purplecross_desktop import cli_extensions
+
+    cli_extensions.register(cli)
+    cli(prog_name="purplecross")
+
+
+if __name__ == "__main__":
+    main()

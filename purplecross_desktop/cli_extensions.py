@@ -1,0 +1,20 @@
+"""Where each area adds its subcommands to the ``purplecross`` group.
+
+Keeping the list here (instead of in ``cli.py``) lets areas land independently.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# module path -> attribute holding a click command or group
+EXTENSIONS: tuple[tuple[str, str], ...] = ()
+
+
+def register(group: click.Group) -> None:
+    """Add every extension command to ``group``."""
+    for module_name, attribute in EXTENSIONS:
+        module = importlib.import_module(module_name)
+        group.add_command(getattr(module, attribute))
