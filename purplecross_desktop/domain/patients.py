@@ -338,7 +338,7 @@ class PatientService(ServiceBase):
         born = values["date_of_birth"]
         if born is not None and born > today:
             checker.add("date_of_birth", "must not be in the future")
-        chip = checker.text("microchip", data.microchip, required=False, max_length=15)
+        chip = checker.text("microchip", data.microchip, required=False, max_length=40)
         if chip is not None:
             chip = chip.replace(" ", "").upper()
             if not MICROCHIP_RE.match(chip):
