@@ -77,6 +77,11 @@ class ServiceBase:
         with self._sessions() as session:
             try:
                 with session.begin():
+                    if session.get_bind().dialect.name == "sqlite":
+                        # Take the write lock first: a transaction that reads and then writes
+                        # would otherwise fail at once if another writer committed meanwhile
+                        # (WAL snapshot); this way it waits (busy_timeout) and sees that write.
+                        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
                     _check_actor(session, actor)
                     uow = UnitOfWork(session, actor, self._clock())
                     yield uow

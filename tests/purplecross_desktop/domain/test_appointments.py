@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 
@@ -11,8 +12,9 @@ from purplecross_desktop.domain.appointments import (
     STAMP,
     TRANSITIONS,
     AppointmentStatus,
+    Booking,
 )
-from purplecross_desktop.domain.errors import ValidationError
+from purplecross_desktop.domain.errors import Conflict, ValidationError
 from tests.purplecross_desktop.domain.conftest import Clinic
 
 
@@ -196,3 +198,32 @@ def test_booking_a_deceased_patient_is_refused(clinic: Clinic) -> None:
     clinic.patients.mark_deceased(PatientId(patient.id))
     with pytest.raises(ValidationError, match="patient_id: must not be a deceased patient"):
         clinic.appointments.book(clinic.booking(patient, vet, room))
+
+
+def test_two_desks_booking_the_same_slot_at_once_get_one_booking(clinic: Clinic) -> None:
+    """Two threads (two workstations) race for one vet and slot: exactly one wins, the
+    other gets the friendly double-booking error, on SQLite and PostgreSQL alike."""
+    a, b = clinic.patient(), clinic.patient(name="Fido")
+    vet, room1, room2 = clinic.vet(), clinic.room(), clinic.room("Room 2")
+    at = clinic.clock.now + dt.timedelta(hours=1)
+    bookings = [clinic.booking(a, vet, room1, at=at), clinic.booking(b, vet, room2, at=at)]
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def book(booking: Booking) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(clinic.appointments.book(booking).id)
+        except (ValidationError, Conflict) as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=book, args=(bk,)) for bk in bookings]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(outcomes) == 2
+    assert len(errors) == 1, outcomes
+    assert "vet_id: is already booked" in str(errors[0])
+    assert clinic.appointments.search(vet_id=StaffId(vet.id)).total == 1
