@@ -9,6 +9,7 @@ import purplecross_desktop.domain.clients
 import purplecross_desktop.domain.medical
 import purplecross_desktop.domain.patients
 import purplecross_desktop.domain.reminders
+import purplecross_desktop.domain.rooms
 import purplecross_desktop.domain.staff  # noqa: F401
 from purplecross_desktop.database.base import Base
 

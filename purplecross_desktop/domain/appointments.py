@@ -1,4 +1,4 @@
-"""Rooms and appointments: booking without double booking, rescheduling, status transitions."""
+"""Appointments: booking without double booking, rescheduling, status transitions."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from purplecross_desktop.domain.clients import Client
 from purplecross_desktop.domain.columns import enum_type
 from purplecross_desktop.domain.patients import Patient
 from purplecross_desktop.domain.query import Page, like_pattern, paginate
+from purplecross_desktop.domain.rooms import Room, check_room
 from purplecross_desktop.domain.service import ServiceBase, apply_changes, get_or_raise
 from purplecross_desktop.domain.staff import Staff, StaffRole, require_role
 from purplecross_desktop.domain.validation import Checker, unknown_fields
@@ -83,16 +84,6 @@ STAMP = {
     AppointmentStatus.CANCELLED: "cancelled_at",
     AppointmentStatus.NO_SHOW: "no_show_at",
 }
-
-
-class Room(Base):
-    """A consulting room, theatre or kennel area that appointments occupy."""
-
-    __tablename__ = "rooms"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(60), unique=True)
-    active: Mapped[bool] = mapped_column(default=True)
 
 
 _blocking_sql = sa.text("status NOT IN ('cancelled', 'no_show')")
@@ -180,7 +171,7 @@ EDITABLE = frozenset({"type", "reason", "notes"})
 
 
 class AppointmentService(ServiceBase):
-    """Book, reschedule, move through statuses and find appointments; manage rooms."""
+    """Book, reschedule, move through statuses and find appointments."""
 
     ORDER = {
         "starts_at": Appointment.starts_at,
@@ -192,32 +183,6 @@ class AppointmentService(ServiceBase):
         "booked_at": Appointment.booked_at,
         "id": Appointment.id,
     }
-
-    # --- rooms ---------------------------------------------------------------------------
-
-    def create_room(self, name: str, *, actor: StaffId | None = None) -> Room:
-        """Add a room (names are unique)."""
-        checker = Checker()
-        clean = checker.text("name", name, max_length=60)
-        with self._write(actor) as uow:
-            if clean is not None and uow.session.scalar(
-                sa.select(Room.id).where(sa.func.lower(Room.name) == clean.lower())
-            ):
-                checker.add("name", "is already used by another room")
-            checker.raise_if_any()
-            room = Room(name=clean)
-            uow.session.add(room)
-            uow.session.flush()
-            uow.audit("created", "room", room.id, {"name": [None, clean]})
-        return room
-
-    def rooms(self, *, active: bool | None = True) -> list[Room]:
-        """Rooms by name."""
-        stmt = sa.select(Room).order_by(Room.name)
-        if active is not None:
-            stmt = stmt.where(Room.active == active)
-        with self._read() as session:
-            return list(session.scalars(stmt))
 
     # --- booking -------------------------------------------------------------------------
 
@@ -282,7 +247,7 @@ class AppointmentService(ServiceBase):
             if vet_id is not None:
                 require_role(uow.session, vet_id, StaffRole.VETERINARIAN, "vet_id", checker)
             if room_id is not None:
-                _check_room(uow.session, room_id, checker)
+                check_room(uow.session, room_id, checker)
             if starts and ends:
                 self._check_free(uow.session, booking, starts, ends, appt.id, checker)
             checker.raise_if_any()
@@ -536,7 +501,7 @@ class AppointmentService(ServiceBase):
         require_role(session, booking.vet_id, StaffRole.VETERINARIAN, "vet_id", checker)
         if booking.vet_id is None:
             checker.add("vet_id", "must not be empty")
-        _check_room(session, booking.room_id, checker)
+        check_room(session, booking.room_id, checker)
         return client_id
 
     @staticmethod
@@ -577,14 +542,6 @@ class AppointmentService(ServiceBase):
                 checker.add("room_id", f"is already booked {when} (appointment {other.id})")
             if other.patient_id == booking.patient_id:
                 checker.add("patient_id", f"already has an appointment {when} ({other.id})")
-
-
-def _check_room(session: Session, room_id: object, checker: Checker) -> None:
-    room = session.get(Room, room_id) if isinstance(room_id, int) else None
-    if room is None:
-        checker.add("room_id", "must be an existing room")
-    elif not room.active:
-        checker.add("room_id", "must be an active room")
 
 
 def _payload(appt: Appointment) -> dict[str, Any]:

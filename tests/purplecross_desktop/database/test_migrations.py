@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 from purplecross_desktop.database import make_engine
 from purplecross_desktop.database.models import metadata
 from purplecross_desktop.database.session import current_revision, downgrade, upgrade
-from purplecross_desktop.domain.appointments import Appointment, AppointmentStatus, Room
+from purplecross_desktop.domain.appointments import Appointment, AppointmentStatus
 from purplecross_desktop.domain.clients import Client
 from purplecross_desktop.domain.patients import Patient, Species
+from purplecross_desktop.domain.rooms import Room
 from purplecross_desktop.domain.staff import Staff, StaffRole
 
 CLINIC_TABLES = {

@@ -17,7 +17,7 @@ from purplecross_desktop.database import make_engine, make_session_factory
 from purplecross_desktop.database.base import ClientId, PatientId, StaffId
 from purplecross_desktop.database.models import metadata
 from purplecross_desktop.database.session import SessionFactory
-from purplecross_desktop.domain.appointments import AppointmentService, Booking, Room
+from purplecross_desktop.domain.appointments import AppointmentService, Booking
 from purplecross_desktop.domain.audit import AuditService
 from purplecross_desktop.domain.billing import InvoiceService
 from purplecross_desktop.domain.clients import Client, ClientData, ClientService, Phone
@@ -25,6 +25,7 @@ from purplecross_desktop.domain.events import DomainEvent, EventBus
 from purplecross_desktop.domain.medical import MedicalService
 from purplecross_desktop.domain.patients import Patient, PatientData, PatientService
 from purplecross_desktop.domain.reminders import ReminderService
+from purplecross_desktop.domain.rooms import Room, RoomService
 from purplecross_desktop.domain.staff import Staff, StaffData, StaffRole, StaffService
 from tests.support.postgres import create_database, drop_database, require_postgres
 
@@ -59,6 +60,7 @@ class Clinic:
     patients: PatientService
     staff: StaffService
     appointments: AppointmentService
+    rooms: RoomService
     medical: MedicalService
     invoices: InvoiceService
     reminders: ReminderService
@@ -83,7 +85,7 @@ class Clinic:
         )
 
     def room(self, name: str = "Room 1") -> Room:
-        return self.appointments.create_room(name)
+        return self.rooms.create(name)
 
     def booking(
         self,
@@ -173,6 +175,7 @@ def _clinic(engine: Engine) -> Iterator[Clinic]:
         patients=PatientService(sessions, bus, **kw),
         staff=StaffService(sessions, bus, password_hasher=hasher, **kw),
         appointments=AppointmentService(sessions, bus, **kw),
+        rooms=RoomService(sessions, bus, **kw),
         medical=MedicalService(sessions, bus, **kw),
         invoices=InvoiceService(sessions, bus, **kw),
         reminders=ReminderService(sessions, bus, **kw),

@@ -227,3 +227,22 @@ def test_two_desks_booking_the_same_slot_at_once_get_one_booking(clinic: Clinic)
     assert len(errors) == 1, outcomes
     assert "vet_id: is already booked" in str(errors[0])
     assert clinic.appointments.search(vet_id=StaffId(vet.id)).total == 1
+
+
+def test_rooms_are_renamed_retired_and_listed(clinic: Clinic) -> None:
+    patient, vet = clinic.patient(), clinic.vet()
+    room, other = clinic.room("Room 1"), clinic.room("Theatre")
+    clinic.rooms.update(room.id, {"name": "Consulting 1"})
+    with pytest.raises(ValidationError, match="name: is already used by another room"):
+        clinic.rooms.update(room.id, {"name": "THEATRE"})
+    clinic.rooms.update(other.id, {"active": False})
+    assert [r.name for r in clinic.rooms.list()] == ["Consulting 1"]
+    assert len(clinic.rooms.list(active=None)) == 2
+    with pytest.raises(ValidationError, match="room_id: must be an active room"):
+        clinic.appointments.book(clinic.booking(patient, vet, other))
+    assert [e.name for e in clinic.events if e.entity == "room"] == [
+        "room.created",
+        "room.created",
+        "room.updated",
+        "room.updated",
+    ]

@@ -20,13 +20,14 @@ from purplecross_desktop.database.base import (
     ReminderId,
     StaffId,
 )
-from purplecross_desktop.domain.appointments import Appointment, Booking, Room
+from purplecross_desktop.domain.appointments import Appointment, Booking
 from purplecross_desktop.domain.billing import Invoice, InvoiceData, LineData, PaymentData
 from purplecross_desktop.domain.clients import Client, ClientData, Phone
 from purplecross_desktop.domain.errors import ValidationError
 from purplecross_desktop.domain.medical import PrescriptionData, VaccinationData
 from purplecross_desktop.domain.patients import Patient, PatientData
 from purplecross_desktop.domain.reminders import Reminder, ReminderData
+from purplecross_desktop.domain.rooms import Room
 from purplecross_desktop.domain.staff import Staff, StaffData, StaffRole
 from tests.purplecross_desktop.domain.conftest import Clinic
 
@@ -469,12 +470,12 @@ CASES: list[Case] = [
     ),
     (
         "room duplicate name",
-        lambda w: w.clinic.appointments.create_room("room 1"),
+        lambda w: w.clinic.rooms.create("room 1"),
         {"name": "is already used by another room"},
     ),
     (
         "room empty name",
-        lambda w: w.clinic.appointments.create_room(""),
+        lambda w: w.clinic.rooms.create(""),
         {"name": "must not be empty"},
     ),
     # --- prescriptions and vaccinations
