@@ -202,12 +202,6 @@ Card QFrame#card_divider {{ background: {c.border}; border: none; max-height: {p
 {alerts}
 Alert QLabel {{ font-size: {px(FontSize.BODY)}px; }}
 Alert QLabel#alert_title {{ font-weight: 600; }}
-AlertCloseButton {{
-    background: transparent; border: {px(FOCUS_RING_WIDTH)}px solid transparent;
-    border-radius: {px(Radius.SM)}px;
-}}
-AlertCloseButton:hover, AlertCloseButton[sim_state="hover"] {{ background: {c.surface_alt}; }}
-AlertCloseButton:focus {{ border-color: {c.focus_ring}; }}
 """
 
 
