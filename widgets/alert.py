@@ -56,8 +56,12 @@ class AlertIcon(QWidget):
     def __init__(self, kind: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._kind = kind
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+
+    def sizeHint(self) -> QSize:
+        # From the font, so the icon follows the style sheet's (scaled) font size.
         side = round(self.fontMetrics().height() * _ICON_EM)
-        self.setFixedSize(side, side)
+        return QSize(side, side)
 
     def set_kind(self, kind: str) -> None:
         """Paint the icon of ``kind``."""
@@ -78,6 +82,7 @@ class AlertCloseButton(QAbstractButton):
         self._kind = kind
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.setAccessibleName("Dismiss")
         self.setToolTip("Dismiss")
 
@@ -236,10 +241,11 @@ class Alert(QFrame):
     def set_items(self, items: Sequence[str]) -> None:
         """Show ``items`` as a bulleted list (each escaped: plain text only)."""
         self._items = [str(item) for item in items]
-        bullets = "".join(f"<li>{html.escape(item)}</li>" for item in self._items)
-        self._list.setText(
-            f'<ul style="margin: 0px; -qt-list-indent: 1;">{bullets}</ul>' if bullets else ""
+        # Bullets as table rows: QLabel's rich text indents <ul> by a fixed 40 px.
+        rows = "".join(
+            f"<tr><td>\u2022&nbsp;</td><td>{html.escape(item)}</td></tr>" for item in self._items
         )
+        self._list.setText(f'<table cellspacing="0" cellpadding="1">{rows}</table>' if rows else "")
         self._list.setVisible(bool(self._items))
         self._update_accessible_text()
 
