@@ -9,6 +9,8 @@ from gallery.render import apply_state
 from gallery.story import Component
 from widgets.tokens import Spacing
 
+_WRAPPING_CELL_WIDTH = 260
+
 
 class StateMatrix(QWidget):
     """Renders each ``matrix_rows`` entry of a component in each of its ``matrix_states``.
@@ -44,6 +46,9 @@ class StateMatrix(QWidget):
                 if not apply_state(widget, state):
                     widget.deleteLater()
                     widget = QLabel("n/a")
+                if widget.hasHeightForWidth():
+                    # Wrapping widgets would shrink to a word per line in a grid cell.
+                    widget.setFixedWidth(_WRAPPING_CELL_WIDTH)
                 self._cells[(label, state)] = widget
                 grid.addWidget(widget, row, column, Qt.AlignmentFlag.AlignLeft)
 

@@ -39,6 +39,7 @@ _KIND_LABELS: Final = {
     "error": "Error",
 }
 _ICON_EM: Final = 1.3
+_SIM_STATES: Final = ("", "hover", "pressed", "focus")
 
 
 _W = TypeVar("_W", bound=QWidget)
@@ -80,6 +81,7 @@ class AlertCloseButton(QAbstractButton):
     def __init__(self, kind: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._kind = kind
+        self._sim_state = ""
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
@@ -91,6 +93,11 @@ class AlertCloseButton(QAbstractButton):
         self._kind = kind
         self.update()
 
+    def set_sim_state(self, state: str) -> None:
+        """Show hover, pressed or focus without a pointer ("" to stop); for the gallery."""
+        self._sim_state = state
+        self.update()
+
     def sizeHint(self) -> QSize:
         side = round(self.fontMetrics().height() * _ICON_EM) + 2 * FOCUS_RING_WIDTH
         return QSize(side, side)
@@ -100,12 +107,17 @@ class AlertCloseButton(QAbstractButton):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         outer = QRectF(self.rect())
-        if self.underMouse() or self.isDown():
+        enabled = self.isEnabled()
+        hovered = self.underMouse() or self._sim_state == "hover"
+        pressed = self.isDown() or self._sim_state == "pressed"
+        if enabled and (hovered or pressed):
             painter.setPen(Qt.PenStyle.NoPen)
-            hover = QColor(getattr(colors, f"{self._kind}_border"))
-            painter.setBrush(hover)
+            fill = QColor(getattr(colors, f"{self._kind}_border"))
+            if not pressed:
+                fill.setAlphaF(0.5)
+            painter.setBrush(fill)
             painter.drawRoundedRect(outer, Radius.SM, Radius.SM)
-        if self.hasFocus():
+        if enabled and (self.hasFocus() or self._sim_state == "focus"):
             painter.setPen(QColor(colors.focus_ring))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             half = FOCUS_RING_WIDTH / 2
@@ -115,7 +127,7 @@ class AlertCloseButton(QAbstractButton):
             painter,
             outer.adjusted(inset, inset, -inset, -inset),
             "close",
-            getattr(colors, f"{self._kind}_text"),
+            getattr(colors, f"{self._kind}_text") if enabled else colors.on_disabled,
         )
 
 
@@ -133,7 +145,9 @@ class Alert(QFrame):
         parent: the parent widget.
 
     Properties (Qt):
-        kind (str), title (str), message (str), closable (bool), timeout_ms (int).
+        kind (str), title (str), message (str), closable (bool), timeout_ms (int),
+        sim_state (str: "", "hover", "pressed" or "focus" shown on the Dismiss
+        button without a pointer, for the gallery's state matrix).
 
     Signals:
         sig_closed(): the alert was dismissed (button, Escape or timeout); emitted once.
@@ -156,6 +170,7 @@ class Alert(QFrame):
         set_accessible_role(self, QAccessible.Role.AlertMessage)
         self._kind = "info"
         self._closed = False
+        self._sim_state = ""
         self._items: list[str] = []
         self._timeout_ms = 0
         self._timer = QTimer(self)
@@ -275,6 +290,19 @@ class Alert(QFrame):
     message = Property(str, get_message, set_message)
     closable = Property(bool, is_closable, set_closable)
     timeout_ms = Property(int, get_timeout_ms, set_timeout_ms)
+
+    def get_sim_state(self) -> str:
+        """The state simulated on the Dismiss button ("" when none)."""
+        return self._sim_state
+
+    def set_sim_state(self, state: str) -> None:
+        """Show the Dismiss button hovered, pressed or focused; for the state matrix."""
+        if state not in _SIM_STATES:
+            raise ValueError(f"sim_state: must be one of {', '.join(_SIM_STATES)}, got {state!r}")
+        self._sim_state = state
+        self._close.set_sim_state(state)
+
+    sim_state = Property(str, get_sim_state, set_sim_state)
 
     # Behaviour ------------------------------------------------------------------------
     def is_closed(self) -> bool:

@@ -22,6 +22,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPen,
+    QPixmap,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
@@ -33,9 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from widgets.icons import ICON_NAMES, make_icon, paint_spinner
+from widgets.icons import ICON_NAMES, icon_pixmap, paint_spinner
 from widgets.theme import FOCUS_MARGIN, current_colors
-from widgets.tokens import FOCUS_RING_WIDTH, Radius
+from widgets.tokens import FOCUS_RING_WIDTH, Radius, Spacing
 
 VARIANTS: Final = ("primary", "secondary", "danger", "success")
 SIZES: Final = ("small", "medium", "large")
@@ -296,8 +297,19 @@ class Button(QPushButton):
             self.setIcon(QIcon())
             return
         side = self.fontMetrics().height()
-        self.setIcon(make_icon(self._icon_name, side, self._foreground()))
-        self.setIconSize(QSize(side, side))
+        # Fusion leaves almost no gap between icon and label: pad the pixmap on the
+        # label's side (no padding for icon-only buttons, which stay centred).
+        gap = Spacing.SM if self.text() else 0
+        dpr = 2.0
+        glyph = icon_pixmap(self._icon_name, side, self._foreground(), dpr)
+        canvas = QPixmap(round((side + gap) * dpr), round(side * dpr))
+        canvas.setDevicePixelRatio(dpr)
+        canvas.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(canvas)
+        painter.drawPixmap(gap if self._icon_position == "right" else 0, 0, glyph)
+        painter.end()
+        self.setIcon(QIcon(canvas))
+        self.setIconSize(QSize(side + gap, side))
 
     def _restyle(self) -> None:
         # QSS attribute selectors are evaluated at polish time only.

@@ -20,6 +20,14 @@ _BASE: dict[str, Any] = {
 }
 
 
+_MATRIX_TEXT = {
+    "info": "Clinic closes at 18:00.",
+    "success": "Record saved.",
+    "warning": "Vaccine due soon.",
+    "error": "Sending failed.",
+}
+
+
 def render(args: Mapping[str, Any]) -> QWidget:
     """An Alert from the story args."""
     return Alert(
@@ -142,8 +150,8 @@ COMPONENT = Component(
         ),
     ),
     matrix_rows=tuple(
-        (kind.title(), {**_BASE, "kind": kind, "message": f"A {kind} message.", "closable": True})
+        (kind.title(), {**_BASE, "kind": kind, "message": _MATRIX_TEXT[kind], "closable": True})
         for kind in KINDS
     ),
-    matrix_states=("normal", "disabled"),
+    matrix_states=("normal", "hover", "focus", "pressed", "disabled"),
 )
