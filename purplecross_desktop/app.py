@@ -18,6 +18,7 @@ from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.main_window import MainWindow, PageSpec
 from purplecross_desktop.ui.pages.health_page import HealthPage
 from purplecross_desktop.ui.pages.settings_page import SettingsPage
+from widgets.theme import ThemeManager
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,15 @@ def build_context(settings: Settings, runner: OperationRunner | None = None) -> 
 
 
 def build_window(context: AppContext) -> MainWindow:
-    return MainWindow(context, default_pages())
+    """The main window, styled by the app's theme manager when there is one."""
+    window = MainWindow(context, default_pages())
+    themes: ThemeManager | None = context.extras.get("themes")
+    if themes is not None:
+        window.apply_chrome(themes.theme)
+        themes.sig_theme_changed.connect(window.apply_chrome)
+    else:
+        window.apply_chrome("light")
+    return window
 
 
 def shutdown(context: AppContext) -> None:
@@ -63,10 +72,12 @@ def run_app(settings: Settings) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Purple Cross")
     app.setOrganizationName("Purple Cross")
     context = build_context(settings)
+    context.extras["themes"] = ThemeManager(app, settings.theme)
     window = build_window(context)
     window.show()
     try:

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
 from purplecross_desktop.settings import mask_url
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.pages.base import Page
+from purplecross_desktop.ui.style import chrome_qss
+from widgets.tokens import colors_for
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,10 @@ class MainWindow(QMainWindow):
     def built_pages(self) -> list[str]:
         """Keys of the pages built so far (for tests of lazy construction)."""
         return list(self._pages)
+
+    def apply_chrome(self, theme: str) -> None:
+        """Restyle the window's own chrome for ``theme`` ("light" or "dark")."""
+        self.setStyleSheet(chrome_qss(colors_for("dark" if theme == "dark" else "light")))
 
     def show_message(self, text: str, msecs: int = 6000) -> None:
         """A transient message in the status bar."""

@@ -67,7 +67,10 @@ class SettingsPage(Page):
             combo.setObjectName(name)
             self.inputs[name] = combo
             self.form.addRow(label, combo)
-        self.body.addLayout(self.form)
+        form_box = QWidget()
+        form_box.setLayout(self.form)
+        form_box.setMaximumWidth(720)
+        self.body.addWidget(form_box)
 
         self.message = QLabel("")
         self.message.setObjectName("settingsMessage")
@@ -82,8 +85,8 @@ class SettingsPage(Page):
         self.body.addLayout(buttons)
         self.body.addWidget(self.message)
         note = QLabel(
-            f"Saved to {default_config_file()}. Passwords are kept in the system keyring, "
-            "never in this file. Environment variables (PURPLECROSS_*) take precedence."
+            f"Settings are saved to {default_config_file()}. Passwords are kept in the "
+            "system keyring, never in this file. Environment variables (PURPLECROSS_*) take precedence."
         )
         note.setWordWrap(True)
         self.body.addWidget(note)
