@@ -86,7 +86,8 @@ class SettingsPage(Page):
         self.body.addWidget(self.message)
         note = QLabel(
             f"Settings are saved to {default_config_file()}. Passwords are kept in the "
-            "system keyring, never in this file. Environment variables (PURPLECROSS_*) take precedence."
+            "system keyring, never in this file. Environment variables (PURPLECROSS_*) "
+            "take precedence."
         )
         note.setWordWrap(True)
         self.body.addWidget(note)
