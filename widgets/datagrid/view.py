@@ -111,6 +111,11 @@ class DataGrid(ColumnsMixin, QWidget):
             raise ValueError("rows/source: give one of them, not both")
         if selection not in ("none", "single", "multi"):
             raise ValueError("selection: must be 'none', 'single' or 'multi'")
+        source_keys = getattr(source, "keys", None)
+        if source_keys is not None and tuple(source_keys) != tuple(c.key for c in columns):
+            raise ValueError(
+                f"source: its column keys {tuple(source_keys)} must match the grid's, in order"
+            )
         super().__init__(parent)
         self.setObjectName("dataGrid")
         self._columns = tuple(columns)
