@@ -107,11 +107,14 @@ class SqlSource:
             conditions.append(_filter(self._columns[key], flt))
         return conditions
 
+    def sort_exprs(self, sort: Sequence[SortKey]) -> list[ColumnElement[Any]]:
+        """The SQL expression each sort key orders by."""
+        return [self._sort.get(k.key, self._columns[k.key]) for k in sort]
+
     def order_by(self, sort: Sequence[SortKey], reverse: bool = False) -> list[ColumnElement[Any]]:
         """The ORDER BY of ``sort`` (nulls last, id as the tiebreaker); ``reverse`` flips it."""
         clauses: list[ColumnElement[Any]] = []
-        for key in sort:
-            expr = self._sort.get(key.key, self._columns[key.key])
+        for key, expr in zip(sort, self.sort_exprs(sort), strict=True):
             descending = key.descending != reverse
             ordered = expr.desc() if descending else expr.asc()
             if _nullable(expr):
@@ -123,10 +126,31 @@ class SqlSource:
     def select_page(
         self, filtered: Select[Any], sort: Sequence[SortKey], reverse: bool
     ) -> Select[Any]:
-        """``filtered`` selecting the grid's columns and the id, in (reversed) sort order."""
-        return filtered.with_only_columns(*self._columns.values(), self._id).order_by(
-            *self.order_by(sort, reverse)
-        )
+        """``filtered`` selecting the grid's columns, the id and the sort values, in order."""
+        return filtered.with_only_columns(
+            *self._columns.values(), self._id, *self.sort_exprs(sort)
+        ).order_by(*self.order_by(sort, reverse))
+
+    def seek(
+        self, sort: Sequence[SortKey], anchor: tuple[Any, ...], reverse: bool
+    ) -> ColumnElement[bool]:
+        """Rows after (or, with ``reverse``, before) the row whose sort values and id are
+        ``anchor``: a keyset seek, so a page flip costs the same on page 2 and page 50,000."""
+        exprs = [*self.sort_exprs(sort), self._id]
+        ways = [k.descending for k in sort] + [False]
+        *values, _ = anchor
+        terms: list[ColumnElement[bool]] = []
+        equal: list[ColumnElement[bool]] = []
+        for expr, descending, value in zip(exprs, ways, [*values, anchor[-1]], strict=True):
+            terms.append(and_(*equal, _beyond(expr, value, descending, reverse)))
+            equal.append(expr.is_(None) if value is None else expr == value)
+        seek = or_(*terms)
+        # A redundant range on the leading key lets the database walk its index from the anchor.
+        lead, lead_value, lead_desc = exprs[0], anchor[0], ways[0]
+        if lead_value is not None and not _nullable(lead):
+            forward = lead_desc == reverse
+            seek = and_(lead >= lead_value if forward else lead <= lead_value, seek)
+        return seek
 
     def session(self) -> Session:
         """A new session from the factory."""
@@ -136,6 +160,22 @@ class SqlSource:
 def _nullable(expr: ColumnElement[Any]) -> bool:
     nullable = getattr(expr, "nullable", None)
     return nullable is not False  # expressions of unknown nullability get NULLS LAST
+
+
+def _beyond(
+    expr: ColumnElement[Any], value: Any, descending: bool, reverse: bool
+) -> ColumnElement[bool]:
+    """``expr`` comes strictly after ``value`` in the (nulls-last) order, or before if reverse."""
+    nullable = _nullable(expr)
+    if not reverse:
+        if value is None:
+            return false()  # nothing sorts after a null but other nulls (ties)
+        past = expr < value if descending else expr > value
+        return or_(past, expr.is_(None)) if nullable else past
+    if value is None:
+        return expr.is_not(None)
+    before: ColumnElement[bool] = expr > value if descending else expr < value
+    return before
 
 
 def _contains(expr: ColumnElement[Any], text: str) -> ColumnElement[bool]:
@@ -160,8 +200,9 @@ def _filter(expr: ColumnElement[Any], flt: ColumnFilter) -> ColumnElement[bool]:
 class SqlResult:
     """The rows a SQL query selected: counted now, fetched a page at a time on demand.
 
-    Reading the second half of a large result runs the query in reverse order with a small
-    offset, so the last pages cost what the first pages cost.
+    The next or previous page of one already read is found by a keyset seek from its edge
+    row; other pages by OFFSET, counted from the nearer end (the query runs in reverse
+    order for the second half), so the last page costs what the first costs.
     """
 
     def __init__(
@@ -172,6 +213,11 @@ class SqlResult:
         self._sort = tuple(sort)
         self._count = count
         self._last: tuple[int, int, list[tuple[Any, ...]], list[Any]] | None = None
+        self._width = len(source.keys)
+        # Sort values + id of the row just before position p (_after) / at position p
+        # (_before), learnt from pages already read: the keyset anchors of page flips.
+        self._after: dict[int, tuple[Any, ...]] = {}
+        self._before: dict[int, tuple[Any, ...]] = {}
 
     @property
     def count(self) -> int:
@@ -200,17 +246,33 @@ class SqlResult:
         last = self._last
         if last is not None and last[0] == start and last[1] == stop:
             return last[2], last[3]
-        reverse = start > self._count - stop  # nearer the end: walk the index backwards
-        stmt = self._source.select_page(self._filtered, self._sort, reverse)
-        if reverse:
-            stmt = stmt.offset(self._count - stop).limit(stop - start)
+        source, width = self._source, self._width
+        if start in self._after:  # the next page: seek past the last row we showed
+            reverse = False
+            stmt = source.select_page(self._filtered, self._sort, False)
+            stmt = stmt.where(source.seek(self._sort, self._after[start], False))
+            stmt = stmt.limit(stop - start)
+        elif stop in self._before:  # the previous page: seek back from the first row shown
+            reverse = True
+            stmt = source.select_page(self._filtered, self._sort, True)
+            stmt = stmt.where(source.seek(self._sort, self._before[stop], True))
+            stmt = stmt.limit(stop - start)
         else:
-            stmt = stmt.offset(start).limit(stop - start)
-        with self._source.session() as session:
+            reverse = start > self._count - stop  # nearer the end: walk the index backwards
+            stmt = source.select_page(self._filtered, self._sort, reverse)
+            offset = self._count - stop if reverse else start
+            stmt = stmt.offset(offset).limit(stop - start)
+        with source.session() as session:
             fetched = [tuple(r) for r in session.execute(stmt)]
         if reverse:
             fetched.reverse()
-        rows = [r[:-1] for r in fetched]
-        ids = [r[-1] for r in fetched]
+        rows = [r[:width] for r in fetched]
+        ids = [r[width] for r in fetched]
+        if fetched:
+            if len(self._after) > 10_000:
+                self._after.clear()
+                self._before.clear()
+            self._after[start + len(fetched)] = (*fetched[-1][width + 1 :], fetched[-1][width])
+            self._before[start] = (*fetched[0][width + 1 :], fetched[0][width])
         self._last = (start, stop, rows, ids)
         return rows, ids
