@@ -8,23 +8,8 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
-
-_NOISE = ("This plugin does not support propagateSizeHints()",)
-
-
-def _quiet_offscreen_messages() -> None:
-    """Drop the offscreen platform's harmless size-hint warning; print everything else."""
-    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
-
-    def handler(mode: QtMsgType, _context: Any, message: str) -> None:
-        if message in _NOISE or mode == QtMsgType.QtDebugMsg:
-            return
-        print(message, file=sys.stderr)
-
-    qInstallMessageHandler(handler)
 
 
 def _has_display() -> bool:
@@ -68,7 +53,9 @@ def gallery(export_dir: Path | None, update_baselines: bool, theme: str) -> None
     from gallery.stories import load_components
 
     if headless:
-        _quiet_offscreen_messages()
+        from gallery.render import quiet_offscreen_messages
+
+        quiet_offscreen_messages()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     components = load_components()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any, Final
 
-from PySide6.QtCore import QCoreApplication, QEvent, QRect, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QRect, Qt, QtMsgType, qInstallMessageHandler
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
@@ -17,6 +18,23 @@ BACKGROUNDS: Final = ("window", "surface", "surface_alt", "checker")
 SCALES: Final = (1.0, 1.25, 1.5, 2.0)
 STAGE_PADDING: Final = Spacing.XL
 _CHECKER: Final = 8
+
+
+_OFFSCREEN_NOISE: Final = ("This plugin does not support propagateSizeHints()",)
+
+
+def quiet_offscreen_messages() -> None:
+    """Drop the offscreen platform's harmless size-hint warning; print other warnings.
+
+    For command-line tools only: it replaces the process's Qt message handler.
+    """
+
+    def handler(mode: QtMsgType, _context: Any, message: str) -> None:
+        if message in _OFFSCREEN_NOISE or mode == QtMsgType.QtDebugMsg:
+            return
+        print(message, file=sys.stderr)
+
+    qInstallMessageHandler(handler)
 
 
 def scaled_style_sheet(scale: float) -> str:

@@ -213,6 +213,11 @@ class Button(QPushButton):
     full_width = Property(bool, is_full_width, set_full_width)
     sim_state = Property(str, get_sim_state, set_sim_state)
 
+    def setText(self, text: str) -> None:
+        """Change the label (the icon's gap follows: none for icon-only buttons)."""
+        super().setText(text)
+        self._refresh_icon()
+
     # Qt overrides ---------------------------------------------------------------------
     def hitButton(self, pos: QPoint) -> bool:
         # A loading button is visible and focusable but not clickable.

@@ -10,6 +10,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from gallery import cli as gallery_cli
+from gallery import render as gallery_render
 from gallery.export import export_gallery, slug, story_filename
 from gallery.story import Component
 from widgets.theme import apply_theme, current_theme
@@ -58,7 +59,7 @@ def test_cli_export_and_help(
     qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The command's message filter would replace pytest-qt's capture for the session.
-    monkeypatch.setattr(gallery_cli, "_quiet_offscreen_messages", lambda: None)
+    monkeypatch.setattr(gallery_render, "quiet_offscreen_messages", lambda: None)
     runner = CliRunner()
     result = runner.invoke(gallery_cli.gallery, ["--export", str(tmp_path / "site")])
     assert result.exit_code == 0, result.output
@@ -83,7 +84,7 @@ def test_cli_update_baselines_writes_to_the_baseline_dir(
 ) -> None:
     import gallery.baselines as baselines
 
-    monkeypatch.setattr(gallery_cli, "_quiet_offscreen_messages", lambda: None)
+    monkeypatch.setattr(gallery_render, "quiet_offscreen_messages", lambda: None)
     monkeypatch.setattr(baselines, "BASELINE_DIR", tmp_path / "b")
     original = baselines.update_baselines
     monkeypatch.setattr(

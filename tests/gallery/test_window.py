@@ -141,3 +141,10 @@ def test_a_render_error_is_shown_not_raised(window: GalleryWindow) -> None:
     shown = window.stage().content()
     assert isinstance(shown, Alert)
     assert "variant: must be one of" in shown.get_message()
+
+
+def test_ctrl_f_focuses_the_search(qtbot: QtBot, window: GalleryWindow) -> None:
+    window.activateWindow()
+    window._tree.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window._search.hasFocus()

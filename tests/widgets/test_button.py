@@ -154,3 +154,11 @@ def test_bad_setter_changes_nothing(qtbot: QtBot) -> None:
     with pytest.raises(ValueError, match="variant"):
         button.set_variant("ghost")
     assert button.get_variant() == "danger"
+
+
+def test_icon_gap_follows_the_label(qtbot: QtBot) -> None:
+    button = Button(icon="plus", accessible_name="Add")
+    qtbot.addWidget(button)
+    assert button.iconSize().width() == button.iconSize().height()  # icon-only: centred
+    button.setText("Add patient")
+    assert button.iconSize().width() > button.iconSize().height()
