@@ -232,6 +232,16 @@ class Button(QPushButton):
         ):
             event.accept()
             return
+        if (
+            event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and not event.modifiers()
+            and not self.autoDefault()
+            and not self.isDefault()
+        ):
+            # Outside dialogs QPushButton ignores Enter; keyboard users expect it to click.
+            self.click()
+            event.accept()
+            return
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:

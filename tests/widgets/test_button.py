@@ -100,6 +100,8 @@ def test_keyboard_activates_and_focus_is_reachable(qtbot: QtBot) -> None:
     button.setFocus()
     with qtbot.waitSignal(button.clicked, timeout=1000):
         qtbot.keyClick(button, Qt.Key.Key_Space)
+    with qtbot.waitSignal(button.clicked, timeout=1000):
+        qtbot.keyClick(button, Qt.Key.Key_Return)
 
 
 def test_full_width_expands(qtbot: QtBot) -> None:
