@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from gallery.docs import docs_html
 from gallery.matrix import StateMatrix
-from gallery.render import STAGE_PADDING, Stage, grab_widget, render_story
+from gallery.render import STAGE_PADDING, Stage, dispose, grab_widget, render_story
 from gallery.story import Component, Story
 from widgets.theme import apply_theme, current_theme
 from widgets.tokens import THEME_NAMES, ThemeName, colors_for
@@ -94,7 +94,7 @@ def export_gallery(
                     width = stage.minimumSizeHint().width() + 2 * STAGE_PADDING
                     path = out_dir / matrix_filename(component, theme)
                     grab_widget(stage, width).save(str(path))
-                    stage.deleteLater()
+                    dispose(stage)
                     result.images.append(path)
     finally:
         apply_theme(app, previous)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from PySide6.QtCore import QRect, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QRect, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
@@ -128,12 +128,18 @@ def _settle(widget: QWidget, width: int) -> None:
         focused.clearFocus()  # a render shows no accidental focus ring
 
 
+def dispose(widget: QWidget) -> None:
+    """Delete ``widget`` now: without a running event loop ``deleteLater`` never happens,
+    and every leaked widget would be re-polished on each theme change."""
+    widget.close()
+    widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
 def grab_widget(widget: QWidget, width: int) -> QImage:
     """An image of ``widget`` laid out at ``width`` pixels, never shown on screen."""
     _settle(widget, width)
-    image = widget.grab().toImage()
-    widget.close()
-    return image
+    return widget.grab().toImage()
 
 
 def render_story(
@@ -151,4 +157,4 @@ def render_story(
         width = round(story.width * scale) + 2 * STAGE_PADDING
         return grab_widget(stage, width)
     finally:
-        stage.deleteLater()
+        dispose(stage)

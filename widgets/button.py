@@ -113,9 +113,8 @@ class Button(QPushButton):
         self.set_full_width(full_width)
         self.set_loading(loading)
         if accessible_name:
+            # Without one, assistive technology reads the label (and follows setText).
             self.setAccessibleName(accessible_name)
-        elif text:
-            self.setAccessibleName(text)
 
     # Properties -----------------------------------------------------------------------
     def get_variant(self) -> str:

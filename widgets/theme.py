@@ -226,8 +226,13 @@ def apply_theme(
         # Once: a style sheet wraps the style in a proxy whose name() is empty.
         app.setStyle("Fusion")
     app.setProperty(THEME_PROPERTY, theme)
-    app.setPalette(build_palette(colors))
-    app.setStyleSheet(build_qss(colors, scale))
+    # Re-applying the same theme is free: setting a style sheet re-polishes every widget.
+    palette = build_palette(colors)
+    if app.palette() != palette:
+        app.setPalette(palette)
+    sheet = build_qss(colors, scale)
+    if app.styleSheet() != sheet:
+        app.setStyleSheet(sheet)
     return theme
 
 

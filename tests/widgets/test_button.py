@@ -124,7 +124,11 @@ def test_accessible_name_and_role(qtbot: QtBot) -> None:
     icon_only = Button(icon="trash", accessible_name="Delete patient")
     qtbot.addWidget(button)
     qtbot.addWidget(icon_only)
-    assert button.accessibleName() == "Save"
+    assert QAccessible.queryAccessibleInterface(button).text(QAccessible.Text.Name) == "Save"
+    button.setText("Save invoice")
+    assert (
+        QAccessible.queryAccessibleInterface(button).text(QAccessible.Text.Name) == "Save invoice"
+    )
     interface = QAccessible.queryAccessibleInterface(icon_only)
     assert interface.role() == QAccessible.Role.Button
     assert interface.text(QAccessible.Text.Name) == "Delete patient"
