@@ -10,7 +10,7 @@ import importlib
 import click
 
 # module path -> attribute holding a click command or group
-EXTENSIONS: tuple[tuple[str, str], ...] = ()
+EXTENSIONS: tuple[tuple[str, str], ...] = (("gallery.cli", "gallery"),)
 
 
 def register(group: click.Group) -> None:
