@@ -12,12 +12,20 @@ import sys
 from PySide6.QtWidgets import QApplication
 
 from purplecross_desktop.database.session import make_engine, make_session_factory, upgrade
+from purplecross_desktop.domain.events import EventBus
 from purplecross_desktop.operations import OperationRunner
+from purplecross_desktop.services import build_services
 from purplecross_desktop.settings import Settings
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.main_window import MainWindow, PageSpec
+from purplecross_desktop.ui.pages.appointments_page import AppointmentsPage
+from purplecross_desktop.ui.pages.clients_page import ClientsPage
 from purplecross_desktop.ui.pages.health_page import HealthPage
+from purplecross_desktop.ui.pages.invoices_page import InvoicesPage
+from purplecross_desktop.ui.pages.patients_page import PatientsPage
+from purplecross_desktop.ui.pages.reports_page import ReportsPage
 from purplecross_desktop.ui.pages.settings_page import SettingsPage
+from purplecross_desktop.ui.pages.today_page import TodayPage
 from widgets.theme import ThemeManager
 
 log = logging.getLogger(__name__)
@@ -26,6 +34,12 @@ log = logging.getLogger(__name__)
 def default_pages() -> list[PageSpec]:
     """The navigation, in order."""
     return [
+        PageSpec("today", "Today", TodayPage),
+        PageSpec("appointments", "Appointments", AppointmentsPage),
+        PageSpec("patients", "Patients", PatientsPage),
+        PageSpec("clients", "Clients", ClientsPage),
+        PageSpec("invoices", "Invoices", InvoicesPage),
+        PageSpec("reports", "Reports", ReportsPage),
         PageSpec("health", "Health", HealthPage),
         PageSpec("settings", "Settings", SettingsPage),
     ]
@@ -42,6 +56,7 @@ def build_context(settings: Settings, runner: OperationRunner | None = None) -> 
         settings=settings,
         runner=runner or OperationRunner(),
         session_factory=factory,
+        services=build_services(factory, EventBus()),
     )
     context.extras["engine"] = engine
     return context

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from widgets.datagrid.sources import Cancelled, QueryCancelledError
 from widgets.datagrid.state import (
@@ -25,6 +25,13 @@ from widgets.datagrid.state import (
 )
 
 SessionFactory = Callable[[], Session]
+
+#: A column expression, or a mapped attribute such as ``Patient.name``.
+SqlExpr = ColumnElement[Any] | QueryableAttribute[Any]
+
+
+def _as_expr(value: SqlExpr) -> ColumnElement[Any]:
+    return value.expression if isinstance(value, QueryableAttribute) else value
 
 
 class SqlSource:
@@ -45,18 +52,18 @@ class SqlSource:
         self,
         select_stmt: Select[Any],
         session_factory: SessionFactory,
-        columns: Mapping[str, ColumnElement[Any]],
-        id_column: ColumnElement[Any],
-        sort_columns: Mapping[str, ColumnElement[Any]] | None = None,
+        columns: Mapping[str, SqlExpr],
+        id_column: SqlExpr,
+        sort_columns: Mapping[str, SqlExpr] | None = None,
         searchable: Sequence[str] | None = None,
     ) -> None:
         if not columns:
             raise ValueError("columns: map at least one grid column key to a SQL expression")
         self._stmt = select_stmt
         self._factory = session_factory
-        self._columns = dict(columns)
-        self._id = id_column
-        self._sort = dict(sort_columns or {})
+        self._columns = {key: _as_expr(expr) for key, expr in columns.items()}
+        self._id = _as_expr(id_column)
+        self._sort = {key: _as_expr(expr) for key, expr in (sort_columns or {}).items()}
         self._searchable = set(searchable) if searchable is not None else set(self._columns)
         for key in (*self._sort, *self._searchable):
             if key not in self._columns:

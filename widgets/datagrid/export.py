@@ -110,9 +110,13 @@ def _write_xlsx(
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=(title or "Export")[:31])
     sheet.append([c.title for c in columns])
-    for chunk in chunks:
-        for row in chunk:
-            sheet.append([_excel_value(v) for v in row])
+    try:
+        for chunk in chunks:
+            for row in chunk:
+                sheet.append([_excel_value(v) for v in row])
+    except BaseException:
+        sheet.close()  # finish the sheet's temp file; the partial export is removed
+        raise
     book.save(str(path))
 
 

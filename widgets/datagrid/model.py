@@ -33,6 +33,19 @@ ROW_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 
 _Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_ACCESSIBLE = int(Qt.ItemDataRole.AccessibleTextRole)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole)
+_CHECK = int(Qt.ItemDataRole.CheckStateRole)
+_ROW_ID = ROW_ID_ROLE
+_ROLES = frozenset({_DISPLAY, _ACCESSIBLE, _ALIGN, _CHECK, RAW_VALUE_ROLE, ROW_ID_ROLE})
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_LEFT = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+_CHECKED = Qt.CheckState.Checked
+_UNCHECKED = Qt.CheckState.Unchecked
+_NO_FLAGS = Qt.ItemFlag.NoItemFlags
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+_CHECK_FLAGS = _FLAGS | Qt.ItemFlag.ItemIsUserCheckable
 _Block = tuple[list[tuple[Any, ...]], list[Any]]
 
 
@@ -67,6 +80,7 @@ class GridModel(QAbstractTableModel):
         self._blocks: OrderedDict[int, _Block] = OrderedDict()
         self._requested: set[int] = set()
         self._sort: dict[str, tuple[int, bool]] = {}
+        self._aligns: list[int | None] = [None] * len(self._columns)
 
     # ---- state ---------------------------------------------------------------------------
 
@@ -167,36 +181,49 @@ class GridModel(QAbstractTableModel):
     def columnCount(self, parent: _Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._columns) + self._checkable
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= self._length:
+    def data(self, index: _Index, role: int = _DISPLAY) -> Any:
+        # Called hundreds of times per repaint: plain ints, no enum arithmetic, early outs.
+        if role not in _ROLES:
             return None
-        row, section = index.row(), index.column()
-        column = self.column_at(section)
-        if column is None:
-            if role == Qt.ItemDataRole.CheckStateRole:
+        row = index.row()
+        if row < 0 or row >= self._length:
+            return None
+        position = index.column() - self._checkable
+        if position < 0:
+            if role == _CHECK:
                 row_id = self.row_id(row)
                 selected = row_id is not None and self._is_selected(row_id)
-                return Qt.CheckState.Checked if selected else Qt.CheckState.Unchecked
-            if role == Qt.ItemDataRole.AccessibleTextRole:
-                return "Select row"
-            return None
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            values = self.row_values(row)
-            if values is None:
-                return "…" if role == Qt.ItemDataRole.DisplayRole else "Loading"
-            return column.display(values[section - self._checkable])
-        if role == RAW_VALUE_ROLE:
-            values = self.row_values(row)
-            return None if values is None else values[section - self._checkable]
-        if role == ROW_ID_ROLE:
+                return _CHECKED if selected else _UNCHECKED
+            return "Select row" if role == _ACCESSIBLE else None
+        if role == _ROW_ID:
             return self.row_id(row)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            if column.kind in ("number", "money") or (
-                column.kind == "auto" and self._is_number(row, section)
-            ):
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        if role == _CHECK:
+            return None
+        values = self.row_values(row)
+        if role in (_DISPLAY, _ACCESSIBLE):
+            if values is None:
+                return "…" if role == _DISPLAY else "Loading"
+            return self._columns[position].display(values[position])
+        if role == _ALIGN:
+            return self._alignment(position, None if values is None else values[position])
+        return None if values is None else values[position]  # RAW_VALUE_ROLE
+
+    def _alignment(self, position: int, value: Any) -> int:
+        known = self._aligns[position]
+        if known is not None:
+            return known
+        kind = self._columns[position].kind
+        if kind in ("number", "money"):
+            align = _RIGHT
+        elif kind != "auto":
+            align = _LEFT
+        elif value is None:
+            return _LEFT  # decide on the first real value
+        else:
+            number = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+            align = _RIGHT if number else _LEFT
+        self._aligns[position] = align
+        return align
 
     def setData(self, index: _Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
         if (
@@ -213,15 +240,8 @@ class GridModel(QAbstractTableModel):
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        flags = (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
-        if self.column_at(index.column()) is None:
-            flags |= Qt.ItemFlag.ItemIsUserCheckable
-        return flags
+            return _NO_FLAGS
+        return _CHECK_FLAGS if index.column() < self._checkable else _FLAGS
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -290,10 +310,3 @@ class GridModel(QAbstractTableModel):
             self._requested.add(number)
             self.sig_rows_needed.emit(start, stop)
         return None
-
-    def _is_number(self, row: int, section: int) -> bool:
-        values = self.row_values(row)
-        if values is None:
-            return False
-        value = values[section - self._checkable]
-        return isinstance(value, int | float | Decimal) and not isinstance(value, bool)

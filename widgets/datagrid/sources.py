@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import operator
 import unicodedata
-from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from itertools import compress, repeat
@@ -83,21 +82,25 @@ def fold_text(text: str) -> str:
 _NUMBER_TYPES = (int, float, Decimal)
 
 
-def _detect_kind(values: Iterable[Any]) -> str:
-    """``text``, ``number`` or ``other`` from the first non-null values of a column."""
-    kinds = set()
-    for value in values:
-        if value is None:
-            continue
-        if isinstance(value, str):
-            kinds.add("text")
-        elif isinstance(value, _NUMBER_TYPES) and not isinstance(value, bool):
-            kinds.add("number")
-        else:
-            kinds.add(type(value).__name__)
-        if len(kinds) > 1:
-            return "mixed"
-    return kinds.pop() if kinds else "text"
+def _detect_kind(values: list[Any]) -> str:
+    """``text``, ``number``, ``same`` (one comparable type) or ``mixed``, at C speed."""
+    types = set(map(type, values))
+    types.discard(type(None))
+    if not types or types == {str}:
+        return "text"
+    if types <= {int, float, Decimal, bool}:
+        return "number"
+    if len(types) == 1:
+        return "same"
+    return "mixed"
+
+
+def _text_keys(values: list[Any], has_nulls: bool) -> list[Any]:
+    if not has_nulls and set(map(type, values)) <= {str}:
+        if all(map(str.isascii, values)):
+            return list(map(str.lower, values))  # the common case, at C speed
+        return list(map(fold_text, values))
+    return [None if v is None else fold_text(v if isinstance(v, str) else str(v)) for v in values]
 
 
 class InMemorySource:
@@ -148,7 +151,7 @@ class InMemorySource:
         self._sort_keys: dict[str, tuple[list[Any], bool]] = {}
         self._texts: dict[str, list[str]] = {}
         self._haystacks: dict[tuple[str, ...], list[str]] = {}
-        self._last_filter: tuple[tuple[Any, ...], array[int]] | None = None
+        self._last_filter: tuple[tuple[Any, ...], Sequence[int]] | None = None
 
     @classmethod
     def from_columns(
@@ -197,21 +200,25 @@ class InMemorySource:
     # ---- querying ------------------------------------------------------------------------
 
     def prepare(self, search_keys: Sequence[str]) -> None:
-        """Build the search text of ``search_keys`` now (on a worker): the first search is fast."""
+        """Build the sort keys and the search text now (on a worker, at load), so the first
+        header click and the first search are as fast as the later ones."""
+        for column in self._columns:
+            if column.sortable:
+                self._sort_key_list(column.key)
         self._haystack(tuple(search_keys))
 
     def run(self, query: GridQuery, cancelled: Cancelled = lambda: False) -> InMemoryResult:
         for key in (*(s.key for s in query.sort), *(k for k, _ in query.filters)):
             if key not in self._index:
                 raise ValueError(f"query: unknown column key {key!r}")
-        order = self._filtered(query, cancelled)
+        order: Sequence[int] = self._filtered(query, cancelled)
         for sort_key in reversed(query.sort):
             if cancelled():
                 raise QueryCancelledError
             order = self._sorted(order, sort_key)
         return InMemoryResult(self, order)
 
-    def _filtered(self, query: GridQuery, cancelled: Cancelled) -> array[int]:
+    def _filtered(self, query: GridQuery, cancelled: Cancelled) -> Sequence[int]:
         needle = query.search.strip().casefold()
         signature = (needle, query.search_keys if needle else (), query.filters)
         if self._last_filter is not None and self._last_filter[0] == signature:
@@ -227,7 +234,7 @@ class InMemorySource:
                 raise QueryCancelledError
             rows = self._apply_filter(list(rows) if narrowed else rows, key, flt)
             narrowed = True
-        result = array("q", rows)
+        result: Sequence[int] = list(rows) if narrowed else range(self._count)
         self._last_filter = (signature, result)
         return result
 
@@ -247,20 +254,14 @@ class InMemorySource:
             return compress(rows, map(wanted.__contains__, map(values.__getitem__, rows)))
         return [r for r in rows if _in_range(values[r], flt)]
 
-    def _sorted(self, order: array[int], sort_key: SortKey) -> array[int]:
+    def _sorted(self, order: Sequence[int], sort_key: SortKey) -> list[int]:
         keys, has_nulls = self._sort_key_list(sort_key.key)
-        if has_nulls:
-            present: Iterable[int] = list(
-                compress(order, map(operator.is_not, map(keys.__getitem__, order), repeat(None)))
-            )
-            missing: list[int] = list(
-                compress(order, map(operator.is_, map(keys.__getitem__, order), repeat(None)))
-            )
-        else:
-            present, missing = order, []
-        ordered = sorted(present, key=keys.__getitem__, reverse=sort_key.descending)
-        ordered.extend(missing)
-        return array("q", ordered)
+        try:
+            return _sort_rows(order, keys, has_nulls, sort_key.descending)
+        except TypeError:  # e.g. aware and naive datetimes: order by the display text
+            keys = self._display_keys(sort_key.key)
+            self._sort_keys[sort_key.key] = (keys, has_nulls)
+            return _sort_rows(order, keys, has_nulls, sort_key.descending)
 
     # ---- caches (built on the worker thread, reused until the rows change) ---------------
 
@@ -270,24 +271,22 @@ class InMemorySource:
             return cached
         column = self._columns[self._index[key]]
         values = self.column_values(key)
-        kind = column.kind
-        if kind == "auto":
-            kind = _detect_kind(values)  # type: ignore[assignment]
+        kind = _detect_kind(values)
+        has_nulls = None in values
         keys: list[Any]
-        if kind == "text":
-            keys = [
-                None if v is None else fold_text(v if isinstance(v, str) else str(v))
-                for v in values
-            ]
+        if column.kind == "text" or kind == "text":
+            keys = _text_keys(values, has_nulls)
+        elif kind == "mixed":
+            keys = self._display_keys(key)
         else:
-            keys = list(values)
-            try:
-                sorted(v for v in keys if v is not None)
-            except TypeError:  # mixed types: order by what the user reads
-                keys = [None if v is None else fold_text(column.display(v)) for v in values]
-        has_nulls = any(v is None for v in keys)
+            keys = values  # numbers, dates: the values are their own keys (not copied)
         self._sort_keys[key] = (keys, has_nulls)
         return keys, has_nulls
+
+    def _display_keys(self, key: str) -> list[Any]:
+        """Sort keys of a column whose values do not compare: what the user reads."""
+        display = self._columns[self._index[key]].display
+        return [None if v is None else fold_text(display(v)) for v in self.column_values(key)]
 
     def _column_texts(self, key: str) -> list[str]:
         texts = self._texts.get(key)
@@ -310,6 +309,19 @@ class InMemorySource:
         return hay
 
 
+def _sort_rows(
+    order: Sequence[int], keys: list[Any], has_nulls: bool, descending: bool
+) -> list[int]:
+    """``order`` stably sorted by ``keys[row]``, rows with a None key last."""
+    if not has_nulls:
+        return sorted(order, key=keys.__getitem__, reverse=descending)
+    present = compress(order, map(operator.is_not, map(keys.__getitem__, order), repeat(None)))
+    missing = compress(order, map(operator.is_, map(keys.__getitem__, order), repeat(None)))
+    ordered = sorted(present, key=keys.__getitem__, reverse=descending)
+    ordered.extend(missing)
+    return ordered
+
+
 def _in_range(value: Any, flt: RangeFilter) -> bool:
     if value is None:
         return False
@@ -324,7 +336,7 @@ def _in_range(value: Any, flt: RangeFilter) -> bool:
 class InMemoryResult:
     """An in-memory query result: the source row numbers in view order."""
 
-    def __init__(self, source: InMemorySource, order: array[int]) -> None:
+    def __init__(self, source: InMemorySource, order: Sequence[int]) -> None:
         self._source = source
         self.order = order
 

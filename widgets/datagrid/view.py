@@ -594,7 +594,7 @@ class DataGrid(ColumnsMixin, QWidget):
                 )
             elif count == 0:
                 self._overlay.show_state("empty", self._empty_text)
-            else:
+            elif self._overlay.state != "hidden":
                 self._overlay.show_state("hidden")
         self._update_chrome()
         self._model.refresh_checks()
