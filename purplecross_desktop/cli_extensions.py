@@ -10,7 +10,10 @@ import importlib
 import click
 
 # module path -> attribute holding a click command or group
-EXTENSIONS: tuple[tuple[str, str], ...] = (("purplecross_desktop.demo_command", "demo_command"),)
+EXTENSIONS: tuple[tuple[str, str], ...] = (
+    ("gallery.cli", "gallery"),
+    ("purplecross_desktop.demo_command", "demo_command"),
+)
 
 
 def register(group: click.Group) -> None:
