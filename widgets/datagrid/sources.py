@@ -199,13 +199,23 @@ class InMemorySource:
 
     # ---- querying ------------------------------------------------------------------------
 
-    def prepare(self, search_keys: Sequence[str]) -> None:
-        """Build the sort keys and the search text now (on a worker, at load), so the first
-        header click and the first search are as fast as the later ones."""
+    def prepare(self, search_keys: Sequence[str], cancelled: Cancelled = lambda: False) -> None:
+        """Build the sort keys and the search text now (on a worker, after the first page
+        shows), so the first header click and the first search are as fast as later ones.
+        Stops early, between columns, once ``cancelled()`` is true."""
         for column in self._columns:
+            if cancelled():
+                return
             if column.sortable:
                 self._sort_key_list(column.key)
-        self._haystack(tuple(search_keys))
+        keys = tuple(search_keys) or tuple(c.key for c in self._columns if c.filterable)
+        for key in keys:
+            if cancelled():
+                return
+            if key in self._index:
+                self._column_texts(key)
+        if not cancelled():
+            self._haystack(keys)
 
     def run(self, query: GridQuery, cancelled: Cancelled = lambda: False) -> InMemoryResult:
         for key in (*(s.key for s in query.sort), *(k for k, _ in query.filters)):

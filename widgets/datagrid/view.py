@@ -119,6 +119,7 @@ class DataGrid(ColumnsMixin, QWidget):
         super().__init__(parent)
         self.setObjectName("dataGrid")
         self._columns = tuple(columns)
+        self._id_key = id_key
         self._source: GridSource = source or InMemorySource(columns, rows or (), id_key)
         self._enable_sorting = enable_sorting
         self._enable_filtering = enable_filtering
@@ -187,9 +188,7 @@ class DataGrid(ColumnsMixin, QWidget):
         self._model.set_sort_markers(sort)
         self._toolbar.set_views([v.name for v in self._views])
         self._update_chrome()
-        prepare = getattr(self._source, "prepare", None)
-        if callable(prepare) and enable_filtering:
-            self._runner.submit(lambda: prepare(search_keys), lambda _r: None, lambda _e: None)
+        self._prepared = False
         self._run_query()
 
     # ---- public API: data ----------------------------------------------------------------
@@ -208,13 +207,12 @@ class DataGrid(ColumnsMixin, QWidget):
 
     def set_rows(self, rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]]) -> None:
         """Replace the in-memory rows (keeps sort, filters and page when possible)."""
-        id_key = getattr(self._source, "id_key", None)
-        self._source = InMemorySource(self._columns, rows, id_key)
-        self._run_query()
+        self.set_source(InMemorySource(self._columns, rows, self._id_key))
 
     def set_source(self, source: GridSource) -> None:
         """Show ``source`` instead (keeps sort, filters and page when possible)."""
         self._source = source
+        self._prepared = False
         self._run_query()
 
     def refresh(self) -> None:
@@ -506,11 +504,21 @@ class DataGrid(ColumnsMixin, QWidget):
     def _run_query(self) -> None:
         self._query_generation[0] += 1
         generation = self._query_generation[0]
-        box = self._query_generation
+        box, alive = self._query_generation, self._runner.alive
         query, source = self._query, self._source
+        if self._result is None and _cheap_first_query(source, query):
+            # A new screen never flashes empty: a small (or unsorted, unfiltered) in-memory
+            # first page costs well under a frame, so it is shown at once.
+            try:
+                result = source.run(query, lambda: False)
+            except Exception as exc:
+                self._on_failure(generation, exc)
+                return
+            self._on_result(generation, result)
+            return
         self._set_loading(True)
         self._runner.submit(
-            lambda: source.run(query, lambda: box[0] != generation),
+            lambda: source.run(query, lambda: box[0] != generation or not alive[0]),
             lambda result: self._on_result(generation, result),
             lambda exc: self._on_failure(generation, exc),
         )
@@ -522,6 +530,18 @@ class DataGrid(ColumnsMixin, QWidget):
         self._error = None
         self._page = min(self._page, self.page_count())
         self._show_page()
+        self._prepare_source()
+
+    def _prepare_source(self) -> None:
+        """Build the source's sort keys and search text in the background, once."""
+        prepare = getattr(self._source, "prepare", None)
+        if self._prepared or not callable(prepare):
+            return
+        self._prepared = True
+        keys, alive = self._search_keys(), self._runner.alive
+        self._runner.submit(
+            lambda: prepare(keys, lambda: not alive[0]), lambda _r: None, lambda _e: None
+        )
 
     def _on_failure(self, generation: int, exc: BaseException) -> None:
         if generation != self._query_generation[0] or isinstance(exc, QueryCancelledError):
@@ -761,6 +781,15 @@ class DataGrid(ColumnsMixin, QWidget):
 
     def _modifiers_shift(self) -> bool:
         return bool(QApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier)
+
+
+SYNC_FIRST_QUERY_ROWS = 50_000
+
+
+def _cheap_first_query(source: GridSource, query: GridQuery) -> bool:
+    if not isinstance(source, InMemorySource):
+        return False
+    return source.count <= SYNC_FIRST_QUERY_ROWS or not (query.sort or query.is_filtered)
 
 
 def _check_page_size(size: int | None) -> None:
