@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from widgets.datagrid.state import PAGE_SIZES
+from widgets.tokens import Spacing
 
 
 def range_text(first: int, last: int, total: int) -> str:
@@ -66,6 +67,7 @@ class PagerBar(QWidget):
         )
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(Spacing.SM)
         layout.addWidget(self._range)
         layout.addStretch(1)
         layout.addWidget(self._size)

@@ -36,6 +36,7 @@ from widgets.datagrid.state import (
 from widgets.datagrid.table import GridTable
 from widgets.datagrid.toolbar import GridToolbar
 from widgets.datagrid.worker import TaskRunner
+from widgets.tokens import Spacing
 
 SelectionMode = Literal["none", "single", "multi"]
 LOADING_OVERLAY_DELAY_MS = 150
@@ -172,6 +173,7 @@ class DataGrid(ColumnsMixin, QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(Spacing.SM)
         layout.addWidget(self._toolbar)
         layout.addWidget(self._bulk_bar)
         layout.addWidget(self._table, 1)
