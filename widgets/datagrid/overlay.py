@@ -44,7 +44,7 @@ class StateOverlay(QWidget):
         self._progress = QProgressBar(self)
         self._progress.setRange(0, 0)
         self._progress.setTextVisible(False)
-        self._progress.setMaximumWidth(220)
+        self._progress.setFixedSize(160, 6)
         self._progress.setAccessibleName("Loading")
         self._retry = Button("Retry", variant="primary", parent=self)
         self._retry.clicked.connect(self.sig_retry_clicked)

@@ -47,6 +47,7 @@ class PagerBar(QWidget):
         )
         self._spin = QSpinBox(self)
         self._spin.setAccessibleName("Page number")
+        self._spin.lineEdit().setAccessibleName("Page number")
         self._spin.setKeyboardTracking(False)
         self._spin.setMinimum(1)
         self._spin.valueChanged.connect(self._on_spin)
@@ -99,8 +100,8 @@ class PagerBar(QWidget):
     ) -> None:
         """Show ``page`` of ``page_count`` and rows ``first..last`` of ``total``."""
         self._page, self._count = page, page_count
-        self._range.setText(range_text(first, last, total))
         paged = page_size is not None
+        self._range.setText(range_text(first, last, total) if paged else f"{total:,} rows")
         for widget in (self._first, self._previous, self._spin, self._of, self._next, self._last):
             widget.setVisible(paged)
         self._spin.blockSignals(True)

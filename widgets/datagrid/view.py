@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
-from PySide6.QtCore import QModelIndex, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QVBoxLayout,
@@ -224,6 +224,13 @@ class DataGrid(ColumnsMixin, QWidget):
     def retry(self) -> None:
         """Run the failed query again."""
         self._run_query()
+
+    def set_loading(self, loading: bool) -> None:
+        """Show (or clear) the loading state now, e.g. while the app fetches rows to hand to
+        ``set_rows``; the next finished query clears it too."""
+        self._set_loading(loading)
+        if loading:
+            self._show_loading_overlay()
 
     def is_loading(self) -> bool:
         """True while a change is still being applied off the UI thread."""
@@ -469,6 +476,20 @@ class DataGrid(ColumnsMixin, QWidget):
         if job is not None and job.is_running():
             job.cancel()
             job.wait()
+
+    def sizeHint(self) -> QSize:
+        # Room for the header and up to twelve rows, so a grid in a layout shows a page.
+        hint = super().sizeHint()
+        table = self._table
+        rows = min(self._page_size or 12, 12)
+        height = (
+            table.horizontalHeader().sizeHint().height()
+            + rows * table.verticalHeader().defaultSectionSize()
+            + 2 * table.frameWidth()
+            + table.horizontalScrollBar().sizeHint().height()
+        )
+        extra = hint.height() - table.sizeHint().height()
+        return QSize(max(hint.width(), 480), max(hint.height(), height + extra))
 
     # ---- Qt -------------------------------------------------------------------------------
 
