@@ -369,28 +369,6 @@ class JobPlatform:
             self.outbox_pending.set()
         return counts
 
-    def dispatch_again(self, job_id: str, reset_attempts: bool, now: bool) -> str:
-        """Give a job a fresh token and put it in the outbox for immediate dispatch."""
-        from sqlalchemy import update
-
-        from jobs.recorder import JOB
-
-        token = new_token()
-        values: dict[str, Any] = {
-            "state": JobState.OUTBOX.value,
-            "token": token,
-            "outbox_claimed_by": None,
-            "held": False,
-        }
-        if reset_attempts:
-            values.update(attempts=0, finished_at=None)
-        if now:
-            values["next_run_at"] = None
-        with self.engine.begin() as conn:
-            conn.execute(update(JOB).where(JOB.c.id == job_id).values(**values))
-        self.outbox_pending.set()
-        return token
-
     # Execution (worker threads) ------------------------------------------------------
     def _bind(self, queue: str, huey: PlatformHuey) -> None:
         def run(

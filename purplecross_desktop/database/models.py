@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jobs.models  # noqa: F401  (the job registry tables)
 from purplecross_desktop.database.base import Base
 
 # Each package that owns tables is imported here once it has them:
