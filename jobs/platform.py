@@ -138,9 +138,25 @@ class JobContext:
 
 
 class PlatformHuey(Huey):  # type: ignore[misc]
-    """Huey whose retry re-schedule falls back to the outbox when the broker is down."""
+    """Huey tuned for the registry.
+
+    Revocation lives in the registry (a revoked job's claim fails), so Huey's own
+    per-task revoke keys are neither read before nor deleted after each run: that saves
+    two broker round trips per job, and a broker outage right after a job ran can no
+    longer keep its completion from being recorded. A retry that cannot be scheduled
+    because the broker is down waits in the outbox instead of being lost.
+    """
 
     platform: JobPlatform
+
+    def is_revoked(self, task: Any, timestamp: Any = None, peek: bool = True) -> bool:
+        return False
+
+    def delete(self, key: str) -> bool:
+        if key.startswith("r:"):
+            return False  # a per-task revoke key: never written, see the class docstring
+        result: bool = super().delete(key)
+        return result
 
     def _requeue_task(self, task: Any, timestamp: Any, retry_eta: Any = None) -> None:
         try:
@@ -150,7 +166,7 @@ class PlatformHuey(Huey):  # type: ignore[misc]
             next_run = getattr(task, "_pc_next_run", None)
             log.warning("broker refused the retry of %s (%s); job waits in the outbox", job_id, exc)
             self.platform.recorder.to_outbox(job_id, token, f"retry not scheduled: {exc}", next_run)
-            self.platform.outbox_pending.set()
+            self.platform.notify_outbox()
 
 
 class JobPlatform:
@@ -170,6 +186,9 @@ class JobPlatform:
         self.queues: dict[str, QueueSpec] = {q.name: q for q in config.broker.queues}
         self.tasks: dict[str, TaskSpec] = {}
         self.outbox_pending = threading.Event()
+        self._closed = threading.Event()
+        self._drainer: threading.Thread | None = None
+        self._drainer_lock = threading.Lock()
         self._in_flight: set[str] = set()
         self._in_flight_lock = threading.Lock()
         self._redis_pool = make_redis_pool(config.broker) if config.broker.uses_redis else None
@@ -275,7 +294,7 @@ class JobPlatform:
                 row["state"], row["broker_epoch"] = self._push(row)
             except Exception as exc:
                 log.warning("broker unreachable, job %s waits in the outbox: %s", row["id"], exc)
-                self.outbox_pending.set()
+                self.notify_outbox()
         try:
             inserted = self.recorder.insert_job(row)
         except Exception:
@@ -326,28 +345,62 @@ class JobPlatform:
         return state, huey.storage.last_epoch
 
     # Outbox and broker recovery -------------------------------------------------------
-    def drain_outbox(self, limit: int = 500) -> int:
-        """Dispatch outbox jobs in enqueue order; safe when many processes drain at once."""
+    def drain_outbox(self, batch: int = 100) -> int:
+        """Dispatch outbox jobs in enqueue order; safe when many processes drain at once.
+
+        Rows are claimed a batch at a time (a claim older than ``outbox_claim_ttl`` may be
+        taken over, so a drainer that died holds nothing for long); when the broker fails
+        mid-batch, what was pushed is marked dispatched and the rest released.
+        """
         owner = f"{self.worker_id}:{threading.get_ident()}"
         sent = 0
         while True:
-            rows = self.recorder.claim_outbox(owner, self.config.outbox_claim_ttl, limit)
+            rows = self.recorder.claim_outbox(owner, self.config.outbox_claim_ttl, batch)
             if not rows:
                 self.outbox_pending.clear()
                 return sent
+            pushed: list[tuple[str, str, str, str | None]] = []
+            failure: Exception | None = None
             for row in rows:
                 try:
                     state, epoch = self._push(row)
                 except Exception as exc:
-                    log.info("outbox: broker still unreachable (%s)", exc)
-                    self.recorder.release_outbox(row["id"], owner)
-                    self.outbox_pending.set()
-                    return sent
-                self.recorder.mark_dispatched(row["id"], row["token"], JobState(state), epoch)
-                sent += 1
-            if len(rows) < limit:
+                    failure = exc
+                    break
+                pushed.append((row["id"], row["token"], state, epoch))
+            self.recorder.mark_dispatched(pushed)
+            sent += len(pushed)
+            if failure is not None:
+                log.info("outbox: broker still unreachable (%s)", failure)
+                self.recorder.release_outbox([r["id"] for r in rows[len(pushed) :]], owner)
+                self.notify_outbox()
+                return sent
+            if len(rows) < batch:
                 self.outbox_pending.clear()
                 return sent
+
+    def notify_outbox(self) -> None:
+        """The outbox has work: make sure a thread of this process keeps draining it."""
+        self.outbox_pending.set()
+        with self._drainer_lock:
+            if self._drainer is None and not self._closed.is_set():
+                self._drainer = threading.Thread(
+                    target=self._drain_loop, name="jobs-outbox", daemon=True
+                )
+                self._drainer.start()
+
+    def _drain_loop(self) -> None:
+        while not self._closed.wait(self.config.maintenance_interval):
+            with self._drainer_lock:
+                if not self.outbox_pending.is_set():
+                    self._drainer = None
+                    return
+            try:
+                self.drain_outbox()
+            except Exception:
+                log.exception("draining the outbox failed; trying again")
+        with self._drainer_lock:
+            self._drainer = None
 
     def check_broker(self) -> int:
         """Send back to the outbox the jobs of a broker dataset that was lost; returns how many."""
@@ -366,7 +419,7 @@ class JobPlatform:
             counts += self.recorder.requeue_lost_epochs(epoch, same_broker)
         if counts:
             log.warning("the broker lost its data: %d jobs dispatched again", counts)
-            self.outbox_pending.set()
+            self.notify_outbox()
         return counts
 
     # Execution (worker threads) ------------------------------------------------------
@@ -416,7 +469,16 @@ class JobPlatform:
             "appointment_id": record[2],
             "invoice_id": record[3],
         }
-        attempt = self.recorder.claim(job_id, token, self.worker_id, queue, missing)
+        try:
+            attempt = self.recorder.claim(job_id, token, self.worker_id, queue, missing)
+        except Exception:
+            # Huey would run the task anyway after a failing hook: never run unclaimed.
+            log.exception("claiming job %s failed; putting it back on the queue", job_id)
+            try:
+                self.hueys[queue].storage.enqueue(self.hueys[queue].serialize_task(task), None)
+            except Exception:
+                log.exception("job %s could not be put back; it waits for recovery", job_id)
+            raise CancelExecution(retry=False) from None
         if attempt is None:
             raise CancelExecution(retry=False)
         task._pc_attempt = attempt
@@ -519,7 +581,7 @@ class JobPlatform:
                 .where(JOB.c.id == job_id, JOB.c.token == token, JOB.c.state == "outbox")
                 .values(token=new_token(), outbox_claimed_by=None, next_run_at=None)
             )
-        self.outbox_pending.set()
+        self.notify_outbox()
 
     def _task_of(self, job_id: str) -> str | None:
         from sqlalchemy import select
@@ -555,7 +617,11 @@ class JobPlatform:
         return names
 
     def close(self) -> None:
-        """Release broker connections (the engine belongs to the caller)."""
+        """Stop the outbox thread and release broker connections (the engine is the caller's)."""
+        self._closed.set()
+        drainer = self._drainer
+        if drainer is not None:
+            drainer.join(timeout=5)
         for huey in self.hueys.values():
             close = getattr(huey.storage, "close", None)
             if close is not None:

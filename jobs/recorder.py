@@ -80,24 +80,26 @@ class Recorder:
             ).scalar()
         return None if value is None else str(value)
 
-    def mark_dispatched(self, job_id: str, token: str, state: JobState, epoch: str | None) -> bool:
-        """An outbox row reached the broker: now it waits there (under ``epoch``)."""
+    def mark_dispatched(self, pushed: Sequence[tuple[str, str, str, str | None]]) -> int:
+        """Outbox rows that reached the broker now wait there: (id, token, state, epoch)."""
+        if not pushed:
+            return 0
+        done = 0
         with self.engine.begin() as conn:
-            done = (
-                conn.execute(
+            for job_id, token, state, epoch in pushed:
+                n = conn.execute(
                     update(JOB)
                     .where(JOB.c.id == job_id, JOB.c.token == token, JOB.c.state == "outbox")
                     .values(
-                        state=state.value,
+                        state=state,
                         broker_epoch=epoch,
                         outbox_claimed_by=None,
                         outbox_claimed_at=None,
                     )
                 ).rowcount
-                == 1
-            )
-            if done:
-                self._event(conn, job_id, "dispatched", None, None, f"epoch {epoch}")
+                if n:
+                    done += 1
+                    self._event(conn, job_id, "dispatched", None, None, f"epoch {epoch}")
         return done
 
     # Claims and outcomes (worker side) ----------------------------------------------
@@ -317,39 +319,49 @@ class Recorder:
         return count
 
     def claim_outbox(self, owner: str, claim_ttl: float, limit: int) -> list[dict[str, Any]]:
-        """Claim up to ``limit`` outbox rows (oldest first) for dispatch by ``owner``."""
+        """Claim up to ``limit`` outbox rows (oldest first) for dispatch by ``owner``.
+
+        One conditional ``UPDATE``: a row another drainer claimed in the meantime no
+        longer matches, so no row is ever claimed twice.
+        """
         now = utcnow()
         stale = now - dt.timedelta(seconds=claim_ttl)
         free = or_(JOB.c.outbox_claimed_by.is_(None), JOB.c.outbox_claimed_at < stale)
-        claimed: list[dict[str, Any]] = []
-        with self.engine.connect() as conn:
-            candidates = conn.execute(
-                select(JOB.c.id)
-                .where(JOB.c.state == "outbox", free)
-                .order_by(JOB.c.seq, JOB.c.id)
-                .limit(limit)
-            ).all()
-        for (job_id,) in candidates:
-            with self.engine.begin() as conn:
-                row = (
-                    conn.execute(
-                        update(JOB)
-                        .where(JOB.c.id == job_id, JOB.c.state == "outbox", free)
-                        .values(outbox_claimed_by=owner, outbox_claimed_at=now)
-                        .returning(*JOB.c)
-                    )
-                    .mappings()
-                    .first()
+        with self.engine.begin() as conn:
+            candidates = [
+                r[0]
+                for r in conn.execute(
+                    select(JOB.c.id)
+                    .where(JOB.c.state == "outbox", free)
+                    .order_by(JOB.c.seq, JOB.c.id)
+                    .limit(limit)
                 )
-            if row is not None:
-                claimed.append(dict(row))
-        return claimed
+            ]
+            if not candidates:
+                return []
+            conn.execute(
+                update(JOB)
+                .where(JOB.c.id.in_(candidates), JOB.c.state == "outbox", free)
+                .values(outbox_claimed_by=owner, outbox_claimed_at=now)
+            )
+            rows = conn.execute(
+                select(JOB)
+                .where(
+                    JOB.c.id.in_(candidates),
+                    JOB.c.outbox_claimed_by == owner,
+                    JOB.c.outbox_claimed_at == now,
+                )
+                .order_by(JOB.c.seq, JOB.c.id)
+            ).mappings()
+            return [dict(r) for r in rows]
 
-    def release_outbox(self, job_id: str, owner: str) -> None:
+    def release_outbox(self, job_ids: Sequence[str], owner: str) -> None:
+        if not job_ids:
+            return
         with self.engine.begin() as conn:
             conn.execute(
                 update(JOB)
-                .where(JOB.c.id == job_id, JOB.c.outbox_claimed_by == owner)
+                .where(JOB.c.id.in_(list(job_ids)), JOB.c.outbox_claimed_by == owner)
                 .values(outbox_claimed_by=None, outbox_claimed_at=None)
             )
 

@@ -360,7 +360,7 @@ class JobRegistry:
                 .values(state=JobState.OUTBOX.value, held=False, outbox_claimed_by=None)
             )
             conn.execute(update(JOB).where(paused).values(state=JobState.WAITING.value))
-        self.platform.outbox_pending.set()
+        self.platform.notify_outbox()
         self.platform.drain_outbox()
 
     def workers(self) -> list[WorkerInfo]:
@@ -451,7 +451,7 @@ class JobRegistry:
                     out.append(JobId(job_id))
                     self._event(conn, job_id, event, "by an admin")
         if out:
-            self.platform.outbox_pending.set()
+            self.platform.notify_outbox()
         return out
 
     @staticmethod

@@ -103,6 +103,7 @@ class Runner:
         self.paused: frozenset[str] = frozenset()
         self.consumers: dict[str, HostedConsumer] = {}
         self._stop = threading.Event()
+        self._stop_requested = threading.Event()
         self._upkeep: threading.Thread | None = None
         self._started = False
 
@@ -146,6 +147,7 @@ class Runner:
         if not self._started:
             return
         self._stop.set()
+        self._stop_requested.set()
         deadline = time.monotonic() + self.shutdown_timeout
         for consumer in self.consumers.values():
             consumer.stop_flag.set()
@@ -167,9 +169,13 @@ class Runner:
         self._started = False
         log.info("job runner %s stopped", self.worker_id)
 
+    def request_stop(self) -> None:
+        """Ask the thread blocked in :meth:`wait` to stop the runner (safe in a signal handler)."""
+        self._stop_requested.set()
+
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until :meth:`stop` is called (from another thread); True when stopped."""
-        return self._stop.wait(timeout)
+        """Block until a stop is requested or done; True when it was."""
+        return self._stop_requested.wait(timeout)
 
     # Upkeep -------------------------------------------------------------------------
     def _upkeep_loop(self) -> None:

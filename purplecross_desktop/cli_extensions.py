@@ -10,7 +10,11 @@ import importlib
 import click
 
 # module path -> attribute holding a click command or group
-EXTENSIONS: tuple[tuple[str, str], ...] = ()
+EXTENSIONS: tuple[tuple[str, str], ...] = (
+    ("purplecross_desktop.jobs_command", "worker"),
+    ("purplecross_desktop.jobs_command", "queues"),
+    ("purplecross_desktop.jobs_command", "jobs"),
+)
 
 
 def register(group: click.Group) -> None:
