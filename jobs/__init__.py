@@ -9,7 +9,7 @@ platform as a collaborator should do so instead.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jobs.models import JobId, JobState
@@ -69,6 +69,29 @@ def enqueue(
     )
 
 
+def queue_email(
+    to: str | Sequence[str],
+    subject: str,
+    template: str,
+    context: Mapping[str, Any],
+    attachments: Sequence[Any] = (),
+    idempotency_key: str | None = None,
+) -> JobId:
+    """Queue an email on the configured platform; returns the job id.
+
+    ``template`` is one of ``jobs.email_templates.TEMPLATES`` and ``context`` must hold its
+    required keys; ``attachments`` are ``jobs.email.Attachment`` objects or file paths.
+    Sent at most once per ``idempotency_key`` (a fresh key when None).
+    """
+    service = default_platform().services.get("email")
+    if service is None:
+        raise NotConfiguredError("the email job family is not registered on the platform")
+    job_id: JobId = service.queue(
+        to, subject, template, context, attachments, idempotency_key=idempotency_key
+    )
+    return job_id
+
+
 __all__ = [
     "JobContext",
     "JobId",
@@ -86,4 +109,5 @@ __all__ = [
     "configure",
     "default_platform",
     "enqueue",
+    "queue_email",
 ]

@@ -185,6 +185,8 @@ class JobPlatform:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.queues: dict[str, QueueSpec] = {q.name: q for q in config.broker.queues}
         self.tasks: dict[str, TaskSpec] = {}
+        # The service object of each job family (email, reports, ...) bound to this platform.
+        self.services: dict[str, Any] = {}
         self.outbox_pending = threading.Event()
         self._closed = threading.Event()
         self._drainer: threading.Thread | None = None

@@ -37,7 +37,26 @@ def _jobs_metadata() -> MetaData:
 def test_revision_chain() -> None:
     module = _migration()
     assert module.revision == "0002_jobs"
-    assert module.down_revision == "0001_clinic"
+    clinic = MIGRATIONS_DIR / "versions" / "0001_clinic.py"
+    assert module.down_revision == ("0001_clinic" if clinic.exists() else None)
+
+
+def test_upgrade_and_downgrade_through_alembic(sqlite_url: str) -> None:
+    from purplecross_desktop.database.session import current_revision, downgrade, upgrade
+
+    upgrade(sqlite_url)
+    assert current_revision(sqlite_url) == "0002_jobs"
+    engine = make_engine(sqlite_url)
+    try:
+        assert set(inspect(engine).get_table_names()) >= JOB_TABLES
+    finally:
+        engine.dispose()
+    downgrade(sqlite_url, "base")
+    engine = make_engine(sqlite_url)
+    try:
+        assert not JOB_TABLES & set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
 
 
 def test_migration_matches_the_models_and_downgrades_cleanly(database_url: str) -> None:

@@ -260,3 +260,47 @@ def test_an_app_closing_mid_job_leaves_it_to_run_again(
     harness.runner(second)
     wait_until(lambda: registry.get(job_id).job.state == "completed", timeout=20)
     assert worker_tasks.effects(effects_file) == ["interrupted"]
+
+
+def test_no_second_email_when_a_worker_dies_between_send_and_ack(
+    harness: Harness,
+    redis_url: str,
+    shared_workers: Workers,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from purplecross_desktop.jobs_wiring import build_job_platform
+    from purplecross_desktop.settings import load_settings
+    from tests.jobs.conftest import FAST
+    from tests.jobs.smtp_server import SmtpServer
+
+    with SmtpServer() as server:
+        env = {
+            "PURPLECROSS_SMTP_HOST": "127.0.0.1",
+            "PURPLECROSS_SMTP_PORT": str(server.port),
+            "PURPLECROSS_SMTP_TLS": "none",
+            "PURPLECROSS_REDIS_URL": redis_url,
+            "PURPLECROSS_JOB_SIGNING_KEY": KEY.decode(),
+        }
+        shared_workers.env.update(env)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        victim = shared_workers.start()
+        # The server takes the message, then the worker dies before it hears "250".
+        server.inbox.on_data = victim.kill
+        platform = build_job_platform(load_settings(), harness.engine, **FAST)
+        harness.platforms.append(platform)
+        service = platform.services["email"]
+        context = {"client_name": "Ada", "patient_name": "Rex", "appointment_time": "9:00"}
+        job_id = service.queue("ada@example.org", "Hi", "appointment_reminder", context, (), "k1")
+        assert victim.wait(timeout=30) == -signal.SIGKILL
+        server.inbox.on_data = None
+        registry = JobRegistry(platform)
+        assert registry.get(job_id).job.state == "active"
+        harness.runner(platform)  # reaps the dead worker's job and runs it again
+        wait_until(lambda: registry.get(job_id).job.state == "completed", timeout=30)
+        job = registry.get(job_id).job
+        assert job.attempts == 2
+        assert (job.result_summary or "").startswith("not re-sent")
+        assert len(server.inbox.messages) == 1
+        entry = service.log_entry("k1")
+        assert entry["status"] == "unknown"
