@@ -80,6 +80,8 @@ class Runner:
         shutdown_timeout: seconds :meth:`stop` waits for running jobs; those still
             running afterwards are handed back to the queue to run again.
         pause_poll: how often a paused queue is re-checked, in seconds.
+        consume: False runs only the upkeep (outbox, broker check, reaping), for an
+            app whose jobs are served by separate workers.
     """
 
     def __init__(
@@ -90,6 +92,7 @@ class Runner:
         embedded: bool = True,
         shutdown_timeout: float = 5.0,
         pause_poll: float = 0.5,
+        consume: bool = True,
     ) -> None:
         self.platform = platform
         self.queue_names = platform.queue_names(queues)
@@ -100,6 +103,7 @@ class Runner:
         self.embedded = embedded
         self.shutdown_timeout = shutdown_timeout
         self.pause_poll = pause_poll
+        self.consume = consume
         self.paused: frozenset[str] = frozenset()
         self.consumers: dict[str, HostedConsumer] = {}
         self._stop = threading.Event()
@@ -121,7 +125,7 @@ class Runner:
         self._refresh_paused()
         self.upkeep_once()
         broker = self.platform.config.broker
-        for name in self.queue_names:
+        for name in self.queue_names if self.consume else ():
             huey = self.platform.hueys[name]
             consumer = HostedConsumer(
                 self,
@@ -162,10 +166,11 @@ class Runner:
             self.platform.drain_outbox()
         except Exception:
             log.exception("draining the outbox at stop failed")
-        with self.platform.engine.begin() as conn:
-            conn.execute(
-                update(WORKER).where(WORKER.c.id == self.worker_id).values(stopped_at=utcnow())
-            )
+        if self.consume:
+            with self.platform.engine.begin() as conn:
+                conn.execute(
+                    update(WORKER).where(WORKER.c.id == self.worker_id).values(stopped_at=utcnow())
+                )
         self._started = False
         log.info("job runner %s stopped", self.worker_id)
 
@@ -205,6 +210,8 @@ class Runner:
             self.platform.drain_outbox()
 
     def heartbeat(self) -> None:
+        if not self.consume:
+            return
         with self.platform.engine.begin() as conn:
             conn.execute(
                 update(WORKER)
@@ -242,6 +249,8 @@ class Runner:
         return count
 
     def _register(self) -> None:
+        if not self.consume:
+            return
         now = utcnow()
         values = {
             "host": socket.gethostname(),

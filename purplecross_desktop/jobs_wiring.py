@@ -77,3 +77,40 @@ def load_registration(spec: str) -> Callable[[JobPlatform], Any]:
         importlib.import_module(module_name), attribute
     )
     return function
+
+
+class JobsRuntime:
+    """The app's jobs: the platform bound as the default, and its runner.
+
+    With ``settings.embedded_worker`` the runner consumes every queue on background
+    threads; otherwise separate ``purplecross worker`` processes do, and the app's
+    runner only drains the outbox and watches the broker. Neither touches the
+    process's signal handlers, and :meth:`start` returns at once.
+
+    Args:
+        settings: the effective settings.
+        engine: the app database.
+        config_overrides: fields of :class:`JobsConfig` to override (timings).
+    """
+
+    def __init__(self, settings: Settings, engine: Engine, **config_overrides: Any) -> None:
+        self.settings = settings
+        self.platform = build_job_platform(settings, engine, **config_overrides)
+        from jobs.runner import Runner
+
+        self.runner = Runner(self.platform, embedded=True, consume=settings.embedded_worker)
+
+    def start(self) -> None:
+        """Bind the platform for ``jobs.enqueue``/``queue_email`` and start the runner."""
+        import jobs
+
+        jobs.configure(self.platform)
+        self.runner.start()
+
+    def stop(self) -> None:
+        """Stop the runner (unfinished jobs run again later) and unbind the platform."""
+        import jobs
+
+        self.runner.stop()
+        jobs.configure(None)
+        self.platform.close()

@@ -74,7 +74,16 @@ class Harness:
 
 @pytest.fixture
 def harness(tmp_path: Path, sqlite_url: str) -> Iterator[Harness]:
+    """A harness whose registry is a SQLite file."""
     h = Harness(tmp_path, sqlite_url)
+    yield h
+    h.close()
+
+
+@pytest.fixture
+def any_db_harness(tmp_path: Path, database_url: str) -> Iterator[Harness]:
+    """A harness whose registry is SQLite, then the real PostgreSQL."""
+    h = Harness(tmp_path, database_url)
     yield h
     h.close()
 

@@ -41,6 +41,12 @@ def effects() -> Effects:
 
 
 @pytest.fixture
+def harness(any_db_harness: Harness) -> Harness:
+    """Every registry test runs on SQLite and on PostgreSQL."""
+    return any_db_harness
+
+
+@pytest.fixture
 def platform(harness: Harness, effects: Effects) -> JobPlatform:
     p = harness.platform()
 
