@@ -28,7 +28,8 @@ from jobs.models import JobId, JobState
 from jobs.policy import RetryPolicy
 from jobs.queues import BrokerConfig, QueueSpec, make_huey, make_redis_pool
 from jobs.recorder import Recorder, error_class_name, new_seq, new_token, summarize
-from jobs.signing import TamperedPayloadError, dumps
+from jobs.signing import TamperedPayloadError
+from jobs.writer import RowWriter
 from purplecross_desktop.database.base import utcnow
 
 if TYPE_CHECKING:
@@ -188,6 +189,7 @@ class JobPlatform:
         # The service object of each job family (email, reports, ...) bound to this platform.
         self.services: dict[str, Any] = {}
         self.outbox_pending = threading.Event()
+        self.writer = RowWriter(self.recorder.insert_jobs)
         self._closed = threading.Event()
         self._drainer: threading.Thread | None = None
         self._drainer_lock = threading.Lock()
@@ -264,14 +266,14 @@ class JobPlatform:
         if eta is not None and eta.tzinfo is None:
             raise ValueError("eta: must be timezone-aware")
         links = RecordLinks.coerce(record)
-        dumps([list(args), kwargs])  # JSON-friendly or a clear TypeError now, not in a worker
         if idempotency_key is not None:
             existing = self.recorder.job_id_for_key(idempotency_key)
             if existing is not None:
                 return JobId(existing)
         spec = self.tasks[task]
+        job_id = uuid.uuid4().hex
         row: dict[str, Any] = {
-            "id": uuid.uuid4().hex,
+            "id": job_id,
             "queue": queue,
             "task": task,
             "args": list(args),
@@ -282,7 +284,7 @@ class JobPlatform:
             "priority": priority or 0,
             "repeatable": spec.repeatable,
             "idempotency_key": idempotency_key,
-            "token": new_token(),
+            "token": job_id[16:],  # later dispatches draw fresh tokens
             "seq": new_seq(),
             "enqueued_at": utcnow(),
             "next_run_at": eta,
@@ -291,12 +293,17 @@ class JobPlatform:
             "appointment_id": links.appointment,
             "invoice_id": links.invoice,
         }
+        # Signing also proves the args are JSON: a TypeError here reaches the caller.
+        data = self._message(row)
         if not self.outbox_pending.is_set():
             try:
-                row["state"], row["broker_epoch"] = self._push(row)
+                row["state"], row["broker_epoch"] = self._push(row, data)
             except Exception as exc:
                 log.warning("broker unreachable, job %s waits in the outbox: %s", row["id"], exc)
                 self.notify_outbox()
+        if row["state"] != JobState.OUTBOX.value and idempotency_key is None:
+            self.writer.add(row)  # the broker holds it: the row may follow a moment later
+            return JobId(row["id"])
         try:
             inserted = self.recorder.insert_job(row)
         except Exception:
@@ -310,8 +317,8 @@ class JobPlatform:
                 return JobId(existing)
         return JobId(row["id"])
 
-    def _push(self, row: Mapping[str, Any]) -> tuple[str, str | None]:
-        """Put a job's message on its broker; returns (state, broker epoch)."""
+    def _message(self, row: Mapping[str, Any]) -> bytes:
+        """The signed message of a job (raises TypeError for args that are not JSON)."""
         huey = self.hueys[row["queue"]]
         meta = {
             "task": row["task"],
@@ -337,8 +344,17 @@ class JobPlatform:
             eta=naive_eta,
             priority=row["priority"] or None,
         )
-        data = huey.serialize_task(message)
+        data: bytes = huey.serialize_task(message)
+        return data
+
+    def _push(self, row: Mapping[str, Any], data: bytes | None = None) -> tuple[str, str | None]:
+        """Put a job's message on its broker; returns (state, broker epoch)."""
+        huey = self.hueys[row["queue"]]
+        if data is None:
+            data = self._message(row)
+        eta = row["next_run_at"]
         if eta is not None and eta > utcnow():
+            naive_eta = eta.astimezone(dt.UTC).replace(tzinfo=None)
             huey.storage.add_to_schedule(data, naive_eta)
             state = JobState.SCHEDULED.value
         else:
@@ -620,6 +636,7 @@ class JobPlatform:
 
     def close(self) -> None:
         """Stop the outbox thread and release broker connections (the engine is the caller's)."""
+        self.writer.close()
         self._closed.set()
         drainer = self._drainer
         if drainer is not None:

@@ -9,8 +9,11 @@ without persistence) is detected and the jobs it held are dispatched again.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
+import struct
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +28,11 @@ from jobs.signing import RefusedCallback, SignedJsonSerializer
 log = logging.getLogger(__name__)
 
 EPOCH_KEY = "purplecross.jobs.epoch"
+PUSH_LUA = """\
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
+local epoch = redis.call('GET', KEYS[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return epoch"""
 SQLITE_EPOCH = "sqlite"
 
 EMAIL = "email"
@@ -105,30 +113,29 @@ class EpochRedisStorage(PriorityRedisStorage):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._local = threading.local()
+        self._push_script = self.conn.register_script(PUSH_LUA)
+        # A fresh epoch candidate per push, without a random draw each time.
+        self._candidates = itertools.count()
+        self._candidate_base = uuid.uuid4().hex[:20]
 
     @property
     def last_epoch(self) -> str | None:
         value: str | None = getattr(self._local, "epoch", None)
         return value
 
-    def _with_epoch(self, add: Any) -> None:
-        pipe = self.conn.pipeline(transaction=True)
-        pipe.set(EPOCH_KEY, uuid.uuid4().hex, nx=True)
-        pipe.get(EPOCH_KEY)
-        add(pipe)
-        result = pipe.execute()
-        self._local.epoch = result[1].decode("ascii")
+    def _add(self, key: str, member: bytes, score: float) -> None:
+        # One round trip, atomically: set the epoch if missing, read it, add the message.
+        candidate = f"{self._candidate_base}-{next(self._candidates)}"
+        epoch = self._push_script(keys=[EPOCH_KEY, key], args=[candidate, score, member])
+        self._local.epoch = epoch.decode("ascii")
 
     def enqueue(self, data: bytes, priority: int | None = None) -> None:
-        import struct
-        import time
-
         score = 0 if priority is None else -priority
         prefix = struct.pack(">Q", int(time.time() * 1e6))
-        self._with_epoch(lambda pipe: pipe.zadd(self.queue_key, {prefix + data: score}))
+        self._add(self.queue_key, prefix + data, score)
 
     def add_to_schedule(self, data: bytes, ts: dt.datetime) -> None:
-        self._with_epoch(lambda pipe: pipe.zadd(self.schedule_key, {data: self.convert_ts(ts)}))
+        self._add(self.schedule_key, data, self.convert_ts(ts))
 
     def current_epoch(self) -> str:
         """The broker's epoch now (set if the dataset has none yet)."""

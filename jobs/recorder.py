@@ -61,16 +61,26 @@ class Recorder:
         self._insert: Any = (
             postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         )
+        self._insert_job = self._insert(JOB).on_conflict_do_nothing(index_elements=["id"])
 
     # Enqueue -------------------------------------------------------------------------
     def insert_job(self, values: Mapping[str, Any], event: str | None = None) -> bool:
         """Insert a job row unless one with its id exists; returns whether it inserted."""
-        stmt = self._insert(JOB).values(**values).on_conflict_do_nothing(index_elements=["id"])
         with self.engine.begin() as conn:
-            inserted = conn.execute(stmt).rowcount == 1
+            # Parameters instead of .values(): the compiled statement is cached.
+            inserted = conn.execute(self._insert_job, dict(values)).rowcount == 1
             if inserted and event:
                 self._event(conn, values["id"], event, values.get("queue"), None, "")
         return inserted
+
+    def insert_jobs(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert rows (skipping ids that exist) in one transaction."""
+        if not rows:
+            return
+        keys = set().union(*(r.keys() for r in rows))
+        params = [{k: r.get(k) for k in keys} for r in rows]
+        with self.engine.begin() as conn:
+            conn.execute(self._insert_job, params)
 
     def job_id_for_key(self, idempotency_key: str) -> str | None:
         """The job already enqueued under ``idempotency_key``, if any."""

@@ -151,9 +151,14 @@ class JobRegistry:
         self.platform = platform
         self.engine = platform.engine
 
+    def _settle(self) -> None:
+        """Read this process's own enqueues: wait for rows still in the write buffer."""
+        self.platform.writer.flush()
+
     # Reading ------------------------------------------------------------------------
     def counts(self) -> dict[str, dict[str, int]]:
         """Jobs per queue and state (every configured queue and state, zeros included)."""
+        self._settle()
         out = {q: dict.fromkeys(ALL_STATES, 0) for q in self.platform.queues}
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -181,6 +186,7 @@ class JobRegistry:
         offset: int = 0,
     ) -> list[JobRecord]:
         """Jobs matching every given filter; ``text`` matches args, error and traceback."""
+        self._settle()
         conds: list[ColumnElement[bool]] = []
         if queue is not None:
             conds.append(JOB.c.queue == queue)
@@ -231,6 +237,7 @@ class JobRegistry:
 
     def get(self, job_id: str) -> JobDetail:
         """A job and its timeline; raises :class:`JobNotFoundError`."""
+        self._settle()
         with self.engine.connect() as conn:
             row = conn.execute(select(JOB).where(JOB.c.id == job_id)).mappings().first()
             if row is None:
@@ -292,6 +299,7 @@ class JobRegistry:
 
     def revoke(self, job_ids: Sequence[str]) -> list[JobId]:
         """Cancel jobs that have not started; returns those revoked."""
+        self._settle()
         revocable = [s.value for s in CLAIMABLE]
         out: list[JobId] = []
         with self.engine.begin() as conn:
@@ -308,6 +316,7 @@ class JobRegistry:
 
     def promote(self, job_ids: Sequence[str]) -> list[JobId]:
         """Run scheduled (or retry-waiting) jobs now instead of at their ETA."""
+        self._settle()
         allowed = (JobState.SCHEDULED.value, JobState.FAILED_RETRYING.value)
         done = self._redispatch(job_ids, allowed, reset_attempts=False, event="promoted")
         self.platform.drain_outbox()
@@ -325,6 +334,7 @@ class JobRegistry:
         self, queue: str | None, state: str, older_than: dt.timedelta = dt.timedelta(0)
     ) -> int:
         """Delete finished jobs (completed, dead or revoked) finished before ``older_than`` ago."""
+        self._settle()
         if state not in {s.value for s in FINISHED}:
             finished = [s.value for s in FINISHED]
             raise ValueError(f"state: only finished jobs can be cleaned ({finished})")
@@ -337,6 +347,7 @@ class JobRegistry:
 
     def pause(self, queue: str) -> None:
         """Hold the queue's jobs: nothing of it runs until :meth:`resume`."""
+        self._settle()
         self.platform.queue_names([queue])
         with self.engine.begin() as conn:
             exists_ = conn.execute(select(PAUSED.c.queue).where(PAUSED.c.queue == queue)).first()
@@ -396,6 +407,7 @@ class JobRegistry:
 
     def throughput(self, minutes: int = 15) -> Throughput:
         """Per-minute completed/failed counts and p50/p95 wait and run times."""
+        self._settle()
         if minutes < 1:
             raise ValueError("minutes: must be at least 1")
         now = utcnow()

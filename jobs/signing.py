@@ -111,9 +111,38 @@ def _decode(value: Any) -> Any:
     return value
 
 
+_STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _encode_message(message: Message) -> dict[str, Any]:
+    # The fast path for task messages: only Huey's own fields get tags; the job's
+    # args and kwargs go to orjson as they are and must be plain JSON.
+    fields: list[Any] = []
+    for value in message:
+        if isinstance(value, dt.datetime):
+            fields.append({"$dt": value.isoformat()})
+        elif isinstance(value, Message):
+            fields.append(_encode_message(value))
+        elif isinstance(value, tuple):
+            fields.append({"$tuple": list(value)})
+        else:
+            fields.append(value)
+    return {"$msg": fields}
+
+
 def dumps(value: Any) -> bytes:
-    """Tagged JSON bytes of a Huey message or stored value."""
-    return orjson.dumps(_encode(value))
+    """Tagged JSON bytes of a Huey message or stored value.
+
+    Raises:
+        TypeError: the value holds something that is not plain JSON (dates included:
+            pass them as ISO text).
+    """
+    try:
+        if isinstance(value, Message):
+            return orjson.dumps(_encode_message(value), option=_STRICT)
+        return orjson.dumps(_encode(value), option=_STRICT)
+    except orjson.JSONEncodeError as exc:
+        raise TypeError(f"job data must be JSON-friendly: {exc}") from None
 
 
 def loads(data: bytes) -> Any:
