@@ -79,3 +79,19 @@ def test_main_window_renders(window: MainWindow, tmp_path: Path) -> None:
     image = window.grab()
     assert image.width() == 1280
     assert image.save(str(tmp_path / "main.png"))
+
+
+def test_an_empty_clinic_is_offered_demo_data_in_one_click(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    from purplecross_desktop.ui.pages.today_page import TodayPage
+
+    page = window.show_page("today")
+    assert isinstance(page, TodayPage)
+    qtbot.waitUntil(lambda: not page.welcome.isHidden(), timeout=10000)
+    with qtbot.waitSignal(page.welcome.sig_demo_loaded, timeout=120000):
+        page.welcome.load_button.click()
+    assert page.welcome.isHidden()
+    services = window.context.services
+    assert services is not None
+    assert services.clients.search(active=None, limit=1).total == 500
