@@ -1,18 +1,101 @@
-"""Composition root: builds the services, wires domain events, and opens the main window."""
+"""Composition root: builds the services, wires domain events, and opens the main window.
+
+Nothing else in the code base constructs services or reads settings; screens and
+subsystems get what they need through ``__init__`` (see :class:`AppContext`).
+"""
 
 from __future__ import annotations
 
+import logging
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+from purplecross_desktop.database.session import make_engine, make_session_factory, upgrade
+from purplecross_desktop.domain.events import EventBus
+from purplecross_desktop.operations import OperationRunner
+from purplecross_desktop.services import build_services
 from purplecross_desktop.settings import Settings
+from purplecross_desktop.ui.context import AppContext
+from purplecross_desktop.ui.main_window import MainWindow, PageSpec
+from purplecross_desktop.ui.pages.appointments_page import AppointmentsPage
+from purplecross_desktop.ui.pages.clients_page import ClientsPage
+from purplecross_desktop.ui.pages.health_page import HealthPage
+from purplecross_desktop.ui.pages.invoices_page import InvoicesPage
+from purplecross_desktop.ui.pages.patients_page import PatientsPage
+from purplecross_desktop.ui.pages.reports_page import ReportsPage
+from purplecross_desktop.ui.pages.settings_page import SettingsPage
+from purplecross_desktop.ui.pages.today_page import TodayPage
+from widgets.theme import ThemeManager
+
+log = logging.getLogger(__name__)
+
+
+def default_pages() -> list[PageSpec]:
+    """The navigation, in order."""
+    return [
+        PageSpec("today", "Today", TodayPage),
+        PageSpec("appointments", "Appointments", AppointmentsPage),
+        PageSpec("patients", "Patients", PatientsPage),
+        PageSpec("clients", "Clients", ClientsPage),
+        PageSpec("invoices", "Invoices", InvoicesPage),
+        PageSpec("reports", "Reports", ReportsPage),
+        PageSpec("health", "Health", HealthPage),
+        PageSpec("settings", "Settings", SettingsPage),
+    ]
+
+
+def build_context(settings: Settings, runner: OperationRunner | None = None) -> AppContext:
+    """Open the database (upgrading an embedded one), build the services and wire events."""
+    url = settings.effective_database_url
+    if settings.is_embedded_database:
+        upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    context = AppContext(
+        settings=settings,
+        runner=runner or OperationRunner(),
+        session_factory=factory,
+        services=build_services(factory, EventBus()),
+    )
+    context.extras["engine"] = engine
+    return context
+
+
+def build_window(context: AppContext) -> MainWindow:
+    """The main window, styled by the app's theme manager when there is one."""
+    window = MainWindow(context, default_pages())
+    themes: ThemeManager | None = context.extras.get("themes")
+    if themes is not None:
+        window.apply_chrome(themes.theme)
+        themes.sig_theme_changed.connect(window.apply_chrome)
+    else:
+        window.apply_chrome("light")
+    return window
+
+
+def shutdown(context: AppContext) -> None:
+    """Wait briefly for background work, then release the database."""
+    context.runner.wait_for_done(5000)
+    engine = context.extras.get("engine")
+    if engine is not None:
+        engine.dispose()
 
 
 def run_app(settings: Settings) -> int:
     """Start the Qt application on ``settings`` and return its exit code."""
-    from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
-
-    app = QApplication.instance() or QApplication([])
-    window = QMainWindow()
-    window.setWindowTitle(f"Purple Cross — {settings.clinic_name}")
-    window.setCentralWidget(QLabel("Purple Cross Desktop"))
-    window.resize(1200, 800)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setApplicationName("Purple Cross")
+    app.setOrganizationName("Purple Cross")
+    context = build_context(settings)
+    context.extras["themes"] = ThemeManager(app, settings.theme)
+    window = build_window(context)
     window.show()
-    return int(app.exec())
+    try:
+        return int(app.exec())
+    finally:
+        shutdown(context)

@@ -10,7 +10,7 @@ import dataclasses
 import os
 import tomllib
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -37,8 +37,15 @@ class SettingsError(ValueError):
         self.source = source
 
 
-def default_config_file() -> Path:
-    """The TOML file read after the environment: ``<user config dir>/settings.toml``."""
+def default_config_file(env: Mapping[str, str] | None = None) -> Path:
+    """The TOML file read after the environment.
+
+    ``PURPLECROSS_CONFIG_FILE`` when set, else ``<user config dir>/settings.toml``.
+    """
+    env = os.environ if env is None else env
+    explicit = env.get(f"{ENV_PREFIX}CONFIG_FILE")
+    if explicit:
+        return Path(explicit).expanduser()
     return Path(platformdirs.user_config_dir(APP_NAME)) / "settings.toml"
 
 
@@ -233,18 +240,41 @@ def load_settings(
     return Settings(**values)
 
 
-def save_settings(settings: Settings, config_file: Path | None = None) -> Path:
-    """Write the non-default, non-secret settings to the TOML file and return its path."""
+def save_settings(
+    settings: Settings, names: Iterable[str], config_file: Path | None = None
+) -> Path:
+    """Write the settings ``names`` of ``settings`` into the TOML file, keeping its other keys.
+
+    Only the named settings are written, so values that came from the environment are not
+    copied into the file by accident. Secrets are never settings and never written.
+    """
     import tomli_w
 
     path = config_file or default_config_file()
+    data = read_toml(path)
     defaults = Settings()
-    data: dict[str, Any] = {}
-    for f in dataclasses.fields(settings):
-        value = getattr(settings, f.name)
-        if value == getattr(defaults, f.name) or value is None:
-            continue
-        data[f.name] = str(value) if isinstance(value, Path) else value
+    for name in names:
+        if name not in _FIELDS:
+            raise SettingsError(name, "is not a setting", str(path))
+        value = getattr(settings, name)
+        if value is None or value == getattr(defaults, name):
+            data.pop(name, None)
+        else:
+            data[name] = str(value) if isinstance(value, Path) else value
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
     return path
+
+
+def updated_settings(base: Settings, values: Mapping[str, Any], source: str) -> Settings:
+    """``base`` with ``values`` applied, each checked by the same rules as the environment.
+
+    Raises:
+        SettingsError: the first value that breaks its rule, naming the setting.
+    """
+    changes: dict[str, Any] = {}
+    for name, raw in values.items():
+        if name not in _FIELDS:
+            raise SettingsError(name, "is not a setting", source)
+        changes[name] = _coerce(name, raw, source)
+    return dataclasses.replace(base, **changes)

@@ -12,6 +12,7 @@ from purplecross_desktop.settings import (
     load_settings,
     mask_url,
     save_settings,
+    updated_settings,
 )
 
 
@@ -79,8 +80,19 @@ def test_urls_are_masked() -> None:
 
 def test_save_round_trips_without_secrets(tmp_path: Path) -> None:
     cfg = tmp_path / "settings.toml"
-    save_settings(Settings(clinic_name="Vet Co", smtp_port=2525, data_dir=tmp_path), cfg)
+    cfg.write_text('clinic_phone = "555"\n')
+    chosen = Settings(clinic_name="Vet Co", smtp_port=2525, data_dir=tmp_path)
+    save_settings(chosen, ["clinic_name", "smtp_port"], cfg)
     again = load_settings(env={}, config_file=cfg)
     assert again.clinic_name == "Vet Co"
     assert again.smtp_port == 2525
+    assert again.clinic_phone == "555", "keys not named are kept"
+    assert "data_dir" not in cfg.read_text(), "only the named settings are written"
     assert "password" not in cfg.read_text()
+
+
+def test_updated_settings_checks_each_value() -> None:
+    base = Settings()
+    assert updated_settings(base, {"smtp_port": "25"}, "page").smtp_port == 25
+    with pytest.raises(SettingsError, match="smtp_port: must be a whole number"):
+        updated_settings(base, {"smtp_port": "x"}, "page")

@@ -1,0 +1,35 @@
+"""What the composition root hands to the screens: settings, database, services, runner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from purplecross_desktop.operations import BackgroundOperation, OperationRunner
+from purplecross_desktop.settings import Settings
+
+if TYPE_CHECKING:
+    from purplecross_desktop.services import Services
+
+
+@dataclass
+class AppContext:
+    """Everything a screen may use, built once by :mod:`purplecross_desktop.app`.
+
+    Attributes:
+        settings: the effective settings.
+        runner: delivers background work to the UI thread.
+        session_factory: the clinic database's session factory.
+        services: the domain services (None only in tests of the bare shell).
+        extras: optional subsystems (cache, jobs) by name; absent ones are missing keys.
+    """
+
+    settings: Settings
+    runner: OperationRunner
+    session_factory: Any = None
+    services: Services | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def background(self, parent: Any, work: Any) -> BackgroundOperation[Any]:
+        """Shorthand for ``BackgroundOperation(parent, work, self.runner)``."""
+        return BackgroundOperation(parent, work, self.runner)

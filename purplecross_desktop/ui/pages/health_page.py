@@ -1,0 +1,110 @@
+"""Health: is the database reachable and current, is Redis answering, how are cache and jobs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from purplecross_desktop.settings import mask_url
+from purplecross_desktop.ui.context import AppContext
+from purplecross_desktop.ui.pages.base import Page
+
+# A check returns rows of (label, value); it runs on a worker thread.
+HealthCheck = Callable[[], list[tuple[str, str]]]
+
+
+def database_check(context: AppContext) -> HealthCheck:
+    """Rows about the clinic database: where, reachable, schema revision, round-trip time."""
+
+    def check() -> list[tuple[str, str]]:
+        from sqlalchemy import text
+
+        from purplecross_desktop.database.session import current_revision
+
+        url = context.settings.effective_database_url
+        rows = [("Database", mask_url(url))]
+        if context.session_factory is None:
+            return [*rows, ("Status", "not connected")]
+        started = time.perf_counter()
+        with context.session_factory() as session:
+            session.execute(text("select 1"))
+        rows.append(("Round trip", f"{(time.perf_counter() - started) * 1000:.1f} ms"))
+        rows.append(("Schema revision", current_revision(url) or "(none)"))
+        return rows
+
+    return check
+
+
+def redis_check(context: AppContext) -> HealthCheck:
+    """Rows about Redis: configured or not, and whether it answers a PING quickly."""
+
+    def check() -> list[tuple[str, str]]:
+        url = context.settings.redis_url
+        if not url:
+            return [("Redis", "not configured (jobs and cache use this computer)")]
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+        try:
+            started = time.perf_counter()
+            client.ping()
+            return [
+                ("Redis", mask_url(url)),
+                ("Redis ping", f"{(time.perf_counter() - started) * 1000:.1f} ms"),
+            ]
+        except redis.RedisError as exc:
+            return [("Redis", mask_url(url)), ("Redis status", f"unreachable: {exc}")]
+        finally:
+            client.close()
+
+    return check
+
+
+class HealthPage(Page):
+    """Shows each health check's rows; checks run off the UI thread on every visit."""
+
+    title = "Health"
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.checks: list[HealthCheck] = [database_check(context), redis_check(context)]
+        self.checks.extend(context.extras.get("health_checks", []))
+        self.form = QFormLayout()
+        self.body.addLayout(self.form)
+        row = QHBoxLayout()
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setAccessibleName("Refresh health checks")
+        self.refresh_button.clicked.connect(self.activate)
+        row.addWidget(self.refresh_button)
+        row.addStretch(1)
+        self.body.addLayout(row)
+        self.body.addStretch(1)
+        self.rows: list[tuple[str, str]] = []
+
+    def activate(self) -> None:
+        self.refresh_button.setEnabled(False)
+        self.context.background(self, self._run_checks).success(self._show).finally_(
+            lambda: self.refresh_button.setEnabled(True)
+        ).run_in_background()
+
+    def _run_checks(self) -> list[tuple[str, str]]:
+        rows: list[tuple[str, str]] = []
+        for check in self.checks:
+            try:
+                rows.extend(check())
+            except Exception as exc:  # a failing check is a row, not a crash
+                rows.append((getattr(check, "__qualname__", "check"), f"failed: {exc}"))
+        return rows
+
+    def _show(self, rows: Any) -> None:
+        self.rows = list(rows)
+        while self.form.rowCount():
+            self.form.removeRow(0)
+        for label, value in self.rows:
+            value_label = QLabel(value)
+            value_label.setWordWrap(True)
+            value_label.setAccessibleName(label)
+            self.form.addRow(f"{label}:", value_label)

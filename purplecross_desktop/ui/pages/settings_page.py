@@ -1,0 +1,119 @@
+"""Settings: the clinic's details, mail and appearance, saved to the settings file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+from purplecross_desktop.settings import (
+    Settings,
+    SettingsError,
+    default_config_file,
+    save_settings,
+    updated_settings,
+)
+from purplecross_desktop.ui.context import AppContext
+from purplecross_desktop.ui.pages.base import Page
+
+TEXT_FIELDS = (
+    ("clinic_name", "Clinic name"),
+    ("clinic_address", "Address"),
+    ("clinic_phone", "Phone"),
+    ("clinic_timezone", "Time zone"),
+    ("smtp_host", "SMTP server"),
+    ("smtp_port", "SMTP port"),
+    ("smtp_user", "SMTP user"),
+    ("smtp_sender", "Sender address"),
+)
+CHOICE_FIELDS = (
+    ("smtp_tls", "SMTP security", ("none", "starttls", "ssl")),
+    ("theme", "Theme", ("system", "light", "dark")),
+)
+
+
+class SettingsPage(Page):
+    """Edits the non-secret settings; environment variables still win over the file.
+
+    Signals: none; saving shows its outcome inline.
+    """
+
+    title = "Settings"
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.form = QFormLayout()
+        self.inputs: dict[str, QLineEdit | QComboBox] = {}
+        current = context.settings
+        for name, label in TEXT_FIELDS:
+            edit = QLineEdit(_text(getattr(current, name)))
+            edit.setAccessibleName(label)
+            edit.setObjectName(name)
+            self.inputs[name] = edit
+            self.form.addRow(label, edit)
+        for name, label, choices in CHOICE_FIELDS:
+            combo = QComboBox()
+            combo.addItems(list(choices))
+            combo.setCurrentText(str(getattr(current, name)))
+            combo.setAccessibleName(label)
+            combo.setObjectName(name)
+            self.inputs[name] = combo
+            self.form.addRow(label, combo)
+        form_box = QWidget()
+        form_box.setLayout(self.form)
+        form_box.setMaximumWidth(720)
+        self.body.addWidget(form_box)
+
+        self.message = QLabel("")
+        self.message.setObjectName("settingsMessage")
+        self.message.setWordWrap(True)
+        self.message.setAccessibleName("Settings message")
+        buttons = QHBoxLayout()
+        self.save_button = QPushButton("Save settings")
+        self.save_button.setAccessibleName("Save settings")
+        self.save_button.clicked.connect(self.save)
+        buttons.addWidget(self.save_button)
+        buttons.addStretch(1)
+        self.body.addLayout(buttons)
+        self.body.addWidget(self.message)
+        note = QLabel(
+            f"Settings are saved to {default_config_file()}. Passwords are kept in the "
+            "system keyring, never in this file. Environment variables (PURPLECROSS_*) "
+            "take precedence."
+        )
+        note.setWordWrap(True)
+        self.body.addWidget(note)
+        self.body.addStretch(1)
+
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, widget in self.inputs.items():
+            out[name] = widget.currentText() if isinstance(widget, QComboBox) else widget.text()
+        return out
+
+    def save(self) -> Settings | None:
+        """Validate every field and save; on a bad value, say which and change nothing."""
+        try:
+            new = updated_settings(self.context.settings, self.values(), "settings page")
+        except SettingsError as exc:
+            self.message.setText(f"Not saved. {exc.name}: {exc.rule}.")
+            widget = self.inputs.get(exc.name)
+            if widget is not None:
+                widget.setFocus()
+            return None
+        path = save_settings(new, self.inputs)
+        self.context.settings = new
+        self.message.setText(f"Saved to {path}. Some changes apply after a restart.")
+        return new
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)

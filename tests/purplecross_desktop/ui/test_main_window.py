@@ -1,0 +1,97 @@
+"""The main window: navigation builds pages lazily, status bar, settings and health pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from purplecross_desktop.app import build_context, build_window, default_pages, shutdown
+from purplecross_desktop.settings import load_settings
+from purplecross_desktop.ui.main_window import MainWindow
+from purplecross_desktop.ui.pages.settings_page import SettingsPage
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def window(qtbot: QtBot) -> MainWindow:
+    context = build_context(load_settings())
+    win = build_window(context)
+    qtbot.addWidget(win)
+    yield win
+    shutdown(context)
+
+
+def test_navigation_lists_every_page_and_builds_only_the_first(window: MainWindow) -> None:
+    titles = [window.navigation.item(i).text() for i in range(window.navigation.count())]
+    assert titles == [spec.title for spec in default_pages()]
+    assert window.built_pages() == [default_pages()[0].key]
+
+
+def test_switching_pages_builds_them_on_first_visit(window: MainWindow, qtbot: QtBot) -> None:
+    with qtbot.waitSignal(window.sig_page_changed) as blocker:
+        window.show_page("settings")
+    assert blocker.args == ["settings"]
+    assert window.current_page() is not None
+    assert window.current_page().title == "Settings"
+    assert "settings" in window.built_pages()
+
+
+def test_status_bar_says_where_the_data_is(window: MainWindow) -> None:
+    assert "this computer" in window.database_label.text()
+    assert "Jobs:" in window.queue_label.text()
+
+
+def test_health_page_reports_the_database(window: MainWindow, qtbot: QtBot) -> None:
+    page = window.show_page("health")
+    qtbot.waitUntil(lambda: any(label == "Round trip" for label, _ in page.rows), timeout=10000)  # type: ignore[attr-defined]
+    rows = dict(page.rows)  # type: ignore[attr-defined]
+    assert rows["Redis"].startswith("not configured")
+    assert rows["Schema revision"]
+
+
+def test_settings_page_refuses_bad_input_and_changes_nothing(
+    window: MainWindow, tmp_path: Path
+) -> None:
+    page = window.show_page("settings")
+    assert isinstance(page, SettingsPage)
+    config_file = Path(load_settings().data_dir).parent / "settings.toml"
+    page.inputs["smtp_port"].setText("not a port")  # type: ignore[union-attr]
+    assert page.save() is None
+    assert "smtp_port" in page.message.text()
+    assert "whole number" in page.message.text()
+    assert not config_file.exists()
+
+
+def test_settings_page_saves_what_was_edited(window: MainWindow) -> None:
+    page = window.show_page("settings")
+    assert isinstance(page, SettingsPage)
+    page.inputs["clinic_name"].setText("Happy Paws")  # type: ignore[union-attr]
+    assert page.save() is not None
+    assert load_settings().clinic_name == "Happy Paws"
+
+
+def test_main_window_renders(window: MainWindow, tmp_path: Path) -> None:
+    window.resize(1280, 800)
+    window.show()
+    image = window.grab()
+    assert image.width() == 1280
+    assert image.save(str(tmp_path / "main.png"))
+
+
+def test_an_empty_clinic_is_offered_demo_data_in_one_click(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    from purplecross_desktop.ui.pages.today_page import TodayPage
+
+    page = window.show_page("today")
+    assert isinstance(page, TodayPage)
+    qtbot.waitUntil(lambda: not page.welcome.isHidden(), timeout=10000)
+    with qtbot.waitSignal(page.welcome.sig_demo_loaded, timeout=120000):
+        page.welcome.load_button.click()
+    assert page.welcome.isHidden()
+    services = window.context.services
+    assert services is not None
+    assert services.clients.search(active=None, limit=1).total == 500
