@@ -7,10 +7,11 @@ SQLAlchemy ``Row``, or a ``Mapping``), which are read back as dicts. Nothing is 
 so a tampered cache entry can at worst be wrong data, never code.
 
 Encoded values carry a one-byte header. ``J``: plain JSON, decoded by orjson alone.
-``T``: the JSON array ``[value, fixes]`` where each fix ``[tag, path]`` says which
-string in ``value`` is really a date, time or decimal. Reading a hit therefore costs
-orjson plus one step per such value, never a Python walk of the whole structure; the
-walk that finds them happens once, when the value is stored.
+``T``: the JSON array ``[value, groups, root]``: each group ``[parent path, [[key,
+tag], ...]]`` says which strings under one parent are really dates, times or decimals
+(``root`` tags a value that is one itself). Reading a hit costs orjson plus one step
+per such parent and value, never a Python walk of the whole structure; the walk that
+finds them happens once, when the value is stored.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ _RESTORE: dict[str, Any] = {
     "t": dt.time.fromisoformat,
     "dec": Decimal,
 }
-Path = list[str | int]
 
 
 class _IsoFormat(Protocol):
@@ -75,18 +75,38 @@ def _plain_default(obj: Any) -> Any:
     return converted
 
 
-def _prepare(obj: Any, path: Path, fixes: list[list[Any]]) -> Any:
-    """``obj`` with tagged types as strings, recording where they were in ``fixes``."""
+def _tag_of(obj: Any) -> str | None:
     for kind, tag in _TAGS:
         if isinstance(obj, kind):
-            fixes.append([tag, path])
-            return str(obj) if tag == "dec" else cast(_IsoFormat, obj).isoformat()
+            return tag
+    return None
+
+
+def _text(obj: Any, tag: str) -> str:
+    return str(obj) if tag == "dec" else cast(_IsoFormat, obj).isoformat()
+
+
+def _prepare(obj: Any, path: tuple[str | int, ...], groups: dict[Any, list[Any]]) -> Any:
+    """``obj`` with tagged values as strings; ``groups[parent path]`` lists ``[key, tag]``
+    of each, so decoding walks to each parent once."""
     obj = _as_data(obj)
+    items: Any
     if isinstance(obj, dict):
-        return {key: _prepare(item, [*path, key], fixes) for key, item in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_prepare(item, [*path, i], fixes) for i, item in enumerate(obj)]
-    return obj
+        out: Any = {}
+        items = obj.items()
+    elif isinstance(obj, list | tuple):
+        out = [None] * len(obj)
+        items = enumerate(obj)
+    else:
+        return obj
+    for key, item in items:
+        tag = _tag_of(item)
+        if tag is None:
+            out[key] = _prepare(item, (*path, key), groups)
+        else:
+            groups.setdefault(path, []).append([key, tag])
+            out[key] = _text(item, tag)
+    return out
 
 
 def encode(value: Any) -> bytes:
@@ -101,9 +121,14 @@ def encode(value: Any) -> bytes:
         except orjson.JSONEncodeError as exc:
             if not isinstance(exc.__cause__, _NeedsTagsError):
                 raise
-        fixes: list[list[Any]] = []
-        prepared = _prepare(value, [], fixes)
-        return TAGGED + orjson.dumps([prepared, fixes], default=_plain_default, option=_OPTIONS)
+        root = _tag_of(value)
+        if root is not None:
+            body: list[Any] = [_text(value, root), [], root]
+        else:
+            groups: dict[Any, list[Any]] = {}
+            prepared = _prepare(value, (), groups)
+            body = [prepared, [[list(p), items] for p, items in groups.items()], None]
+        return TAGGED + orjson.dumps(body, default=_plain_default, option=_OPTIONS)
     except orjson.JSONEncodeError as exc:
         raise TypeError(str(exc)) from None
 
@@ -120,14 +145,16 @@ def decode(data: bytes) -> Any:
     if header != TAGGED:
         raise ValueError(f"not a cache value (header {header!r})")
     try:
-        value, fixes = orjson.loads(data[1:])
-        for tag, path in fixes:
-            if not path:
-                return _RESTORE[tag](value)
+        value, groups, root = orjson.loads(data[1:])
+        if root is not None:
+            return _RESTORE[root](value)
+        restore = _RESTORE
+        for path, items in groups:
             parent = value
-            for step in path[:-1]:
+            for step in path:
                 parent = parent[step]
-            parent[path[-1]] = _RESTORE[tag](parent[path[-1]])
+            for key, tag in items:
+                parent[key] = restore[tag](parent[key])
     except (KeyError, IndexError, TypeError) as exc:
         raise ValueError(f"not a cache value ({exc!r})") from None
     return value
