@@ -46,7 +46,7 @@ def test_filter_matches_components_and_stories_case_insensitively(
         "Button": ["Success"],
     }
     model.set_filter("")
-    assert len(_names(model)) == 3
+    assert len(_names(model)) == len(components)
 
 
 def test_story_index_and_item_role(components: list[Component]) -> None:
