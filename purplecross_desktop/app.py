@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 
 from PySide6.QtWidgets import QApplication
 
+from jobs.registry import JobRegistry
 from purplecross_desktop.database.session import make_engine, make_session_factory, upgrade
 from purplecross_desktop.domain.events import EventBus
+from purplecross_desktop.jobs_wiring import JobsRuntime
 from purplecross_desktop.operations import OperationRunner
 from purplecross_desktop.services import build_services
 from purplecross_desktop.settings import Settings
@@ -45,8 +48,15 @@ def default_pages() -> list[PageSpec]:
     ]
 
 
-def build_context(settings: Settings, runner: OperationRunner | None = None) -> AppContext:
-    """Open the database (upgrading an embedded one), build the services and wire events."""
+def build_context(
+    settings: Settings, runner: OperationRunner | None = None, *, start_jobs: bool = True
+) -> AppContext:
+    """Open the database (upgrading an embedded one), build the services and wire events.
+
+    With ``start_jobs`` the job platform is bound for this process and its runner starts
+    (consuming every queue when ``settings.embedded_worker``, else only draining the
+    outbox); tests of screens that enqueue nothing pass False.
+    """
     url = settings.effective_database_url
     if settings.is_embedded_database:
         upgrade(url)
@@ -59,7 +69,28 @@ def build_context(settings: Settings, runner: OperationRunner | None = None) -> 
         services=build_services(factory, EventBus()),
     )
     context.extras["engine"] = engine
+    if start_jobs:
+        jobs_runtime = JobsRuntime(settings, engine)
+        jobs_runtime.start()
+        context.extras["jobs"] = jobs_runtime
+        context.extras["health_checks"] = [jobs_health_check(jobs_runtime)]
     return context
+
+
+def jobs_health_check(jobs_runtime: JobsRuntime) -> Callable[[], list[tuple[str, str]]]:
+    """Health rows for the job queues: counts per queue and state, and paused queues."""
+
+    def check() -> list[tuple[str, str]]:
+        registry = JobRegistry(jobs_runtime.platform)
+        rows: list[tuple[str, str]] = []
+        for queue, states in sorted(registry.counts().items()):
+            summary = ", ".join(f"{state} {count}" for state, count in sorted(states.items()))
+            rows.append((f"Queue {queue}", summary or "empty"))
+        paused = registry.paused_queues()
+        rows.append(("Paused queues", ", ".join(sorted(paused)) or "none"))
+        return rows or [("Jobs", "no jobs yet")]
+
+    return check
 
 
 def build_window(context: AppContext) -> MainWindow:
@@ -77,6 +108,9 @@ def build_window(context: AppContext) -> MainWindow:
 def shutdown(context: AppContext) -> None:
     """Wait briefly for background work, then release the database."""
     context.runner.wait_for_done(5000)
+    jobs_runtime: JobsRuntime | None = context.extras.pop("jobs", None)
+    if jobs_runtime is not None:
+        jobs_runtime.stop()
     engine = context.extras.get("engine")
     if engine is not None:
         engine.dispose()
