@@ -16,6 +16,7 @@ EXTENSIONS: tuple[tuple[str, str], ...] = (
     ("purplecross_desktop.jobs_command", "worker"),
     ("purplecross_desktop.jobs_command", "queues"),
     ("purplecross_desktop.jobs_command", "jobs"),
+    ("purplecross_desktop.cache_command", "cache_group"),
 )
 
 
