@@ -659,3 +659,4 @@ class JobPlatform:
                 close()
         if self._redis_pool is not None:
             self._redis_pool.disconnect()
+        self.recorder.close()

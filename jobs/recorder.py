@@ -14,11 +14,13 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from jobs.fastpath import SqliteHotPath
 from jobs.models import CLAIMABLE, IN_BROKER, Job, JobEvent, JobState, PausedQueue
 from jobs.signing import TamperedPayloadError
 from purplecross_desktop.database.base import utcnow
@@ -70,6 +72,10 @@ class Recorder:
         self._write_lock: Any = (
             threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         )
+        database = engine.url.database
+        self.hot: SqliteHotPath | None = None
+        if engine.dialect.name == "sqlite" and database and database != ":memory:":
+            self.hot = SqliteHotPath(Path(database), _column_defaults())
         self._complete_many = (
             update(JOB)
             .where(
@@ -130,10 +136,19 @@ class Recorder:
         """Insert rows (skipping ids that exist) in one transaction."""
         if not rows:
             return
+        if self.hot is not None:
+            with self._write_lock:
+                self.hot.insert_jobs(rows)
+            return
         keys = set().union(*(r.keys() for r in rows))
         params = [{k: r.get(k) for k in keys} for r in rows]
         with self.tx() as conn:
             conn.execute(self._insert_job, params)
+
+    def close(self) -> None:
+        """Close the hot path's connections."""
+        if self.hot is not None:
+            self.hot.close()
 
     def job_id_for_key(self, idempotency_key: str) -> str | None:
         """The job already enqueued under ``idempotency_key``, if any."""
@@ -181,6 +196,11 @@ class Recorder:
         A message that reached a worker before its enqueuer wrote the row creates it.
         """
         now = utcnow()
+        if self.hot is not None:
+            with self._write_lock:
+                claimed = self.hot.claim(job_id, token, worker_id, queue, now)
+            if claimed is not None:
+                return claimed
         params = {
             "b_id": job_id,
             "b_token": token,
@@ -237,6 +257,10 @@ class Recorder:
         ``b_result``; a row whose job is no longer active under that token is ignored.
         """
         if not rows:
+            return
+        if self.hot is not None:
+            with self._write_lock:
+                self.hot.complete_many(rows)
             return
         with self.tx() as conn:
             conn.execute(self._complete_many, list(rows))
@@ -462,6 +486,21 @@ class Recorder:
                 "detail": detail[:4000],
             },
         )
+
+
+def _column_defaults() -> dict[str, Any]:
+    """The Python-side defaults of the job table (what SQLAlchemy would fill in)."""
+    out: dict[str, Any] = {}
+    for column in JOB.columns:
+        default = column.default
+        if default is None:
+            continue
+        arg = getattr(default, "arg", None)
+        if getattr(default, "is_callable", False):
+            out[column.name] = lambda fn=arg: fn(None)
+        else:
+            out[column.name] = arg
+    return out
 
 
 def _error_class(error: BaseException) -> str:
