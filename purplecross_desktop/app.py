@@ -12,7 +12,9 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QApplication
 
+from cache import CacheService
 from jobs.registry import JobRegistry
+from purplecross_desktop.cache_wiring import build_cache_service, wire_cache_invalidation
 from purplecross_desktop.database.session import make_engine, make_session_factory, upgrade
 from purplecross_desktop.domain.events import EventBus
 from purplecross_desktop.jobs_wiring import JobsRuntime
@@ -62,19 +64,45 @@ def build_context(
         upgrade(url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
+    bus = EventBus()
     context = AppContext(
         settings=settings,
         runner=runner or OperationRunner(),
         session_factory=factory,
-        services=build_services(factory, EventBus()),
+        services=build_services(factory, bus),
     )
     context.extras["engine"] = engine
+    cache = build_cache_service(settings)
+    context.extras["cache"] = cache
+    context.extras["cache_unsubscribe"] = wire_cache_invalidation(bus, cache)
+    context.extras["health_checks"] = [cache_health_check(cache)]
     if start_jobs:
         jobs_runtime = JobsRuntime(settings, engine)
         jobs_runtime.start()
         context.extras["jobs"] = jobs_runtime
-        context.extras["health_checks"] = [jobs_health_check(jobs_runtime)]
+        context.extras["health_checks"].append(jobs_health_check(jobs_runtime))
     return context
+
+
+def cache_health_check(cache: CacheService) -> Callable[[], list[tuple[str, str]]]:
+    """Health rows for the cache: the tier in use, the breaker, hit rates per tier."""
+
+    def check() -> list[tuple[str, str]]:
+        stats = cache.stats()
+        rows = [
+            ("Cache tier", f"{stats.tier} (breaker {stats.breaker}, {stats.failovers} failovers)")
+        ]
+        for tier in stats.tiers:
+            rate = f"{tier.hit_rate:.0%}" if tier.hits + tier.misses else "no lookups yet"
+            keys = "?" if tier.keys is None else f"{tier.keys:,}"
+            rows.append(
+                (f"Cache {tier.name}", f"hit rate {rate}, {keys} keys, {tier.errors} errors")
+            )
+        if stats.last_error:
+            rows.append(("Cache last error", stats.last_error))
+        return rows
+
+    return check
 
 
 def jobs_health_check(jobs_runtime: JobsRuntime) -> Callable[[], list[tuple[str, str]]]:
@@ -111,6 +139,12 @@ def shutdown(context: AppContext) -> None:
     jobs_runtime: JobsRuntime | None = context.extras.pop("jobs", None)
     if jobs_runtime is not None:
         jobs_runtime.stop()
+    unsubscribe = context.extras.pop("cache_unsubscribe", None)
+    if unsubscribe is not None:
+        unsubscribe()
+    cache: CacheService | None = context.extras.pop("cache", None)
+    if cache is not None:
+        cache.close()
     engine = context.extras.get("engine")
     if engine is not None:
         engine.dispose()

@@ -49,7 +49,13 @@ def test_health_page_reports_the_database(window: MainWindow, qtbot: QtBot) -> N
     qtbot.waitUntil(lambda: any(label == "Round trip" for label, _ in page.rows), timeout=10000)  # type: ignore[attr-defined]
     rows = dict(page.rows)  # type: ignore[attr-defined]
     assert rows["Redis"].startswith("not configured")
-    assert rows["Schema revision"]
+    from alembic.script import ScriptDirectory
+
+    from purplecross_desktop.database.session import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert rows["Schema revision"] == head
+    assert rows["Cache tier"].startswith("disk")
 
 
 def test_settings_page_refuses_bad_input_and_changes_nothing(
