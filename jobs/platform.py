@@ -190,6 +190,7 @@ class JobPlatform:
         self.services: dict[str, Any] = {}
         self.outbox_pending = threading.Event()
         self.writer = RowWriter(self.recorder.insert_jobs)
+        self.completions = RowWriter(self.recorder.complete_many)
         self._closed = threading.Event()
         self._drainer: threading.Thread | None = None
         self._drainer_lock = threading.Lock()
@@ -499,7 +500,8 @@ class JobPlatform:
             raise CancelExecution(retry=False) from None
         if attempt is None:
             raise CancelExecution(retry=False)
-        task._pc_attempt = attempt
+        task._pc_attempt, ready = attempt
+        task._pc_wait_ms = max(0.0, (utcnow() - ready).total_seconds() * 1000)
         task._pc_started = time.monotonic()
         self._track(job_id, add=True)
 
@@ -546,8 +548,17 @@ class JobPlatform:
     def _on_complete(self, signal: str, task: Any) -> None:
         job_id, token = task.args[0], task.args[1]
         self._track(job_id, add=False)
-        self.recorder.complete(
-            job_id, token, self._duration(task), summarize(getattr(task, "_pc_result", None))
+        # Group-committed: if this process dies before the write, the job's worker stops
+        # heart-beating and the job runs again (tasks are idempotent), as for any crash.
+        self.completions.add(
+            {
+                "b_id": job_id,
+                "b_token": token,
+                "b_finished_at": utcnow(),
+                "b_duration_ms": self._duration(task) * 1000,
+                "b_wait_ms": getattr(task, "_pc_wait_ms", None),
+                "b_result": summarize(getattr(task, "_pc_result", None)),
+            }
         )
 
     def _on_scheduled(self, huey: PlatformHuey, task: Any) -> None:
@@ -637,6 +648,7 @@ class JobPlatform:
     def close(self) -> None:
         """Stop the outbox thread and release broker connections (the engine is the caller's)."""
         self.writer.close()
+        self.completions.close()
         self._closed.set()
         drainer = self._drainer
         if drainer is not None:
@@ -647,3 +659,4 @@ class JobPlatform:
                 close()
         if self._redis_pool is not None:
             self._redis_pool.disconnect()
+        self.recorder.close()

@@ -7,16 +7,20 @@ plus one ``job_event`` row for the timeline.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from jobs.fastpath import SqliteHotPath
 from jobs.models import CLAIMABLE, IN_BROKER, Job, JobEvent, JobState, PausedQueue
 from jobs.signing import TamperedPayloadError
 from purplecross_desktop.database.base import utcnow
@@ -26,6 +30,7 @@ log = logging.getLogger(__name__)
 JOB = cast(Table, Job.__table__)
 EVENT = cast(Table, JobEvent.__table__)
 PAUSED = cast(Table, PausedQueue.__table__)
+_INSERT_EVENT = insert(EVENT)
 
 
 def new_token() -> str:
@@ -62,11 +67,65 @@ class Recorder:
             postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         )
         self._insert_job = self._insert(JOB).on_conflict_do_nothing(index_elements=["id"])
+        # SQLite lets one writer in at a time and makes the others sleep and poll; queuing
+        # this process's writers on a lock instead keeps many worker threads fast.
+        self._write_lock: Any = (
+            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
+        database = engine.url.database
+        self.hot: SqliteHotPath | None = None
+        if engine.dialect.name == "sqlite" and database and database != ":memory:":
+            self.hot = SqliteHotPath(Path(database), _column_defaults())
+        self._complete_many = (
+            update(JOB)
+            .where(
+                JOB.c.id == bindparam("b_id"),
+                JOB.c.token == bindparam("b_token"),
+                JOB.c.state == "active",
+            )
+            .values(
+                state=JobState.COMPLETED.value,
+                finished_at=bindparam("b_finished_at"),
+                duration_ms=bindparam("b_duration_ms"),
+                wait_ms=bindparam("b_wait_ms"),
+                progress=100,
+                result_summary=bindparam("b_result"),
+                next_run_at=None,
+            )
+        )
+
+        # Prebuilt with bind parameters: building statements per call costs more than
+        # running them.
+        self._claim_stmt = (
+            update(JOB)
+            .where(
+                JOB.c.id == bindparam("b_id"),
+                JOB.c.token == bindparam("b_token"),
+                JOB.c.state.in_([s.value for s in CLAIMABLE]),
+                ~exists().where(PAUSED.c.queue == bindparam("b_queue")),
+            )
+            .values(
+                state=JobState.ACTIVE.value,
+                attempts=JOB.c.attempts + 1,
+                started_at=bindparam("b_now"),
+                worker_id=bindparam("b_worker"),
+                held=False,
+                progress=0,
+                progress_message="",
+            )
+            .returning(JOB.c.attempts, JOB.c.enqueued_at, JOB.c.next_run_at)
+        )
+
+    @contextlib.contextmanager
+    def tx(self) -> Iterator[Connection]:
+        """One write transaction (serialized within this process on SQLite)."""
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
 
     # Enqueue -------------------------------------------------------------------------
     def insert_job(self, values: Mapping[str, Any], event: str | None = None) -> bool:
         """Insert a job row unless one with its id exists; returns whether it inserted."""
-        with self.engine.begin() as conn:
+        with self.tx() as conn:
             # Parameters instead of .values(): the compiled statement is cached.
             inserted = conn.execute(self._insert_job, dict(values)).rowcount == 1
             if inserted and event:
@@ -77,10 +136,19 @@ class Recorder:
         """Insert rows (skipping ids that exist) in one transaction."""
         if not rows:
             return
+        if self.hot is not None:
+            with self._write_lock:
+                self.hot.insert_jobs(rows)
+            return
         keys = set().union(*(r.keys() for r in rows))
         params = [{k: r.get(k) for k in keys} for r in rows]
-        with self.engine.begin() as conn:
+        with self.tx() as conn:
             conn.execute(self._insert_job, params)
+
+    def close(self) -> None:
+        """Close the hot path's connections."""
+        if self.hot is not None:
+            self.hot.close()
 
     def job_id_for_key(self, idempotency_key: str) -> str | None:
         """The job already enqueued under ``idempotency_key``, if any."""
@@ -95,7 +163,7 @@ class Recorder:
         if not pushed:
             return 0
         done = 0
-        with self.engine.begin() as conn:
+        with self.tx() as conn:
             for job_id, token, state, epoch in pushed:
                 n = conn.execute(
                     update(JOB)
@@ -120,43 +188,33 @@ class Recorder:
         worker_id: str,
         queue: str,
         row_if_missing: Mapping[str, Any],
-    ) -> int | None:
-        """Make the job ``active`` for this worker; the attempt number, or None when not ours.
+    ) -> tuple[int, dt.datetime] | None:
+        """Make the job ``active`` for this worker: (attempt, when it became due), or None.
 
         Not ours: the token is stale (promoted, retried, re-queued), the job was revoked
         or already ran, or its queue is paused (then the job is held until resumed).
         A message that reached a worker before its enqueuer wrote the row creates it.
         """
         now = utcnow()
-        not_paused = ~exists().where(PAUSED.c.queue == queue)
-        stmt = (
-            update(JOB)
-            .where(
-                JOB.c.id == job_id,
-                JOB.c.token == token,
-                JOB.c.state.in_([s.value for s in CLAIMABLE]),
-                not_paused,
-            )
-            .values(
-                state=JobState.ACTIVE.value,
-                attempts=JOB.c.attempts + 1,
-                started_at=now,
-                worker_id=worker_id,
-                held=False,
-                progress=0,
-                progress_message="",
-            )
-            .returning(JOB.c.attempts, JOB.c.enqueued_at, JOB.c.next_run_at)
-        )
-        with self.engine.begin() as conn:
-            row = conn.execute(stmt).first()
+        if self.hot is not None:
+            with self._write_lock:
+                claimed = self.hot.claim(job_id, token, worker_id, queue, now)
+            if claimed is not None:
+                return claimed
+        params = {
+            "b_id": job_id,
+            "b_token": token,
+            "b_queue": queue,
+            "b_now": now,
+            "b_worker": worker_id,
+        }
+        with self.tx() as conn:
+            row = conn.execute(self._claim_stmt, params).first()
             if row is not None:
                 attempts, enqueued_at, next_run_at = row
                 ready = max(enqueued_at, next_run_at or enqueued_at)
-                wait_ms = max(0.0, (now - ready).total_seconds() * 1000)
-                conn.execute(update(JOB).where(JOB.c.id == job_id).values(wait_ms=wait_ms))
                 self._event(conn, job_id, "started", queue, worker_id, f"attempt {attempts}")
-                return int(attempts)
+                return int(attempts), ready
             current = conn.execute(
                 select(JOB.c.state, JOB.c.token).where(JOB.c.id == job_id)
             ).first()
@@ -176,7 +234,7 @@ class Recorder:
                 ).rowcount
                 if inserted == 1:
                     self._event(conn, job_id, "started", queue, worker_id, "attempt 1")
-                    return 1
+                    return 1, values["enqueued_at"]
                 return None
             state, current_token = current
             if current_token == token and state in {s.value for s in CLAIMABLE}:
@@ -192,22 +250,34 @@ class Recorder:
                 self._event(conn, job_id, "skipped", queue, worker_id, reason)
         return None
 
-    def complete(self, job_id: str, token: str, duration: float, result: str | None) -> bool:
-        now = utcnow()
-        with self.engine.begin() as conn:
-            done = self._finish(
-                conn,
-                job_id,
-                token,
-                state=JobState.COMPLETED.value,
-                finished_at=now,
-                duration_ms=duration * 1000,
-                progress=100,
-                result_summary=result,
-                next_run_at=None,
+    def complete_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Record completions in one transaction (group-committed by the platform's writer).
+
+        Each row: ``b_id``, ``b_token``, ``b_finished_at``, ``b_duration_ms``, ``b_wait_ms``,
+        ``b_result``; a row whose job is no longer active under that token is ignored.
+        """
+        if not rows:
+            return
+        if self.hot is not None:
+            with self._write_lock:
+                self.hot.complete_many(rows)
+            return
+        with self.tx() as conn:
+            conn.execute(self._complete_many, list(rows))
+            conn.execute(
+                insert(EVENT),
+                [
+                    {
+                        "job_id": r["b_id"],
+                        "at": r["b_finished_at"],
+                        "kind": "completed",
+                        "queue": None,
+                        "worker_id": None,
+                        "detail": "",
+                    }
+                    for r in rows
+                ],
             )
-            self._event(conn, job_id, "completed" if done else "late-completion", None, None, "")
-        return done
 
     def retrying(
         self,
@@ -219,7 +289,7 @@ class Recorder:
         duration: float,
         epoch: str | None,
     ) -> bool:
-        with self.engine.begin() as conn:
+        with self.tx() as conn:
             done = self._finish(
                 conn,
                 job_id,
@@ -244,7 +314,7 @@ class Recorder:
         traceback_text: str,
         duration: float | None,
     ) -> bool:
-        with self.engine.begin() as conn:
+        with self.tx() as conn:
             done = self._finish(
                 conn,
                 job_id,
@@ -264,7 +334,7 @@ class Recorder:
         self, job_id: str, token: str, reason: str, next_run_at: dt.datetime | None
     ) -> bool:
         """A running job whose next step could not reach the broker waits in the outbox."""
-        with self.engine.begin() as conn:
+        with self.tx() as conn:
             done = self._finish(
                 conn, job_id, token, state=JobState.OUTBOX.value, next_run_at=next_run_at
             )
@@ -272,7 +342,7 @@ class Recorder:
         return done
 
     def progress(self, job_id: str, token: str, percent: int, message: str) -> None:
-        with self.engine.begin() as conn:
+        with self.tx() as conn:
             conn.execute(
                 update(JOB)
                 .where(JOB.c.id == job_id, JOB.c.token == token, JOB.c.state == "active")
@@ -281,7 +351,7 @@ class Recorder:
 
     def refused(self, error: TamperedPayloadError) -> None:
         """A tampered payload: recorded on the timeline; the job it claims to be is dead."""
-        with self.engine.begin() as conn:
+        with self.tx() as conn:
             job_id = error.claimed_job_id
             known = job_id is not None and (
                 conn.execute(select(JOB.c.id).where(JOB.c.id == job_id)).first() is not None
@@ -304,13 +374,13 @@ class Recorder:
     def event(
         self, job_id: str | None, kind: str, queue: str | None = None, detail: str = ""
     ) -> None:
-        with self.engine.begin() as conn:
+        with self.tx() as conn:
             self._event(conn, job_id, kind, queue, None, detail)
 
     # Recovery ---------------------------------------------------------------------
     def requeue_lost_epochs(self, current_epoch: str, queues: Sequence[str]) -> int:
         """Jobs held by a broker dataset that no longer exists go back to the outbox."""
-        with self.engine.begin() as conn:
+        with self.tx() as conn:
             result = conn.execute(
                 update(JOB)
                 .where(
@@ -337,7 +407,7 @@ class Recorder:
         now = utcnow()
         stale = now - dt.timedelta(seconds=claim_ttl)
         free = or_(JOB.c.outbox_claimed_by.is_(None), JOB.c.outbox_claimed_at < stale)
-        with self.engine.begin() as conn:
+        with self.tx() as conn:
             candidates = [
                 r[0]
                 for r in conn.execute(
@@ -368,7 +438,7 @@ class Recorder:
     def release_outbox(self, job_ids: Sequence[str], owner: str) -> None:
         if not job_ids:
             return
-        with self.engine.begin() as conn:
+        with self.tx() as conn:
             conn.execute(
                 update(JOB)
                 .where(JOB.c.id.in_(list(job_ids)), JOB.c.outbox_claimed_by == owner)
@@ -379,7 +449,7 @@ class Recorder:
         cond = and_(JOB.c.state == state, JOB.c.finished_at < before)
         if queue is not None:
             cond = and_(cond, JOB.c.queue == queue)
-        with self.engine.begin() as conn:
+        with self.tx() as conn:
             ids = [r[0] for r in conn.execute(select(JOB.c.id).where(cond)).all()]
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
@@ -406,15 +476,31 @@ class Recorder:
         detail: str,
     ) -> None:
         conn.execute(
-            insert(EVENT).values(
-                job_id=job_id,
-                at=utcnow(),
-                kind=kind,
-                queue=queue,
-                worker_id=worker_id,
-                detail=detail[:4000],
-            )
+            _INSERT_EVENT,
+            {
+                "job_id": job_id,
+                "at": utcnow(),
+                "kind": kind,
+                "queue": queue,
+                "worker_id": worker_id,
+                "detail": detail[:4000],
+            },
         )
+
+
+def _column_defaults() -> dict[str, Any]:
+    """The Python-side defaults of the job table (what SQLAlchemy would fill in)."""
+    out: dict[str, Any] = {}
+    for column in JOB.columns:
+        default = column.default
+        if default is None:
+            continue
+        arg = getattr(default, "arg", None)
+        if getattr(default, "is_callable", False):
+            out[column.name] = lambda fn=arg: fn(None)
+        else:
+            out[column.name] = arg
+    return out
 
 
 def _error_class(error: BaseException) -> str:

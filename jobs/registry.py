@@ -154,6 +154,7 @@ class JobRegistry:
     def _settle(self) -> None:
         """Read this process's own enqueues: wait for rows still in the write buffer."""
         self.platform.writer.flush()
+        self.platform.completions.flush()
 
     # Reading ------------------------------------------------------------------------
     def counts(self) -> dict[str, dict[str, int]]:

@@ -162,6 +162,7 @@ class Runner:
             consumer.huey.notify_interrupted_tasks()
         if self._upkeep is not None:
             self._upkeep.join(timeout=5)
+        self.platform.completions.flush()  # before the worker is marked stopped
         try:
             self.platform.drain_outbox()
         except Exception:

@@ -145,9 +145,28 @@ def dumps(value: Any) -> bytes:
         raise TypeError(f"job data must be JSON-friendly: {exc}") from None
 
 
+def _decode_message(fields: list[Any]) -> Message:
+    # Mirrors _encode_message: only Huey's fields carry tags; args stay as they are.
+    out: list[Any] = []
+    for value in fields:
+        if isinstance(value, dict) and len(value) == 1:
+            ((tag, inner),) = value.items()
+            if tag == "$dt":
+                value = dt.datetime.fromisoformat(inner)
+            elif tag == "$tuple":
+                value = tuple(inner)
+            elif tag == "$msg":
+                value = _decode_message(inner)
+        out.append(value)
+    return Message(*out)
+
+
 def loads(data: bytes) -> Any:
     """The value of :func:`dumps` bytes."""
-    return _decode(orjson.loads(data))
+    value = orjson.loads(data)
+    if isinstance(value, dict) and len(value) == 1 and "$msg" in value:
+        return _decode_message(value["$msg"])
+    return _decode(value)
 
 
 class SignedJsonSerializer(Serializer):  # type: ignore[misc]

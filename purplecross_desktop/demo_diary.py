@@ -88,7 +88,7 @@ class ClinicRows(PeopleRows):
         self, n: int, slots: int, first_day: int, last_day: int
     ) -> Iterator[tuple[Any, ...]]:
         # locals: this loop runs a million times
-        stamp, between, pick, lifecycle = self.stamp, self.between, self.pick, self._lifecycle
+        stamp, pick, lifecycle, times = self.stamp, self.pick, self._lifecycle, self._times
         random_, alive, owner, vets = self.random, self.alive, self.owner, self.vets
         completed, upcoming = self.completed, self.upcoming
         kinds = [
@@ -100,6 +100,7 @@ class ClinicRows(PeopleRows):
         for day in range(first_day, last_day + 1):
             if not self._open(day):
                 continue
+            base, before = self.day_base(day), self.day_base(day - 1)
             for slot in range(SLOTS_PER_DAY):
                 start = OPEN_MINUTE + slot * SLOT_MINUTES
                 busy: set[int] = set()  # a patient is in one place at a time
@@ -119,9 +120,10 @@ class ClinicRows(PeopleRows):
                         bisect.bisect(cumulative, random_() * weight_total)
                     ]
                     end = start + minutes
-                    row = lifecycle(day, start, end)
+                    row = lifecycle(day, start, end, base, before)
                     status = row[0]
-                    booked = stamp(min(day - between(1, 60), -1), between(480, 1080))
+                    booked_day = min(day - 1 - int(random_() * 60), -1)
+                    booked = stamp(booked_day, 480 + int(random_() * 601))
                     if status == "completed":
                         completed.append((aid, patient, vet, day, kind))
                     elif status == "scheduled" or status == "confirmed":
@@ -133,8 +135,8 @@ class ClinicRows(PeopleRows):
                         owner[patient],
                         vet,
                         (vet + day) % vets + 1,  # room: each vet its own room each day
-                        stamp(day, start),
-                        stamp(day, end),
+                        base + times[start],
+                        base + times[end],
                         kind,
                         pick(reasons),
                         "",
@@ -145,47 +147,40 @@ class ClinicRows(PeopleRows):
                         last_change,
                     )
 
-    def _lifecycle(self, day: int, start: int, end: int) -> tuple[Any, ...]:
-        """status, confirmed, arrived, consult started, completed, cancelled, no-show."""
-        rng, stamp = self.rng, self.stamp
-        past = (day, end) <= (0, self.now_minute) or day < 0
-        started = (day, start) <= (0, self.now_minute) or day < 0
-        confirmed = stamp(day - 1, self.between(540, 1020)) if rng.random() < 0.75 else None
+    def _lifecycle(self, day: int, start: int, end: int, base: Any, before: Any) -> tuple[Any, ...]:
+        """status, confirmed, arrived, consult started, completed, cancelled, no-show.
+
+        ``base``/``before`` are the day's and the previous day's midnight values (same-day
+        moments are ``base + times[minute]``: no call per timestamp in this hot path).
+        """
+        random_, times, stamp = self.random, self._times, self.stamp
+        now = self.now_minute
+        past = day < 0 or (day == 0 and end <= now)
+        started = day < 0 or (day == 0 and start <= now)
+        confirmed = before + times[540 + int(random_() * 481)] if random_() < 0.75 else None
         if past:
-            roll = rng.random()
+            roll = random_()
             if roll < 0.86:
-                return (
-                    "completed",
-                    confirmed,
-                    stamp(day, start - self.between(2, 15)),
-                    stamp(day, start + self.between(0, 5)),
-                    stamp(day, end),
-                    None,
-                    None,
-                )
+                arrived = base + times[start - 2 - int(random_() * 14)]
+                called_in = base + times[start + int(random_() * 6)]
+                return ("completed", confirmed, arrived, called_in, base + times[end], None, None)
             if roll < 0.94:
-                return (
-                    "cancelled",
-                    None,
-                    None,
-                    None,
-                    None,
-                    stamp(day - self.between(1, 5), 600),
-                    None,
-                )
-            return ("no_show", confirmed, None, None, None, None, stamp(day, start + 20))
+                cancelled = stamp(day - 1 - int(random_() * 5), 600)
+                return ("cancelled", None, None, None, None, cancelled, None)
+            return ("no_show", confirmed, None, None, None, None, base + times[start + 20])
         if started:
             return (
                 "in_consult",
                 confirmed,
-                stamp(day, start - 5),
-                stamp(day, start),
+                base + times[start - 5],
+                base + times[start],
                 None,
                 None,
                 None,
             )
-        if rng.random() < 0.05:
-            return ("cancelled", None, None, None, None, stamp(-1, self.between(540, 1020)), None)
+        if random_() < 0.05:
+            cancelled = stamp(-1, 540 + int(random_() * 481))
+            return ("cancelled", None, None, None, None, cancelled, None)
         if confirmed is not None and day <= 2:
             return ("confirmed", stamp(min(day - 1, -1), 600), None, None, None, None, None)
         return ("scheduled", None, None, None, None, None, None)

@@ -77,13 +77,16 @@ class PeopleRows:
     def stamp(self, day: int, minute: int) -> Any:
         """The moment ``minute`` minutes after midnight UTC of ``today + day``: for SQLite the
         text SQLAlchemy's DateTime stores, for PostgreSQL an aware datetime."""
-        day += minute // 1440
+        return self.day_base(day + minute // 1440) + self._times[minute % 1440]
+
+    def day_base(self, day: int) -> Any:
+        """Midnight of ``today + day``, to which ``self._times[minute]`` is added."""
         base = self._days.get(day)
         if base is None:
             midnight = dt.datetime.combine(self.today + dt.timedelta(days=day), dt.time(), dt.UTC)
             base = midnight.strftime("%Y-%m-%d") if self.w.sqlite else midnight
             self._days[day] = base
-        return base + self._times[minute % 1440]
+        return base
 
     def date(self, day: int) -> Any:
         value = self._date_cache.get(day)

@@ -17,6 +17,7 @@ from purplecross_desktop.database.base import (
     Base,
     ClientId,
     PatientId,
+    RoomId,
     StaffId,
     UTCDateTime,
     utcnow,
@@ -158,7 +159,7 @@ class Booking:
 
     patient_id: PatientId
     vet_id: StaffId
-    room_id: int
+    room_id: RoomId
     starts_at: dt.datetime
     ends_at: dt.datetime
     type: AppointmentType | str = AppointmentType.CONSULTATION
@@ -225,7 +226,7 @@ class AppointmentService(ServiceBase):
         ends_at: dt.datetime,
         *,
         vet_id: StaffId | None = None,
-        room_id: int | None = None,
+        room_id: RoomId | None = None,
         actor: StaffId | None = None,
     ) -> Appointment:
         """Move a scheduled or confirmed appointment (optionally to another vet or room)."""
@@ -239,7 +240,7 @@ class AppointmentService(ServiceBase):
             booking = Booking(
                 patient_id=PatientId(appt.patient_id),
                 vet_id=vet_id if vet_id is not None else StaffId(appt.vet_id),
-                room_id=room_id if room_id is not None else appt.room_id,
+                room_id=room_id if room_id is not None else RoomId(appt.room_id),
                 starts_at=starts_at,
                 ends_at=ends_at,
                 client_id=ClientId(appt.client_id),
@@ -406,7 +407,7 @@ class AppointmentService(ServiceBase):
         starts_before: dt.datetime | None = None,
         status: AppointmentStatus | str | Iterable[AppointmentStatus | str] | None = None,
         vet_id: StaffId | None = None,
-        room_id: int | None = None,
+        room_id: RoomId | None = None,
         patient_id: PatientId | None = None,
         client_id: ClientId | None = None,
         order: str | Sequence[str] = "starts_at",

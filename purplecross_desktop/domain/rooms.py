@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from purplecross_desktop.database.base import Base, StaffId
+from purplecross_desktop.database.base import Base, RoomId, StaffId
 from purplecross_desktop.domain.service import ServiceBase, apply_changes, get_or_raise
 from purplecross_desktop.domain.validation import Checker, unknown_fields
 
@@ -42,7 +42,7 @@ class RoomService(ServiceBase):
         return room
 
     def update(
-        self, room_id: int, changes: Mapping[str, object], *, actor: StaffId | None = None
+        self, room_id: RoomId, changes: Mapping[str, object], *, actor: StaffId | None = None
     ) -> Room:
         """Rename a room, or retire it (``active=False``: no new bookings)."""
         unknown_fields(dict(changes), EDITABLE)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 from sqlalchemy import func
 
 from purplecross_desktop.domain.appointments import Appointment, AppointmentService
@@ -22,6 +22,7 @@ from purplecross_desktop.ui.pages.appointments_page import (
 )
 from purplecross_desktop.ui.pages.grid_page import GridPage
 from purplecross_desktop.ui.welcome import WelcomeBanner
+from widgets.button import Button
 from widgets.datagrid import Column
 
 # (button text, accessible description, service method)
@@ -55,9 +56,10 @@ class TodayPage(GridPage):
         self.summary.setAccessibleName("Today's summary")
         self.body.insertWidget(0, self.summary)
         bar = QHBoxLayout()
-        self.action_buttons: dict[str, QPushButton] = {}
+        self.action_buttons: dict[str, Button] = {}
         for text, description, method in ACTIONS:
-            button = QPushButton(text)
+            variant = "danger" if text == "Cancel" else "secondary"
+            button = Button(text, variant=variant, button_size="small")
             button.setAccessibleName(text)
             button.setAccessibleDescription(description)
             button.setEnabled(False)

@@ -140,7 +140,7 @@ def clinic(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Clinic]:
     with engine.begin() as conn:
         for table in reversed(metadata.sorted_tables):
             conn.execute(table.delete())
-    yield from _clinic(engine)
+    yield from clinic_on(engine)
 
 
 @pytest.fixture
@@ -152,11 +152,12 @@ def sqlite_clinic(sqlite_url: str) -> Iterator[Clinic]:
 def _sqlite_clinic(url: str) -> Iterator[Clinic]:
     engine = make_engine(url)
     metadata.create_all(engine)
-    yield from _clinic(engine)
+    yield from clinic_on(engine)
     engine.dispose()
 
 
-def _clinic(engine: Engine) -> Iterator[Clinic]:
+def clinic_on(engine: Engine) -> Iterator[Clinic]:
+    """Every service on ``engine``'s (existing) schema."""
     sessions = make_session_factory(engine)
     bus = EventBus()
     clock = Clock()

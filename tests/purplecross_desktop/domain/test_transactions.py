@@ -3,14 +3,19 @@ failing subscriber never undoes or breaks a committed write."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 import sqlalchemy as sa
 
 from purplecross_desktop.database.base import ClientId, StaffId
+from purplecross_desktop.database.models import metadata
 from purplecross_desktop.domain.audit import AuditEntry
 from purplecross_desktop.domain.clients import Client, ClientData
-from purplecross_desktop.domain.errors import NotFound, ValidationError
+from purplecross_desktop.domain.errors import Conflict, NotFound, ValidationError
 from purplecross_desktop.domain.events import DomainEvent
+from purplecross_desktop.domain.staff import StaffData
 from tests.purplecross_desktop.domain.conftest import Clinic
 
 
@@ -79,3 +84,48 @@ def test_unknown_ids_raise_not_found(clinic: Clinic) -> None:
         clinic.clients.get(ClientId(404))
     with pytest.raises(NotFound, match=r"^client 404: not found$"):
         clinic.clients.update(ClientId(404), {"name": "X"})
+
+
+def test_a_clash_only_the_database_sees_is_a_conflict_with_no_event(clinic: Clinic) -> None:
+    """Another workstation inserts the same login and commits while our write is in
+    flight: PostgreSQL's unique index refuses ours (``Conflict``, nothing published);
+    SQLite makes our write wait for the lock and then names the rule."""
+    staff = metadata.tables["staff"]
+    other = clinic.engine.connect()
+    transaction = other.begin()
+    if clinic.engine.dialect.name == "sqlite":
+        other.exec_driver_sql("BEGIN IMMEDIATE")  # the other desk holds the write lock
+    other.execute(
+        staff.insert().values(
+            name="Other desk",
+            role="admin",
+            login="boss",
+            password_hash="x",
+            active=True,
+            created_at=clinic.clock.now,
+            updated_at=clinic.clock.now,
+        )
+    )
+    outcome: list[BaseException] = []
+
+    def create() -> None:
+        try:
+            clinic.staff.create(StaffData("Boss", "admin", "boss"), "long enough")
+        except (Conflict, ValidationError) as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=create)
+    worker.start()
+    time.sleep(0.5)  # let it pass its checks and wait on the other desk's row or lock
+    transaction.commit()
+    other.close()
+    worker.join(timeout=30)
+    assert len(outcome) == 1
+    if clinic.engine.dialect.name == "postgresql":
+        assert isinstance(outcome[0], Conflict)
+        assert "reload and try again" in str(outcome[0])
+    else:
+        assert str(outcome[0]) == "login: is already taken"
+    assert clinic.events == []
+    with clinic.sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtWidgets import QListWidget
+from shiboken6 import isValid
 
 from tests.widgets.datagrid.conftest import wait_idle
 from widgets.datagrid import ChoiceFilter, Column, RangeFilter, TextFilter
@@ -110,4 +111,4 @@ def test_choice_popup_loads_distinct_values_off_thread(make_grid: Any, qtbot: An
     editor.apply()
     wait_idle(qtbot, grid)
     assert grid.column_filter("species") == ChoiceFilter(frozenset({"Dog"}))
-    assert not menu.isVisible()
+    qtbot.waitUntil(lambda: not isValid(menu))  # closed and deleted
