@@ -49,10 +49,25 @@ def test_client_create_normalises_and_update_replaces_phones(clinic: Clinic) -> 
     assert (event.name, event.data["fields"]) == ("client.updated", ["city", "phones"])
 
 
-def test_client_deactivation_publishes_deactivated(clinic: Clinic) -> None:
+def test_client_deactivation_publishes_deactivated_and_withdraws_reminders(
+    clinic: Clinic,
+) -> None:
     client = clinic.client()
+    reminder = clinic.reminders.create(
+        ReminderData(
+            client_id=ClientId(client.id),
+            kind="payment",
+            channel="email",
+            due_at=clinic.clock.now + dt.timedelta(days=1),
+        )
+    )
     clinic.clients.deactivate(ClientId(client.id))
-    assert [e.name for e in clinic.events][-2:] == ["client.updated", "client.deactivated"]
+    assert [e.name for e in clinic.events][-3:] == [
+        "client.updated",
+        "client.deactivated",
+        "reminder.updated",
+    ]
+    assert clinic.reminders.get(ReminderId(reminder.id)).state is ReminderState.CANCELLED
     assert clinic.clients.search().total == 0
     assert clinic.clients.search(active=None).total == 1
 
