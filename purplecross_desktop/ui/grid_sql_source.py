@@ -165,8 +165,13 @@ class SqlSource:
 
 
 def _nullable(expr: ColumnElement[Any]) -> bool:
+    """False only when ``expr`` can never be NULL: a NOT NULL column, or a function of one
+    (``lower(name)``); anything else gets NULLS LAST handling."""
     nullable = getattr(expr, "nullable", None)
-    return nullable is not False  # expressions of unknown nullability get NULLS LAST
+    if nullable is not None:
+        return nullable is not False
+    arguments = list(getattr(expr, "clauses", ()))
+    return not (len(arguments) == 1 and getattr(arguments[0], "nullable", None) is False)
 
 
 def _beyond(
