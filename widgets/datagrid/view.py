@@ -401,6 +401,8 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
             self._selected = {}
             self._all_matching = False
             self._selection_updated()
+        if filters_changed:
+            self._model.set_filter_markers([k for k, _f in query.filters])
         if sort_changed:
             self._model.set_sort_markers(query.sort)
             self._schedule_save()
