@@ -110,6 +110,7 @@ class CircuitBreaker:
                 if not self._recover():
                     return False
                 self.closed = True
+                self.last_error = None
         except Exception as exc:
             self.last_error = f"{type(exc).__name__}: {exc}"
             return False

@@ -231,20 +231,26 @@ class CacheService:
         ``search:...`` for searches, which any write may change, so every invalidation
         drops them. ``invalidate("search")`` drops only the searches.
         """
-        if entity not in ENTITIES:
-            raise ValueError(f"entity {entity!r}: must be one of {', '.join(ENTITIES)}")
+        return self.invalidate_many([(entity, entity_id)])
+
+    def invalidate_many(self, targets: Iterable[tuple[str, object]]) -> int:
+        """``invalidate`` for several ``(entity, id)`` pairs in one pass over the keys."""
         p = self._prefix
         keys: list[str] = []
         patterns = [f"{p}search:*"]
-        if entity == "search":
-            pass
-        elif entity_id is None:
-            patterns.append(f"{p}{entity}:*")
-        else:
+        for entity, entity_id in targets:
+            if entity not in ENTITIES:
+                raise ValueError(f"entity {entity!r}: must be one of {', '.join(ENTITIES)}")
+            if entity == "search":
+                continue
+            if entity_id is None:
+                patterns.append(f"{p}{entity}:*")
+                continue
             ident = escape_glob(str(entity_id))
             keys += [f"{p}{entity}:{entity_id}", f"{p}{entity}:list"]
             patterns += [f"{p}{entity}:{ident}:*", f"{p}{entity}:list:*"]
-        return self._invalidate(Invalidation(tuple(keys), tuple(patterns), p))
+        unique_keys = tuple(dict.fromkeys(keys))
+        return self._invalidate(Invalidation(unique_keys, tuple(dict.fromkeys(patterns)), p))
 
     # State -----------------------------------------------------------------------------
     @property

@@ -83,7 +83,7 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
         elif c == "[":
             end = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] == "^" else i + 1)
             if end == -1:
-                out.append(re.escape(c))
+                out.append("(?!)")  # Redis: an unclosed class matches nothing
             else:
                 body = pattern[i + 1 : end]
                 negate = body.startswith("^")

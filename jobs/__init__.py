@@ -1,0 +1,113 @@
+"""Background jobs on Huey: named queues, a job registry, retries, runners and job families.
+
+The composition root builds one :class:`JobPlatform` from settings and binds it as this
+process's default with :func:`configure`; after that ``jobs.enqueue(...)`` (and the job
+families' helpers such as ``queue_email``) go to it. Library code that can take the
+platform as a collaborator should do so instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jobs.models import JobId, JobState
+from jobs.platform import (
+    JobContext,
+    JobPlatform,
+    JobsConfig,
+    RecordLinks,
+    TaskSpec,
+    UnknownQueueError,
+    UnknownTaskError,
+)
+from jobs.policy import PermanentError, RetryPolicy, TransientError
+
+_default: JobPlatform | None = None
+
+
+class NotConfiguredError(RuntimeError):
+    """No platform was bound with :func:`jobs.configure` in this process."""
+
+
+def configure(platform: JobPlatform | None) -> None:
+    """Bind (or, with None, unbind) the platform the module-level helpers use."""
+    global _default
+    _default = platform
+
+
+def default_platform() -> JobPlatform:
+    """The platform bound by :func:`configure`."""
+    if _default is None:
+        raise NotConfiguredError(
+            "no job platform is configured: the composition root calls jobs.configure(platform)"
+        )
+    return _default
+
+
+def enqueue(
+    queue: str,
+    task: str,
+    *args: Any,
+    record: RecordLinks | Mapping[str, int | None] | None = None,
+    idempotency_key: str | None = None,
+    eta: dt.datetime | None = None,
+    priority: int | None = None,
+    **kwargs: Any,
+) -> JobId:
+    """:meth:`JobPlatform.enqueue` on the configured platform; returns the job id."""
+    return default_platform().enqueue(
+        queue,
+        task,
+        *args,
+        record=record,
+        idempotency_key=idempotency_key,
+        eta=eta,
+        priority=priority,
+        **kwargs,
+    )
+
+
+def queue_email(
+    to: str | Sequence[str],
+    subject: str,
+    template: str,
+    context: Mapping[str, Any],
+    attachments: Sequence[Any] = (),
+    idempotency_key: str | None = None,
+) -> JobId:
+    """Queue an email on the configured platform; returns the job id.
+
+    ``template`` is one of ``jobs.email_templates.TEMPLATES`` and ``context`` must hold its
+    required keys; ``attachments`` are ``jobs.email.Attachment`` objects or file paths.
+    Sent at most once per ``idempotency_key`` (a fresh key when None).
+    """
+    service = default_platform().services.get("email")
+    if service is None:
+        raise NotConfiguredError("the email job family is not registered on the platform")
+    job_id: JobId = service.queue(
+        to, subject, template, context, attachments, idempotency_key=idempotency_key
+    )
+    return job_id
+
+
+__all__ = [
+    "JobContext",
+    "JobId",
+    "JobPlatform",
+    "JobState",
+    "JobsConfig",
+    "NotConfiguredError",
+    "PermanentError",
+    "RecordLinks",
+    "RetryPolicy",
+    "TaskSpec",
+    "TransientError",
+    "UnknownQueueError",
+    "UnknownTaskError",
+    "configure",
+    "default_platform",
+    "enqueue",
+    "queue_email",
+]

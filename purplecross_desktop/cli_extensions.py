@@ -13,6 +13,10 @@ import click
 EXTENSIONS: tuple[tuple[str, str], ...] = (
     ("gallery.cli", "gallery"),
     ("purplecross_desktop.demo_command", "demo_command"),
+    ("purplecross_desktop.jobs_command", "worker"),
+    ("purplecross_desktop.jobs_command", "queues"),
+    ("purplecross_desktop.jobs_command", "jobs"),
+    ("purplecross_desktop.cache_command", "cache_group"),
 )
 
 

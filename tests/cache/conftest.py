@@ -10,7 +10,6 @@ import pytest
 
 from cache import CacheService
 from tests.cache.proxy import TcpProxy
-from tests.support.redis_server import RedisServer
 
 # The probe must not race the tests that drive failback themselves.
 NO_PROBE = (3600.0, 3600.0)
@@ -24,24 +23,24 @@ def make_service(redis_url: str | None, disk_dir: Path, **kwargs: object) -> Cac
 @pytest.fixture(params=["redis", "disk", "failover"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, CacheService]]:
     """The same CacheService API on each tier: Redis up, disk only, Redis dead."""
-    server: RedisServer | None = None
     if request.param == "redis":
         url = request.getfixturevalue("redis_url")
         service = make_service(url, tmp_path / "cache")
     elif request.param == "disk":
         service = make_service(None, tmp_path / "cache")
     else:
-        server = RedisServer()
-        server.start()
-        service = make_service(server.url, tmp_path / "cache", probe_backoff=NO_PROBE)
-        server.kill()
-        service.get("detect")  # the first call finds Redis dead and opens the breaker
+        # Redis unreachable (connection refused), as after a crash; cheaper than a
+        # private server per test (test_failover.py SIGKILLs real servers).
+        proxy: TcpProxy = request.getfixturevalue("proxy")
+        service = make_service(proxy.url, tmp_path / "cache", probe_backoff=NO_PROBE)
+        service.set("before", 1)
+        assert service.tier == "redis"
+        proxy.cut()
+        service.get("detect")  # the first call finds Redis gone and opens the breaker
         assert service.tier == "disk"
         service.reset_stats()
     yield request.param, service
     service.close()
-    if server is not None:
-        server.cleanup()
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
+from widgets.tokens import Spacing
+
 
 class BulkActionBar(QWidget):
     """Shows the selection and offers actions on it.
@@ -36,6 +38,7 @@ class BulkActionBar(QWidget):
         clear.clicked.connect(self.sig_clear_clicked)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(Spacing.SM)
         layout.addWidget(self._label)
         layout.addWidget(self._select_all)
         layout.addWidget(clear)

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMenu, QWidget, QWidgetAction
+from shiboken6 import isValid
 
 from widgets.datagrid.filter_editor import ColumnFilterEditor
 from widgets.datagrid.persistence import GridLayout
@@ -126,6 +127,7 @@ class ColumnsMixin:
         self._check_key(key)
         column = self._columns[self._keys().index(key)]
         menu = QMenu(cast(QWidget, self))
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         editor = ColumnFilterEditor(
             column,
             self._query.filter_for(key),
@@ -200,6 +202,7 @@ class ColumnsMixin:
     def _show_header_menu(self, pos: QPoint) -> None:
         header = self._table.horizontalHeader()
         menu = self.header_menu(header.logicalIndexAt(pos))
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         menu.popup(header.mapToGlobal(pos))
 
     def header_menu(self, section: int) -> QMenu:
@@ -268,7 +271,7 @@ def _next_sort(sort: tuple[SortKey, ...], column: Column, add: bool) -> tuple[So
 
 
 def _fill_choices(menu: QMenu, column: Column, grid: ColumnsMixin, values: list[Any]) -> None:
-    if not menu.isVisible():
+    if not isValid(menu) or not menu.isVisible():  # closed (and deleted) meanwhile
         return
     editor = ColumnFilterEditor(
         column, grid.query().filter_for(column.key), choices=values, parent=None

@@ -152,6 +152,11 @@ def _write_pdf(
         width = area.width() / max(len(columns), 1)
         bold = QFont(font)
         bold.setBold(True)
+        middle = Qt.AlignmentFlag.AlignVCenter
+        aligns = [
+            int(middle | (Qt.AlignmentFlag.AlignRight if c.kind in ("number", "money") else 0))
+            for c in columns
+        ]
         y = 0.0
         page = 1
 
@@ -160,7 +165,7 @@ def _write_pdf(
             for i, column in enumerate(columns):
                 cell = QRectF(area.left() + i * width, 0, width - 6, line)
                 text = metrics.elidedText(column.title, Qt.TextElideMode.ElideRight, cell.width())
-                painter.drawText(cell, int(Qt.AlignmentFlag.AlignVCenter), text)
+                painter.drawText(cell, aligns[i], text)
             painter.drawLine(QPointF(area.left(), line), QPointF(area.right(), line))
             painter.setFont(font)
             return line * 1.2
@@ -182,7 +187,7 @@ def _write_pdf(
                     text = metrics.elidedText(
                         column.display(value), Qt.TextElideMode.ElideRight, cell.width()
                     )
-                    painter.drawText(cell, int(Qt.AlignmentFlag.AlignVCenter), text)
+                    painter.drawText(cell, aligns[i], text)
                 y += line
         if total == 0:
             painter.drawText(QRectF(area.left(), y, area.width(), line), 0, "No rows")

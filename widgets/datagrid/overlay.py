@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Literal
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QPainter, QPaintEvent, QPalette
+from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from widgets.button import Button
+from widgets.tokens import Spacing
 
 OverlayState = Literal["hidden", "loading", "empty", "error"]
 
@@ -27,12 +30,6 @@ class StateOverlay(QWidget):
         self.setObjectName("dataGridOverlay")
         self._target = target
         self._state: OverlayState = "hidden"
-        self.setAutoFillBackground(True)
-        palette = self.palette()
-        base = palette.color(QPalette.ColorRole.Base)
-        base.setAlpha(225)  # translucent: the rows under a loading overlay stay visible
-        palette.setColor(QPalette.ColorRole.Window, base)
-        self.setPalette(palette)
 
         self._title = QLabel(self)
         self._title.setObjectName("dataGridOverlayTitle")
@@ -47,14 +44,15 @@ class StateOverlay(QWidget):
         self._progress = QProgressBar(self)
         self._progress.setRange(0, 0)
         self._progress.setTextVisible(False)
-        self._progress.setMaximumWidth(220)
+        self._progress.setFixedSize(160, 6)
         self._progress.setAccessibleName("Loading")
-        self._retry = QPushButton("Retry", self)
+        self._retry = Button("Retry", variant="primary", parent=self)
         self._retry.clicked.connect(self.sig_retry_clicked)
-        self._clear = QPushButton("Clear filters", self)
+        self._clear = Button("Clear filters", variant="secondary", parent=self)
         self._clear.clicked.connect(self.sig_clear_filters_clicked)
 
         layout = QVBoxLayout(self)
+        layout.setSpacing(Spacing.SM)
         layout.addStretch(1)
         layout.addWidget(self._title)
         layout.addWidget(self._detail)
@@ -94,6 +92,13 @@ class StateOverlay(QWidget):
         self.setVisible(state != "hidden")
         if state != "hidden":
             self.raise_()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        # The table's base colour of the active theme, translucent: under a loading
+        # overlay the previous rows stay visible.
+        color = self.palette().color(QPalette.ColorRole.Base)
+        color.setAlpha(225)
+        QPainter(self).fillRect(self.rect(), color)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self._target and event.type() == QEvent.Type.Resize:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from widgets.datagrid.state import PAGE_SIZES
+from widgets.tokens import Spacing
 
 
 def range_text(first: int, last: int, total: int) -> str:
@@ -46,6 +47,7 @@ class PagerBar(QWidget):
         )
         self._spin = QSpinBox(self)
         self._spin.setAccessibleName("Page number")
+        self._spin.lineEdit().setAccessibleName("Page number")
         self._spin.setKeyboardTracking(False)
         self._spin.setMinimum(1)
         self._spin.valueChanged.connect(self._on_spin)
@@ -66,6 +68,7 @@ class PagerBar(QWidget):
         )
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(Spacing.SM)
         layout.addWidget(self._range)
         layout.addStretch(1)
         layout.addWidget(self._size)
@@ -97,8 +100,8 @@ class PagerBar(QWidget):
     ) -> None:
         """Show ``page`` of ``page_count`` and rows ``first..last`` of ``total``."""
         self._page, self._count = page, page_count
-        self._range.setText(range_text(first, last, total))
         paged = page_size is not None
+        self._range.setText(range_text(first, last, total) if paged else f"{total:,} rows")
         for widget in (self._first, self._previous, self._spin, self._of, self._next, self._last):
             widget.setVisible(paged)
         self._spin.blockSignals(True)

@@ -199,13 +199,17 @@ class InMemorySource:
 
     # ---- querying ------------------------------------------------------------------------
 
-    def prepare(self, search_keys: Sequence[str]) -> None:
-        """Build the sort keys and the search text now (on a worker, at load), so the first
-        header click and the first search are as fast as the later ones."""
+    def prepare(self, search_keys: Sequence[str], cancelled: Cancelled = lambda: False) -> None:
+        """Build the sort keys and the search text now (on a worker, after the first page
+        shows), so the first header click and the first search are as fast as later ones.
+        Stops early, between columns, once ``cancelled()`` is true."""
         for column in self._columns:
+            if cancelled():
+                return
             if column.sortable:
                 self._sort_key_list(column.key)
-        self._haystack(tuple(search_keys))
+        if not cancelled():
+            self._haystack(tuple(search_keys))
 
     def run(self, query: GridQuery, cancelled: Cancelled = lambda: False) -> InMemoryResult:
         for key in (*(s.key for s in query.sort), *(k for k, _ in query.filters)):
@@ -288,20 +292,21 @@ class InMemorySource:
         display = self._columns[self._index[key]].display
         return [None if v is None else fold_text(display(v)) for v in self.column_values(key)]
 
-    def _column_texts(self, key: str) -> list[str]:
+    def _column_texts(self, key: str, keep: bool = True) -> list[str]:
         texts = self._texts.get(key)
         if texts is None:
             column = self._columns[self._index[key]]
             display = column.display
             texts = [display(v).casefold() for v in self.column_values(key)]
-            self._texts[key] = texts
+            if keep:  # per-column text filters reuse them; the search text does not
+                self._texts[key] = texts
         return texts
 
     def _haystack(self, keys: tuple[str, ...]) -> list[str]:
         keys = keys or tuple(c.key for c in self._columns if c.filterable)
         hay = self._haystacks.get(keys)
         if hay is None:
-            parts = [self._column_texts(k) for k in keys if k in self._index]
+            parts = [self._column_texts(k, keep=False) for k in keys if k in self._index]
             hay = (
                 ["\x1f".join(t) for t in zip(*parts, strict=True)] if parts else [""] * self._count
             )

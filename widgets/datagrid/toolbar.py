@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.tokens import Spacing
+
 SEARCH_DEBOUNCE_MS = 200
 EXPORT_FORMATS = (("csv", "CSV (*.csv)"), ("xlsx", "Excel (*.xlsx)"), ("pdf", "PDF (*.pdf)"))
 
@@ -81,6 +83,7 @@ class GridToolbar(QWidget):
         self._cancel.hide()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(Spacing.SM)
         layout.addWidget(self._search, 1)
         layout.addWidget(self._clear)
         layout.addStretch(0)

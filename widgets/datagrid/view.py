@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
-from PySide6.QtCore import QModelIndex, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QVBoxLayout,
@@ -20,7 +20,9 @@ from widgets.datagrid.export import ExportJob
 from widgets.datagrid.model import GridModel
 from widgets.datagrid.overlay import StateOverlay
 from widgets.datagrid.pager import PagerBar
-from widgets.datagrid.persistence import GridLayout, LayoutStore
+from widgets.datagrid.persistence import LayoutStore
+from widgets.datagrid.presets import PresetsMixin
+from widgets.datagrid.selection import SelectionMixin
 from widgets.datagrid.sources import GridResult, GridSource, InMemorySource, QueryCancelledError
 from widgets.datagrid.state import (
     PAGE_SIZES,
@@ -36,12 +38,13 @@ from widgets.datagrid.state import (
 from widgets.datagrid.table import GridTable
 from widgets.datagrid.toolbar import GridToolbar
 from widgets.datagrid.worker import TaskRunner
+from widgets.tokens import Spacing
 
 SelectionMode = Literal["none", "single", "multi"]
 LOADING_OVERLAY_DELAY_MS = 150
 
 
-class DataGrid(ColumnsMixin, QWidget):
+class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
     """A fast table over in-memory rows or a database source.
 
     Sorting, filtering and paging run on a worker thread (in the source); the Qt model
@@ -119,6 +122,7 @@ class DataGrid(ColumnsMixin, QWidget):
         super().__init__(parent)
         self.setObjectName("dataGrid")
         self._columns = tuple(columns)
+        self._id_key = id_key
         self._source: GridSource = source or InMemorySource(columns, rows or (), id_key)
         self._enable_sorting = enable_sorting
         self._enable_filtering = enable_filtering
@@ -171,6 +175,7 @@ class DataGrid(ColumnsMixin, QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(Spacing.SM)
         layout.addWidget(self._toolbar)
         layout.addWidget(self._bulk_bar)
         layout.addWidget(self._table, 1)
@@ -187,9 +192,7 @@ class DataGrid(ColumnsMixin, QWidget):
         self._model.set_sort_markers(sort)
         self._toolbar.set_views([v.name for v in self._views])
         self._update_chrome()
-        prepare = getattr(self._source, "prepare", None)
-        if callable(prepare) and enable_filtering:
-            self._runner.submit(lambda: prepare(search_keys), lambda _r: None, lambda _e: None)
+        self._prepared = False
         self._run_query()
 
     # ---- public API: data ----------------------------------------------------------------
@@ -208,13 +211,12 @@ class DataGrid(ColumnsMixin, QWidget):
 
     def set_rows(self, rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]]) -> None:
         """Replace the in-memory rows (keeps sort, filters and page when possible)."""
-        id_key = getattr(self._source, "id_key", None)
-        self._source = InMemorySource(self._columns, rows, id_key)
-        self._run_query()
+        self.set_source(InMemorySource(self._columns, rows, self._id_key))
 
     def set_source(self, source: GridSource) -> None:
         """Show ``source`` instead (keeps sort, filters and page when possible)."""
         self._source = source
+        self._prepared = False
         self._run_query()
 
     def refresh(self) -> None:
@@ -224,6 +226,13 @@ class DataGrid(ColumnsMixin, QWidget):
     def retry(self) -> None:
         """Run the failed query again."""
         self._run_query()
+
+    def set_loading(self, loading: bool) -> None:
+        """Show (or clear) the loading state now, e.g. while the app fetches rows to hand to
+        ``set_rows``; the next finished query clears it too."""
+        self._set_loading(loading)
+        if loading:
+            self._show_loading_overlay()
 
     def is_loading(self) -> bool:
         """True while a change is still being applied off the UI thread."""
@@ -339,42 +348,6 @@ class DataGrid(ColumnsMixin, QWidget):
         self._schedule_save()
         self._show_page()
 
-    # ---- public API: selection -------------------------------------------------------------
-
-    def selected_ids(self) -> list[Any]:
-        """Ids of the selected rows, in the order they were selected."""
-        return list(self._selected)
-
-    def select_ids(self, ids: Sequence[Any]) -> None:
-        """Select exactly ``ids``."""
-        self._selected = dict.fromkeys(ids)
-        self._all_matching = False
-        self._selection_updated()
-
-    def clear_selection(self) -> None:
-        """Select nothing."""
-        self.select_ids(())
-
-    def select_all_matching(self) -> None:
-        """Select every row the filters let through, on every page (ids fetched off-thread)."""
-        result = self._result
-        if result is None:
-            return
-        self._set_loading(True)
-
-        def done(ids: list[Any]) -> None:
-            self._set_loading(False)
-            if result is self._result:
-                self._selected = dict.fromkeys(ids)
-                self._all_matching = True
-                self._selection_updated()
-
-        self._runner.submit(lambda: result.ids(0, result.count), done, self._on_side_failure)
-
-    def is_all_matching_selected(self) -> bool:
-        """True after "select all N matching", until the selection changes."""
-        return self._all_matching
-
     def bulk_bar(self) -> BulkActionBar:
         """The selection bar."""
         return self._bulk_bar
@@ -387,88 +360,19 @@ class DataGrid(ColumnsMixin, QWidget):
         """The pager."""
         return self._pager
 
-    # ---- public API: saved views -----------------------------------------------------------
-
-    def saved_views(self) -> list[SavedView]:
-        """The saved views, presets first."""
-        return list(self._views)
-
-    def save_view(self, name: str) -> SavedView:
-        """Save the columns, sort, search and filters now as view ``name`` (replacing one)."""
-        view = SavedView(
-            name=name.strip(),
-            columns=tuple(self.visible_columns()),
-            sort=self._query.sort,
-            search=self._query.search,
-            filters=self._query.filters,
+    def sizeHint(self) -> QSize:
+        # Room for the header and up to twelve rows, so a grid in a layout shows a page.
+        hint = super().sizeHint()
+        table = self._table
+        rows = min(self._page_size or 12, 12)
+        height = (
+            table.horizontalHeader().sizeHint().height()
+            + rows * table.verticalHeader().defaultSectionSize()
+            + 2 * table.frameWidth()
+            + table.horizontalScrollBar().sizeHint().height()
         )
-        self._views = [v for v in self._views if v.name != view.name] + [view]
-        self._toolbar.set_views([v.name for v in self._views])
-        self._schedule_save()
-        return view
-
-    def delete_view(self, name: str) -> None:
-        """Forget view ``name``."""
-        self._views = [v for v in self._views if v.name != name]
-        self._toolbar.set_views([v.name for v in self._views])
-        self._schedule_save()
-
-    def apply_view(self, view: SavedView | str) -> None:
-        """Show a saved view (by name or value); columns it does not know are left alone."""
-        if isinstance(view, str):
-            found = [v for v in self._views if v.name == view]
-            if not found:
-                raise ValueError(f"view: no saved view named {view!r}")
-            view = found[0]
-        keys = set(self._keys())
-        if view.columns is not None:
-            self.show_only_columns([k for k in view.columns if k in keys])
-        query = GridQuery(
-            sort=tuple(k for k in view.sort if k.key in keys),
-            search=view.search,
-            search_keys=self._search_keys(),
-            filters=tuple((k, f) for k, f in view.filters if k in keys),
-        )
-        self._toolbar.set_search_text(view.search)
-        self._set_query(query)
-
-    # ---- public API: export ----------------------------------------------------------------
-
-    def export(self, path: str) -> ExportJob:
-        """Export the view (visible columns, filtered and sorted, every page) to ``path``.
-
-        The suffix picks the format (.csv, .xlsx, .pdf). It runs off the UI thread; the
-        toolbar shows progress and Cancel; ``sig_export_finished``/``sig_export_failed`` end it.
-        """
-        if self._result is None:
-            raise ValueError("export: the rows are still loading; try again when they show")
-        if self._export_job is not None and self._export_job.is_running():
-            raise ValueError("export: an export is already running")
-        keys = self._keys()
-        columns = [(self._columns[keys.index(k)], keys.index(k)) for k in self.visible_columns()]
-        job = ExportJob(self._result, columns, path, title=self._title, parent=self)
-        job.sig_progress.connect(self._toolbar.set_export_progress)
-        job.sig_finished.connect(self._on_export_finished)
-        job.sig_failed.connect(self._on_export_failed)
-        job.sig_cancelled.connect(lambda: self._on_export_failed("Export cancelled"))
-        self._export_job = job
-        self._toolbar.set_export_progress(0, self._result.count)
-        job.start()
-        return job
-
-    def _on_export_finished(self, path: str) -> None:
-        self._toolbar.set_export_progress(0, -1)
-        self.sig_export_finished.emit(path)
-
-    def _on_export_failed(self, message: str) -> None:
-        self._toolbar.set_export_progress(0, -1)
-        self.sig_export_failed.emit(message)
-
-    def _stop_export(self) -> None:
-        job = self._export_job
-        if job is not None and job.is_running():
-            job.cancel()
-            job.wait()
+        extra = hint.height() - table.sizeHint().height()
+        return QSize(max(hint.width(), 480), max(hint.height(), height + extra))
 
     # ---- Qt -------------------------------------------------------------------------------
 
@@ -506,11 +410,21 @@ class DataGrid(ColumnsMixin, QWidget):
     def _run_query(self) -> None:
         self._query_generation[0] += 1
         generation = self._query_generation[0]
-        box = self._query_generation
+        box, alive = self._query_generation, self._runner.alive
         query, source = self._query, self._source
+        if self._result is None and _cheap_first_query(source, query):
+            # A new screen never flashes empty: a small (or unsorted, unfiltered) in-memory
+            # first page costs well under a frame, so it is shown at once.
+            try:
+                result = source.run(query, lambda: False)
+            except Exception as exc:
+                self._on_failure(generation, exc)
+                return
+            self._on_result(generation, result)
+            return
         self._set_loading(True)
         self._runner.submit(
-            lambda: source.run(query, lambda: box[0] != generation),
+            lambda: source.run(query, lambda: box[0] != generation or not alive[0]),
             lambda result: self._on_result(generation, result),
             lambda exc: self._on_failure(generation, exc),
         )
@@ -522,6 +436,18 @@ class DataGrid(ColumnsMixin, QWidget):
         self._error = None
         self._page = min(self._page, self.page_count())
         self._show_page()
+        self._prepare_source()
+
+    def _prepare_source(self) -> None:
+        """Build the source's sort keys and search text in the background, once."""
+        prepare = getattr(self._source, "prepare", None)
+        if self._prepared or not callable(prepare):
+            return
+        self._prepared = True
+        keys, alive = self._search_keys(), self._runner.alive
+        self._runner.submit(
+            lambda: prepare(keys, lambda: not alive[0]), lambda _r: None, lambda _e: None
+        )
 
     def _on_failure(self, generation: int, exc: BaseException) -> None:
         if generation != self._query_generation[0] or isinstance(exc, QueryCancelledError):
@@ -627,59 +553,6 @@ class DataGrid(ColumnsMixin, QWidget):
         self._toolbar.set_filtered(self._query.is_filtered)
         self._bulk_bar.update_state(len(self._selected), count, self._all_matching)
 
-    # ---- selection --------------------------------------------------------------------------
-
-    def _is_selected(self, row_id: Any) -> bool:
-        return row_id in self._selected
-
-    def _selection_updated(self) -> None:
-        self._model.refresh_checks()
-        self._update_chrome()
-        self.sig_selection_changed.emit(list(self._selected))
-
-    def _on_check_toggled(self, row: int, checked: bool) -> None:
-        row_id = self._model.row_id(row)
-        if row_id is None:
-            return
-        if checked:
-            self._selected[row_id] = None
-        else:
-            self._selected.pop(row_id, None)
-        self._all_matching = False
-        self._selection_updated()
-
-    def _toggle_row(self, row: int) -> None:
-        row_id = self._model.row_id(row)
-        if row_id is not None:
-            self._on_check_toggled(row, row_id not in self._selected)
-
-    def _select_page(self) -> None:
-        ids = [self._model.row_id(r) for r in range(self._model.rowCount())]
-        known = [i for i in ids if i is not None]
-        if known and all(i in self._selected for i in known):
-            for i in known:
-                self._selected.pop(i, None)
-        else:
-            self._selected.update(dict.fromkeys(known))
-        self._all_matching = False
-        self._selection_updated()
-
-    def _on_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        if self._selection_mode != "single" or not current.isValid():
-            return
-        row_id = self._model.row_id(current.row())
-        if row_id is not None and list(self._selected) != [row_id]:
-            self._selected = {row_id: None}
-            self._selection_updated()
-
-    def _on_activated(self, index: QModelIndex) -> None:
-        row = self.row_at(index.row())
-        if row is not None:
-            self.sig_row_activated.emit(row)
-
-    def _on_bulk_action(self, name: str) -> None:
-        self.sig_bulk_action.emit(name, self.selected_ids())
-
     # ---- wiring -----------------------------------------------------------------------------
 
     def _connect(self) -> None:
@@ -708,12 +581,6 @@ class DataGrid(ColumnsMixin, QWidget):
         self._toolbar.sig_export_cancelled.connect(self._stop_export)
         self._connect_columns()
 
-    def _export_from_toolbar(self, path: str) -> None:
-        try:
-            self.export(path)
-        except ValueError as exc:
-            self.sig_export_failed.emit(str(exc))
-
     def _on_page_requested(self, page: int) -> None:
         if page >= 1:
             self.set_page(page)
@@ -730,37 +597,17 @@ class DataGrid(ColumnsMixin, QWidget):
     def _keys(self) -> list[str]:
         return [c.key for c in self._columns]
 
-    # ---- persistence ------------------------------------------------------------------------
-
-    def _schedule_save(self) -> None:
-        if self._store is not None:
-            self._save_timer.start()
-
-    def _save_layout(self) -> None:
-        if self._store is None:
-            return
-        layout = self.capture_layout()
-        layout.sort = list(self._query.sort)
-        layout.page_size = self._page_size
-        layout.views = list(self._views)
-        self._store.save(layout)
-
-    def _load_layout(self) -> GridLayout | None:
-        if self._store is None:
-            return None
-        stored = self._store.load(self._keys(), PAGE_SIZES)
-        if stored is None:
-            return None
-        self.restore_layout(stored)
-        if self._enable_pagination:
-            self._page_size = stored.page_size
-            self._table.paging = stored.page_size is not None
-        names = {v.name for v in self._views}
-        self._views.extend(v for v in stored.views if v.name not in names)
-        return stored
-
     def _modifiers_shift(self) -> bool:
         return bool(QApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier)
+
+
+SYNC_FIRST_QUERY_ROWS = 50_000
+
+
+def _cheap_first_query(source: GridSource, query: GridQuery) -> bool:
+    if not isinstance(source, InMemorySource):
+        return False
+    return source.count <= SYNC_FIRST_QUERY_ROWS or not (query.sort or query.is_filtered)
 
 
 def _check_page_size(size: int | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -36,6 +37,10 @@ class TaskRunner(QObject):
             int, tuple[Callable[[Any], None], Callable[[BaseException], None]]
         ] = {}
         self._closed = False
+        #: False once the runner is shut down or destroyed: long work should stop early.
+        self.alive = [True]
+        # A grid deleted without close() (e.g. replaced in a layout) still stops its work.
+        self.destroyed.connect(partial(_abandon, self._pool, self.alive))
 
     def submit(
         self,
@@ -62,6 +67,7 @@ class TaskRunner(QObject):
     def shutdown(self) -> None:
         """Drop queued work and wait for running work; later results are ignored."""
         self._closed = True
+        self.alive[0] = False
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._callbacks.clear()
 
@@ -75,3 +81,9 @@ class TaskRunner(QObject):
             on_done(result)
         else:
             on_error(error)
+
+
+def _abandon(pool: ThreadPoolExecutor, alive: list[bool], *_args: object) -> None:
+    """Stop queued work of a destroyed runner without waiting for the running task."""
+    alive[0] = False
+    pool.shutdown(wait=False, cancel_futures=True)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 from sqlalchemy import func
 
 from purplecross_desktop.domain.appointments import Appointment, AppointmentService
@@ -21,6 +21,8 @@ from purplecross_desktop.ui.pages.appointments_page import (
     day_bounds,
 )
 from purplecross_desktop.ui.pages.grid_page import GridPage
+from purplecross_desktop.ui.welcome import WelcomeBanner
+from widgets.button import Button
 from widgets.datagrid import Column
 
 # (button text, accessible description, service method)
@@ -54,9 +56,10 @@ class TodayPage(GridPage):
         self.summary.setAccessibleName("Today's summary")
         self.body.insertWidget(0, self.summary)
         bar = QHBoxLayout()
-        self.action_buttons: dict[str, QPushButton] = {}
+        self.action_buttons: dict[str, Button] = {}
         for text, description, method in ACTIONS:
-            button = QPushButton(text)
+            variant = "danger" if text == "Cancel" else "secondary"
+            button = Button(text, variant=variant, button_size="small")
             button.setAccessibleName(text)
             button.setAccessibleDescription(description)
             button.setEnabled(False)
@@ -70,6 +73,11 @@ class TodayPage(GridPage):
         self.message.setAccessibleName("Action result")
         self.body.insertLayout(1, bar)
         self.body.insertWidget(2, self.message)
+        self.welcome = WelcomeBanner(context)
+        self.welcome.setVisible(False)
+        self.welcome.sig_demo_loaded.connect(self._on_demo_loaded)
+        self.body.insertWidget(0, self.welcome)
+        self._check_empty()
         self.grid.sig_selection_changed.connect(self._on_selection)
         self.grid.sig_view_changed.connect(self._update_summary)
 
@@ -95,6 +103,18 @@ class TodayPage(GridPage):
             self.grid.set_source(self.source())
             return
         super().activate()
+
+    def _check_empty(self) -> None:
+        from purplecross_desktop.demo import is_database_empty
+
+        factory = self.context.session_factory
+        self.context.background(self, lambda: is_database_empty(factory)).success(
+            self.welcome.setVisible
+        ).run_in_background()
+
+    def _on_demo_loaded(self) -> None:
+        self.welcome.setVisible(False)
+        self.grid.refresh()
 
     def selected_id(self) -> int | None:
         ids = self.grid.selected_ids()

@@ -35,7 +35,7 @@ class Seeded:
 
 @pytest.fixture
 def seeded(qtbot: QtBot) -> Iterator[Seeded]:
-    context = build_context(load_settings())
+    context = build_context(load_settings(), start_jobs=False)
     services = context.services
     assert services is not None
     ada = services.clients.create(ClientData(name="Ada Lovelace", email="ada@example.org"))

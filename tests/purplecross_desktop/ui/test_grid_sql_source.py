@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from purplecross_desktop.database import make_engine, make_session_factory
 from purplecross_desktop.ui.grid_sql_source import SqlSource
+from tests.support.postgres import create_database, drop_database, require_postgres
 from tests.widgets.datagrid.conftest import wait_idle
 from widgets.datagrid import (
     ChoiceFilter,
@@ -82,12 +83,24 @@ def make_source(engine: Engine, rows: list[dict[str, Any]]) -> SqlSource:
     )
 
 
-@pytest.fixture
-def small(database_url: str) -> Iterator[tuple[SqlSource, list[dict[str, Any]]]]:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def small(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[SqlSource, list[dict[str, Any]]]]:
+    """300 pets in one database per backend for the whole module (the tests only read)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('grid') / 'pets.db'}"
+    else:
+        require_postgres()
+        url = create_database()
     rows = pet_rows(300)
-    engine = make_engine(database_url)
+    engine = make_engine(url)
     yield make_source(engine, rows), rows
     engine.dispose()
+    if request.param == "postgresql":
+        drop_database(url)
 
 
 QUERIES = [

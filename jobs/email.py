@@ -1,0 +1,384 @@
+"""The email job family: ``queue_email`` and the ``email.send`` task (SMTP or an .eml outbox).
+
+Each message is sent at most once per idempotency key. The email log records
+``sending`` only after the server has taken the envelope (connection, TLS, login,
+sender and recipients all accepted), then ``sent`` with the server's reply once it
+accepts the data. A worker that dies between the two leaves ``sending``: whoever
+runs the job next cannot know whether the server kept the message, so it marks the
+log ``unknown`` and does not send a second copy (the admin can check the mailbox; the
+Message-ID, derived from the key, is the same on every attempt so it can be found).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email.policy
+import hashlib
+import logging
+import mimetypes
+import os
+import smtplib
+import ssl
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast
+
+from sqlalchemy import Table, select, update
+
+from jobs.email_templates import ClinicInfo, EmailTemplates
+from jobs.models import EmailLog, JobId
+from jobs.platform import JobContext, JobPlatform, TaskSpec
+from jobs.policy import PermanentError, TransientError
+from jobs.queues import EMAIL
+from purplecross_desktop.database.base import utcnow
+
+if TYPE_CHECKING:
+    from purplecross_desktop.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TASK = "email.send"
+MAX_ATTACHMENTS_BYTES = 10 * 1024 * 1024
+LOG = cast(Table, EmailLog.__table__)
+TlsMode = Literal["none", "starttls", "ssl"]
+
+
+class EmailDeliveryError(PermanentError):
+    """The SMTP server refused the message for good (5xx); the message is the server's."""
+
+
+class EmailRetryableError(TransientError):
+    """The SMTP server or the network failed in a way worth retrying (4xx, connection)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file attached to an email."""
+
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+    @classmethod
+    def from_path(cls, path: Path) -> Attachment:
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return cls(path.name, path.read_bytes(), mime)
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    """How to reach the mail server; ``host=None`` writes .eml files to ``outbox_dir``.
+
+    Args:
+        host: SMTP server, or None for the local outbox folder.
+        port: its port.
+        tls: ``none``, ``starttls`` or ``ssl``.
+        user: login name (no login when None).
+        password: from the keyring (``smtp_password``), passed in by the composition root.
+        sender: the From address.
+        timeout: seconds for connecting and for each server reply.
+        outbox_dir: where .eml files go without a host.
+        ca_file: a CA bundle to trust (a clinic server's own certificate).
+    """
+
+    host: str | None
+    port: int = 587
+    tls: TlsMode = "starttls"
+    user: str | None = None
+    password: str | None = None
+    sender: str = "Purple Cross <clinic@localhost>"
+    timeout: float = 30.0
+    outbox_dir: Path | None = None
+    ca_file: Path | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, password: str | None) -> SmtpConfig:
+        return cls(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            tls=settings.smtp_tls,
+            user=settings.smtp_user,
+            password=password,
+            sender=settings.smtp_sender,
+            timeout=settings.smtp_timeout,
+            outbox_dir=settings.email_outbox_path,
+        )
+
+
+def message_id_for(key: str) -> str:
+    """The Message-ID of the email sent under idempotency ``key`` (the same on every try)."""
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@purplecross.invalid>"
+
+
+def _check_addresses(to: str | Sequence[str]) -> list[str]:
+    addresses = [to] if isinstance(to, str) else list(to)
+    if not addresses:
+        raise ValueError("to: at least one recipient is required")
+    for address in addresses:
+        _, email_address = parseaddr(address)
+        local, at, domain = email_address.rpartition("@")
+        if not (at and local and "." in domain) or any(c.isspace() for c in email_address):
+            raise ValueError(f"to: {address!r} is not an email address")
+    return addresses
+
+
+class EmailService:
+    """Queues and sends emails.
+
+    Args:
+        platform: the job platform (for enqueue and the registry database).
+        smtp: the mail server (or outbox folder).
+        clinic: the clinic details shown in every email.
+        templates: the template renderer.
+    """
+
+    def __init__(
+        self,
+        platform: JobPlatform,
+        smtp: SmtpConfig,
+        clinic: ClinicInfo,
+        templates: EmailTemplates | None = None,
+    ) -> None:
+        self.platform = platform
+        self.smtp = smtp
+        self.clinic = clinic
+        self.templates = templates or EmailTemplates()
+        self.engine = platform.engine
+
+    # Enqueue ------------------------------------------------------------------------
+    def queue(
+        self,
+        to: str | Sequence[str],
+        subject: str,
+        template: str,
+        context: Mapping[str, Any],
+        attachments: Sequence[Attachment | Path] = (),
+        idempotency_key: str | None = None,
+        record: Mapping[str, int | None] | None = None,
+    ) -> JobId:
+        """Check, then enqueue an email on the ``email`` queue; returns the job id.
+
+        Raises:
+            ValueError: a bad address, an empty subject, oversized attachments.
+            EmailTemplateError: an unknown template or a missing required context key.
+        """
+        addresses = _check_addresses(to)
+        if not subject.strip():
+            raise ValueError("subject: must not be empty")
+        files = [a if isinstance(a, Attachment) else Attachment.from_path(a) for a in attachments]
+        if sum(len(f.content) for f in files) > MAX_ATTACHMENTS_BYTES:
+            raise ValueError(f"attachments: at most {MAX_ATTACHMENTS_BYTES // 2**20} MiB in all")
+        # Render now: a broken template or context fails here, not in a worker later.
+        self.templates.render(template, context, self.clinic, subject, bool(files))
+        key = idempotency_key or uuid.uuid4().hex
+        payload = {
+            "key": key,
+            "to": addresses,
+            "subject": subject,
+            "template": template,
+            "context": dict(context),
+            "attachments": [
+                [f.filename, f.mime_type, base64.b64encode(f.content).decode("ascii")]
+                for f in files
+            ],
+        }
+        return self.platform.enqueue(
+            EMAIL, TASK, payload, idempotency_key=f"email:{key}", record=record
+        )
+
+    # The task -----------------------------------------------------------------------
+    def send(self, payload: dict[str, Any], job: JobContext) -> str:
+        """Send (or write to the outbox) one queued email; at most once per key."""
+        key = payload["key"]
+        message = self.build(payload)
+        status = self._log_start(key, payload, job.job_id, message["Message-ID"])
+        if status == "sent" or status == "outbox":
+            return f"already {status}: {message['Message-ID']}"
+        if status in {"sending", "unknown"}:
+            self._log(key, "unknown", "a previous attempt may have been accepted; not re-sent")
+            return f"not re-sent (outcome of an earlier attempt unknown): {message['Message-ID']}"
+        if self.smtp.host is None:
+            path = self._write_eml(key, message)
+            self._log(key, "outbox", f"written to {path}")
+            return f"outbox: {path}"
+        return self._send_smtp(key, message, payload["to"])
+
+    def build(self, payload: Mapping[str, Any]) -> EmailMessage:
+        """The MIME message of a queued email (text and HTML parts, attachments)."""
+        rendered = self.templates.render(
+            payload["template"],
+            payload["context"],
+            self.clinic,
+            payload["subject"],
+            bool(payload["attachments"]),
+        )
+        message = EmailMessage()
+        message["From"] = self.smtp.sender
+        message["To"] = ", ".join(payload["to"])
+        message["Subject"] = payload["subject"]
+        message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+        message["Message-ID"] = message_id_for(payload["key"])
+        message.set_content(rendered.text)
+        message.add_alternative(rendered.html, subtype="html")
+        for filename, mime_type, data in payload["attachments"]:
+            maintype, _, subtype = mime_type.partition("/")
+            message.add_attachment(
+                base64.b64decode(data), maintype=maintype, subtype=subtype, filename=filename
+            )
+        return message
+
+    def _send_smtp(self, key: str, message: EmailMessage, to: list[str]) -> str:
+        smtp = self.smtp
+        assert smtp.host is not None
+        context = ssl.create_default_context(cafile=str(smtp.ca_file) if smtp.ca_file else None)
+        client: smtplib.SMTP | None = None
+        try:
+            if smtp.tls == "ssl":
+                client = smtplib.SMTP_SSL(
+                    smtp.host, smtp.port, timeout=smtp.timeout, context=context
+                )
+            else:
+                client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+            client.ehlo()
+            if smtp.tls == "starttls":
+                client.starttls(context=context)
+                client.ehlo()
+            if smtp.user:
+                client.login(smtp.user, smtp.password or "")
+            sender = parseaddr(smtp.sender)[1]
+            code, reply = client.mail(sender)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, reply, sender)
+            refused = {}
+            for address in to:
+                rcpt = parseaddr(address)[1]
+                code, reply = client.rcpt(rcpt)
+                if code not in (250, 251):
+                    refused[rcpt] = (code, reply)
+            if len(refused) == len(to):
+                raise smtplib.SMTPRecipientsRefused(refused)
+            # The server took the envelope: from here on the outcome may be ambiguous.
+            self._log(key, "sending", "")
+            code, reply = client.data(message.as_bytes(policy=email.policy.SMTP))
+            if code != 250:
+                raise smtplib.SMTPDataError(code, reply)
+            response = f"{code} {reply.decode(errors='replace')}"
+            if refused:
+                response += f"; refused {sorted(refused)}"
+            self._log(key, "sent", response)
+            return f"sent {message['Message-ID']}: {response}"
+        except smtplib.SMTPResponseException as exc:
+            self._fail(key, exc.smtp_code, exc.smtp_error)
+            raise AssertionError("unreachable") from exc  # _fail always raises
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            detail = "; ".join(
+                f"{rcpt}: {code} {msg.decode(errors='replace')}"
+                for rcpt, (code, msg) in exc.recipients.items()
+            )
+            permanent = any(code >= 500 for code in codes)
+            self._log(key, "failed" if permanent else "retrying", detail)
+            if permanent:
+                raise EmailDeliveryError(f"recipients refused: {detail}") from None
+            raise EmailRetryableError(f"recipients deferred: {detail}") from None
+        except (smtplib.SMTPNotSupportedError, ssl.SSLCertVerificationError) as exc:
+            self._log(key, "failed", f"{type(exc).__name__}: {exc}")
+            raise EmailDeliveryError(f"mail server settings: {exc}") from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            self._log(key, "retrying", f"{type(exc).__name__}: {exc}")
+            raise EmailRetryableError(f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            if client is not None:
+                try:
+                    client.quit()
+                except (smtplib.SMTPException, OSError):
+                    client.close()
+
+    def _fail(self, key: str, code: int, error: bytes | str) -> None:
+        text = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
+        detail = f"{code} {text}"
+        if code >= 500:
+            self._log(key, "failed", detail)
+            raise EmailDeliveryError(f"the mail server refused the message: {detail}")
+        self._log(key, "retrying", detail)
+        raise EmailRetryableError(f"the mail server deferred the message: {detail}")
+
+    def _write_eml(self, key: str, message: EmailMessage) -> Path:
+        folder = self.smtp.outbox_dir
+        if folder is None:
+            raise EmailDeliveryError("no SMTP host and no outbox folder configured")
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+        path = folder / f"{utcnow():%Y%m%dT%H%M%S}-{digest}.eml"
+        existing = sorted(folder.glob(f"*-{digest}.eml"))
+        if existing:
+            return existing[0]
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(message.as_bytes())
+        tmp.replace(path)
+        return path
+
+    # The email log --------------------------------------------------------------------
+    def _log_start(self, key: str, payload: Mapping[str, Any], job_id: str, message_id: str) -> str:
+        """The log row of ``key`` (created as ``queued``); returns its status."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            status = conn.execute(select(LOG.c.status).where(LOG.c.idempotency_key == key)).scalar()
+            if status is None:
+                insert = self.platform.recorder._insert(LOG)  # dialect insert, same as jobs
+                conn.execute(
+                    insert.values(
+                        idempotency_key=key,
+                        message_id=message_id,
+                        job_id=job_id,
+                        to=", ".join(payload["to"]),
+                        subject=payload["subject"],
+                        template=payload["template"],
+                        status="queued",
+                        server_response="",
+                        attempts=1,
+                        created_at=now,
+                        updated_at=now,
+                    ).on_conflict_do_nothing(index_elements=["idempotency_key"])
+                )
+                return "queued"
+            conn.execute(
+                update(LOG)
+                .where(LOG.c.idempotency_key == key)
+                .values(attempts=LOG.c.attempts + 1, updated_at=now)
+            )
+            return str(status)
+
+    def _log(self, key: str, status: str, response: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(LOG)
+                .where(LOG.c.idempotency_key == key)
+                .values(status=status, server_response=response[:2000], updated_at=utcnow())
+            )
+
+    def log_entry(self, key: str) -> dict[str, Any] | None:
+        """The email log row of an idempotency key (for tests and the monitor)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(LOG).where(LOG.c.idempotency_key == key)).mappings().first()
+        return None if row is None else dict(row)
+
+
+def register(
+    platform: JobPlatform, settings: Settings, smtp_password: str | None = None
+) -> EmailService:
+    """Add the ``email.send`` task kind to ``platform`` and return the service behind it."""
+    if smtp_password is None and settings.smtp_user:
+        from purplecross_desktop.secrets import get_secret
+
+        smtp_password = get_secret("smtp_password")
+    clinic = ClinicInfo(settings.clinic_name, settings.clinic_address, settings.clinic_phone)
+    service = EmailService(platform, SmtpConfig.from_settings(settings, smtp_password), clinic)
+    platform.register(TaskSpec(TASK, service.send, EMAIL, context=True))
+    platform.services["email"] = service
+    return service

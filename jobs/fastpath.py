@@ -1,0 +1,172 @@
+"""The registry's hot statements on SQLite, run through ``sqlite3`` directly.
+
+Inserting a job, claiming it and recording its completion happen once per job; through
+SQLAlchemy they cost several times the statement itself, which made the registry the
+runner's bottleneck. These three use plain ``sqlite3`` on per-thread connections and
+store values exactly as the SQLAlchemy columns do (naive UTC datetimes as text, JSON as
+text, booleans as 0/1), so every other query reads them unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+_CLAIMABLE = "('outbox', 'waiting', 'scheduled', 'failed_retrying', 'paused')"
+_JSON_COLUMNS = {"args", "kwargs"}
+_BOOL_COLUMNS = {"repeatable", "held"}
+
+CLAIM_SQL = f"""
+UPDATE job SET state = 'active', attempts = attempts + 1, started_at = ?, worker_id = ?,
+    held = 0, progress = 0, progress_message = ''
+WHERE id = ? AND token = ? AND state IN {_CLAIMABLE}
+    AND NOT EXISTS (SELECT 1 FROM job_paused_queue WHERE queue = ?)
+RETURNING attempts, enqueued_at, next_run_at
+"""
+COMPLETE_SQL = """
+UPDATE job SET state = 'completed', finished_at = ?, duration_ms = ?, wait_ms = ?,
+    progress = 100, result_summary = ?, next_run_at = NULL
+WHERE id = ? AND token = ? AND state = 'active'
+"""
+EVENT_SQL = (
+    "INSERT INTO job_event (job_id, at, kind, queue, worker_id, detail) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def to_db_time(value: dt.datetime | None) -> str | None:
+    """A datetime as SQLAlchemy's SQLite ``DateTime`` stores it (naive UTC text)."""
+    if value is None:
+        return None
+    naive = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return naive.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def from_db_time(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+
+
+def _column_value(name: str, value: Any) -> Any:
+    if name in _JSON_COLUMNS:
+        return orjson.dumps(value).decode()
+    if name in _BOOL_COLUMNS:
+        return int(bool(value))
+    if isinstance(value, dt.datetime):
+        return to_db_time(value)
+    return value
+
+
+class SqliteHotPath:
+    """Per-thread ``sqlite3`` connections to the registry file for the per-job statements.
+
+    Args:
+        database: the SQLite file of the app database.
+    """
+
+    def __init__(self, database: Path, defaults: Mapping[str, Any]) -> None:
+        self.database = database
+        self.defaults = dict(defaults)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.database, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def insert_jobs(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert job rows, skipping ids that exist, in one transaction."""
+        columns = sorted(set().union(self.defaults, *(r.keys() for r in rows)))
+        sql = (
+            f"INSERT INTO job ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            "ON CONFLICT (id) DO NOTHING"
+        )
+        params = [
+            tuple(_column_value(c, r[c] if c in r else self._default(c)) for c in columns)
+            for r in rows
+        ]
+        conn = self._connection()
+        with _Transaction(conn):
+            conn.executemany(sql, params)
+
+    def _default(self, column: str) -> Any:
+        value = self.defaults.get(column)
+        return value() if callable(value) else value
+
+    def claim(
+        self, job_id: str, token: str, worker_id: str, queue: str, now: dt.datetime
+    ) -> tuple[int, dt.datetime] | None:
+        """The plain claim (see ``Recorder.claim``); None when it needs the careful path."""
+        conn = self._connection()
+        stamp = to_db_time(now)
+        with _Transaction(conn):
+            row = conn.execute(CLAIM_SQL, (stamp, worker_id, job_id, token, queue)).fetchone()
+            if row is None:
+                return None
+            attempts, enqueued_at, next_run_at = row
+            conn.execute(
+                EVENT_SQL, (job_id, stamp, "started", queue, worker_id, f"attempt {attempts}")
+            )
+        enqueued = from_db_time(enqueued_at)
+        assert enqueued is not None
+        due = from_db_time(next_run_at)
+        return int(attempts), max(enqueued, due or enqueued)
+
+    def complete_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Record completions (the ``b_*`` rows of ``Recorder.complete_many``)."""
+        updates = [
+            (
+                to_db_time(r["b_finished_at"]),
+                r["b_duration_ms"],
+                r["b_wait_ms"],
+                r["b_result"],
+                r["b_id"],
+                r["b_token"],
+            )
+            for r in rows
+        ]
+        events = [
+            (r["b_id"], to_db_time(r["b_finished_at"]), "completed", None, None, "") for r in rows
+        ]
+        conn = self._connection()
+        with _Transaction(conn):
+            conn.executemany(COMPLETE_SQL, updates)
+            conn.executemany(EVENT_SQL, events)
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK``) on an autocommit connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")

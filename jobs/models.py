@@ -1,0 +1,163 @@
+"""Job registry tables: jobs, their timeline, workers, paused queues and the email log.
+
+The outbox is not a table of its own: a job the broker could not take is a ``job`` row
+in state ``outbox`` (with its args), claimed by whoever dispatches it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any, NewType
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from purplecross_desktop.database.base import Base, UTCDateTime, utcnow
+
+JobId = NewType("JobId", str)
+WorkerId = NewType("WorkerId", str)
+
+
+class JobState(enum.StrEnum):
+    """Where a job is in its life; stored as text."""
+
+    OUTBOX = "outbox"  # waiting for the broker to answer
+    WAITING = "waiting"  # in the broker's queue
+    SCHEDULED = "scheduled"  # in the broker's schedule (an ETA or a retry delay)
+    ACTIVE = "active"  # claimed by a worker, running
+    COMPLETED = "completed"
+    FAILED_RETRYING = "failed_retrying"  # failed, another attempt is scheduled
+    DEAD = "dead"  # failed for good; kept with args and traceback until cleaned
+    REVOKED = "revoked"  # cancelled before it ran
+    PAUSED = "paused"  # its queue is paused
+
+
+#: States a worker may claim a job from (when the message's token matches).
+CLAIMABLE = (
+    JobState.OUTBOX,
+    JobState.WAITING,
+    JobState.SCHEDULED,
+    JobState.FAILED_RETRYING,
+    JobState.PAUSED,
+)
+#: States in which a job is held by the broker (and lost if the broker loses its data).
+IN_BROKER = (JobState.WAITING, JobState.SCHEDULED, JobState.FAILED_RETRYING)
+FINISHED = (JobState.COMPLETED, JobState.DEAD, JobState.REVOKED)
+
+
+class Job(Base):
+    """One job: what to run, where it is, and what happened to it."""
+
+    __tablename__ = "job"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(40))
+    task: Mapped[str] = mapped_column(String(120))
+    args: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    kwargs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=1)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    repeatable: Mapped[bool] = mapped_column(Boolean, default=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # Each dispatch carries a fresh token; a message whose token is stale never runs.
+    token: Mapped[str] = mapped_column(String(32))
+    broker_epoch: Mapped[str | None] = mapped_column(String(40))
+    # Monotonic order of enqueue, for draining the outbox in order.
+    seq: Mapped[int] = mapped_column(BigInteger)
+    outbox_claimed_by: Mapped[str | None] = mapped_column(String(80))
+    outbox_claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    enqueued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    wait_ms: Mapped[float | None] = mapped_column(Float)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    progress_message: Mapped[str] = mapped_column(String(200), default="")
+    result_summary: Mapped[str | None] = mapped_column(Text)
+    error_class: Mapped[str | None] = mapped_column(String(200))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    traceback: Mapped[str | None] = mapped_column(Text)
+    worker_id: Mapped[str | None] = mapped_column(String(80))
+
+    client_id: Mapped[int | None] = mapped_column(Integer)
+    patient_id: Mapped[int | None] = mapped_column(Integer)
+    appointment_id: Mapped[int | None] = mapped_column(Integer)
+    invoice_id: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_job_queue_state", "queue", "state"),
+        Index("ix_job_state_seq", "state", "seq"),
+        Index("ix_job_enqueued_at", "enqueued_at"),
+        Index("ix_job_finished_at", "finished_at"),
+        Index("ix_job_worker_id", "worker_id"),
+        Index("ix_job_client_id", "client_id"),
+        Index("ix_job_patient_id", "patient_id"),
+        Index("ix_job_appointment_id", "appointment_id"),
+        Index("ix_job_invoice_id", "invoice_id"),
+    )
+
+
+class JobEvent(Base):
+    """One entry of a job's timeline (a Huey signal or an admin action)."""
+
+    __tablename__ = "job_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("job.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    queue: Mapped[str | None] = mapped_column(String(40))
+    worker_id: Mapped[str | None] = mapped_column(String(80))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class JobWorker(Base):
+    """A consumer process (a `purplecross worker` or an app's embedded runner)."""
+
+    __tablename__ = "job_worker"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    queues: Mapped[list[str]] = mapped_column(JSON, default=list)
+    concurrency: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    embedded: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_heartbeat: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class PausedQueue(Base):
+    """A queue an admin paused: its jobs are held and nothing runs until resumed."""
+
+    __tablename__ = "job_paused_queue"
+
+    queue: Mapped[str] = mapped_column(String(40), primary_key=True)
+    paused_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EmailLog(Base):
+    """Every message the email queue handled, and whether the server accepted it."""
+
+    __tablename__ = "email_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    message_id: Mapped[str] = mapped_column(String(250))
+    job_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    to: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(String(500))
+    template: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20))  # sending, sent, failed, outbox
+    server_response: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

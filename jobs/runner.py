@@ -1,0 +1,285 @@
+"""Runs the queues: Huey consumers as threads, heartbeats, outbox draining and dead-worker recovery.
+
+The same :class:`Runner` serves the app (embedded, on background threads) and
+``purplecross worker``. It never touches signal handlers: Huey's ``Consumer.run()``
+installs its own, so the consumers are started with ``start()`` and a subclass that
+leaves the host's handlers alone; the host decides what SIGTERM means.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+from huey.consumer import Consumer, Worker
+from sqlalchemy import Table, and_, exists, insert, or_, select, update
+
+from jobs.models import Job, JobState, JobWorker, PausedQueue
+from jobs.platform import JobPlatform
+from purplecross_desktop.database.base import utcnow
+
+log = logging.getLogger(__name__)
+
+JOB = cast(Table, Job.__table__)
+WORKER = cast(Table, JobWorker.__table__)
+PAUSED = cast(Table, PausedQueue.__table__)
+
+
+class PausableWorker(Worker):  # type: ignore[misc]
+    """A Huey worker thread that takes no job while its queue is paused."""
+
+    runner: Runner
+    queue: str
+
+    def loop(self, now: Any = None) -> None:
+        if self.queue in self.runner.paused:
+            self.stop_flag.wait(self.runner.pause_poll)
+            return
+        super().loop(now)
+
+
+class HostedConsumer(Consumer):  # type: ignore[misc]
+    """Huey's consumer without its signal handlers (the host process owns its signals)."""
+
+    def __init__(self, runner: Runner, queue: str, huey: Any, **options: Any) -> None:
+        self.runner = runner
+        self.queue = queue
+        super().__init__(huey, **options)
+
+    def _set_signal_handlers(self) -> None:
+        return
+
+    def _create_worker(self) -> Worker:
+        worker = PausableWorker(
+            huey=self.huey,
+            stop_flag=self.stop_flag,
+            default_delay=self.default_delay,
+            max_delay=self.max_delay,
+            backoff=self.backoff,
+            max_tasks=self.max_tasks,
+        )
+        worker.runner = self.runner
+        worker.queue = self.queue
+        return worker
+
+
+class Runner:
+    """Consumers for some or all queues of a platform, with their upkeep.
+
+    Args:
+        platform: the job platform of this process.
+        queues: the queues to serve (all when None).
+        concurrency: worker threads per queue (the queue's own setting when absent).
+        embedded: whether this runs inside the app (shown in ``workers()``).
+        shutdown_timeout: seconds :meth:`stop` waits for running jobs; those still
+            running afterwards are handed back to the queue to run again.
+        pause_poll: how often a paused queue is re-checked, in seconds.
+        consume: False runs only the upkeep (outbox, broker check, reaping), for an
+            app whose jobs are served by separate workers.
+    """
+
+    def __init__(
+        self,
+        platform: JobPlatform,
+        queues: Iterable[str] | None = None,
+        concurrency: Mapping[str, int] | None = None,
+        embedded: bool = True,
+        shutdown_timeout: float = 5.0,
+        pause_poll: float = 0.5,
+        consume: bool = True,
+    ) -> None:
+        self.platform = platform
+        self.queue_names = platform.queue_names(queues)
+        self.concurrency = {
+            name: (concurrency or {}).get(name, platform.queues[name].concurrency)
+            for name in self.queue_names
+        }
+        self.embedded = embedded
+        self.shutdown_timeout = shutdown_timeout
+        self.pause_poll = pause_poll
+        self.consume = consume
+        self.paused: frozenset[str] = frozenset()
+        self.consumers: dict[str, HostedConsumer] = {}
+        self._stop = threading.Event()
+        self._stop_requested = threading.Event()
+        self._upkeep: threading.Thread | None = None
+        self._started = False
+
+    @property
+    def worker_id(self) -> str:
+        return self.platform.worker_id
+
+    # Lifecycle ----------------------------------------------------------------------
+    def start(self) -> None:
+        """Register this worker and start every consumer and the upkeep thread."""
+        if self._started:
+            return
+        self._started = True
+        self._register()
+        self._refresh_paused()
+        self.upkeep_once()
+        broker = self.platform.config.broker
+        for name in self.queue_names if self.consume else ():
+            huey = self.platform.hueys[name]
+            consumer = HostedConsumer(
+                self,
+                name,
+                huey,
+                workers=self.concurrency[name],
+                periodic=False,
+                initial_delay=0.05,
+                backoff=1.5,
+                max_delay=broker.poll_max_delay,
+                scheduler_interval=1,
+                check_worker_health=True,
+                shutdown_timeout=self.shutdown_timeout,
+            )
+            consumer.start()
+            self.consumers[name] = consumer
+        self._upkeep = threading.Thread(target=self._upkeep_loop, name="jobs-upkeep", daemon=True)
+        self._upkeep.start()
+        log.info("job runner %s serving %s", self.worker_id, self.concurrency)
+
+    def stop(self) -> None:
+        """Stop taking jobs, wait up to ``shutdown_timeout`` for running ones, re-queue the rest."""
+        if not self._started:
+            return
+        self._stop.set()
+        self._stop_requested.set()
+        deadline = time.monotonic() + self.shutdown_timeout
+        for consumer in self.consumers.values():
+            consumer.stop_flag.set()
+        for consumer in self.consumers.values():
+            consumer.shutdown_timeout = max(0.0, deadline - time.monotonic())
+            consumer.stop(graceful=True)
+            # Jobs still running now are handed back (SIGNAL_INTERRUPTED → outbox).
+            consumer.huey.notify_interrupted_tasks()
+        if self._upkeep is not None:
+            self._upkeep.join(timeout=5)
+        self.platform.completions.flush()  # before the worker is marked stopped
+        try:
+            self.platform.drain_outbox()
+        except Exception:
+            log.exception("draining the outbox at stop failed")
+        if self.consume:
+            with self.platform.engine.begin() as conn:
+                conn.execute(
+                    update(WORKER).where(WORKER.c.id == self.worker_id).values(stopped_at=utcnow())
+                )
+        self._started = False
+        log.info("job runner %s stopped", self.worker_id)
+
+    def request_stop(self) -> None:
+        """Ask the thread blocked in :meth:`wait` to stop the runner (safe in a signal handler)."""
+        self._stop_requested.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until a stop is requested or done; True when it was."""
+        return self._stop_requested.wait(timeout)
+
+    # Upkeep -------------------------------------------------------------------------
+    def _upkeep_loop(self) -> None:
+        config = self.platform.config
+        last_heartbeat = time.monotonic()
+        last_health = time.monotonic()
+        while not self._stop.wait(config.maintenance_interval):
+            now = time.monotonic()
+            try:
+                self._refresh_paused()
+                if now - last_heartbeat >= config.heartbeat_interval:
+                    self.heartbeat()
+                    last_heartbeat = now
+                self.upkeep_once()
+                if now - last_health >= 10:
+                    for consumer in self.consumers.values():
+                        consumer.check_worker_health()
+                    last_health = now
+            except Exception:
+                log.exception("job runner upkeep failed; trying again")
+
+    def upkeep_once(self) -> None:
+        """One round of the duties every runner shares: broker check, reaping, the outbox."""
+        self.platform.check_broker()
+        self.reap_dead_workers()
+        if self.platform.outbox_pending.is_set() or self._outbox_has_rows():
+            self.platform.drain_outbox()
+
+    def heartbeat(self) -> None:
+        if not self.consume:
+            return
+        with self.platform.engine.begin() as conn:
+            conn.execute(
+                update(WORKER)
+                .where(WORKER.c.id == self.worker_id)
+                .values(last_heartbeat=utcnow(), stopped_at=None)
+            )
+
+    def reap_dead_workers(self) -> int:
+        """Jobs left ``active`` by a worker that stopped heart-beating run again (or die).
+
+        Returns how many jobs were handed back or buried.
+        """
+        config = self.platform.config
+        cutoff = utcnow() - dt.timedelta(seconds=config.heartbeat_timeout)
+        gone = or_(WORKER.c.last_heartbeat < cutoff, WORKER.c.stopped_at.is_not(None))
+        orphaned = and_(
+            JOB.c.state == JobState.ACTIVE.value,
+            JOB.c.worker_id != self.worker_id,
+            or_(
+                exists().where(WORKER.c.id == JOB.c.worker_id, gone),
+                ~exists().where(WORKER.c.id == JOB.c.worker_id),
+            ),
+        )
+        with self.platform.engine.connect() as conn:
+            rows = conn.execute(
+                select(JOB.c.id, JOB.c.token, JOB.c.worker_id).where(orphaned)
+            ).all()
+        count = 0
+        for job_id, token, worker_id in rows:
+            log.warning("worker %s stopped heart-beating during job %s", worker_id, job_id)
+            self.platform.requeue_or_bury(
+                job_id, token, f"worker {worker_id} stopped heart-beating during the job"
+            )
+            count += 1
+        return count
+
+    def _register(self) -> None:
+        if not self.consume:
+            return
+        now = utcnow()
+        values = {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "queues": list(self.queue_names),
+            "concurrency": dict(self.concurrency),
+            "embedded": self.embedded,
+            "started_at": now,
+            "last_heartbeat": now,
+            "stopped_at": None,
+        }
+        with self.platform.engine.begin() as conn:
+            done = conn.execute(
+                update(WORKER).where(WORKER.c.id == self.worker_id).values(**values)
+            ).rowcount
+            if not done:
+                conn.execute(insert(WORKER).values(id=self.worker_id, **values))
+
+    def _refresh_paused(self) -> None:
+        with self.platform.engine.connect() as conn:
+            names = conn.execute(select(PAUSED.c.queue)).scalars().all()
+        self.paused = frozenset(names)
+
+    def _outbox_has_rows(self) -> bool:
+        with self.platform.engine.connect() as conn:
+            row = conn.execute(
+                select(JOB.c.id)
+                .where(JOB.c.state == JobState.OUTBOX.value, JOB.c.queue.in_(self.queue_names))
+                .limit(1)
+            ).first()
+        return row is not None

@@ -1,0 +1,116 @@
+"""Builds this process's job platform from settings (the jobs half of the composition root).
+
+The app and ``purplecross worker`` both call :func:`build_job_platform`, so a job
+enqueued by one is understood by the other: same queues, same task kinds, same key.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import Engine, inspect
+
+from jobs.platform import JobPlatform, JobsConfig
+from purplecross_desktop.secrets import get_secret
+from purplecross_desktop.settings import Settings
+
+JOB_TABLES = ("job", "job_event", "job_worker", "job_paused_queue", "email_log")
+
+
+class SchemaMissingError(RuntimeError):
+    """The database has no job registry tables yet."""
+
+
+def check_schema(engine: Engine) -> None:
+    """Raise :class:`SchemaMissingError` (with the fix) when the registry tables are missing."""
+    present = set(inspect(engine).get_table_names())
+    missing = [t for t in JOB_TABLES if t not in present]
+    if missing:
+        raise SchemaMissingError(
+            f"the database lacks the job tables {missing}: run `purplecross db upgrade` first"
+        )
+
+
+def build_job_platform(
+    settings: Settings,
+    engine: Engine,
+    extra_registrations: Iterable[Callable[[JobPlatform], Any]] = (),
+    **config_overrides: Any,
+) -> JobPlatform:
+    """The job platform with every job family registered.
+
+    Args:
+        settings: the effective settings (Redis URL or SQLite queue file, SMTP, clinic).
+        engine: the app database, which holds the registry.
+        extra_registrations: callables that register more task kinds (plugins, tests).
+        config_overrides: fields of :class:`JobsConfig` to override (timings).
+    """
+    import dataclasses
+
+    config = JobsConfig.from_settings(settings, get_secret("job_signing_key"))
+    if config_overrides:
+        config = dataclasses.replace(config, **config_overrides)
+    platform = JobPlatform(config, engine)
+    _register_families(platform, settings)
+    for register in extra_registrations:
+        register(platform)
+    return platform
+
+
+def _register_families(platform: JobPlatform, settings: Settings) -> None:
+    """Every job family of the app (email now; reports, reminders, notifications next)."""
+    try:
+        email = importlib.import_module("jobs.email")
+    except ModuleNotFoundError:
+        return
+    email.register(platform, settings)
+
+
+def load_registration(spec: str) -> Callable[[JobPlatform], Any]:
+    """``module:function`` → that function (for ``purplecross worker --register``)."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"--register: expected module:function, got {spec!r}")
+    function: Callable[[JobPlatform], Any] = getattr(
+        importlib.import_module(module_name), attribute
+    )
+    return function
+
+
+class JobsRuntime:
+    """The app's jobs: the platform bound as the default, and its runner.
+
+    With ``settings.embedded_worker`` the runner consumes every queue on background
+    threads; otherwise separate ``purplecross worker`` processes do, and the app's
+    runner only drains the outbox and watches the broker. Neither touches the
+    process's signal handlers, and :meth:`start` returns at once.
+
+    Args:
+        settings: the effective settings.
+        engine: the app database.
+        config_overrides: fields of :class:`JobsConfig` to override (timings).
+    """
+
+    def __init__(self, settings: Settings, engine: Engine, **config_overrides: Any) -> None:
+        self.settings = settings
+        self.platform = build_job_platform(settings, engine, **config_overrides)
+        from jobs.runner import Runner
+
+        self.runner = Runner(self.platform, embedded=True, consume=settings.embedded_worker)
+
+    def start(self) -> None:
+        """Bind the platform for ``jobs.enqueue``/``queue_email`` and start the runner."""
+        import jobs
+
+        jobs.configure(self.platform)
+        self.runner.start()
+
+    def stop(self) -> None:
+        """Stop the runner (unfinished jobs run again later) and unbind the platform."""
+        import jobs
+
+        self.runner.stop()
+        jobs.configure(None)
+        self.platform.close()

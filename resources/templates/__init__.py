@@ -1,0 +1,1 @@
+"""Email templates (Jinja2): one ``.html.j2`` and one ``.txt.j2`` per template."""

@@ -1,0 +1,258 @@
+"""Email against a real SMTP server (aiosmtpd on loopback): parts, TLS, auth, 4xx, 5xx, once."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import jobs
+from jobs.email import Attachment, EmailService, SmtpConfig, message_id_for
+from jobs.email_templates import ClinicInfo, EmailTemplateError
+from jobs.platform import JobPlatform, TaskSpec
+from jobs.policy import RetryPolicy
+from jobs.queues import EMAIL
+from jobs.registry import JobRegistry
+from tests.jobs.conftest import Harness, wait_until
+from tests.jobs.smtp_server import SmtpServer, self_signed_context
+
+CONTEXT = {"client_name": "Ada <Lovelace>", "patient_name": "Rex", "appointment_time": "Mon 9:00"}
+CLINIC = ClinicInfo("Purple Cross Vets", "1 High Street", "555-0100")
+FAST = RetryPolicy(max_attempts=3, base_delay=0.05, max_delay=0.1, jitter=0)
+
+
+def _service(platform: JobPlatform, smtp: SmtpConfig) -> EmailService:
+    service = EmailService(platform, smtp, CLINIC)
+    platform.register(TaskSpec("email.send", service.send, EMAIL, policy=FAST, context=True))
+    platform.services["email"] = service
+    return service
+
+
+@pytest.fixture
+def server() -> Iterator[SmtpServer]:
+    with SmtpServer() as s:
+        yield s
+
+
+@pytest.fixture
+def platform(harness: Harness) -> JobPlatform:
+    return harness.platform()
+
+
+def _plain(server: SmtpServer, tmp_path: Path) -> SmtpConfig:
+    return SmtpConfig(
+        host="127.0.0.1",
+        port=server.port,
+        tls="none",
+        sender="Clinic <clinic@example.org>",
+        timeout=5,
+        outbox_dir=tmp_path / "outbox",
+    )
+
+
+def _state(platform: JobPlatform, job_id: str) -> str:
+    return JobRegistry(platform).get(job_id).job.state
+
+
+def test_both_parts_attachment_and_headers_arrive(
+    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path
+) -> None:
+    service = _service(platform, _plain(server, tmp_path))
+    harness.runner(platform)
+    pdf = Attachment("INV-7.pdf", b"%PDF-1.4 fake invoice", "application/pdf")
+    job_id = service.queue(
+        "ada@example.org",
+        "Your invoice",
+        "invoice",
+        {"client_name": "Ada", "invoice_number": "INV-7", "total": "€42.00"},
+        attachments=[pdf],
+        idempotency_key="inv-7",
+    )
+    wait_until(lambda: _state(platform, job_id) == "completed")
+    (message,) = server.inbox.messages
+    assert message["Subject"] == "Your invoice"
+    assert message["Message-ID"] == message_id_for("inv-7")
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "INV-7" in text
+    assert "€42.00" in text
+    assert "Purple Cross Vets" in html
+    assert "attached as a PDF" in text
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_filename() == "INV-7.pdf"
+    assert attachment.get_content() == b"%PDF-1.4 fake invoice"
+    entry = service.log_entry("inv-7")
+    assert entry is not None
+    assert entry["status"] == "sent"
+    assert entry["server_response"].startswith("250")
+    assert entry["job_id"] == job_id
+
+
+def test_html_is_autoescaped_and_text_is_not(
+    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path
+) -> None:
+    _service(platform, _plain(server, tmp_path))
+    jobs.configure(platform)
+    try:
+        harness.runner(platform)
+        job_id = jobs.queue_email("ada@example.org", "Booked", "appointment_confirmation", CONTEXT)
+        wait_until(lambda: _state(platform, job_id) == "completed")
+    finally:
+        jobs.configure(None)
+    (message,) = server.inbox.messages
+    assert "Ada &lt;Lovelace&gt;" in message.get_body(("html",)).get_content()
+    assert "Ada <Lovelace>" in message.get_body(("plain",)).get_content()
+
+
+def test_starttls_with_auth_delivers(
+    harness: Harness, platform: JobPlatform, tmp_path: Path
+) -> None:
+    context, cert = self_signed_context(tmp_path)
+    with SmtpServer(context, user="clinic", password="s3cret") as server:
+        smtp = dataclasses.replace(
+            _plain(server, tmp_path), tls="starttls", user="clinic", password="s3cret", ca_file=cert
+        )
+        service = _service(platform, smtp)
+        harness.runner(platform)
+        job_id = service.queue("ada@example.org", "Reminder", "appointment_reminder", CONTEXT)
+        wait_until(lambda: _state(platform, job_id) == "completed")
+        assert len(server.inbox.messages) == 1
+
+
+def test_auth_failure_fails_at_once_with_the_servers_message(
+    harness: Harness, platform: JobPlatform, tmp_path: Path
+) -> None:
+    context, cert = self_signed_context(tmp_path)
+    with SmtpServer(context, user="clinic", password="s3cret") as server:
+        smtp = dataclasses.replace(
+            _plain(server, tmp_path), tls="starttls", user="clinic", password="wrong", ca_file=cert
+        )
+        service = _service(platform, smtp)
+        harness.runner(platform)
+        job_id = service.queue("ada@example.org", "Reminder", "appointment_reminder", CONTEXT)
+        wait_until(lambda: _state(platform, job_id) == "dead")
+        job = JobRegistry(platform).get(job_id).job
+        assert job.attempts == 1
+        assert job.error_class == "jobs.email.EmailDeliveryError"
+        assert "535" in (job.error_message or "")
+        assert server.inbox.messages == []
+
+
+def test_4xx_is_retried_then_delivered(
+    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path
+) -> None:
+    server.inbox.data_replies = ["451 4.3.0 Try again later"]
+    service = _service(platform, _plain(server, tmp_path))
+    harness.runner(platform)
+    job_id = service.queue("ada@example.org", "Hi", "appointment_reminder", CONTEXT, (), "k451")
+    wait_until(lambda: _state(platform, job_id) == "completed", timeout=15)
+    detail = JobRegistry(platform).get(job_id)
+    assert detail.job.attempts == 2
+    assert [e.kind for e in detail.timeline].count("retrying") == 1
+    assert "451" in next(e.detail for e in detail.timeline if e.kind == "retrying")
+    assert len(server.inbox.messages) == 1
+    entry = service.log_entry("k451")
+    assert entry is not None
+    assert entry["status"] == "sent"
+
+
+def test_5xx_fails_at_once_with_the_servers_message(
+    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path
+) -> None:
+    server.inbox.rcpt_replies = ["550 5.1.1 No such user here"]
+    service = _service(platform, _plain(server, tmp_path))
+    harness.runner(platform)
+    job_id = service.queue("ghost@example.org", "Hi", "appointment_reminder", CONTEXT, (), "k550")
+    wait_until(lambda: _state(platform, job_id) == "dead")
+    job = JobRegistry(platform).get(job_id).job
+    assert job.attempts == 1
+    assert "550 5.1.1 No such user here" in (job.error_message or "")
+    entry = service.log_entry("k550")
+    assert entry is not None
+    assert entry["status"] == "failed"
+    assert "550" in entry["server_response"]
+    assert server.inbox.messages == []
+
+
+def test_without_smtp_host_mail_goes_to_the_eml_outbox(
+    harness: Harness, platform: JobPlatform, tmp_path: Path
+) -> None:
+    outbox = tmp_path / "outbox"
+    service = _service(platform, SmtpConfig(host=None, outbox_dir=outbox))
+    harness.runner(platform)
+    job_id = service.queue(
+        "ada@example.org",
+        "Due",
+        "vaccination_due",
+        {"client_name": "Ada", "patient_name": "Rex", "vaccine": "Rabies", "due_date": "1 May"},
+        (),
+        "vac-1",
+    )
+    wait_until(lambda: _state(platform, job_id) == "completed")
+    (eml,) = outbox.glob("*.eml")
+    body = eml.read_bytes()
+    assert b"Rabies" in body
+    assert message_id_for("vac-1").encode() in body
+    entry = service.log_entry("vac-1")
+    assert entry is not None
+    assert entry["status"] == "outbox"
+
+
+def test_the_same_key_is_queued_and_sent_once(
+    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path
+) -> None:
+    service = _service(platform, _plain(server, tmp_path))
+    first = service.queue("ada@example.org", "Hi", "appointment_reminder", CONTEXT, (), "once")
+    second = service.queue("ada@example.org", "Hi", "appointment_reminder", CONTEXT, (), "once")
+    assert first == second
+    harness.runner(platform)
+    wait_until(lambda: _state(platform, first) == "completed")
+    # An admin duplicates the job: same payload, same key, so no second copy.
+    copy = JobRegistry(platform).duplicate(first)
+    wait_until(lambda: _state(platform, copy) == "completed")
+    summary = JobRegistry(platform).get(copy).job.result_summary or ""
+    assert summary.startswith("already sent")
+    assert len(server.inbox.messages) == 1
+
+
+@pytest.mark.parametrize(
+    ("template", "context", "to", "match"),
+    [
+        ("nope", CONTEXT, "a@example.org", "template: unknown"),
+        (
+            "appointment_reminder",
+            {"client_name": "A", "patient_name": "R"},
+            "a@example.org",
+            "appointment_time",
+        ),
+        ("appointment_confirmation", {"client_name": "A"}, "a@example.org", "patient_name"),
+        ("appointment_reminder", CONTEXT, "not an address", "to:"),
+        ("appointment_reminder", CONTEXT, [], "to:"),
+    ],
+)
+def test_bad_emails_fail_at_enqueue_and_queue_nothing(
+    platform: JobPlatform,
+    tmp_path: Path,
+    template: str,
+    context: dict[str, str],
+    to: object,
+    match: str,
+) -> None:
+    service = _service(platform, SmtpConfig(host=None, outbox_dir=tmp_path))
+    with pytest.raises((EmailTemplateError, ValueError), match=match):
+        service.queue(to, "Hi", template, context)  # type: ignore[arg-type]
+    assert JobRegistry(platform).search() == []
+
+
+def test_required_keys_are_exactly_documented() -> None:
+    from jobs.email_templates import TEMPLATES
+
+    for name in ("appointment_reminder", "appointment_confirmation"):
+        assert TEMPLATES[name].required == {"client_name", "patient_name", "appointment_time"}
+
+
+def test_queue_email_needs_a_configured_platform() -> None:
+    with pytest.raises(jobs.NotConfiguredError):
+        jobs.queue_email("a@example.org", "Hi", "appointment_reminder", CONTEXT)

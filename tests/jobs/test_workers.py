@@ -1,0 +1,306 @@
+"""Real consumer processes on a real Redis: outages, killed workers, two workers, tampering."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import pytest
+import redis
+
+from jobs.platform import JobPlatform
+from jobs.registry import JobRegistry
+from tests.jobs import worker_tasks
+from tests.jobs.conftest import KEY, Harness, wait_until
+from tests.support.redis_server import RedisServer
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+
+class Workers:
+    """``purplecross worker`` processes started by a test, stopped at its end."""
+
+    def __init__(self, tmp_path: Path, db_url: str, redis_url: str, effects: Path) -> None:
+        self.tmp_path = tmp_path
+        self.env = {
+            **os.environ,
+            "PURPLECROSS_DATABASE_URL": db_url,
+            "PURPLECROSS_REDIS_URL": redis_url,
+            "PURPLECROSS_JOB_SIGNING_KEY": KEY.decode(),
+            "PURPLECROSS_DATA_DIR": str(tmp_path / "worker-data"),
+            worker_tasks.EFFECTS_ENV: str(effects),
+        }
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, *extra: str) -> subprocess.Popen[bytes]:
+        log_path = self.tmp_path / f"worker-{len(self.processes)}.log"
+        with log_path.open("wb") as log:
+            return self._spawn(log, extra)
+
+    def _spawn(self, log: IO[bytes], extra: tuple[str, ...]) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "purplecross_desktop",
+                "worker",
+                "--queue",
+                "email",
+                "--workers",
+                "2",
+                "--heartbeat",
+                "0.2",
+                "--heartbeat-timeout",
+                "1",
+                "--shutdown-timeout",
+                "3",
+                "--register",
+                "tests.jobs.worker_tasks:register",
+                *extra,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def effects_file(tmp_path: Path) -> Path:
+    path = tmp_path / "effects.db"
+    worker_tasks.init_effects(path)
+    os.environ[worker_tasks.EFFECTS_ENV] = str(path)
+    return path
+
+
+def _workers(
+    tmp_path: Path, harness: Harness, redis_url: str, effects_file: Path
+) -> Iterator[Workers]:
+    workers = Workers(tmp_path, str(harness.engine.url), redis_url, effects_file)
+    yield workers
+    workers.stop_all()
+
+
+@pytest.fixture
+def private_workers(
+    tmp_path: Path, harness: Harness, redis_server: RedisServer, effects_file: Path
+) -> Iterator[Workers]:
+    yield from _workers(tmp_path, harness, redis_server.url, effects_file)
+
+
+@pytest.fixture
+def shared_workers(
+    tmp_path: Path, harness: Harness, redis_url: str, effects_file: Path
+) -> Iterator[Workers]:
+    yield from _workers(tmp_path, harness, redis_url, effects_file)
+
+
+def _platform(harness: Harness, url: str) -> JobPlatform:
+    platform = harness.platform(url)
+    worker_tasks.register(platform)
+    return platform
+
+
+def test_no_job_is_lost_when_redis_is_killed_mid_run(
+    harness: Harness, redis_server: RedisServer, private_workers: Workers, effects_file: Path
+) -> None:
+    platform = _platform(harness, redis_server.url)
+    registry = JobRegistry(platform)
+    private_workers.start()
+    private_workers.start()
+    keys = [f"job-{i}" for i in range(1000)]
+    for key in keys[:400]:
+        platform.enqueue("email", "test.effect", key, idempotency_key=key)
+    redis_server.kill()
+    for key in keys[400:600]:  # the broker is down: these wait in the outbox
+        platform.enqueue("email", "test.effect", key, idempotency_key=key)
+    assert registry.counts()["email"]["outbox"] >= 200
+    redis_server.start()
+    for key in keys[600:]:
+        platform.enqueue("email", "test.effect", key, idempotency_key=key)
+    wait_until(lambda: registry.counts()["email"]["completed"] == 1000, timeout=120)
+    done = Counter(worker_tasks.effects(effects_file))
+    assert set(done) == set(keys)
+    assert max(done.values()) == 1
+    runs = Counter(k for k, _ in worker_tasks.runs(effects_file))
+    assert set(runs) == set(keys)
+
+
+def test_two_worker_processes_run_each_job_once(
+    harness: Harness, redis_url: str, shared_workers: Workers, effects_file: Path
+) -> None:
+    platform = _platform(harness, redis_url)
+    registry = JobRegistry(platform)
+    shared_workers.start()
+    shared_workers.start()
+    keys = [f"k{i}" for i in range(200)]
+    for key in keys:
+        platform.enqueue("email", "test.effect", key)
+    wait_until(lambda: registry.counts()["email"]["completed"] == 200, timeout=60)
+    runs = worker_tasks.runs(effects_file)
+    assert sorted(k for k, _ in runs) == sorted(keys)  # each ran once, none twice
+    assert len({pid for _, pid in runs}) == 2  # and both workers took a share
+    alive = [w for w in registry.workers() if w.alive]
+    assert len(alive) == 2
+
+
+@pytest.mark.parametrize(
+    ("task", "expected"), [("test.slow", "completed"), ("test.slow_once", "dead")]
+)
+def test_a_worker_killed_mid_job_is_reaped_after_its_heartbeat_times_out(
+    harness: Harness,
+    redis_url: str,
+    shared_workers: Workers,
+    effects_file: Path,
+    task: str,
+    expected: str,
+) -> None:
+    platform = _platform(harness, redis_url)
+    registry = JobRegistry(platform)
+    victim = shared_workers.start()
+    job_id = platform.enqueue("email", task, "slow", 1.5)
+    wait_until(lambda: registry.get(job_id).job.state == "active", timeout=20)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    killed_at = time.monotonic()
+    harness.runner(platform)  # another runner notices the silence and takes over
+    wait_until(lambda: registry.get(job_id).job.state == expected, timeout=30)
+    assert time.monotonic() - killed_at >= 0.5  # not before the heartbeat timeout
+    job = registry.get(job_id).job
+    if expected == "completed":
+        assert job.attempts == 2
+        assert worker_tasks.effects(effects_file) == ["slow"]
+    else:
+        assert job.error_class == "WorkerLost"
+        assert worker_tasks.effects(effects_file) == []
+    kinds = [e.kind for e in registry.get(job_id).timeline]
+    assert "outbox" in kinds or "dead" in kinds
+
+
+def test_sigterm_drains_running_jobs(
+    harness: Harness, redis_url: str, shared_workers: Workers, effects_file: Path
+) -> None:
+    platform = _platform(harness, redis_url)
+    registry = JobRegistry(platform)
+    worker = shared_workers.start()
+    job_id = platform.enqueue("email", "test.slow", "drained", 0.8)
+    wait_until(lambda: registry.get(job_id).job.state == "active", timeout=20)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(timeout=15) == 0
+    assert registry.get(job_id).job.state == "completed"
+    assert not any(w.alive for w in registry.workers())
+
+
+def test_a_tampered_payload_in_redis_is_refused_and_recorded(
+    harness: Harness, redis_url: str, effects_file: Path
+) -> None:
+    platform = _platform(harness, redis_url)
+    registry = JobRegistry(platform)
+    job_id = platform.enqueue("email", "test.effect", "tampered")
+    client = redis.Redis.from_url(redis_url)
+    key = platform.hueys["email"].storage.queue_key
+    ((member, score),) = client.zrange(key, 0, -1, withscores=True)
+    client.zrem(key, member)
+    client.zadd(key, {member.replace(b'"tampered"', b'"evil!!!!"'): score})
+    client.close()
+    harness.runner(platform)
+    wait_until(lambda: registry.get(job_id).job.state == "dead")
+    job = registry.get(job_id).job
+    assert job.error_class == "TamperedPayloadError"
+    assert worker_tasks.runs(effects_file) == []
+    refused = registry.refused_payloads()
+    assert len(refused) == 1
+    assert "signature mismatch" in refused[0].detail
+    assert "refused" in [e.kind for e in registry.get(job_id).timeline]
+
+
+def test_the_sqlite_queue_survives_an_app_restart(harness: Harness, effects_file: Path) -> None:
+    first = _platform(harness, None)  # type: ignore[arg-type]
+    ids = [first.enqueue("email", "test.effect", f"r{i}") for i in range(10)]
+    first.close()
+    second = _platform(harness, None)  # type: ignore[arg-type]
+    registry = JobRegistry(second)
+    harness.runner(second)
+    wait_until(lambda: {registry.get(i).job.state for i in ids} == {"completed"})
+    assert sorted(worker_tasks.effects(effects_file)) == sorted(f"r{i}" for i in range(10))
+
+
+def test_an_app_closing_mid_job_leaves_it_to_run_again(
+    harness: Harness, effects_file: Path
+) -> None:
+    first = _platform(harness, None)  # type: ignore[arg-type]
+    registry = JobRegistry(first)
+    runner = harness.runner(first, shutdown_timeout=0.2)
+    job_id = first.enqueue("email", "test.slow", "interrupted", 1.0)
+    wait_until(lambda: registry.get(job_id).job.state == "active")
+    runner.stop()
+    assert registry.get(job_id).job.state in {"outbox", "waiting"}
+    second = _platform(harness, None)  # type: ignore[arg-type]
+    harness.runner(second)
+    wait_until(lambda: registry.get(job_id).job.state == "completed", timeout=20)
+    assert worker_tasks.effects(effects_file) == ["interrupted"]
+
+
+def test_no_second_email_when_a_worker_dies_between_send_and_ack(
+    harness: Harness,
+    redis_url: str,
+    shared_workers: Workers,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from purplecross_desktop.jobs_wiring import build_job_platform
+    from purplecross_desktop.settings import load_settings
+    from tests.jobs.conftest import FAST
+    from tests.jobs.smtp_server import SmtpServer
+
+    with SmtpServer() as server:
+        env = {
+            "PURPLECROSS_SMTP_HOST": "127.0.0.1",
+            "PURPLECROSS_SMTP_PORT": str(server.port),
+            "PURPLECROSS_SMTP_TLS": "none",
+            "PURPLECROSS_REDIS_URL": redis_url,
+            "PURPLECROSS_JOB_SIGNING_KEY": KEY.decode(),
+        }
+        shared_workers.env.update(env)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        victim = shared_workers.start()
+        # The server takes the message, then the worker dies before it hears "250".
+        server.inbox.on_data = victim.kill
+        platform = build_job_platform(load_settings(), harness.engine, **FAST)
+        harness.platforms.append(platform)
+        service = platform.services["email"]
+        context = {"client_name": "Ada", "patient_name": "Rex", "appointment_time": "9:00"}
+        job_id = service.queue("ada@example.org", "Hi", "appointment_reminder", context, (), "k1")
+        assert victim.wait(timeout=30) == -signal.SIGKILL
+        server.inbox.on_data = None
+        registry = JobRegistry(platform)
+        assert registry.get(job_id).job.state == "active"
+        harness.runner(platform)  # reaps the dead worker's job and runs it again
+        wait_until(lambda: registry.get(job_id).job.state == "completed", timeout=30)
+        job = registry.get(job_id).job
+        assert job.attempts == 2
+        assert (job.result_summary or "").startswith("not re-sent")
+        assert len(server.inbox.messages) == 1
+        entry = service.log_entry("k1")
+        assert entry["status"] == "unknown"

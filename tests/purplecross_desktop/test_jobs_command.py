@@ -1,0 +1,105 @@
+"""``purplecross queues`` and ``purplecross jobs …`` against a real SQLite registry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from jobs.platform import JobPlatform, TaskSpec
+from jobs.registry import JobRegistry
+from purplecross_desktop import cli_extensions
+from purplecross_desktop.cli import cli
+from purplecross_desktop.database import make_engine
+from purplecross_desktop.database.base import utcnow
+from purplecross_desktop.jobs_wiring import build_job_platform
+from purplecross_desktop.settings import load_settings
+from tests.jobs.conftest import make_db
+
+
+@pytest.fixture
+def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> JobPlatform:
+    url = f"sqlite:///{tmp_path / 'clinic.db'}"
+    monkeypatch.setenv("PURPLECROSS_DATABASE_URL", url)
+    monkeypatch.setenv("PURPLECROSS_DATA_DIR", str(tmp_path / "data"))
+    engine = make_db(url)
+    p = build_job_platform(load_settings(), engine)
+    p.register(TaskSpec("t.noop", lambda *a: None, "email"))
+    cli_extensions.register(cli)
+    yield p  # type: ignore[misc]
+    p.close()
+    engine.dispose()
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_queues_prints_counts_as_text_and_json(platform: JobPlatform) -> None:
+    platform.enqueue("email", "t.noop", 1)
+    platform.enqueue("email", "t.noop", 2)
+    platform.writer.flush()
+    JobRegistry(platform).pause("reports")
+    data = json.loads(_run("queues", "--json"))
+    assert data["counts"]["email"]["waiting"] == 2
+    assert data["paused"] == ["reports"]
+    text = _run("queues")
+    assert "email" in text
+    assert "(paused)" in text
+
+
+def test_jobs_revoke_promote_show_and_clean(platform: JobPlatform) -> None:
+    registry = JobRegistry(platform)
+    later = platform.enqueue("email", "t.noop", eta=utcnow() + dt.timedelta(hours=1))
+    doomed = platform.enqueue("email", "t.noop", "x")
+    platform.writer.flush()
+    assert "revoked 1 of 1" in _run("jobs", "revoke", doomed)
+    assert "promoted 1 of 1" in _run("jobs", "promote", later)
+    assert registry.get(later).job.state == "waiting"
+    shown = _run("jobs", "show", doomed)
+    assert "revoked" in shown
+    assert '["x"]' in shown
+    assert "deleted 1 revoked" in _run("jobs", "clean", "--state", "revoked")
+    out = _run("jobs", "revoke", "nope")
+    assert "not nope" in out
+
+
+def test_jobs_retry_failed_dry_run(platform: JobPlatform) -> None:
+    registry = JobRegistry(platform)
+    job_id = platform.enqueue("email", "t.noop", "y")
+    platform.writer.flush()  # the row reaches the database a moment after the broker
+    with platform.engine.begin() as conn:
+        from sqlalchemy import text
+
+        conn.execute(text("update job set state='dead' where id=:i"), {"i": job_id})
+    out = _run("jobs", "retry", "--failed", "email", "--dry-run")
+    # The CLI's platform knows the app's task kinds only, and says why it skips this one.
+    assert "would retry 0" in out
+    assert "t.noop is not registered" in out
+    assert registry.get(job_id).job.state == "dead"
+    assert "retried 1" in _run("jobs", "retry", job_id)
+
+
+def test_pause_and_resume_commands(platform: JobPlatform) -> None:
+    assert "paused email" in _run("jobs", "pause", "email")
+    assert JobRegistry(platform).paused_queues() == {"email"}
+    assert "resumed email" in _run("jobs", "resume", "email")
+    result = CliRunner().invoke(cli, ["jobs", "pause", "nope"])
+    assert result.exit_code != 0
+    assert "queue" in result.output
+
+
+def test_a_database_without_job_tables_gets_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PURPLECROSS_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    make_engine(f"sqlite:///{tmp_path / 'empty.db'}").dispose()
+    cli_extensions.register(cli)
+    result = CliRunner().invoke(cli, ["queues"])
+    assert result.exit_code == 1
+    assert "purplecross db upgrade" in result.output

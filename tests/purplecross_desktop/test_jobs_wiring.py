@@ -1,0 +1,71 @@
+"""The app's jobs runtime: embedded consumers without touching signal handlers; make-run email."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+
+import jobs
+from jobs.registry import JobRegistry
+from purplecross_desktop.jobs_wiring import JobsRuntime
+from purplecross_desktop.settings import load_settings
+from tests.jobs.conftest import FAST, make_db, wait_until
+
+CONTEXT = {"client_name": "Ada", "patient_name": "Rex", "appointment_time": "Mon 9:00"}
+
+
+@pytest.fixture
+def runtime_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'clinic.db'}"
+    monkeypatch.setenv("PURPLECROSS_DATABASE_URL", url)
+    monkeypatch.setenv("PURPLECROSS_DATA_DIR", str(tmp_path / "data"))
+    return url
+
+
+def test_embedded_runtime_sends_test_email_to_the_outbox_without_touching_signals(
+    runtime_env: str, tmp_path: Path
+) -> None:
+    engine = make_db(runtime_env)
+    settings = load_settings()
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    runtime = JobsRuntime(settings, engine, **FAST)
+    # Started off the main thread, as an app would from its startup code.
+    starter = threading.Thread(target=runtime.start)
+    starter.start()
+    starter.join(10)
+    try:
+        assert {s: signal.getsignal(s) for s in before} == before
+        job_id = jobs.queue_email("ada@example.org", "Test", "appointment_reminder", CONTEXT)
+        registry = JobRegistry(runtime.platform)
+        wait_until(lambda: registry.get(job_id).job.state == "completed")
+        assert len(list(settings.email_outbox_path.glob("*.eml"))) == 1
+        assert (tmp_path / "data" / "queue.db").exists()
+        assert registry.workers()[0].embedded
+    finally:
+        runtime.stop()
+        engine.dispose()
+    with pytest.raises(jobs.NotConfiguredError):
+        jobs.queue_email("ada@example.org", "Test", "appointment_reminder", CONTEXT)
+
+
+def test_without_embedded_worker_the_app_only_queues(
+    runtime_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PURPLECROSS_EMBEDDED_WORKER", "false")
+    engine = make_db(runtime_env)
+    runtime = JobsRuntime(load_settings(), engine, **FAST)
+    runtime.start()
+    try:
+        job_id = jobs.queue_email("ada@example.org", "Test", "appointment_reminder", CONTEXT)
+        import time
+
+        time.sleep(0.5)
+        registry = JobRegistry(runtime.platform)
+        assert registry.get(job_id).job.state == "waiting"
+        assert registry.workers() == []
+    finally:
+        runtime.stop()
+        engine.dispose()
