@@ -99,3 +99,13 @@ def test_set_rows_refresh_and_set_source(make_grid: Any, qtbot: Any) -> None:
 
     with pytest.raises(ValueError, match="must match the grid's, in order"):
         DataGrid(COLUMNS, source=Keyed(COLUMNS, []))
+
+
+def test_a_closed_grid_works_again_when_shown_again(make_grid: Any, qtbot: Any) -> None:
+    grid = make_grid(rows=patient_rows(30))
+    grid.close()  # stops its worker
+    grid.show()
+    grid.sort_by("fee", descending=True)
+    wait_idle(qtbot, grid)
+    fees = [grid.model().row_values(r)[3] for r in range(20)]
+    assert fees == sorted(fees, reverse=True)
