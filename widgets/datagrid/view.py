@@ -582,6 +582,7 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         self._toolbar.sig_clear_filters_clicked.connect(self.clear_filters)
         self._toolbar.sig_view_chosen.connect(self.apply_view)
         self._toolbar.sig_save_view_requested.connect(self.save_view)
+        self._toolbar.sig_delete_view_requested.connect(self.delete_view)
         self._toolbar.sig_export_requested.connect(self._export_from_toolbar)
         self._toolbar.sig_export_cancelled.connect(self._stop_export)
         self._connect_columns()

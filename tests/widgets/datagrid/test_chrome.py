@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QInputDialog
 
 from tests.widgets.datagrid.conftest import COLUMNS, patient_rows, wait_idle
 from widgets.datagrid import Column, DataGrid, InMemorySource, SavedView, SortKey
@@ -109,3 +110,20 @@ def test_a_closed_grid_works_again_when_shown_again(make_grid: Any, qtbot: Any) 
     wait_idle(qtbot, grid)
     fees = [grid.model().row_values(r)[3] for r in range(20)]
     assert fees == sorted(fees, reverse=True)
+
+
+def test_views_menu_deletes_a_view(make_grid: Any, monkeypatch: Any) -> None:
+    grid = make_grid(saved_views=[SavedView("Cats"), SavedView("Dogs")])
+    toolbar = grid.toolbar()
+    combo = toolbar._views
+    assert [combo.itemText(i) for i in range(combo.count())] == [
+        "Views…",
+        "Cats",
+        "Dogs",
+        "",
+        "Delete a saved view…",
+    ]
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *_a: ("Cats", True))
+    combo.activated.emit(combo.count() - 1)
+    assert [v.name for v in grid.saved_views()] == ["Dogs"]
+    assert combo.itemText(1) == "Dogs"
