@@ -353,18 +353,32 @@ class DiskTier:
         return deleted
 
     def _keys(self, prefix: str) -> Iterable[str]:
-        for key in self.cache.iterkeys():
-            if isinstance(key, str) and key.startswith(prefix):
+        """Keys starting with ``prefix``, read as a range of the (key, raw) index.
+
+        diskcache has no public prefix scan (``iterkeys`` reads every key, ~30 ms per
+        10k entries); its SQL connection is used read-only for this one query.
+        """
+        rows = self.cache._sql(
+            "SELECT key FROM Cache WHERE key >= ? AND key < ? AND raw = 1",
+            (prefix, prefix + "\U0010ffff"),
+        )
+        for (key,) in rows.fetchall():
+            if isinstance(key, str):
                 yield key
 
     def delete_matching(self, patterns: Sequence[str], prefix: str) -> int:
         if not patterns:
             return 0
-        check = _matcher(patterns)
-        matched = [key for key in self._keys(prefix) if check.fullmatch(key)]
+        matched: dict[str, None] = {}
+        for pattern in patterns:
+            check = glob_to_regex(pattern)
+            for key in self._keys(literal_prefix(pattern)):
+                if check.fullmatch(key):
+                    matched[key] = None
+        keys = list(matched)
         deleted = 0
-        for start in range(0, len(matched), UNLINK_BATCH):
-            deleted += self.delete(matched[start : start + UNLINK_BATCH])
+        for start in range(0, len(keys), UNLINK_BATCH):
+            deleted += self.delete(keys[start : start + UNLINK_BATCH])
         return deleted
 
     def count(self, prefix: str) -> int:
