@@ -45,5 +45,13 @@ bench: $(STAMP)
 gallery: $(STAMP)
 	$(BIN)/purplecross gallery
 
+## make export-gallery: render every story (light and dark) to build/gallery with an index.html.
+export-gallery: $(STAMP)
+	$(BIN)/purplecross gallery --export build/gallery
+
+## make baselines: regenerate the gallery's visual-regression baselines (then look and commit).
+baselines: $(STAMP)
+	$(BIN)/purplecross gallery --update-baselines
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,10 @@
+"""The cache: Redis with a disk fallback that never breaks the app and never serves stale data.
+
+Imports nothing of ours and no Qt. See docs/caching.md.
+"""
+
+from cache.decorators import cached
+from cache.service import ENTITIES, TTL, CacheService
+from cache.stats import CacheStats, TierStats
+
+__all__ = ["ENTITIES", "TTL", "CacheService", "CacheStats", "TierStats", "cached"]

@@ -8,16 +8,29 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 
 from PySide6.QtWidgets import QApplication
 
+from cache import CacheService
+from jobs.registry import JobRegistry
+from purplecross_desktop.cache_wiring import build_cache_service, wire_cache_invalidation
 from purplecross_desktop.database.session import make_engine, make_session_factory, upgrade
+from purplecross_desktop.domain.events import EventBus
+from purplecross_desktop.jobs_wiring import JobsRuntime
 from purplecross_desktop.operations import OperationRunner
+from purplecross_desktop.services import build_services
 from purplecross_desktop.settings import Settings
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.main_window import MainWindow, PageSpec
+from purplecross_desktop.ui.pages.appointments_page import AppointmentsPage
+from purplecross_desktop.ui.pages.clients_page import ClientsPage
 from purplecross_desktop.ui.pages.health_page import HealthPage
+from purplecross_desktop.ui.pages.invoices_page import InvoicesPage
+from purplecross_desktop.ui.pages.patients_page import PatientsPage
+from purplecross_desktop.ui.pages.reports_page import ReportsPage
 from purplecross_desktop.ui.pages.settings_page import SettingsPage
+from purplecross_desktop.ui.pages.today_page import TodayPage
 from widgets.theme import ThemeManager
 
 log = logging.getLogger(__name__)
@@ -26,25 +39,86 @@ log = logging.getLogger(__name__)
 def default_pages() -> list[PageSpec]:
     """The navigation, in order."""
     return [
+        PageSpec("today", "Today", TodayPage),
+        PageSpec("appointments", "Appointments", AppointmentsPage),
+        PageSpec("patients", "Patients", PatientsPage),
+        PageSpec("clients", "Clients", ClientsPage),
+        PageSpec("invoices", "Invoices", InvoicesPage),
+        PageSpec("reports", "Reports", ReportsPage),
         PageSpec("health", "Health", HealthPage),
         PageSpec("settings", "Settings", SettingsPage),
     ]
 
 
-def build_context(settings: Settings, runner: OperationRunner | None = None) -> AppContext:
-    """Open the database (upgrading an embedded one), build the services and wire events."""
+def build_context(
+    settings: Settings, runner: OperationRunner | None = None, *, start_jobs: bool = True
+) -> AppContext:
+    """Open the database (upgrading an embedded one), build the services and wire events.
+
+    With ``start_jobs`` the job platform is bound for this process and its runner starts
+    (consuming every queue when ``settings.embedded_worker``, else only draining the
+    outbox); tests of screens that enqueue nothing pass False.
+    """
     url = settings.effective_database_url
     if settings.is_embedded_database:
         upgrade(url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
+    bus = EventBus()
     context = AppContext(
         settings=settings,
         runner=runner or OperationRunner(),
         session_factory=factory,
+        services=build_services(factory, bus),
     )
     context.extras["engine"] = engine
+    cache = build_cache_service(settings)
+    context.extras["cache"] = cache
+    context.extras["cache_unsubscribe"] = wire_cache_invalidation(bus, cache)
+    context.extras["health_checks"] = [cache_health_check(cache)]
+    if start_jobs:
+        jobs_runtime = JobsRuntime(settings, engine)
+        jobs_runtime.start()
+        context.extras["jobs"] = jobs_runtime
+        context.extras["health_checks"].append(jobs_health_check(jobs_runtime))
     return context
+
+
+def cache_health_check(cache: CacheService) -> Callable[[], list[tuple[str, str]]]:
+    """Health rows for the cache: the tier in use, the breaker, hit rates per tier."""
+
+    def check() -> list[tuple[str, str]]:
+        stats = cache.stats()
+        rows = [
+            ("Cache tier", f"{stats.tier} (breaker {stats.breaker}, {stats.failovers} failovers)")
+        ]
+        for tier in stats.tiers:
+            rate = f"{tier.hit_rate:.0%}" if tier.hits + tier.misses else "no lookups yet"
+            keys = "?" if tier.keys is None else f"{tier.keys:,}"
+            rows.append(
+                (f"Cache {tier.name}", f"hit rate {rate}, {keys} keys, {tier.errors} errors")
+            )
+        if stats.last_error:
+            rows.append(("Cache last error", stats.last_error))
+        return rows
+
+    return check
+
+
+def jobs_health_check(jobs_runtime: JobsRuntime) -> Callable[[], list[tuple[str, str]]]:
+    """Health rows for the job queues: counts per queue and state, and paused queues."""
+
+    def check() -> list[tuple[str, str]]:
+        registry = JobRegistry(jobs_runtime.platform)
+        rows: list[tuple[str, str]] = []
+        for queue, states in sorted(registry.counts().items()):
+            summary = ", ".join(f"{state} {count}" for state, count in sorted(states.items()))
+            rows.append((f"Queue {queue}", summary or "empty"))
+        paused = registry.paused_queues()
+        rows.append(("Paused queues", ", ".join(sorted(paused)) or "none"))
+        return rows or [("Jobs", "no jobs yet")]
+
+    return check
 
 
 def build_window(context: AppContext) -> MainWindow:
@@ -62,6 +136,15 @@ def build_window(context: AppContext) -> MainWindow:
 def shutdown(context: AppContext) -> None:
     """Wait briefly for background work, then release the database."""
     context.runner.wait_for_done(5000)
+    jobs_runtime: JobsRuntime | None = context.extras.pop("jobs", None)
+    if jobs_runtime is not None:
+        jobs_runtime.stop()
+    unsubscribe = context.extras.pop("cache_unsubscribe", None)
+    if unsubscribe is not None:
+        unsubscribe()
+    cache: CacheService | None = context.extras.pop("cache", None)
+    if cache is not None:
+        cache.close()
     engine = context.extras.get("engine")
     if engine is not None:
         engine.dispose()
@@ -72,6 +155,9 @@ def run_app(settings: Settings) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Libraries' start-up chatter (Alembic plugins, one Huey banner per queue) hides ours.
+    for noisy in ("alembic", "huey"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Purple Cross")

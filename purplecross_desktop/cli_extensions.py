@@ -11,9 +11,12 @@ import click
 
 # module path -> attribute holding a click command or group
 EXTENSIONS: tuple[tuple[str, str], ...] = (
+    ("gallery.cli", "gallery"),
+    ("purplecross_desktop.demo_command", "demo_command"),
     ("purplecross_desktop.jobs_command", "worker"),
     ("purplecross_desktop.jobs_command", "queues"),
     ("purplecross_desktop.jobs_command", "jobs"),
+    ("purplecross_desktop.cache_command", "cache_group"),
 )
 
 

@@ -66,3 +66,17 @@ def test_packages_import_only_what_they_may(package: str) -> None:
                 if name == bad or name.startswith(bad + "."):
                     offenders.append(f"{path.relative_to(ROOT)} imports {name}")
     assert offenders == []
+
+
+def test_registering_every_cli_command_imports_no_qt() -> None:
+    """`purplecross worker` goes through the same registration: it must not load Qt."""
+    code = (
+        "import sys\n"
+        "from purplecross_desktop import cli, cli_extensions\n"
+        "cli_extensions.register(cli.cli)\n"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith('PySide6'))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""

@@ -200,14 +200,8 @@ Card QLabel#card_title {{ font-size: {px(FontSize.TITLE)}px; font-weight: 600; }
 Card QLabel#card_subtitle {{ color: {c.text_muted}; font-size: {px(FontSize.SMALL)}px; }}
 Card QFrame#card_divider {{ background: {c.border}; border: none; max-height: {px(1)}px; }}
 {alerts}
-Alert QLabel {{ font-size: {px(FontSize.BODY)}px; }}
+Alert QLabel, AlertIcon, AlertCloseButton {{ font-size: {px(FontSize.BODY)}px; }}
 Alert QLabel#alert_title {{ font-weight: 600; }}
-AlertCloseButton {{
-    background: transparent; border: {px(FOCUS_RING_WIDTH)}px solid transparent;
-    border-radius: {px(Radius.SM)}px;
-}}
-AlertCloseButton:hover, AlertCloseButton[sim_state="hover"] {{ background: {c.surface_alt}; }}
-AlertCloseButton:focus {{ border-color: {c.focus_ring}; }}
 """
 
 
@@ -232,8 +226,13 @@ def apply_theme(
         # Once: a style sheet wraps the style in a proxy whose name() is empty.
         app.setStyle("Fusion")
     app.setProperty(THEME_PROPERTY, theme)
-    app.setPalette(build_palette(colors))
-    app.setStyleSheet(build_qss(colors, scale))
+    # Re-applying the same theme is free: setting a style sheet re-polishes every widget.
+    palette = build_palette(colors)
+    if app.palette() != palette:
+        app.setPalette(palette)
+    sheet = build_qss(colors, scale)
+    if app.styleSheet() != sheet:
+        app.setStyleSheet(sheet)
     return theme
 
 

@@ -26,6 +26,7 @@ PrescriptionId = NewType("PrescriptionId", int)
 VaccinationId = NewType("VaccinationId", int)
 InvoiceId = NewType("InvoiceId", int)
 ReminderId = NewType("ReminderId", int)
+RoomId = NewType("RoomId", int)
 
 
 class Base(DeclarativeBase):

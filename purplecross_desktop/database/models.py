@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-import jobs.models  # noqa: F401  (the job registry tables)
+import jobs.models  # noqa: F401
+import purplecross_desktop.domain.appointments
+import purplecross_desktop.domain.audit
+import purplecross_desktop.domain.billing
+import purplecross_desktop.domain.clients
+import purplecross_desktop.domain.medical
+import purplecross_desktop.domain.patients
+import purplecross_desktop.domain.reminders
+import purplecross_desktop.domain.rooms
+import purplecross_desktop.domain.staff  # noqa: F401
 from purplecross_desktop.database.base import Base
 
 # Each package that owns tables is imported here once it has them:

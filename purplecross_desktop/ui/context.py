@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from purplecross_desktop.operations import BackgroundOperation, OperationRunner
 from purplecross_desktop.settings import Settings
+
+if TYPE_CHECKING:
+    from purplecross_desktop.services import Services
 
 
 @dataclass
@@ -17,14 +20,14 @@ class AppContext:
         settings: the effective settings.
         runner: delivers background work to the UI thread.
         session_factory: the clinic database's session factory.
-        services: domain services by name (``"patients"``, ``"appointments"``, ...).
+        services: the domain services (None only in tests of the bare shell).
         extras: optional subsystems (cache, jobs) by name; absent ones are missing keys.
     """
 
     settings: Settings
     runner: OperationRunner
     session_factory: Any = None
-    services: dict[str, Any] = field(default_factory=dict)
+    services: Services | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     def background(self, parent: Any, work: Any) -> BackgroundOperation[Any]:

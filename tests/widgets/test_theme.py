@@ -18,7 +18,8 @@ from widgets.theme import (
 )
 from widgets.tokens import DARK, LIGHT
 
-pytestmark = pytest.mark.gui
+# The offscreen platform warns when a top-level window gets size constraints.
+pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints")]
 
 
 @pytest.fixture

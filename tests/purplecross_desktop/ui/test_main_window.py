@@ -17,7 +17,7 @@ pytestmark = pytest.mark.gui
 
 @pytest.fixture
 def window(qtbot: QtBot) -> MainWindow:
-    context = build_context(load_settings())
+    context = build_context(load_settings(), start_jobs=False)
     win = build_window(context)
     qtbot.addWidget(win)
     yield win
@@ -49,7 +49,13 @@ def test_health_page_reports_the_database(window: MainWindow, qtbot: QtBot) -> N
     qtbot.waitUntil(lambda: any(label == "Round trip" for label, _ in page.rows), timeout=10000)  # type: ignore[attr-defined]
     rows = dict(page.rows)  # type: ignore[attr-defined]
     assert rows["Redis"].startswith("not configured")
-    assert rows["Schema revision"]
+    from alembic.script import ScriptDirectory
+
+    from purplecross_desktop.database.session import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert rows["Schema revision"] == head
+    assert rows["Cache tier"].startswith("disk")
 
 
 def test_settings_page_refuses_bad_input_and_changes_nothing(
@@ -79,3 +85,47 @@ def test_main_window_renders(window: MainWindow, tmp_path: Path) -> None:
     image = window.grab()
     assert image.width() == 1280
     assert image.save(str(tmp_path / "main.png"))
+
+
+def test_an_empty_clinic_is_offered_demo_data_in_one_click(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    from purplecross_desktop.ui.pages.today_page import TodayPage
+
+    page = window.show_page("today")
+    assert isinstance(page, TodayPage)
+    qtbot.waitUntil(lambda: not page.welcome.isHidden(), timeout=10000)
+    with qtbot.waitSignal(page.welcome.sig_demo_loaded, timeout=120000):
+        page.welcome.load_button.click()
+    assert page.welcome.isHidden()
+    services = window.context.services
+    assert services is not None
+    assert services.clients.search(active=None, limit=1).total == 500
+
+
+def test_the_app_runs_its_jobs_in_process_and_stops_them_cleanly(qtbot: QtBot) -> None:
+    """The embedded default: the runner consumes the queues; an email lands in the outbox."""
+    import jobs
+    from jobs import queue_email
+    from jobs.registry import JobRegistry
+
+    settings = load_settings()
+    context = build_context(settings)
+    try:
+        window = build_window(context)
+        qtbot.addWidget(window)
+        job_id = queue_email(
+            "owner@example.org",
+            "Your appointment",
+            "appointment_confirmation",
+            {"client_name": "Ada", "patient_name": "Rex", "appointment_time": "Mon 10:00"},
+        )
+        registry = JobRegistry(context.extras["jobs"].platform)
+        qtbot.waitUntil(lambda: registry.get(job_id).job.state == "completed", timeout=30000)
+        assert list(settings.email_outbox_path.glob("*.eml"))
+        page = window.show_page("health")
+        qtbot.waitUntil(lambda: any(k == "Queue email" for k, _ in page.rows), timeout=10000)  # type: ignore[attr-defined]
+    finally:
+        shutdown(context)
+    with pytest.raises(jobs.NotConfiguredError):
+        jobs.default_platform()

@@ -7,7 +7,6 @@ Revises: 0001_clinic
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -15,12 +14,7 @@ from alembic import op
 from purplecross_desktop.database.base import UTCDateTime
 
 revision: str = "0002_jobs"
-# The clinic schema (0001_clinic) is written in parallel; until it is in this folder the
-# job tables start the chain, so that `upgrade head` works in either merge order.
-# Once 0001_clinic has landed, this becomes the plain string.
-down_revision: str | None = (
-    "0001_clinic" if Path(__file__).with_name("0001_clinic.py").exists() else None
-)
+down_revision: str | None = "0001_clinic"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,160 @@
+"""Cache values are data, not code: JSON bytes (orjson) that round-trip the types we cache.
+
+Supported: everything JSON has, plus ``datetime``/``date``/``time``/``Decimal`` (restored
+to the same type on read), ``UUID`` and enums (stored as their value), tuples and sets
+(read back as lists), dataclasses and row snapshots (anything with ``_asdict()``, like a
+SQLAlchemy ``Row``, or a ``Mapping``), which are read back as dicts. Nothing is pickled,
+so a tampered cache entry can at worst be wrong data, never code.
+
+Encoded values carry a one-byte header. ``J``: plain JSON, decoded by orjson alone.
+``T``: the JSON array ``[value, groups, root]``: each group ``[parent path, [[key,
+tag], ...]]`` says which strings under one parent are really dates, times or decimals
+(``root`` tags a value that is one itself). Reading a hit costs orjson plus one step
+per such parent and value, never a Python walk of the whole structure; the walk that
+finds them happens once, when the value is stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Protocol, cast
+
+import orjson
+
+PLAIN = b"J"
+TAGGED = b"T"
+
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_TAGS: tuple[tuple[type, str], ...] = (
+    (dt.datetime, "dt"),  # before date: a datetime is a date
+    (dt.date, "d"),
+    (dt.time, "t"),
+    (Decimal, "dec"),
+)
+_RESTORE: dict[str, Any] = {
+    "dt": dt.datetime.fromisoformat,
+    "d": dt.date.fromisoformat,
+    "t": dt.time.fromisoformat,
+    "dec": Decimal,
+}
+
+
+class _IsoFormat(Protocol):
+    def isoformat(self) -> str: ...
+
+
+class _NeedsTagsError(Exception):
+    """Raised out of orjson when the value holds a type that needs a fix on decode."""
+
+
+def _as_data(obj: Any) -> Any:
+    """Dataclasses, rows and mappings as dicts; sets as lists; anything else unchanged."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    asdict = getattr(obj, "_asdict", None)
+    if callable(asdict):  # SQLAlchemy Row, namedtuple: a snapshot of the columns
+        snapshot = asdict()
+        if isinstance(snapshot, Mapping):
+            return dict(snapshot)
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    if isinstance(obj, set | frozenset):
+        return list(obj)
+    return obj
+
+
+def _plain_default(obj: Any) -> Any:
+    if isinstance(obj, dt.date | dt.time | Decimal):
+        raise _NeedsTagsError
+    converted = _as_data(obj)
+    if converted is obj:
+        raise TypeError(f"type {type(obj).__name__} is not cacheable data")
+    return converted
+
+
+def _tag_of(obj: Any) -> str | None:
+    for kind, tag in _TAGS:
+        if isinstance(obj, kind):
+            return tag
+    return None
+
+
+def _text(obj: Any, tag: str) -> str:
+    return str(obj) if tag == "dec" else cast(_IsoFormat, obj).isoformat()
+
+
+def _prepare(obj: Any, path: tuple[str | int, ...], groups: dict[Any, list[Any]]) -> Any:
+    """``obj`` with tagged values as strings; ``groups[parent path]`` lists ``[key, tag]``
+    of each, so decoding walks to each parent once."""
+    obj = _as_data(obj)
+    items: Any
+    if isinstance(obj, dict):
+        out: Any = {}
+        items = obj.items()
+    elif isinstance(obj, list | tuple):
+        out = [None] * len(obj)
+        items = enumerate(obj)
+    else:
+        return obj
+    for key, item in items:
+        tag = _tag_of(item)
+        if tag is None:
+            out[key] = _prepare(item, (*path, key), groups)
+        else:
+            groups.setdefault(path, []).append([key, tag])
+            out[key] = _text(item, tag)
+    return out
+
+
+def encode(value: Any) -> bytes:
+    """The stored form of ``value``.
+
+    Raises:
+        TypeError: the value (or something inside it) is not data the cache can hold.
+    """
+    try:
+        try:
+            return PLAIN + orjson.dumps(value, default=_plain_default, option=_OPTIONS)
+        except orjson.JSONEncodeError as exc:
+            if not isinstance(exc.__cause__, _NeedsTagsError):
+                raise
+        root = _tag_of(value)
+        if root is not None:
+            body: list[Any] = [_text(value, root), [], root]
+        else:
+            groups: dict[Any, list[Any]] = {}
+            prepared = _prepare(value, (), groups)
+            body = [prepared, [[list(p), items] for p, items in groups.items()], None]
+        return TAGGED + orjson.dumps(body, default=_plain_default, option=_OPTIONS)
+    except orjson.JSONEncodeError as exc:
+        raise TypeError(str(exc)) from None
+
+
+def decode(data: bytes) -> Any:
+    """The value stored as ``data`` by :func:`encode`.
+
+    Raises:
+        ValueError: ``data`` is not something :func:`encode` produced.
+    """
+    header = data[:1]
+    if header == PLAIN:
+        return orjson.loads(data[1:])
+    if header != TAGGED:
+        raise ValueError(f"not a cache value (header {header!r})")
+    try:
+        value, groups, root = orjson.loads(data[1:])
+        if root is not None:
+            return _RESTORE[root](value)
+        restore = _RESTORE
+        for path, items in groups:
+            parent = value
+            for step in path:
+                parent = parent[step]
+            for key, tag in items:
+                parent[key] = restore[tag](parent[key])
+    except (KeyError, IndexError, TypeError) as exc:
+        raise ValueError(f"not a cache value ({exc!r})") from None
+    return value

@@ -1,0 +1,541 @@
+"""CacheService: Redis first, a local disk cache while Redis is down, never a stale read.
+
+How it stays correct (docs/caching.md tells the whole story):
+
+* Reads and writes go to Redis while the circuit breaker is closed, to the disk tier
+  while it is open. A Redis miss is a miss: the disk tier is a fallback, not a second
+  level, so it can never answer with something Redis no longer has.
+* Every invalidation (``delete``, ``delete_pattern``, ``invalidate``) is applied to the
+  disk tier too, and, when Redis can't take it, written to a persistent replay log. The
+  breaker closes only after the log has been replayed on Redis, under the same lock
+  that invalidations take, so no invalidation can slip between replay and failback.
+* On each failover the disk tier's entries of this namespace are dropped: they may
+  predate invalidations that other workstations made through Redis.
+* ``get_or_set`` does not store a loaded value if an invalidation happened while the
+  loader ran (it may have read the database before the write).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from enum import IntEnum
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+import redis
+
+from cache import codec
+from cache.breaker import CircuitBreaker
+from cache.flight import SingleFlight
+from cache.replay import Invalidation, ReplayLog
+from cache.stats import CacheStats, Counters, TierStats
+from cache.tiers import (
+    DISK_ERRORS,
+    POOL_EXHAUSTED,
+    DiskTier,
+    RedisTier,
+    Tier,
+    escape_glob,
+    make_redis_client,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class TTL(IntEnum):
+    """Time-to-live presets in seconds; ``MEDIUM`` is the default."""
+
+    SHORT = 60
+    MEDIUM = 300
+    LONG = 3600
+    DAY = 86400
+    WEEK = 604800
+
+
+ENTITIES: Final = (
+    "patient",
+    "client",
+    "appointment",
+    "invoice",
+    "prescription",
+    "staff",
+    "report",
+    "search",
+)
+MAX_VALUE_BYTES: Final = 2**20
+MAX_KEY_LENGTH: Final = 1024
+# Connection-level failures open the breaker; AuthenticationError and BusyLoadingError
+# (a restarted Redis still loading its data) are ConnectionError subclasses.
+REDIS_DOWN: Final = (redis.ConnectionError, redis.TimeoutError)
+_NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_MISSING: Final[Any] = object()
+_ANY_TIER_ERROR: tuple[type[BaseException], ...] = (redis.RedisError, *DISK_ERRORS)
+
+
+class CacheService:
+    """Key/value cache with Redis as the shared tier and diskcache as the fallback.
+
+    Args:
+        redis_url: ``redis://``/``rediss://`` URL, or None for the disk tier only.
+        disk_dir: the disk tier's directory (created 0700).
+        namespace: prefix of every key, one per clinic database, so that two databases
+            sharing a Redis never share entries (letters, digits, ``_.-``).
+        password: Redis password when the URL has none (from the keyring).
+        max_value_bytes: larger encoded values are refused with ``ValueError``.
+        debug: log HIT/MISS per key (logger ``cache.service``, level INFO).
+        fallback_max_ttl: TTL cap for values stored on disk while Redis is down (other
+            workstations' invalidations can't reach this disk; this bounds their effect).
+        lock_timeout: seconds a cross-process loader lock lives; waiters re-read until then.
+        connect_timeout, socket_timeout, health_check_interval, max_connections:
+            the Redis client (no retries; a bounded blocking pool).
+        probe_backoff: first and maximum delay between background probes of a dead Redis.
+        disk_size_limit: bytes before the disk tier evicts the least recently stored.
+
+    Cache errors are misses, never exceptions; bad input (a non-serializable or
+    oversized value, a bad key or TTL) raises ``TypeError``/``ValueError`` naming the key.
+    """
+
+    def __init__(
+        self,
+        redis_url: str | None,
+        disk_dir: str | os.PathLike[str],
+        *,
+        namespace: str = "default",
+        password: str | None = None,
+        max_value_bytes: int = MAX_VALUE_BYTES,
+        debug: bool = False,
+        fallback_max_ttl: float | None = TTL.MEDIUM,
+        lock_timeout: float = 10.0,
+        connect_timeout: float = 0.25,
+        socket_timeout: float = 0.5,
+        health_check_interval: int = 30,
+        max_connections: int = 32,
+        probe_backoff: tuple[float, float] = (0.05, 5.0),
+        disk_size_limit: int = 512 * 2**20,
+    ) -> None:
+        if not _NAMESPACE.fullmatch(namespace):
+            raise ValueError(f"namespace {namespace!r}: use 1-64 letters, digits, '_', '.' or '-'")
+        self.namespace = namespace
+        self.max_value_bytes = max_value_bytes
+        self.debug = debug
+        self.fallback_max_ttl = fallback_max_ttl
+        self.lock_timeout = lock_timeout
+        self._prefix = f"pc:{namespace}:"
+        self._lock_prefix = f"pc-lock:{namespace}:"
+        root = Path(disk_dir)
+        self._disk = DiskTier(root / "values", size_limit=disk_size_limit)
+        self._replay = ReplayLog(root / "replay")
+        self._redis: RedisTier | None = None
+        if redis_url is not None:
+            client = make_redis_client(
+                redis_url,
+                password=password,
+                connect_timeout=connect_timeout,
+                socket_timeout=socket_timeout,
+                health_check_interval=health_check_interval,
+                max_connections=max_connections,
+            )
+            self._redis = RedisTier(client)
+        self._counters = Counters(("redis", "disk"))
+        self._flight: SingleFlight[bytes] = SingleFlight()
+        self._epoch = 0
+        self._breaker = CircuitBreaker(
+            probe=self._probe,
+            recover=self._replay_invalidations,
+            on_open=self._on_failover,
+            initial_backoff=probe_backoff[0],
+            max_backoff=probe_backoff[1],
+        )
+        if self._redis is not None and len(self._replay):
+            # An earlier run could not deliver invalidations: Redis may hold stale
+            # entries until they are replayed, so start on disk and let the probe do it.
+            self._breaker.open("invalidations from an earlier run are waiting for Redis")
+
+    # Reads -----------------------------------------------------------------------------
+    def get(self, key: str, default: Any = None) -> Any:
+        """The cached value of ``key``, or ``default`` on a miss (or any cache failure)."""
+        value = self._lookup(key, self._key(key))
+        return default if value is _MISSING else value
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The cached values of ``keys`` that are present (misses are left out)."""
+        wanted = list(keys)
+        full = [self._key(k) for k in wanted]
+        tier, raws = self._read_many(full)
+        out: dict[str, Any] = {}
+        for key, full_key, raw in zip(wanted, full, raws, strict=True):
+            value = self._decoded(tier, key, full_key, raw)
+            if value is not _MISSING:
+                out[key] = value
+        return out
+
+    def get_or_set(self, key: str, loader: Callable[[], T], ttl: float | None = TTL.MEDIUM) -> Any:
+        """The cached value, or ``loader()`` stored for ``ttl`` seconds and returned.
+
+        Concurrent misses on one key run the loader once in this process; across
+        processes a short lock in the current tier makes the others wait and re-read.
+        The result is always what a later hit returns (the value after a trip through
+        the codec: dataclasses and rows become dicts, tuples become lists).
+        """
+        full = self._key(key)
+        self._check_ttl(key, ttl)
+        value = self._lookup(key, full)
+        if value is not _MISSING:
+            return value
+        data = self._flight.run(full, lambda: self._load(key, full, loader, ttl))
+        return codec.decode(data)
+
+    # Writes ----------------------------------------------------------------------------
+    def set(self, key: str, value: Any, ttl: float | None = TTL.MEDIUM) -> bool:
+        """Store ``value`` for ``ttl`` seconds (None: until evicted); False if no tier took it.
+
+        Raises:
+            TypeError: ``value`` is not serializable (the message names the key).
+            ValueError: the encoded value is larger than ``max_value_bytes``, or bad ttl.
+        """
+        full = self._key(key)
+        self._check_ttl(key, ttl)
+        return self._write({full: self._encode(key, value)}, ttl)
+
+    def set_many(self, mapping: Mapping[str, Any], ttl: float | None = TTL.MEDIUM) -> bool:
+        """Store every item; all values are checked before anything is stored."""
+        items: dict[str, bytes] = {}
+        for key, value in mapping.items():
+            self._check_ttl(key, ttl)
+            items[self._key(key)] = self._encode(key, value)
+        return self._write(items, ttl) if items else True
+
+    def delete(self, key: str) -> bool:
+        """Remove ``key``; True if it was present in the current tier."""
+        return self._invalidate(Invalidation((self._key(key),), (), self._prefix)) > 0
+
+    def delete_pattern(self, pattern: str) -> int:
+        """Remove every key matching the glob ``pattern`` (``*``, ``?``, ``[...]``, ``\\``).
+
+        Redis is walked with SCAN and keys are removed with UNLINK in batches (never
+        KEYS). Returns how many entries the current tier removed.
+        """
+        if not isinstance(pattern, str) or not pattern:
+            raise ValueError(f"pattern {pattern!r}: must be a non-empty glob string")
+        return self._invalidate(Invalidation((), (self._prefix + pattern,), self._prefix))
+
+    def clear(self) -> int:
+        """Remove every entry of this namespace."""
+        return self.delete_pattern("*")
+
+    def invalidate(self, entity: str, entity_id: object = None) -> int:
+        """Drop what is cached about one entity (or, without an id, about all of that kind).
+
+        Key conventions (docs/caching.md): ``<entity>:<id>`` and ``<entity>:<id>:...``
+        for one record, ``<entity>:list`` and ``<entity>:list:...`` for lists and pages,
+        ``search:...`` for searches, which any write may change, so every invalidation
+        drops them. ``invalidate("search")`` drops only the searches.
+        """
+        return self.invalidate_many([(entity, entity_id)])
+
+    def invalidate_many(self, targets: Iterable[tuple[str, object]]) -> int:
+        """``invalidate`` for several ``(entity, id)`` pairs in one pass over the keys."""
+        p = self._prefix
+        keys: list[str] = []
+        patterns = [f"{p}search:*"]
+        for entity, entity_id in targets:
+            if entity not in ENTITIES:
+                raise ValueError(f"entity {entity!r}: must be one of {', '.join(ENTITIES)}")
+            if entity == "search":
+                continue
+            if entity_id is None:
+                patterns.append(f"{p}{entity}:*")
+                continue
+            ident = escape_glob(str(entity_id))
+            keys += [f"{p}{entity}:{entity_id}", f"{p}{entity}:list"]
+            patterns += [f"{p}{entity}:{ident}:*", f"{p}{entity}:list:*"]
+        unique_keys = tuple(dict.fromkeys(keys))
+        return self._invalidate(Invalidation(unique_keys, tuple(dict.fromkeys(patterns)), p))
+
+    # State -----------------------------------------------------------------------------
+    @property
+    def tier(self) -> str:
+        """Where calls go now: ``"redis"`` or ``"disk"``."""
+        return "redis" if self._redis is not None and self._breaker.closed else "disk"
+
+    def check_redis(self) -> bool:
+        """Probe Redis now and fail back if it answers (after replaying invalidations)."""
+        if self._redis is None:
+            return False
+        return self._breaker.try_close()
+
+    def stats(self) -> CacheStats:
+        """App-level counters per tier, keys and memory per tier, tier and failovers."""
+        tiers: list[TierStats] = []
+        if self._redis is not None:
+            keys = memory = None
+            if self._breaker.closed:
+                try:
+                    keys = self._redis.count(self._prefix)
+                    memory = self._redis.memory_bytes()
+                except redis.RedisError as exc:
+                    self._redis_failed(exc)
+            counts = self._counters.snapshot("redis")
+            tiers.append(TierStats("redis", **counts, keys=keys, memory_bytes=memory))
+        try:
+            disk_keys: int | None = self._disk.count(self._prefix)
+            disk_memory: int | None = self._disk.memory_bytes()
+        except DISK_ERRORS:
+            disk_keys = disk_memory = None
+        counts = self._counters.snapshot("disk")
+        tiers.append(TierStats("disk", **counts, keys=disk_keys, memory_bytes=disk_memory))
+        return CacheStats(
+            namespace=self.namespace,
+            tier=self.tier,
+            breaker=self._breaker.state if self._redis is not None else "none",
+            failovers=self._breaker.failovers,
+            replay_pending=len(self._replay),
+            last_error=self._breaker.last_error,
+            tiers=tuple(tiers),
+        )
+
+    def reset_stats(self) -> None:
+        self._counters.reset()
+
+    def close(self) -> None:
+        """Stop the probe thread and close both tiers."""
+        self._breaker.stop()
+        if self._redis is not None:
+            self._redis.close()
+        self._disk.close()
+        self._replay.close()
+
+    def __enter__(self) -> CacheService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # Internals: keys and values ----------------------------------------------------------
+    def _key(self, key: str) -> str:
+        if not isinstance(key, str):
+            raise TypeError(f"cache key must be str, not {type(key).__name__} ({key!r})")
+        if not key or len(key) > MAX_KEY_LENGTH:
+            raise ValueError(f"cache key {key[:60]!r}: must be 1 to {MAX_KEY_LENGTH} characters")
+        if not key.isascii():
+            try:
+                key.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"cache key {key!r}: must be valid Unicode text") from None
+        return self._prefix + key
+
+    def _check_ttl(self, key: str, ttl: float | None) -> None:
+        if ttl is None:
+            return
+        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl > 0:
+            raise ValueError(f"ttl for cache key {key!r}: must be seconds > 0 or None, not {ttl!r}")
+
+    def _encode(self, key: str, value: Any) -> bytes:
+        try:
+            data = codec.encode(value)
+        except TypeError as exc:
+            raise TypeError(f"cache value for key {key!r} is not serializable: {exc}") from None
+        if len(data) > self.max_value_bytes:
+            raise ValueError(
+                f"cache value for key {key!r} is {len(data)} bytes encoded; the limit "
+                f"(max_value_bytes) is {self.max_value_bytes}"
+            )
+        return data
+
+    def _decoded(self, tier: str, key: str, full: str, raw: bytes | None) -> Any:
+        if raw is None:
+            self._counters.add(tier, "misses")
+            if self.debug:
+                log.info("cache MISS %s (%s)", key, tier)
+            return _MISSING
+        try:
+            value = codec.decode(raw)
+        except ValueError:  # orjson.JSONDecodeError is a ValueError
+            log.warning("cache entry %r in %s is corrupt; dropping it", key, tier)
+            self._counters.add(tier, "errors")
+            self._invalidate(Invalidation((full,), (), self._prefix))
+            return _MISSING
+        self._counters.add(tier, "hits")
+        if self.debug:
+            log.info("cache HIT %s (%s)", key, tier)
+        return value
+
+    def _lookup(self, key: str, full: str) -> Any:
+        tier, raw = self._read(full)
+        return self._decoded(tier, key, full, raw)
+
+    # Internals: tiers ------------------------------------------------------------------
+    def _read(self, full: str) -> tuple[str, bytes | None]:
+        if self._redis is not None and self._breaker.closed:
+            try:
+                return "redis", self._redis.get(full)
+            except redis.RedisError as exc:
+                self._redis_failed(exc)
+                if self._breaker.closed:
+                    return "redis", None
+        try:
+            return "disk", self._disk.get(full)
+        except DISK_ERRORS as exc:
+            self._disk_failed(exc)
+            return "disk", None
+
+    def _read_many(self, full: list[str]) -> tuple[str, list[bytes | None]]:
+        if self._redis is not None and self._breaker.closed:
+            try:
+                return "redis", self._redis.get_many(full)
+            except redis.RedisError as exc:
+                self._redis_failed(exc)
+                if self._breaker.closed:
+                    return "redis", [None] * len(full)
+        try:
+            return "disk", self._disk.get_many(full)
+        except DISK_ERRORS as exc:
+            self._disk_failed(exc)
+            return "disk", [None] * len(full)
+
+    def _write(self, items: dict[str, bytes], ttl: float | None) -> bool:
+        if self._redis is not None and self._breaker.closed:
+            try:
+                if len(items) == 1:
+                    ((key, data),) = items.items()
+                    self._redis.set(key, data, ttl)
+                else:
+                    self._redis.set_many(items, ttl)
+            except redis.RedisError as exc:
+                self._redis_failed(exc)
+                if self._breaker.closed:
+                    return False
+            else:
+                self._counters.add("redis", "sets", len(items))
+                return True
+        if self._redis is not None and self.fallback_max_ttl is not None:
+            ttl = self.fallback_max_ttl if ttl is None else min(ttl, self.fallback_max_ttl)
+        try:
+            if len(items) == 1:
+                ((key, data),) = items.items()
+                self._disk.set(key, data, ttl)
+            else:
+                self._disk.set_many(items, ttl)
+        except DISK_ERRORS as exc:
+            self._disk_failed(exc)
+            return False
+        self._counters.add("disk", "sets", len(items))
+        return True
+
+    def _invalidate(self, op: Invalidation) -> int:
+        with self._breaker.lock:
+            self._epoch += 1
+            disk_deleted = self._apply(self._disk, op)
+            if disk_deleted is None:
+                disk_deleted = 0
+            else:
+                self._counters.add("disk", "deletes", disk_deleted)
+            if self._redis is None:
+                return disk_deleted
+            if self._breaker.closed:
+                try:
+                    deleted = self._apply(self._redis, op)
+                except redis.RedisError as exc:
+                    # Whatever the error, Redis may still hold the entries: fail over so
+                    # nothing reads them, and let the probe replay this before failback.
+                    self._redis_failed(exc, force_open=True)
+                else:
+                    assert deleted is not None
+                    self._counters.add("redis", "deletes", deleted)
+                    return deleted
+            self._replay.append(op)
+            return disk_deleted
+
+    def _apply(self, tier: Tier, op: Invalidation) -> int | None:
+        """Apply ``op`` to ``tier``; Redis errors propagate, disk errors give None."""
+        try:
+            deleted = tier.delete(op.keys) if op.keys else 0
+            return deleted + tier.delete_matching(op.patterns, op.prefix)
+        except DISK_ERRORS as exc:
+            if isinstance(tier, RedisTier):
+                raise redis.ConnectionError(str(exc)) from exc
+            self._disk_failed(exc)
+            return None
+
+    def _redis_failed(self, exc: redis.RedisError, force_open: bool = False) -> None:
+        self._counters.add("redis", "errors")
+        exhausted = POOL_EXHAUSTED in str(exc)  # busy, not down: a miss, keep Redis
+        if force_open or (isinstance(exc, REDIS_DOWN) and not exhausted):
+            self._breaker.record_failure(exc)
+        else:
+            log.warning("cache: Redis error treated as a miss: %r", exc)
+
+    def _disk_failed(self, exc: BaseException) -> None:
+        self._counters.add("disk", "errors")
+        log.warning("cache: disk tier error treated as a miss: %r", exc)
+
+    # Internals: breaker hooks ------------------------------------------------------------
+    def _probe(self) -> bool:
+        return self._redis is not None and self._redis.ping()
+
+    def _on_failover(self) -> None:
+        """Runs under the breaker lock as Redis is given up on."""
+        if self._redis is not None:
+            self._redis.disconnect()
+        # Disk entries may predate invalidations made through Redis by other machines.
+        if self._apply(self._disk, Invalidation((), (self._prefix + "*",), self._prefix)):
+            log.info("cache: dropped this namespace's old disk entries on failover")
+
+    def _replay_invalidations(self) -> bool:
+        """Runs under the breaker lock before failback: Redis gets what it missed."""
+        assert self._redis is not None
+        for entry, op in self._replay.pending():
+            self._apply(self._redis, op)
+            self._replay.remove([entry])
+        return True
+
+    # Internals: loading ----------------------------------------------------------------
+    def _load(self, key: str, full: str, loader: Callable[[], Any], ttl: float | None) -> bytes:
+        """The flight leader: re-check, take the cross-process lock or wait, then load."""
+        lock_name = self._lock_prefix + key
+        token = uuid.uuid4().hex
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.002
+        while True:
+            tier: Tier = self._redis if self._redis and self._breaker.closed else self._disk
+            _, raw = self._read(full)
+            if raw is not None and raw[:1] in (codec.PLAIN, codec.TAGGED):
+                return raw
+            try:
+                acquired: bool | None = tier.try_lock(lock_name, token, self.lock_timeout)
+            except _ANY_TIER_ERROR:
+                acquired = None  # no lock to be had: load without one
+            if acquired is not False:
+                try:
+                    return self._run_loader(key, full, loader, ttl)
+                finally:
+                    if acquired:
+                        self._release(tier, lock_name, token)
+            if time.monotonic() > deadline:
+                log.warning("cache: loader lock for %r held too long; loading anyway", key)
+                return self._run_loader(key, full, loader, ttl)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    def _run_loader(
+        self, key: str, full: str, loader: Callable[[], Any], ttl: float | None
+    ) -> bytes:
+        epoch = self._epoch
+        data = self._encode(key, loader())
+        if self._epoch == epoch:
+            self._write({full: data}, ttl)
+        else:
+            log.info("cache: %r was invalidated while loading; not storing it", key)
+        return data
+
+    def _release(self, tier: Tier, lock_name: str, token: str) -> None:
+        with contextlib.suppress(*_ANY_TIER_ERROR):  # the lock expires by itself anyway
+            tier.unlock(lock_name, token)

@@ -1,0 +1,320 @@
+"""The gallery window: story tree, canvas, controls, signal log, docs and state matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QTextBrowser,
+    QToolBar,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gallery.controls import ControlsPanel
+from gallery.docs import docs_html
+from gallery.matrix import StateMatrix
+from gallery.render import BACKGROUNDS, SCALES, Stage, scaled_style_sheet
+from gallery.signal_log import SignalLog, SignalSpy
+from gallery.story import Args, Component, Story
+from gallery.tree_model import ITEM_ROLE, StoryTreeModel
+from widgets.alert import Alert
+from widgets.theme import THEME_MODES, ThemeManager, current_colors
+
+_TAB_CANVAS, _TAB_DOCS, _TAB_MATRIX = 0, 1, 2
+
+
+def _scroll(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setWidget(widget)
+    return area
+
+
+class GalleryWindow(QMainWindow):
+    """Browse every widget's stories, edit their args live and watch their signals.
+
+    Args:
+        components: the components to show (``gallery.stories.load_components()``).
+        themes: the application's theme manager (the toolbar switches it).
+        parent: the parent widget.
+    """
+
+    def __init__(
+        self,
+        components: Sequence[Component],
+        themes: ThemeManager,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Purple Cross — component gallery")
+        self._components = list(components)
+        self._themes = themes
+        self._component: Component | None = None
+        self._story: Story | None = None
+        self._args: Args = {}
+        self._scale = 1.0
+        self._matrix_for: tuple[str, str, float] | None = None
+
+        # Left: search + tree
+        self._search = QLineEdit()
+        self._search.setPlaceholderText("Search components and stories")
+        self._search.setAccessibleName("Search stories")
+        self._search.setClearButtonEnabled(True)
+        self._model = StoryTreeModel(self._components, self)
+        self._tree = QTreeView()
+        self._tree.setAccessibleName("Stories")
+        self._tree.setHeaderHidden(True)
+        self._tree.setModel(self._model)
+        self._tree.expandAll()
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self._search)
+        left_layout.addWidget(self._tree)
+
+        # Centre: canvas, docs, matrix
+        self._stage = Stage()
+        self._stage.setAccessibleName("Canvas")
+        self._docs = QTextBrowser()
+        self._docs.setAccessibleName("Documentation")
+        self._matrix_stage = Stage()
+        self._tabs = QTabWidget()
+        self._tabs.addTab(_scroll(self._stage), "Canvas")
+        self._tabs.addTab(self._docs, "Docs")
+        self._tabs.addTab(_scroll(self._matrix_stage), "State matrix")
+        self._log = SignalLog()
+        self._spy = SignalSpy(self)
+        centre = QSplitter(Qt.Orientation.Vertical)
+        centre.addWidget(self._tabs)
+        centre.addWidget(self._log)
+        centre.setSizes([560, 200])
+
+        # Right: controls
+        self._controls = ControlsPanel()
+        controls_box = QWidget()
+        controls_layout = QVBoxLayout(controls_box)
+        controls_layout.setContentsMargins(0, 0, 0, 0)
+        controls_layout.addWidget(QLabel("Controls"))
+        controls_layout.addWidget(_scroll(self._controls))
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(centre)
+        split.addWidget(controls_box)
+        split.setSizes([220, 640, 300])
+        self.setCentralWidget(split)
+        self._build_toolbar()
+
+        self._search.textChanged.connect(self._on_search)
+        self._tree.selectionModel().currentChanged.connect(self._on_current_changed)
+        self._controls.sig_args_changed.connect(self._on_args_changed)
+        self._spy.sig_emitted.connect(self._log.add)
+        self._themes.sig_theme_changed.connect(self._on_theme_changed)
+        self._tabs.currentChanged.connect(lambda _i: self._refresh_matrix())
+        self._apply_window_style()
+        self.resize(1280, 820)
+        if self._components and self._components[0].stories:
+            first = self._components[0]
+            self.show_story(first.name, first.stories[0].name)
+
+    # Toolbar --------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Gallery")
+        bar.setMovable(False)
+        self.addToolBar(bar)
+        self._theme_box = QComboBox()
+        self._theme_box.setAccessibleName("Theme")
+        for mode in THEME_MODES:
+            self._theme_box.addItem(mode.title(), mode)
+        self._theme_box.setCurrentIndex(self._theme_box.findData(self._themes.mode))
+        self._theme_box.currentIndexChanged.connect(
+            lambda i: self._themes.set_mode(self._theme_box.itemData(i))
+        )
+        self._scale_box = QComboBox()
+        self._scale_box.setAccessibleName("Scale")
+        for scale in SCALES:
+            self._scale_box.addItem(f"{scale:.0%}", scale)
+        self._scale_box.currentIndexChanged.connect(
+            lambda i: self.set_scale(self._scale_box.itemData(i))
+        )
+        self._background_box = QComboBox()
+        self._background_box.setAccessibleName("Background")
+        for background in BACKGROUNDS:
+            self._background_box.addItem(background.replace("_", " "), background)
+        self._background_box.currentIndexChanged.connect(
+            lambda i: self.set_background(self._background_box.itemData(i))
+        )
+        self._disable_action = QAction("Disable all", self)
+        self._disable_action.setCheckable(True)
+        self._disable_action.setShortcut(QKeySequence("Ctrl+D"))
+        self._disable_action.toggled.connect(self._on_disable_all)
+        find = QAction("Find", self)
+        find.setShortcut(QKeySequence.StandardKey.Find)
+        find.triggered.connect(lambda: self._search.setFocus(Qt.FocusReason.ShortcutFocusReason))
+        self.addAction(find)
+        rerender = QAction("Re-render", self)
+        rerender.setShortcut(QKeySequence("Ctrl+R"))
+        rerender.triggered.connect(self._render)
+        for label, box in (
+            ("Theme ", self._theme_box),
+            (" Scale ", self._scale_box),
+            (" Background ", self._background_box),
+        ):
+            bar.addWidget(QLabel(label))
+            bar.addWidget(box)
+        bar.addSeparator()
+        bar.addAction(self._disable_action)
+        bar.addAction(rerender)
+
+    # Public API -----------------------------------------------------------------------
+    def current(self) -> tuple[Component | None, Story | None, Args]:
+        """The selected component, story and current args."""
+        return self._component, self._story, dict(self._args)
+
+    def controls(self) -> ControlsPanel:
+        """The controls panel."""
+        return self._controls
+
+    def signal_log(self) -> SignalLog:
+        """The signal log."""
+        return self._log
+
+    def stage(self) -> Stage:
+        """The canvas stage holding the rendered story."""
+        return self._stage
+
+    def tree_model(self) -> StoryTreeModel:
+        """The component/story tree model."""
+        return self._model
+
+    def docs_text(self) -> str:
+        """The Docs tab as plain text."""
+        return self._docs.toPlainText()
+
+    def show_story(self, component_name: str, story_name: str) -> None:
+        """Select and render a story.
+
+        Raises:
+            KeyError: no such component or story.
+        """
+        component = next((c for c in self._components if c.name == component_name), None)
+        if component is None:
+            raise KeyError(f"no component {component_name!r}")
+        story = component.story(story_name)
+        index = self._model.story_index(component_name, story_name)
+        if index.isValid():
+            self._tree.setCurrentIndex(index)
+        if self._story is not story:
+            self._select(component, story)
+
+    def set_scale(self, scale: float) -> None:
+        """Show stories at ``scale`` (1.0 = 100 %)."""
+        self._scale = float(scale)
+        self._scale_box.setCurrentIndex(self._scale_box.findData(self._scale))
+        self._apply_scale()
+        self._render()
+
+    def set_background(self, background: str) -> None:
+        """Paint ``background`` (a token name or "checker") behind stories."""
+        self._stage.set_background(background)
+        self._matrix_stage.set_background(background)
+        self._background_box.setCurrentIndex(self._background_box.findData(background))
+
+    def set_disabled_all(self, disabled: bool) -> None:
+        """Disable (or re-enable) every widget on the canvas."""
+        self._disable_action.setChecked(disabled)
+
+    # Reactions ------------------------------------------------------------------------
+    def _on_search(self, text: str) -> None:
+        self._model.set_filter(text)
+        self._tree.expandAll()
+        if self._component is not None and self._story is not None:
+            index = self._model.story_index(self._component.name, self._story.name)
+            if index.isValid():
+                self._tree.setCurrentIndex(index)
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        item = self._model.data(current, ITEM_ROLE)
+        if not item:
+            return
+        component, story = item
+        if story is None:
+            story = component.stories[0] if component.stories else None
+        if story is not None and story is not self._story:
+            self._select(component, story)
+
+    def _select(self, component: Component, story: Story) -> None:
+        self._component, self._story = component, story
+        self._args = story.default_args()
+        self._controls.set_story(story, self._args)
+        self._log.clear()
+        self._render()
+
+    def _on_args_changed(self, args: dict[str, Any]) -> None:
+        self._args = dict(args)
+        self._render()
+
+    def _on_theme_changed(self, _theme: str) -> None:
+        self._theme_box.blockSignals(True)
+        self._theme_box.setCurrentIndex(self._theme_box.findData(self._themes.mode))
+        self._theme_box.blockSignals(False)
+        self._apply_window_style()
+        self._apply_scale()
+        self._matrix_for = None
+        self._render()
+
+    def _on_disable_all(self, disabled: bool) -> None:
+        self._stage.setEnabled(not disabled)
+        self._matrix_stage.setEnabled(not disabled)
+
+    # Rendering ------------------------------------------------------------------------
+    def _apply_window_style(self) -> None:
+        colors = current_colors()
+        self.setStyleSheet(
+            f"QLabel#control_error {{ color: {colors.error_text}; }}"
+            f"QLabel#matrix_header {{ color: {colors.text_muted}; font-weight: 600; }}"
+        )
+
+    def _apply_scale(self) -> None:
+        sheet = scaled_style_sheet(self._scale)
+        self._stage.setStyleSheet(sheet)
+        self._matrix_stage.setStyleSheet(sheet)
+        self._matrix_for = None
+
+    def _render(self) -> None:
+        component, story = self._component, self._story
+        if component is None or story is None:
+            return
+        self._spy.clear()
+        try:
+            widget = story.render(self._args)
+        except (ValueError, TypeError, KeyError) as exc:
+            # A bad arg combination is shown, not raised: the gallery stays usable.
+            widget = Alert(str(exc), kind="error", title="This story cannot render these args")
+        widget.setMaximumWidth(round(story.width * self._scale))
+        self._stage.set_content(widget)
+        self._spy.watch(widget)
+        self._docs.setHtml(docs_html(component, story, self._args, widget))
+        self._refresh_matrix()
+
+    def _refresh_matrix(self) -> None:
+        component = self._component
+        if component is None or self._tabs.currentIndex() != _TAB_MATRIX:
+            return
+        key = (component.name, self._themes.theme, self._scale)
+        if key == self._matrix_for:
+            return
+        self._matrix_for = key
+        self._matrix_stage.set_content(StateMatrix(component))

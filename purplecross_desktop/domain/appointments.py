@@ -1,0 +1,562 @@
+"""Appointments: booking without double booking, rescheduling, status transitions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from purplecross_desktop.database.base import (
+    AppointmentId,
+    Base,
+    ClientId,
+    PatientId,
+    RoomId,
+    StaffId,
+    UTCDateTime,
+    utcnow,
+)
+from purplecross_desktop.domain.clients import Client
+from purplecross_desktop.domain.columns import enum_type
+from purplecross_desktop.domain.patients import Patient
+from purplecross_desktop.domain.query import Page, like_pattern, paginate
+from purplecross_desktop.domain.rooms import Room, check_room
+from purplecross_desktop.domain.service import ServiceBase, apply_changes, get_or_raise
+from purplecross_desktop.domain.staff import Staff, StaffRole, require_role
+from purplecross_desktop.domain.validation import Checker, unknown_fields
+
+PAST_GRACE = dt.timedelta(minutes=5)
+MIN_LENGTH = dt.timedelta(minutes=5)
+MAX_LENGTH = dt.timedelta(hours=12)
+
+
+class AppointmentStatus(enum.StrEnum):
+    """Where an appointment is in its day."""
+
+    SCHEDULED = "scheduled"
+    CONFIRMED = "confirmed"
+    ARRIVED = "arrived"
+    IN_CONSULT = "in_consult"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+
+class AppointmentType(enum.StrEnum):
+    """What the appointment is for."""
+
+    CONSULTATION = "consultation"
+    VACCINATION = "vaccination"
+    CHECK_UP = "check_up"
+    FOLLOW_UP = "follow_up"
+    DENTAL = "dental"
+    SURGERY = "surgery"
+    EMERGENCY = "emergency"
+
+
+# The allowed moves; completed, cancelled and no-show are final.
+_S = AppointmentStatus
+TRANSITIONS: dict[AppointmentStatus, frozenset[AppointmentStatus]] = {
+    _S.SCHEDULED: frozenset({_S.CONFIRMED, _S.ARRIVED, _S.CANCELLED, _S.NO_SHOW}),
+    _S.CONFIRMED: frozenset({_S.ARRIVED, _S.CANCELLED, _S.NO_SHOW}),
+    _S.ARRIVED: frozenset({_S.IN_CONSULT, _S.CANCELLED}),
+    _S.IN_CONSULT: frozenset({_S.COMPLETED}),
+    _S.COMPLETED: frozenset(),
+    _S.CANCELLED: frozenset(),
+    _S.NO_SHOW: frozenset(),
+}
+
+# Statuses that hold the vet and the room (cancelled and no-show free the slot).
+FREEING = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
+BLOCKING = tuple(s for s in AppointmentStatus if s not in FREEING)
+
+# The timestamp column each status sets when it is entered.
+STAMP = {
+    AppointmentStatus.CONFIRMED: "confirmed_at",
+    AppointmentStatus.ARRIVED: "arrived_at",
+    AppointmentStatus.IN_CONSULT: "consult_started_at",
+    AppointmentStatus.COMPLETED: "completed_at",
+    AppointmentStatus.CANCELLED: "cancelled_at",
+    AppointmentStatus.NO_SHOW: "no_show_at",
+}
+
+
+_blocking_sql = sa.text("status NOT IN ('cancelled', 'no_show')")
+_during = sa.text("tstzrange(starts_at, ends_at)")
+
+
+class Appointment(Base):
+    """A patient seen by a veterinarian in a room from ``starts_at`` to ``ends_at``."""
+
+    __tablename__ = "appointments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"), index=True)
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("clients.id"), index=True)
+    vet_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id"))
+    room_id: Mapped[int] = mapped_column(sa.ForeignKey("rooms.id"))
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    type: Mapped[AppointmentType] = mapped_column(
+        enum_type(AppointmentType, "type"), default=AppointmentType.CONSULTATION, index=True
+    )
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[AppointmentStatus] = mapped_column(
+        enum_type(AppointmentStatus, "status"), default=AppointmentStatus.SCHEDULED, index=True
+    )
+    booked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    arrived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    consult_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    no_show_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        sa.Index("ix_appointments_vet_starts", "vet_id", "starts_at"),
+        sa.Index("ix_appointments_room_starts", "room_id", "starts_at"),
+        # The database's own guard against double booking (PostgreSQL: needs btree_gist);
+        # the service checks first and gives the friendly message.
+        ExcludeConstraint(
+            ("vet_id", "="),
+            (_during, "&&"),
+            name="ex_appointments_vet_overlap",
+            using="gist",
+            where=_blocking_sql,
+        ).ddl_if(dialect="postgresql"),
+        ExcludeConstraint(
+            ("room_id", "="),
+            (_during, "&&"),
+            name="ex_appointments_room_overlap",
+            using="gist",
+            where=_blocking_sql,
+        ).ddl_if(dialect="postgresql"),
+    )
+
+
+sa.event.listen(
+    Appointment.__table__,
+    "before_create",
+    sa.DDL("CREATE EXTENSION IF NOT EXISTS btree_gist").execute_if(  # type: ignore[no-untyped-call]
+        dialect="postgresql"
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """What is needed to book an appointment (``client_id`` defaults to the owner)."""
+
+    patient_id: PatientId
+    vet_id: StaffId
+    room_id: RoomId
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    type: AppointmentType | str = AppointmentType.CONSULTATION
+    reason: str = ""
+    notes: str = ""
+    client_id: ClientId | None = None
+
+
+EDITABLE = frozenset({"type", "reason", "notes"})
+
+
+class AppointmentService(ServiceBase):
+    """Book, reschedule, move through statuses and find appointments."""
+
+    ORDER = {
+        "starts_at": Appointment.starts_at,
+        "ends_at": Appointment.ends_at,
+        "status": Appointment.status,
+        "type": Appointment.type,
+        "vet_id": Appointment.vet_id,
+        "room_id": Appointment.room_id,
+        "booked_at": Appointment.booked_at,
+        "id": Appointment.id,
+    }
+
+    # --- booking -------------------------------------------------------------------------
+
+    def book(self, booking: Booking, *, actor: StaffId | None = None) -> Appointment:
+        """Book an appointment in the future for a free vet and room."""
+        with self._write(actor) as uow:
+            checker = Checker()
+            starts, ends = self._check_times(booking.starts_at, booking.ends_at, uow.now, checker)
+            kind = checker.choice("type", booking.type, AppointmentType)
+            reason = checker.text("reason", booking.reason, required=False, max_length=500)
+            notes = checker.text("notes", booking.notes, required=False, max_length=10_000)
+            client_id = self._check_parties(uow.session, booking, checker)
+            if starts and ends:
+                self._check_free(uow.session, booking, starts, ends, None, checker)
+            checker.raise_if_any()
+            appointment = Appointment(
+                patient_id=booking.patient_id,
+                client_id=client_id,
+                vet_id=booking.vet_id,
+                room_id=booking.room_id,
+                starts_at=starts,
+                ends_at=ends,
+                type=kind,
+                reason=reason or "",
+                notes=notes or "",
+                status=AppointmentStatus.SCHEDULED,
+                booked_at=uow.now,
+                updated_at=uow.now,
+            )
+            uow.session.add(appointment)
+            uow.session.flush()
+            uow.audit("booked", "appointment", appointment.id, _snapshot(appointment))
+            uow.emit("appointment.booked", appointment.id, **_payload(appointment))
+        return appointment
+
+    def reschedule(
+        self,
+        appointment_id: AppointmentId,
+        starts_at: dt.datetime,
+        ends_at: dt.datetime,
+        *,
+        vet_id: StaffId | None = None,
+        room_id: RoomId | None = None,
+        actor: StaffId | None = None,
+    ) -> Appointment:
+        """Move a scheduled or confirmed appointment (optionally to another vet or room)."""
+        with self._write(actor) as uow:
+            appt = get_or_raise(uow.session, Appointment, "appointment", appointment_id)
+            checker = Checker()
+            if appt.status not in (AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED):
+                checker.add("status", f"a {appt.status.value} appointment cannot be rescheduled")
+                checker.raise_if_any()
+            starts, ends = self._check_times(starts_at, ends_at, uow.now, checker)
+            booking = Booking(
+                patient_id=PatientId(appt.patient_id),
+                vet_id=vet_id if vet_id is not None else StaffId(appt.vet_id),
+                room_id=room_id if room_id is not None else RoomId(appt.room_id),
+                starts_at=starts_at,
+                ends_at=ends_at,
+                client_id=ClientId(appt.client_id),
+            )
+            if vet_id is not None:
+                require_role(uow.session, vet_id, StaffRole.VETERINARIAN, "vet_id", checker)
+            if room_id is not None:
+                check_room(uow.session, room_id, checker)
+            if starts and ends:
+                self._check_free(uow.session, booking, starts, ends, appt.id, checker)
+            checker.raise_if_any()
+            old = {"starts_at": appt.starts_at.isoformat(), "ends_at": appt.ends_at.isoformat()}
+            changed = apply_changes(
+                appt,
+                {
+                    "starts_at": starts,
+                    "ends_at": ends,
+                    "vet_id": booking.vet_id,
+                    "room_id": booking.room_id,
+                },
+            )
+            if changed:
+                appt.updated_at = uow.now
+                uow.audit("rescheduled", "appointment", appt.id, changed)
+                uow.emit(
+                    "appointment.rescheduled",
+                    appt.id,
+                    **_payload(appt),
+                    previous_starts_at=old["starts_at"],
+                    previous_ends_at=old["ends_at"],
+                )
+        return appt
+
+    def update(
+        self,
+        appointment_id: AppointmentId,
+        changes: Mapping[str, object],
+        *,
+        actor: StaffId | None = None,
+    ) -> Appointment:
+        """Change the type, reason or notes (times: ``reschedule``; status: ``set_status``)."""
+        unknown_fields(dict(changes), EDITABLE)
+        with self._write(actor) as uow:
+            appt = get_or_raise(uow.session, Appointment, "appointment", appointment_id)
+            checker = Checker()
+            values: dict[str, Any] = {}
+            if "type" in changes:
+                values["type"] = checker.choice("type", changes["type"], AppointmentType)
+            if "reason" in changes:
+                text = checker.text("reason", changes["reason"], required=False, max_length=500)
+                values["reason"] = text or ""
+            if "notes" in changes:
+                text = checker.text("notes", changes["notes"], required=False, max_length=10_000)
+                values["notes"] = text or ""
+            checker.raise_if_any()
+            changed = apply_changes(appt, values)
+            if changed:
+                appt.updated_at = uow.now
+                uow.audit("updated", "appointment", appt.id, changed)
+                uow.emit("appointment.updated", appt.id, **_payload(appt), fields=sorted(changed))
+        return appt
+
+    # --- statuses ------------------------------------------------------------------------
+
+    def set_status(
+        self,
+        appointment_id: AppointmentId,
+        status: AppointmentStatus | str,
+        *,
+        reason: str | None = None,
+        actor: StaffId | None = None,
+    ) -> Appointment:
+        """Move to ``status`` if ``TRANSITIONS`` allows it, stamping the time of the move.
+
+        Publishes ``appointment.status_changed`` and, for those two, also
+        ``appointment.cancelled`` / ``appointment.completed``.
+        """
+        with self._write(actor) as uow:
+            appt = get_or_raise(uow.session, Appointment, "appointment", appointment_id)
+            checker = Checker()
+            target = checker.choice("status", status, AppointmentStatus)
+            checker.raise_if_any()
+            assert target is not None
+            current = appt.status
+            if target not in TRANSITIONS[current]:
+                allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (it is final)"
+                checker.add(
+                    "status",
+                    f"cannot go from {current.value} to {target.value} (allowed: {allowed})",
+                )
+            if target is AppointmentStatus.NO_SHOW and uow.now < appt.starts_at:
+                checker.add("status", "no_show can only be recorded after the start time")
+            note = checker.text("reason", reason, required=False, max_length=500)
+            checker.raise_if_any()
+            appt.status = target
+            setattr(appt, STAMP[target], uow.now)
+            if target is AppointmentStatus.CANCELLED:
+                appt.cancel_reason = note
+            appt.updated_at = uow.now
+            uow.audit(
+                "status_changed",
+                "appointment",
+                appt.id,
+                {"status": [current.value, target.value], STAMP[target]: [None, uow.now]},
+            )
+            payload = _payload(appt)
+            uow.emit("appointment.status_changed", appt.id, **payload, previous=current)
+            if target is AppointmentStatus.CANCELLED:
+                uow.emit("appointment.cancelled", appt.id, **payload, reason=note)
+            elif target is AppointmentStatus.COMPLETED:
+                uow.emit("appointment.completed", appt.id, **payload)
+        return appt
+
+    def confirm(
+        self, appointment_id: AppointmentId, *, actor: StaffId | None = None
+    ) -> Appointment:
+        """The client confirmed they will come."""
+        return self.set_status(appointment_id, AppointmentStatus.CONFIRMED, actor=actor)
+
+    def check_in(
+        self, appointment_id: AppointmentId, *, actor: StaffId | None = None
+    ) -> Appointment:
+        """The patient arrived at the front desk."""
+        return self.set_status(appointment_id, AppointmentStatus.ARRIVED, actor=actor)
+
+    def start_consult(
+        self, appointment_id: AppointmentId, *, actor: StaffId | None = None
+    ) -> Appointment:
+        """The vet called the patient in."""
+        return self.set_status(appointment_id, AppointmentStatus.IN_CONSULT, actor=actor)
+
+    def complete(
+        self, appointment_id: AppointmentId, *, actor: StaffId | None = None
+    ) -> Appointment:
+        """The consultation is over."""
+        return self.set_status(appointment_id, AppointmentStatus.COMPLETED, actor=actor)
+
+    def cancel(
+        self, appointment_id: AppointmentId, reason: str = "", *, actor: StaffId | None = None
+    ) -> Appointment:
+        """Cancel and free the slot."""
+        return self.set_status(
+            appointment_id, AppointmentStatus.CANCELLED, reason=reason, actor=actor
+        )
+
+    def mark_no_show(
+        self, appointment_id: AppointmentId, *, actor: StaffId | None = None
+    ) -> Appointment:
+        """The patient did not come (only after the start time)."""
+        return self.set_status(appointment_id, AppointmentStatus.NO_SHOW, actor=actor)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def get(self, appointment_id: AppointmentId) -> Appointment:
+        """One appointment, or ``NotFound``."""
+        with self._read() as session:
+            return get_or_raise(session, Appointment, "appointment", appointment_id)
+
+    def search(
+        self,
+        text: str | None = None,
+        *,
+        starts_from: dt.datetime | None = None,
+        starts_before: dt.datetime | None = None,
+        status: AppointmentStatus | str | Iterable[AppointmentStatus | str] | None = None,
+        vet_id: StaffId | None = None,
+        room_id: RoomId | None = None,
+        patient_id: PatientId | None = None,
+        client_id: ClientId | None = None,
+        order: str | Sequence[str] = "starts_at",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[Appointment]:
+        """Appointments in a time window, by status/vet/room/patient/client, or by text
+        (patient name, client name, reason)."""
+        stmt = sa.select(Appointment)
+        checker = Checker()
+        if text and text.strip():
+            pattern = like_pattern(text)
+            stmt = stmt.where(
+                sa.or_(
+                    sa.func.lower(Appointment.reason).like(pattern, escape="\\"),
+                    Appointment.patient_id.in_(
+                        sa.select(Patient.id).where(
+                            sa.func.lower(Patient.name).like(pattern, escape="\\")
+                        )
+                    ),
+                    Appointment.client_id.in_(
+                        sa.select(Client.id).where(
+                            sa.func.lower(Client.name).like(pattern, escape="\\")
+                        )
+                    ),
+                )
+            )
+        if starts_from is not None:
+            stmt = stmt.where(Appointment.starts_at >= checker.moment("starts_from", starts_from))
+        if starts_before is not None:
+            stmt = stmt.where(
+                Appointment.starts_at < checker.moment("starts_before", starts_before)
+            )
+        if status is not None:
+            wanted = [status] if isinstance(status, str) else list(status)
+            members = [checker.choice("status", s, AppointmentStatus) for s in wanted]
+            stmt = stmt.where(Appointment.status.in_(members))
+        checker.raise_if_any()
+        for column, value in (
+            (Appointment.vet_id, vet_id),
+            (Appointment.room_id, room_id),
+            (Appointment.patient_id, patient_id),
+            (Appointment.client_id, client_id),
+        ):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        with self._read() as session:
+            return paginate(
+                session, stmt, order, self.ORDER, limit, offset, tiebreak=Appointment.id
+            )
+
+    # --- checks --------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_times(
+        starts_at: object, ends_at: object, now: dt.datetime, checker: Checker
+    ) -> tuple[dt.datetime | None, dt.datetime | None]:
+        starts = checker.moment("starts_at", starts_at)
+        ends = checker.moment("ends_at", ends_at)
+        if starts is not None and starts < now - PAST_GRACE:
+            checker.add("starts_at", "must not be in the past")
+        if starts is not None and ends is not None:
+            if ends <= starts:
+                checker.add("ends_at", "must be after starts_at")
+            elif ends - starts < MIN_LENGTH:
+                checker.add("ends_at", "must be at least 5 minutes after starts_at")
+            elif ends - starts > MAX_LENGTH:
+                checker.add("ends_at", "must be at most 12 hours after starts_at")
+        return starts, ends
+
+    @staticmethod
+    def _check_parties(session: Session, booking: Booking, checker: Checker) -> int | None:
+        patient = (
+            session.get(Patient, booking.patient_id)
+            if isinstance(booking.patient_id, int)
+            else None
+        )
+        client_id: int | None = None
+        if patient is None:
+            checker.add("patient_id", "must be an existing patient")
+        elif patient.deceased:
+            checker.add("patient_id", "must not be a deceased patient")
+        elif not patient.active:
+            checker.add("patient_id", "must be an active patient")
+        else:
+            client_id = patient.client_id
+        if booking.client_id is not None and patient is not None:
+            if not isinstance(booking.client_id, int) or not session.get(Client, booking.client_id):
+                checker.add("client_id", "must be an existing client")
+            elif booking.client_id != patient.client_id:
+                checker.add("client_id", "must be the owner of the patient")
+        require_role(session, booking.vet_id, StaffRole.VETERINARIAN, "vet_id", checker)
+        if booking.vet_id is None:
+            checker.add("vet_id", "must not be empty")
+        check_room(session, booking.room_id, checker)
+        return client_id
+
+    @staticmethod
+    def _check_free(
+        session: Session,
+        booking: Booking,
+        starts: dt.datetime,
+        ends: dt.datetime,
+        own_id: int | None,
+        checker: Checker,
+    ) -> None:
+        if not (checker.ok("vet_id") and checker.ok("room_id") and checker.ok("patient_id")):
+            return
+        # Serialise bookings of this vet and room across workstations (no-op on SQLite,
+        # whose single writer already does it).
+        session.execute(sa.select(Staff.id).where(Staff.id == booking.vet_id).with_for_update())
+        session.execute(sa.select(Room.id).where(Room.id == booking.room_id).with_for_update())
+        clashes = session.scalars(
+            sa.select(Appointment)
+            .where(
+                Appointment.status.in_(BLOCKING),
+                Appointment.starts_at < ends,
+                Appointment.ends_at > starts,
+                sa.or_(
+                    Appointment.vet_id == booking.vet_id,
+                    Appointment.room_id == booking.room_id,
+                    Appointment.patient_id == booking.patient_id,
+                ),
+                Appointment.id != (own_id or 0),
+            )
+            .order_by(Appointment.starts_at)
+        )
+        for other in clashes:
+            when = f"{other.starts_at:%Y-%m-%d %H:%M}-{other.ends_at:%H:%M} UTC"
+            if other.vet_id == booking.vet_id:
+                checker.add("vet_id", f"is already booked {when} (appointment {other.id})")
+            if other.room_id == booking.room_id:
+                checker.add("room_id", f"is already booked {when} (appointment {other.id})")
+            if other.patient_id == booking.patient_id:
+                checker.add("patient_id", f"already has an appointment {when} ({other.id})")
+
+
+def _payload(appt: Appointment) -> dict[str, Any]:
+    return {
+        "patient_id": appt.patient_id,
+        "client_id": appt.client_id,
+        "vet_id": appt.vet_id,
+        "room_id": appt.room_id,
+        "starts_at": appt.starts_at.isoformat(),
+        "ends_at": appt.ends_at.isoformat(),
+        "status": appt.status.value,
+    }
+
+
+def _snapshot(appt: Appointment) -> dict[str, list[Any]]:
+    fields = ("patient_id", "client_id", "vet_id", "room_id", "starts_at", "ends_at", "type")
+    return {name: [None, getattr(appt, name)] for name in fields} | {"status": [None, "scheduled"]}

@@ -1,0 +1,132 @@
+"""What every domain service shares: one transaction per write, audit rows, events after commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session
+
+from purplecross_desktop.database.base import Base, StaffId, utcnow
+from purplecross_desktop.database.session import SessionFactory
+from purplecross_desktop.domain import audit
+from purplecross_desktop.domain.errors import Conflict, NotFound, ValidationError
+from purplecross_desktop.domain.events import DomainEvent, EventBus
+
+M = TypeVar("M", bound=Base)
+
+Clock = Callable[[], dt.datetime]
+
+
+class UnitOfWork:
+    """The session of one write, plus the audit rows and events that go with it.
+
+    Attributes:
+        session: the open session (inside ``begin()``).
+        actor: the acting staff member, or None for the system.
+        now: the time of this write (aware UTC), the same for every row it touches.
+    """
+
+    def __init__(self, session: Session, actor: StaffId | None, now: dt.datetime) -> None:
+        self.session = session
+        self.actor = actor
+        self.now = now
+        self.events: list[DomainEvent] = []
+
+    def emit(self, event_name: str, entity_id: int, /, **data: Any) -> None:
+        """Queue ``event_name`` (``"<entity>.<verb>"``); published only if the commit succeeds."""
+        entity = event_name.split(".", 1)[0]
+        payload = {k: audit.json_value(v) for k, v in data.items()}
+        self.events.append(DomainEvent(event_name, entity, entity_id, payload, self.now))
+
+    def audit(self, action: str, entity: str, entity_id: int, changes: Mapping[str, Any]) -> None:
+        """Write an audit row in this transaction."""
+        audit.record(
+            self.session,
+            actor=self.actor,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            changes=changes,
+            at=self.now,
+        )
+
+
+class ServiceBase:
+    """Base of the domain services.
+
+    Args:
+        session_factory: opens one session per call.
+        events: the bus that receives events after each committed write.
+        clock: the current time (tests pass a fixed one); aware UTC.
+    """
+
+    def __init__(
+        self, session_factory: SessionFactory, events: EventBus, *, clock: Clock = utcnow
+    ) -> None:
+        self._sessions = session_factory
+        self._events = events
+        self._clock = clock
+
+    @contextmanager
+    def _write(self, actor: StaffId | None) -> Iterator[UnitOfWork]:
+        """One transaction: committed whole (then events published) or rolled back whole."""
+        with self._sessions() as session:
+            try:
+                with session.begin():
+                    if session.get_bind().dialect.name == "sqlite":
+                        # Take the write lock first: a transaction that reads and then writes
+                        # would otherwise fail at once if another writer committed meanwhile
+                        # (WAL snapshot); this way it waits (busy_timeout) and sees that write.
+                        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+                    _check_actor(session, actor)
+                    uow = UnitOfWork(session, actor, self._clock())
+                    yield uow
+            except sa_exc.IntegrityError as exc:
+                raise Conflict(
+                    "the change clashes with data saved meanwhile by someone else; "
+                    f"reload and try again ({exc.orig})"
+                ) from exc
+        for event in uow.events:
+            self._events.publish(event)
+
+    def _read(self) -> Session:
+        return self._sessions()
+
+
+def _check_actor(session: Session, actor: StaffId | None) -> None:
+    if actor is None:
+        return
+    from purplecross_desktop.domain.staff import Staff
+
+    if isinstance(actor, bool) or not isinstance(actor, int) or session.get(Staff, actor) is None:
+        raise ValidationError.single("actor", "must be an existing staff member")
+
+
+def get_or_raise(session: Session, model: type[M], entity: str, entity_id: object) -> M:
+    """The row with ``entity_id`` or ``NotFound``."""
+    row = session.get(model, entity_id) if isinstance(entity_id, int) else None
+    if row is None:
+        raise NotFound(entity, entity_id)
+    return row
+
+
+def apply_changes(row: Base, values: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """Set attributes on ``row`` and return ``{field: [old, new]}`` for those that changed."""
+    changed: dict[str, list[Any]] = {}
+    for name, new in values.items():
+        old = getattr(row, name)
+        if old != new:
+            changed[name] = [audit.json_value(old), audit.json_value(new)]
+            setattr(row, name, new)
+    return changed
+
+
+def exists(session: Session, model: type[Base], entity_id: object) -> bool:
+    """Whether a row of ``model`` with this id exists (False for a non-integer id)."""
+    if isinstance(entity_id, bool) or not isinstance(entity_id, int):
+        return False
+    return session.get(model, entity_id) is not None

@@ -1,0 +1,54 @@
+"""The domain services of one process, built together on one database and event bus (Qt-free).
+
+The app and the workers both build their services here, so a job sees exactly the
+services a screen does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from purplecross_desktop.database.session import SessionFactory
+from purplecross_desktop.domain.appointments import AppointmentService
+from purplecross_desktop.domain.audit import AuditService
+from purplecross_desktop.domain.billing import InvoiceService
+from purplecross_desktop.domain.clients import ClientService
+from purplecross_desktop.domain.events import EventBus
+from purplecross_desktop.domain.medical import MedicalService
+from purplecross_desktop.domain.patients import PatientService
+from purplecross_desktop.domain.reminders import ReminderService
+from purplecross_desktop.domain.rooms import RoomService
+from purplecross_desktop.domain.staff import StaffService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Every domain service, sharing one session factory and one event bus."""
+
+    events: EventBus
+    clients: ClientService
+    patients: PatientService
+    appointments: AppointmentService
+    rooms: RoomService
+    invoices: InvoiceService
+    medical: MedicalService
+    reminders: ReminderService
+    staff: StaffService
+    audit: AuditService
+
+
+def build_services(session_factory: SessionFactory, events: EventBus | None = None) -> Services:
+    """Build every service on ``session_factory``, publishing to ``events`` (a new bus if None)."""
+    bus = events or EventBus()
+    return Services(
+        events=bus,
+        clients=ClientService(session_factory, bus),
+        patients=PatientService(session_factory, bus),
+        appointments=AppointmentService(session_factory, bus),
+        rooms=RoomService(session_factory, bus),
+        invoices=InvoiceService(session_factory, bus),
+        medical=MedicalService(session_factory, bus),
+        reminders=ReminderService(session_factory, bus),
+        staff=StaffService(session_factory, bus),
+        audit=AuditService(session_factory),
+    )

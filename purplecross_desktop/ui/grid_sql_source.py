@@ -1,0 +1,301 @@
+"""A DataGrid source over a SQLAlchemy select: sort, filter and paging run in SQL, off-thread.
+
+``SqlSource(select(Patient), session_factory, {"name": Patient.name, ...})`` gives a grid
+whose header clicks become ``ORDER BY``, whose search becomes ``LIKE`` and whose pages
+become ``LIMIT/OFFSET`` (or a keyset seek when flipping to the next page). The grid calls
+``run`` and the result's ``rows``/``ids`` on its worker thread only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, or_, select
+from sqlalchemy.orm import QueryableAttribute, Session
+
+from widgets.datagrid.sources import Cancelled, QueryCancelledError
+from widgets.datagrid.state import (
+    ChoiceFilter,
+    ColumnFilter,
+    GridQuery,
+    RangeFilter,
+    SortKey,
+    TextFilter,
+)
+
+SessionFactory = Callable[[], Session]
+
+#: A column expression, or a mapped attribute such as ``Patient.name``.
+SqlExpr = ColumnElement[Any] | QueryableAttribute[Any]
+
+
+def _as_expr(value: SqlExpr) -> ColumnElement[Any]:
+    return value.expression if isinstance(value, QueryableAttribute) else value
+
+
+class SqlSource:
+    """A :class:`widgets.datagrid.GridSource` on a database.
+
+    Args:
+        select_stmt: The rows to show, e.g. ``select(Patient).where(Patient.active)``;
+            joins and where clauses are kept, the selected columns are replaced.
+        session_factory: Opens a session per query (``sessionmaker``).
+        columns: Grid column key -> SQL expression, in the grid's column order.
+        id_column: The expression of each row's id (unique; the final tiebreaker of every sort).
+        sort_columns: Key -> expression to sort by instead (e.g. ``func.lower(name)`` backed
+            by an index on it, for case-insensitive order).
+        searchable: Keys the global search may look at (default: every column).
+    """
+
+    def __init__(
+        self,
+        select_stmt: Select[Any],
+        session_factory: SessionFactory,
+        columns: Mapping[str, SqlExpr],
+        id_column: SqlExpr,
+        sort_columns: Mapping[str, SqlExpr] | None = None,
+        searchable: Sequence[str] | None = None,
+    ) -> None:
+        if not columns:
+            raise ValueError("columns: map at least one grid column key to a SQL expression")
+        self._stmt = select_stmt
+        self._factory = session_factory
+        self._columns = {key: _as_expr(expr) for key, expr in columns.items()}
+        self._id = _as_expr(id_column)
+        self._sort = {key: _as_expr(expr) for key, expr in (sort_columns or {}).items()}
+        self._searchable = set(searchable) if searchable is not None else set(self._columns)
+        for key in (*self._sort, *self._searchable):
+            if key not in self._columns:
+                raise ValueError(f"sort_columns/searchable: {key!r} is not a column key")
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The column keys, in the order rows are returned."""
+        return tuple(self._columns)
+
+    def run(self, query: GridQuery, cancelled: Cancelled = lambda: False) -> SqlResult:
+        for key in (*(s.key for s in query.sort), *(k for k, _ in query.filters)):
+            if key not in self._columns:
+                raise ValueError(f"query: unknown column key {key!r}")
+        conditions = self._conditions(query)
+        filtered = self._stmt
+        for condition in conditions:
+            filtered = filtered.where(condition)
+        counter = select(func.count()).select_from(
+            filtered.with_only_columns(self._id).order_by(None).subquery()
+        )
+        with self._factory() as session:
+            count = int(session.execute(counter).scalar_one())
+        if cancelled():
+            raise QueryCancelledError
+        return SqlResult(self, filtered, query.sort, count)
+
+    def distinct_values(self, key: str, limit: int) -> list[Any]:
+        expr = self._columns[key]
+        stmt = (
+            self._stmt.with_only_columns(expr)
+            .where(expr.is_not(None))
+            .distinct()
+            .order_by(expr)
+            .limit(limit)
+        )
+        with self._factory() as session:
+            return list(session.execute(stmt).scalars())
+
+    def _conditions(self, query: GridQuery) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        needle = query.search.strip()
+        if needle:
+            keys = [k for k in (query.search_keys or self._columns) if k in self._searchable]
+            texts = [_contains(self._columns[k], needle) for k in keys]
+            conditions.append(or_(*texts) if texts else false())
+        for key, flt in query.filters:
+            conditions.append(_filter(self._columns[key], flt))
+        return conditions
+
+    def sort_exprs(self, sort: Sequence[SortKey]) -> list[ColumnElement[Any]]:
+        """The SQL expression each sort key orders by."""
+        return [self._sort.get(k.key, self._columns[k.key]) for k in sort]
+
+    def order_by(self, sort: Sequence[SortKey], reverse: bool = False) -> list[ColumnElement[Any]]:
+        """The ORDER BY of ``sort`` (nulls last, id as the tiebreaker); ``reverse`` flips it."""
+        clauses: list[ColumnElement[Any]] = []
+        for key, expr in zip(sort, self.sort_exprs(sort), strict=True):
+            descending = key.descending != reverse
+            ordered = expr.desc() if descending else expr.asc()
+            if _nullable(expr):
+                ordered = ordered.nulls_first() if reverse else ordered.nulls_last()
+            clauses.append(ordered)
+        clauses.append(self._id.desc() if reverse else self._id.asc())
+        return clauses
+
+    def select_page(
+        self, filtered: Select[Any], sort: Sequence[SortKey], reverse: bool
+    ) -> Select[Any]:
+        """``filtered`` selecting the grid's columns, the id and the sort values, in order."""
+        return filtered.with_only_columns(
+            *self._columns.values(), self._id, *self.sort_exprs(sort)
+        ).order_by(*self.order_by(sort, reverse))
+
+    def seek(
+        self, sort: Sequence[SortKey], anchor: tuple[Any, ...], reverse: bool
+    ) -> ColumnElement[bool]:
+        """Rows after (or, with ``reverse``, before) the row whose sort values and id are
+        ``anchor``: a keyset seek, so a page flip costs the same on page 2 and page 50,000."""
+        exprs = [*self.sort_exprs(sort), self._id]
+        ways = [k.descending for k in sort] + [False]
+        *values, _ = anchor
+        terms: list[ColumnElement[bool]] = []
+        equal: list[ColumnElement[bool]] = []
+        for expr, descending, value in zip(exprs, ways, [*values, anchor[-1]], strict=True):
+            terms.append(and_(*equal, _beyond(expr, value, descending, reverse)))
+            equal.append(expr.is_(None) if value is None else expr == value)
+        seek = or_(*terms)
+        # A redundant range on the leading key lets the database walk its index from the anchor.
+        lead, lead_value, lead_desc = exprs[0], anchor[0], ways[0]
+        if lead_value is not None and not _nullable(lead):
+            forward = lead_desc == reverse
+            seek = and_(lead >= lead_value if forward else lead <= lead_value, seek)
+        return seek
+
+    def session(self) -> Session:
+        """A new session from the factory."""
+        return self._factory()
+
+
+def _nullable(expr: ColumnElement[Any]) -> bool:
+    """False only when ``expr`` can never be NULL: a NOT NULL column, or a function of one
+    (``lower(name)``); anything else gets NULLS LAST handling."""
+    nullable = getattr(expr, "nullable", None)
+    if nullable is not None:
+        return nullable is not False
+    arguments = list(getattr(expr, "clauses", ()))
+    return not (len(arguments) == 1 and getattr(arguments[0], "nullable", None) is False)
+
+
+def _beyond(
+    expr: ColumnElement[Any], value: Any, descending: bool, reverse: bool
+) -> ColumnElement[bool]:
+    """``expr`` comes strictly after ``value`` in the (nulls-last) order, or before if reverse."""
+    nullable = _nullable(expr)
+    if not reverse:
+        if value is None:
+            return false()  # nothing sorts after a null but other nulls (ties)
+        past = expr < value if descending else expr > value
+        return or_(past, expr.is_(None)) if nullable else past
+    if value is None:
+        return expr.is_not(None)
+    before: ColumnElement[bool] = expr > value if descending else expr < value
+    return before
+
+
+def _contains(expr: ColumnElement[Any], text: str) -> ColumnElement[bool]:
+    as_text = expr if isinstance(expr.type, String) else cast(expr, String)
+    return as_text.icontains(text, autoescape=True)
+
+
+def _filter(expr: ColumnElement[Any], flt: ColumnFilter) -> ColumnElement[bool]:
+    if isinstance(flt, TextFilter):
+        return _contains(expr, flt.text.strip()) if flt.text.strip() else and_(True)
+    if isinstance(flt, ChoiceFilter):
+        return expr.in_(list(flt.values)) if flt.values else false()
+    assert isinstance(flt, RangeFilter)
+    parts = [expr.is_not(None)]
+    if flt.low is not None:
+        parts.append(expr >= flt.low)
+    if flt.high is not None:
+        parts.append(expr <= flt.high)
+    return and_(*parts)
+
+
+def cast_int(value: int | None) -> int:
+    """``value``, known not to be None here."""
+    assert value is not None
+    return value
+
+
+class SqlResult:
+    """The rows a SQL query selected: counted now, fetched a page at a time on demand.
+
+    A page is read from the nearest row already seen (a keyset seek from that row, plus a
+    small OFFSET when it is not adjacent) or from the nearer end of the result (the
+    query runs in reverse order for the second half), so the next, previous, first and
+    last pages cost about the same anywhere in a large table.
+    """
+
+    def __init__(
+        self, source: SqlSource, filtered: Select[Any], sort: Sequence[SortKey], count: int
+    ) -> None:
+        self._source = source
+        self._filtered = filtered
+        self._sort = tuple(sort)
+        self._count = count
+        self._last: tuple[int, int, list[tuple[Any, ...]], list[Any]] | None = None
+        self._width = len(source.keys)
+        # Sort values + id of the row just before position p (_after) / at position p
+        # (_before), learnt from pages already read: the keyset anchors of page flips.
+        self._after: dict[int, tuple[Any, ...]] = {}
+        self._before: dict[int, tuple[Any, ...]] = {}
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    @property
+    def is_local(self) -> bool:
+        return False
+
+    def rows(self, start: int, stop: int) -> list[tuple[Any, ...]]:
+        return self._fetch(start, stop)[0]
+
+    def ids(self, start: int, stop: int) -> list[Any]:
+        if stop - start > 5000:  # "select all matching": ids only, in one query
+            stmt = self._filtered.with_only_columns(self._source._id).order_by(
+                *self._source.order_by(self._sort)
+            )
+            with self._source.session() as session:
+                return list(session.execute(stmt.offset(start).limit(stop - start)).scalars())
+        return self._fetch(start, stop)[1]
+
+    def _fetch(self, start: int, stop: int) -> tuple[list[tuple[Any, ...]], list[Any]]:
+        start, stop = max(0, start), min(stop, self._count)
+        if stop <= start:
+            return [], []
+        last = self._last
+        if last is not None and last[0] == start and last[1] == stop:
+            return last[2], last[3]
+        source, width = self._source, self._width
+        # Walk as few rows as possible: from the nearest row already seen (a keyset seek,
+        # then a small OFFSET), or from the nearer end of the result.
+        ahead = max((p for p in self._after if p <= start), default=None)
+        behind = min((p for p in self._before if p >= stop), default=None)
+        costs = {"start": start, "end": self._count - stop}
+        if ahead is not None:
+            costs["ahead"] = start - ahead
+        if behind is not None:
+            costs["behind"] = behind - stop
+        way = min(costs, key=lambda k: (costs[k], k not in ("ahead", "behind")))
+        reverse = way in ("end", "behind")
+        stmt = source.select_page(self._filtered, self._sort, reverse)
+        if way == "ahead":
+            stmt = stmt.where(source.seek(self._sort, self._after[cast_int(ahead)], False))
+        elif way == "behind":
+            stmt = stmt.where(source.seek(self._sort, self._before[cast_int(behind)], True))
+        if costs[way]:
+            stmt = stmt.offset(costs[way])
+        stmt = stmt.limit(stop - start)
+        with source.session() as session:
+            fetched = [tuple(r) for r in session.execute(stmt)]
+        if reverse:
+            fetched.reverse()
+        rows = [r[:width] for r in fetched]
+        ids = [r[width] for r in fetched]
+        if fetched:
+            if len(self._after) > 10_000:
+                self._after.clear()
+                self._before.clear()
+            self._after[start + len(fetched)] = (*fetched[-1][width + 1 :], fetched[-1][width])
+            self._before[start] = (*fetched[0][width + 1 :], fetched[0][width])
+        self._last = (start, stop, rows, ids)
+        return rows, ids

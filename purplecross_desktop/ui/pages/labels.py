@@ -1,0 +1,20 @@
+"""Human labels for stored enum values ("in_consult" → "In consult")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+
+def enum_label(value: Any) -> str:
+    """The display text of an enum member or its stored value."""
+    raw = value.value if isinstance(value, enum.Enum) else str(value)
+    return str(raw).replace("_", " ").capitalize()
+
+
+def local_time(value: Any) -> str:
+    """An aware datetime as local date and time, minutes precision."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone().strftime("%Y-%m-%d %H:%M")
+    return str(value)

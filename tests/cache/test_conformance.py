@@ -1,0 +1,310 @@
+"""One behaviour, three tiers: Redis, the disk tier, and the service failed over to disk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cache import TTL, CacheService
+from tests.cache.conftest import make_service
+
+UNUSUAL_KEYS = [
+    "patiënt:Zoë Ñúñez",
+    "key with spaces",
+    "a:b:c::d:",
+    "glob*chars?[x]\\",
+    "🐕:🐈",
+    "tab\tnew\nline",
+    "x" * 1024,
+]
+
+VALUES: list[Any] = [
+    None,
+    0,
+    -(2**63),
+    1.5,
+    "",
+    "text ✓",
+    [],
+    {},
+    [1, "two", None, [3]],
+    {"nested": {"list": [1, 2], "flag": True}},
+    dt.datetime(2026, 3, 4, 5, 6, 7, 890, tzinfo=dt.UTC),
+    dt.date(2026, 2, 28),
+    dt.time(13, 45),
+    Decimal("12.30"),
+    {"invoice": {"total": Decimal("99.95"), "due": dt.date(2026, 1, 31)}},
+]
+
+
+@dataclass
+class Pet:
+    name: str
+    born: dt.date
+
+
+class TestCacheConformance:
+    """Run against every tier through the ``backend`` fixture."""
+
+    @pytest.mark.parametrize("value", VALUES, ids=repr)
+    def test_values_round_trip_with_their_types(self, cache: CacheService, value: Any) -> None:
+        assert cache.set("v", value) is True
+        got = cache.get("v", default="<miss>")
+        assert got == value
+        assert type(got) is type(value)
+
+    def test_miss_returns_the_default(self, cache: CacheService) -> None:
+        assert cache.get("absent") is None
+        assert cache.get("absent", default=7) == 7
+
+    def test_a_cached_none_is_a_hit(self, cache: CacheService) -> None:
+        cache.set("none", None)
+        assert cache.get("none", default="<miss>") is None
+
+    @pytest.mark.parametrize("key", UNUSUAL_KEYS, ids=lambda k: repr(k)[:20])
+    def test_unusual_keys_work(self, cache: CacheService, key: str) -> None:
+        cache.set(key, {"k": key})
+        assert cache.get(key) == {"k": key}
+        assert cache.get_many([key, "other"]) == {key: {"k": key}}
+        assert cache.delete(key) is True
+        assert cache.get(key) is None
+
+    def test_glob_characters_in_a_key_are_literal_when_invalidating(
+        self, cache: CacheService
+    ) -> None:
+        cache.set("patient:4*", 1)
+        cache.set("patient:42", 2)
+        cache.invalidate("patient", "4*")
+        assert cache.get("patient:4*") is None
+        assert cache.get("patient:42") == 2
+
+    def test_ttl_expires(self, cache: CacheService) -> None:
+        cache.set("short", 1, ttl=0.15)
+        cache.set("long", 2, ttl=TTL.LONG)
+        assert cache.get("short") == 1
+        time.sleep(0.3)
+        assert cache.get("short") is None
+        assert cache.get("long") == 2
+
+    def test_delete(self, cache: CacheService) -> None:
+        cache.set("a", 1)
+        assert cache.delete("a") is True
+        assert cache.delete("a") is False
+        assert cache.get("a") is None
+
+    def test_delete_pattern_walks_every_batch(self, cache: CacheService) -> None:
+        cache.set_many({f"patient:{i}": i for i in range(1200)})
+        cache.set_many({"client:1": 1, "patientx": 2})
+        assert cache.delete_pattern("patient:*") == 1200
+        assert cache.get_many(["patient:0", "patient:1199", "client:1", "patientx"]) == {
+            "client:1": 1,
+            "patientx": 2,
+        }
+
+    def test_delete_pattern_supports_redis_glob_syntax(self, cache: CacheService) -> None:
+        cache.set_many({"k:a1": 1, "k:b1": 2, "k:c1": 3, "k:a22": 4, "k:*": 5})
+        assert cache.delete_pattern("k:[ab]?") == 2
+        assert cache.delete_pattern("k:\\*") == 1
+        assert sorted(cache.get_many(["k:a1", "k:b1", "k:c1", "k:a22", "k:*"])) == [
+            "k:a22",
+            "k:c1",
+        ]
+
+    def test_invalidate_drops_the_record_its_lists_and_searches(self, cache: CacheService) -> None:
+        keep = {"patient:421": 1, "client:42": 2, "patient:4": 3, "appointment:list": 4}
+        drop = {
+            "patient:42": 5,
+            "patient:42:visits": 6,
+            "patient:list": 7,
+            "patient:list:page:1": 8,
+            "search:rex": 9,
+            "search:patient:rex": 10,
+        }
+        cache.set_many({**keep, **drop})
+        cache.invalidate("patient", 42)
+        assert cache.get_many([*keep, *drop]) == keep
+
+    def test_invalidate_without_id_drops_the_whole_entity(self, cache: CacheService) -> None:
+        cache.set_many({"invoice:1": 1, "invoice:list": 2, "client:1": 3, "search:x": 4})
+        cache.invalidate("invoice")
+        assert cache.get_many(["invoice:1", "invoice:list", "client:1", "search:x"]) == {
+            "client:1": 3
+        }
+
+    def test_invalidate_refuses_unknown_entities(self, cache: CacheService) -> None:
+        with pytest.raises(ValueError, match="entity 'pet': must be one of patient, client"):
+            cache.invalidate("pet", 1)
+
+    def test_get_many_and_set_many(self, cache: CacheService) -> None:
+        assert cache.set_many({"m:1": 1, "m:2": [2]}, ttl=TTL.SHORT) is True
+        assert cache.get_many(["m:1", "m:2", "m:3"]) == {"m:1": 1, "m:2": [2]}
+        assert cache.get_many([]) == {}
+
+    def test_clear_removes_only_this_namespace(
+        self, backend: tuple[str, CacheService], tmp_path: Path
+    ) -> None:
+        _, cache = backend
+        other = make_service(None, tmp_path / "cache", namespace="other")
+        try:
+            cache.set("shared:key", "mine")
+            other.set("shared:key", "theirs")
+            assert cache.clear() >= 1
+            assert cache.get("shared:key") is None
+            assert other.get("shared:key") == "theirs"
+        finally:
+            other.close()
+
+    def test_get_or_set_runs_the_loader_once_under_eight_threads(self, cache: CacheService) -> None:
+        calls = 0
+        barrier = threading.Barrier(8)
+        results: list[Any] = []
+
+        def loader() -> dict[str, int]:
+            nonlocal calls
+            calls += 1
+            time.sleep(0.1)
+            return {"answer": 42}
+
+        def worker() -> None:
+            barrier.wait()
+            results.append(cache.get_or_set("hot", loader))
+
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert calls == 1
+        assert results == [{"answer": 42}] * 8
+        results[0]["answer"] = 0  # every caller got its own copy
+        assert results[1] == {"answer": 42}
+        assert cache.get("hot") == {"answer": 42}
+
+    def test_get_or_set_returns_what_a_hit_would(self, cache: CacheService) -> None:
+        pet = Pet("Rex", dt.date(2020, 5, 1))
+        first = cache.get_or_set("pet:1", lambda: pet)
+        second = cache.get_or_set("pet:1", lambda: pytest.fail("loader ran on a hit"))
+        assert first == second == {"name": "Rex", "born": dt.date(2020, 5, 1)}
+
+    def test_a_failing_loader_caches_nothing(self, cache: CacheService) -> None:
+        def boom() -> int:
+            raise RuntimeError("database is down")
+
+        with pytest.raises(RuntimeError, match="database is down"):
+            cache.get_or_set("k", boom)
+        assert cache.get_or_set("k", lambda: 5) == 5
+
+    def test_non_serializable_value_names_the_key_and_stores_nothing(
+        self, cache: CacheService
+    ) -> None:
+        cache.set("ok", 1)
+        with pytest.raises(TypeError, match=r"cache value for key 'bad:key' is not serializable"):
+            cache.set("bad:key", {"lock": threading.Lock()})
+        with pytest.raises(TypeError, match="'b'"):
+            cache.set_many({"a": 1, "b": object()})
+        assert cache.get_many(["a", "b", "bad:key", "ok"]) == {"ok": 1}
+
+    def test_oversized_value_is_refused_clearly(self, cache: CacheService) -> None:
+        cache.max_value_bytes = 1000
+        with pytest.raises(ValueError, match=r"key 'big' is \d+ bytes encoded; the limit"):
+            cache.set("big", "x" * 2000)
+        assert cache.get("big") is None
+        with pytest.raises(ValueError, match="max_value_bytes"):
+            cache.get_or_set("big", lambda: "x" * 2000)
+
+    @pytest.mark.parametrize(
+        ("key", "error", "message"),
+        [
+            (42, TypeError, "cache key must be str, not int"),
+            ("", ValueError, "must be 1 to 1024 characters"),
+            ("y" * 1025, ValueError, "must be 1 to 1024 characters"),
+            ("bad\ud800", ValueError, "must be valid Unicode text"),
+        ],
+    )
+    def test_bad_keys_are_refused(
+        self, cache: CacheService, key: Any, error: type[Exception], message: str
+    ) -> None:
+        with pytest.raises(error, match=message):
+            cache.set(key, 1)
+        with pytest.raises(error, match=message):
+            cache.get(key)
+
+    @pytest.mark.parametrize("ttl", [0, -1, "60", True])
+    def test_bad_ttl_is_refused(self, cache: CacheService, ttl: Any) -> None:
+        with pytest.raises(ValueError, match="ttl for cache key 'k': must be seconds > 0"):
+            cache.set("k", 1, ttl=ttl)
+        assert cache.get("k") is None
+
+    def test_stats_count_this_processes_calls_per_tier(
+        self, backend: tuple[str, CacheService]
+    ) -> None:
+        name, cache = backend
+        tier = "redis" if name == "redis" else "disk"
+        cache.set("s:1", 1)
+        cache.get("s:1")
+        cache.get("s:1")
+        cache.get("s:2")
+        cache.delete("s:1")
+        stats = cache.stats()
+        assert stats.tier == tier
+        mine = stats.tier_stats(tier)
+        assert (mine.hits, mine.misses, mine.sets, mine.deletes) == (2, 1, 1, 1)
+        assert mine.hit_rate == pytest.approx(2 / 3)
+        assert mine.keys == 0
+        assert mine.memory_bytes is not None
+        assert mine.memory_bytes > 0
+        assert stats.as_dict()["tiers"][tier]["hit_rate"] == pytest.approx(0.6667)
+        assert stats.failovers == (1 if name == "failover" else 0)
+        assert stats.breaker == {"redis": "closed", "disk": "none", "failover": "open"}[name]
+
+
+def test_two_namespaces_on_one_redis_never_share_entries(redis_url: str, tmp_path: Path) -> None:
+    a = make_service(redis_url, tmp_path / "a", namespace="clinic-a")
+    b = make_service(redis_url, tmp_path / "b", namespace="clinic-b")
+    try:
+        a.set("patient:1", "a's")
+        assert b.get("patient:1") is None
+        b.set("patient:1", "b's")
+        a.invalidate("patient", 1)
+        assert b.get("patient:1") == "b's"
+    finally:
+        a.close()
+        b.close()
+
+
+def test_namespace_is_validated(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="namespace 'a b'"):
+        CacheService(None, tmp_path, namespace="a b")
+
+
+def test_debug_mode_logs_hit_and_miss_per_key(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    cache = make_service(None, tmp_path, debug=True)
+    try:
+        with caplog.at_level("INFO", logger="cache.service"):
+            cache.get("patient:7")
+            cache.set("patient:7", 1)
+            cache.get("patient:7")
+        assert [r.getMessage() for r in caplog.records] == [
+            "cache MISS patient:7 (disk)",
+            "cache HIT patient:7 (disk)",
+        ]
+    finally:
+        cache.close()
+
+
+def test_disk_dir_is_private(tmp_path: Path) -> None:
+    cache = make_service(None, tmp_path / "c")
+    try:
+        for sub in ("values", "replay"):
+            assert (tmp_path / "c" / sub).stat().st_mode & 0o777 == 0o700
+    finally:
+        cache.close()

@@ -1,0 +1,150 @@
+"""The gallery window end to end: tree → canvas, live controls, log, docs, toolbar, matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QComboBox
+from pytestqt.qtbot import QtBot
+
+from gallery.matrix import StateMatrix
+from gallery.story import Component
+from gallery.window import GalleryWindow
+from widgets.alert import Alert
+from widgets.button import Button
+from widgets.theme import ThemeManager, current_theme
+
+pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints")]
+
+
+@pytest.fixture
+def window(
+    qtbot: QtBot, qapp: QApplication, components: list[Component]
+) -> Iterator[GalleryWindow]:
+    manager = ThemeManager(qapp, "light")
+    window = GalleryWindow(components, manager)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    yield window
+    manager.deleteLater()
+
+
+def _button(window: GalleryWindow) -> Button:
+    widget = window.stage().content()
+    assert isinstance(widget, Button)
+    return widget
+
+
+def test_opens_on_the_first_story_and_switches_from_the_tree(window: GalleryWindow) -> None:
+    component, story, _ = window.current()
+    assert component is not None
+    assert story is not None
+    assert (component.name, story.name) == ("Alert", "Info")
+    index = window.tree_model().story_index("Button", "Danger")
+    window._tree.setCurrentIndex(index)
+    assert _button(window).get_variant() == "danger"
+    assert "Danger" in window.docs_text()
+
+
+def test_control_edits_re_render_live(window: GalleryWindow) -> None:
+    window.show_story("Button", "Primary")
+    window.controls().set_value("variant", "success")
+    window.controls().set_value("text", "Check in")
+    button = _button(window)
+    assert button.get_variant() == "success"
+    assert button.text() == "Check in"
+    assert "variant='success'" in window.docs_text()
+    window.controls().reset_all()
+    assert _button(window).get_variant() == "primary"
+
+
+def test_signals_from_the_canvas_reach_the_log(qtbot: QtBot, window: GalleryWindow) -> None:
+    window.show_story("Button", "Primary")
+    qtbot.mouseClick(_button(window), Qt.MouseButton.LeftButton)
+    signatures = [signature for _, signature, _ in window.signal_log().entries()]
+    assert "clicked(bool)" in signatures
+
+
+def test_loading_and_disabled_stories_log_no_click(qtbot: QtBot, window: GalleryWindow) -> None:
+    for story in ("Loading", "Disabled"):
+        window.show_story("Button", story)
+        qtbot.mouseClick(_button(window), Qt.MouseButton.LeftButton)
+        signatures = [signature for _, signature, _ in window.signal_log().entries()]
+        assert "clicked(bool)" not in signatures, story
+
+
+def test_closing_the_alert_story_logs_sig_closed_once(qtbot: QtBot, window: GalleryWindow) -> None:
+    window.show_story("Alert", "WithCloseButton")
+    alert = window.stage().content()
+    assert isinstance(alert, Alert)
+    qtbot.mouseClick(alert._close, Qt.MouseButton.LeftButton)
+    entries = [e for e in window.signal_log().entries() if e[1] == "sig_closed()"]
+    assert len(entries) == 1
+
+
+def test_toolbar_theme_scale_disable_and_background(window: GalleryWindow) -> None:
+    window.show_story("Button", "Primary")
+    theme_box = window._theme_box
+    assert isinstance(theme_box, QComboBox)
+    theme_box.setCurrentIndex(theme_box.findData("dark"))
+    assert current_theme() == "dark"
+    small = _button(window).sizeHint().height()
+    window.set_scale(2.0)
+    assert _button(window).sizeHint().height() > 1.6 * small
+    window.set_disabled_all(True)
+    assert not _button(window).isEnabled()
+    window.set_disabled_all(False)
+    assert _button(window).isEnabled()
+    window.set_background("checker")
+    with pytest.raises(ValueError, match="background: must be one of"):
+        window.set_background("plaid")
+    theme_box.setCurrentIndex(theme_box.findData("light"))
+
+
+def test_search_filters_the_tree(qtbot: QtBot, window: GalleryWindow) -> None:
+    qtbot.keyClicks(window._search, "payment")
+    model = window.tree_model()
+    assert model.rowCount() == 1
+    assert model.index(0, 0).data() == "Alert"
+
+
+def test_state_matrix_tab_shows_variants_by_states(window: GalleryWindow) -> None:
+    window.show_story("Button", "Primary")
+    window._tabs.setCurrentIndex(2)
+    matrix = window._matrix_stage.content()
+    assert isinstance(matrix, StateMatrix)
+    hover = matrix.cell("Danger", "hover")
+    assert isinstance(hover, Button)
+    assert hover.get_sim_state() == "hover"
+    assert not matrix.cell("Primary", "disabled").isEnabled()
+    loading = matrix.cell("Primary", "loading")
+    assert isinstance(loading, Button)
+    assert loading.is_loading()
+
+
+def test_docs_tab_lists_docstring_properties_and_snippet(window: GalleryWindow) -> None:
+    window.show_story("Alert", "WithList")
+    text = window.docs_text()
+    assert "sig_closed" in text
+    assert "timeout_ms" in text
+    assert "from widgets.alert import Alert" in text
+    assert "Pick a veterinarian" in text
+
+
+def test_a_render_error_is_shown_not_raised(window: GalleryWindow) -> None:
+    window.show_story("Button", "Primary")
+    window._args["variant"] = "ghost"  # bypass the controls' validation
+    window._render()
+    shown = window.stage().content()
+    assert isinstance(shown, Alert)
+    assert "variant: must be one of" in shown.get_message()
+
+
+def test_ctrl_f_focuses_the_search(qtbot: QtBot, window: GalleryWindow) -> None:
+    window.activateWindow()
+    window._tree.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window._search.hasFocus()

@@ -1,0 +1,157 @@
+"""The grid's selection: ids kept across pages, checkboxes, "select all matching", bulk actions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QModelIndex, QTimer
+
+from widgets.datagrid.export import ExportJob
+from widgets.datagrid.persistence import GridLayout, LayoutStore
+from widgets.datagrid.state import GridRow, SavedView
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import SignalInstance
+
+    from widgets.datagrid.bulk_bar import BulkActionBar
+    from widgets.datagrid.model import GridModel
+    from widgets.datagrid.pager import PagerBar
+    from widgets.datagrid.sources import GridResult, GridSource
+    from widgets.datagrid.state import Column, GridQuery
+    from widgets.datagrid.table import GridTable
+    from widgets.datagrid.toolbar import GridToolbar
+    from widgets.datagrid.worker import TaskRunner
+
+
+class SelectionMixin:
+    """Selection handling of :class:`DataGrid`: the selected ids are the truth; the checkbox
+    column and the bulk-action bar show them."""
+
+    if TYPE_CHECKING:  # provided by DataGrid
+        _table: GridTable
+        _model: GridModel
+        _columns: tuple[Column, ...]
+        _query: GridQuery
+        _result: GridResult | None
+        _runner: TaskRunner
+        _source: GridSource
+        _toolbar: GridToolbar
+        _bulk_bar: BulkActionBar
+        _pager: PagerBar
+        _selection_mode: str
+        _selected: dict[Any, None]
+        _all_matching: bool
+        _views: list[SavedView]
+        _store: LayoutStore | None
+        _save_timer: QTimer
+        _export_job: ExportJob | None
+        _title: str
+        _page_size: int | None
+        _enable_pagination: bool
+        sig_row_activated: SignalInstance
+        sig_selection_changed: SignalInstance
+        sig_bulk_action: SignalInstance
+        sig_export_finished: SignalInstance
+        sig_export_failed: SignalInstance
+
+        def _keys(self) -> list[str]: ...
+        def _set_query(self, query: GridQuery) -> None: ...
+        def _set_loading(self, loading: bool) -> None: ...
+        def _on_side_failure(self, exc: BaseException) -> None: ...
+        def _update_chrome(self) -> None: ...
+        def _search_keys(self) -> tuple[str, ...]: ...
+        def row_at(self, row: int) -> GridRow | None: ...
+        def visible_columns(self) -> list[str]: ...
+        def show_only_columns(self, keys: Sequence[str]) -> None: ...
+        def capture_layout(self) -> GridLayout: ...
+        def restore_layout(self, layout: GridLayout) -> None: ...
+
+    # ---- public API: selection -------------------------------------------------------------
+
+    def selected_ids(self) -> list[Any]:
+        """Ids of the selected rows, in the order they were selected."""
+        return list(self._selected)
+
+    def select_ids(self, ids: Sequence[Any]) -> None:
+        """Select exactly ``ids``."""
+        self._selected = dict.fromkeys(ids)
+        self._all_matching = False
+        self._selection_updated()
+
+    def clear_selection(self) -> None:
+        """Select nothing."""
+        self.select_ids(())
+
+    def select_all_matching(self) -> None:
+        """Select every row the filters let through, on every page (ids fetched off-thread)."""
+        result = self._result
+        if result is None:
+            return
+        self._set_loading(True)
+
+        def done(ids: list[Any]) -> None:
+            self._set_loading(False)
+            if result is self._result:
+                self._selected = dict.fromkeys(ids)
+                self._all_matching = True
+                self._selection_updated()
+
+        self._runner.submit(lambda: result.ids(0, result.count), done, self._on_side_failure)
+
+    def is_all_matching_selected(self) -> bool:
+        """True after "select all N matching", until the selection changes."""
+        return self._all_matching
+
+    # ---- selection --------------------------------------------------------------------------
+
+    def _is_selected(self, row_id: Any) -> bool:
+        return row_id in self._selected
+
+    def _selection_updated(self) -> None:
+        self._model.refresh_checks()
+        self._update_chrome()
+        self.sig_selection_changed.emit(list(self._selected))
+
+    def _on_check_toggled(self, row: int, checked: bool) -> None:
+        row_id = self._model.row_id(row)
+        if row_id is None:
+            return
+        if checked:
+            self._selected[row_id] = None
+        else:
+            self._selected.pop(row_id, None)
+        self._all_matching = False
+        self._selection_updated()
+
+    def _toggle_row(self, row: int) -> None:
+        row_id = self._model.row_id(row)
+        if row_id is not None:
+            self._on_check_toggled(row, row_id not in self._selected)
+
+    def _select_page(self) -> None:
+        ids = [self._model.row_id(r) for r in range(self._model.rowCount())]
+        known = [i for i in ids if i is not None]
+        if known and all(i in self._selected for i in known):
+            for i in known:
+                self._selected.pop(i, None)
+        else:
+            self._selected.update(dict.fromkeys(known))
+        self._all_matching = False
+        self._selection_updated()
+
+    def _on_current_row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self._selection_mode != "single" or not current.isValid():
+            return
+        row_id = self._model.row_id(current.row())
+        if row_id is not None and list(self._selected) != [row_id]:
+            self._selected = {row_id: None}
+            self._selection_updated()
+
+    def _on_activated(self, index: QModelIndex) -> None:
+        row = self.row_at(index.row())
+        if row is not None:
+            self.sig_row_activated.emit(row)
+
+    def _on_bulk_action(self, name: str) -> None:
+        self.sig_bulk_action.emit(name, self.selected_ids())

@@ -1,0 +1,89 @@
+"""Runs grid work (queries, row fetches) on a private thread pool; results on the UI thread."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+
+class _Relay(QObject):
+    """Carries a finished task across threads; it outlives its runner if it must."""
+
+    sig_finished = Signal(int, object, object)
+
+
+class TaskRunner(QObject):
+    """Runs callables off the UI thread and calls back on the UI thread.
+
+    Args:
+        threads: Worker threads; 1 keeps a source's caches single-threaded.
+        parent: The owning QObject.
+    """
+
+    def __init__(self, threads: int = 1, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        # Python threads, not QThreadPool: a QRunnable deleted by the pool leaves a stale
+        # PySide wrapper behind, which a later Qt object at the same address then inherits.
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="datagrid")
+        self._relay = _Relay()
+        self._relay.sig_finished.connect(self._deliver)
+        self._ids = itertools.count(1)
+        self._callbacks: dict[
+            int, tuple[Callable[[Any], None], Callable[[BaseException], None]]
+        ] = {}
+        self._closed = False
+        #: False once the runner is shut down or destroyed: long work should stop early.
+        self.alive = [True]
+        # A grid deleted without close() (e.g. replaced in a layout) still stops its work.
+        self.destroyed.connect(partial(_abandon, self._pool, self.alive))
+
+    def submit(
+        self,
+        work: Callable[[], Any],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[BaseException], None],
+    ) -> int:
+        """Run ``work()`` on a worker; ``on_done(result)`` or ``on_error(exc)`` on the UI thread."""
+        task_id = next(self._ids)
+        self._callbacks[task_id] = (on_done, on_error)
+        relay = self._relay
+
+        def run() -> None:
+            try:
+                result = work()
+            except BaseException as exc:
+                relay.sig_finished.emit(task_id, None, exc)
+            else:
+                relay.sig_finished.emit(task_id, result, None)
+
+        self._pool.submit(run)
+        return task_id
+
+    def shutdown(self) -> None:
+        """Drop queued work and wait for running work; later results are ignored."""
+        self._closed = True
+        self.alive[0] = False
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._callbacks.clear()
+
+    @Slot(int, object, object)
+    def _deliver(self, task_id: int, result: Any, error: BaseException | None) -> None:
+        callbacks = self._callbacks.pop(task_id, None)
+        if callbacks is None or self._closed:
+            return
+        on_done, on_error = callbacks
+        if error is None:
+            on_done(result)
+        else:
+            on_error(error)
+
+
+def _abandon(pool: ThreadPoolExecutor, alive: list[bool], *_args: object) -> None:
+    """Stop queued work of a destroyed runner without waiting for the running task."""
+    alive[0] = False
+    pool.shutdown(wait=False, cancel_futures=True)
