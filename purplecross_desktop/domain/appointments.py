@@ -153,6 +153,38 @@ sa.event.listen(
 )
 
 
+def _sqlite_guard(event: str) -> str:
+    """SQLite's own guard against double booking (PostgreSQL has exclusion constraints):
+    refuse a holding appointment that overlaps one of the same vet or room. Appointments
+    last at most 12 hours, which bounds the index range each check reads."""
+    own = "" if event == "INSERT" else " AND a.id <> NEW.id"
+    clash = (
+        "SELECT 1 FROM appointments a WHERE a.{column} = NEW.{column}"
+        " AND a.starts_at < NEW.ends_at AND a.starts_at > datetime(NEW.starts_at, '-12 hours')"
+        " AND a.ends_at > NEW.starts_at AND a.status NOT IN ('cancelled', 'no_show')" + own
+    )
+    when = "UPDATE OF vet_id, room_id, starts_at, ends_at, status" if event == "UPDATE" else event
+    return (
+        f"CREATE TRIGGER tr_appointments_no_overlap_{event.lower()} BEFORE {when} ON appointments"
+        " WHEN NEW.status NOT IN ('cancelled', 'no_show') BEGIN"
+        " SELECT RAISE(ABORT, 'double booking: the vet or the room is already booked')"
+        f" WHERE EXISTS ({clash.format(column='vet_id')})"
+        f" OR EXISTS ({clash.format(column='room_id')}); END"
+    )
+
+
+SQLITE_GUARDS = {
+    f"tr_appointments_no_overlap_{event.lower()}": _sqlite_guard(event)
+    for event in ("INSERT", "UPDATE")
+}
+for _sql in SQLITE_GUARDS.values():
+    sa.event.listen(
+        Appointment.__table__,
+        "after_create",
+        sa.DDL(_sql).execute_if(dialect="sqlite"),  # type: ignore[no-untyped-call]
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Booking:
     """What is needed to book an appointment (``client_id`` defaults to the owner)."""
