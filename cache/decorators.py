@@ -8,6 +8,8 @@ import string
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from cache.keys import TTL
+
 if TYPE_CHECKING:
     from cache.service import CacheService
 
@@ -18,7 +20,7 @@ R = TypeVar("R")
 def cached(
     *,
     key: str,
-    ttl: float | None = 300,
+    ttl: float | None = TTL.MEDIUM,
     cache: CacheService | None = None,
     attribute: str = "cache",
     rebuild: Callable[[Any], Any] | None = None,

@@ -452,9 +452,17 @@ class CacheService:
     def _replay_invalidations(self) -> bool:
         """Runs under the breaker lock before failback: Redis gets what it missed."""
         assert self._redis is not None
+        # Merged per namespace: a long outage leaves many entries, and each pattern
+        # delete is a SCAN of the whole database; one pass per namespace does them all.
+        merged: dict[str, tuple[list[str], dict[str, None], dict[str, None]]] = {}
         for entry, op in self._replay.pending():
-            self._apply(self._redis, op)
-            self._replay.remove([entry])
+            entries, keys, patterns = merged.setdefault(op.prefix, ([], {}, {}))
+            entries.append(entry)
+            keys.update(dict.fromkeys(op.keys))
+            patterns.update(dict.fromkeys(op.patterns))
+        for prefix, (entries, keys, patterns) in merged.items():
+            self._apply(self._redis, Invalidation(tuple(keys), tuple(patterns), prefix))
+            self._replay.remove(entries)
         return True
 
     # Internals: loading ----------------------------------------------------------------

@@ -242,3 +242,22 @@ def test_a_load_racing_a_write_in_another_process_is_not_stored(
     finally:
         reader.close()
         writer.close()
+
+
+def test_a_long_outage_is_replayed_in_one_pass_per_namespace(
+    durable_redis: RedisServer, tmp_path: Path
+) -> None:
+    cache = make_service(durable_redis.url, tmp_path, probe_backoff=NO_PROBE)
+    try:
+        cache.set_many({f"patient:{i}": i for i in range(50)} | {"client:1": "kept"})
+        durable_redis.kill()
+        for i in range(50):
+            cache.invalidate("patient", i)
+        assert cache.stats().replay_pending == 50
+        durable_redis.start()
+        assert cache.check_redis() is True
+        assert cache.stats().replay_pending == 0
+        assert cache.get_many([f"patient:{i}" for i in range(50)]) == {}
+        assert cache.get("client:1") == "kept"
+    finally:
+        cache.close()
