@@ -24,7 +24,6 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from enum import IntEnum
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -33,37 +32,24 @@ import redis
 from cache import codec
 from cache.breaker import CircuitBreaker
 from cache.flight import SingleFlight
+from cache.keys import TTL, check_key, check_ttl, entity_invalidation
 from cache.replay import Invalidation, ReplayLog
 from cache.stats import CacheStats, Counters, TierStats
-from cache.tiers import DISK_ERRORS, DiskTier, RedisTier, Tier, escape_glob, make_redis_client
+from cache.tiers import (
+    DISK_ERRORS,
+    POOL_EXHAUSTED,
+    DiskTier,
+    RedisTier,
+    Tier,
+    make_redis_client,
+)
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 
-class TTL(IntEnum):
-    """Time-to-live presets in seconds; ``MEDIUM`` is the default."""
-
-    SHORT = 60
-    MEDIUM = 300
-    LONG = 3600
-    DAY = 86400
-    WEEK = 604800
-
-
-ENTITIES: Final = (
-    "patient",
-    "client",
-    "appointment",
-    "invoice",
-    "prescription",
-    "staff",
-    "report",
-    "search",
-)
 MAX_VALUE_BYTES: Final = 2**20
-MAX_KEY_LENGTH: Final = 1024
 # Connection-level failures open the breaker; AuthenticationError and BusyLoadingError
 # (a restarted Redis still loading its data) are ConnectionError subclasses.
 REDIS_DOWN: Final = (redis.ConnectionError, redis.TimeoutError)
@@ -178,7 +164,7 @@ class CacheService:
         the codec: dataclasses and rows become dicts, tuples become lists).
         """
         full = self._key(key)
-        self._check_ttl(key, ttl)
+        check_ttl(key, ttl)
         value = self._lookup(key, full)
         if value is not _MISSING:
             return value
@@ -194,14 +180,14 @@ class CacheService:
             ValueError: the encoded value is larger than ``max_value_bytes``, or bad ttl.
         """
         full = self._key(key)
-        self._check_ttl(key, ttl)
+        check_ttl(key, ttl)
         return self._write({full: self._encode(key, value)}, ttl)
 
     def set_many(self, mapping: Mapping[str, Any], ttl: float | None = TTL.MEDIUM) -> bool:
         """Store every item; all values are checked before anything is stored."""
         items: dict[str, bytes] = {}
         for key, value in mapping.items():
-            self._check_ttl(key, ttl)
+            check_ttl(key, ttl)
             items[self._key(key)] = self._encode(key, value)
         return self._write(items, ttl) if items else True
 
@@ -235,22 +221,7 @@ class CacheService:
 
     def invalidate_many(self, targets: Iterable[tuple[str, object]]) -> int:
         """``invalidate`` for several ``(entity, id)`` pairs in one pass over the keys."""
-        p = self._prefix
-        keys: list[str] = []
-        patterns = [f"{p}search:*"]
-        for entity, entity_id in targets:
-            if entity not in ENTITIES:
-                raise ValueError(f"entity {entity!r}: must be one of {', '.join(ENTITIES)}")
-            if entity == "search":
-                continue
-            if entity_id is None:
-                patterns.append(f"{p}{entity}:*")
-                continue
-            ident = escape_glob(str(entity_id))
-            keys += [f"{p}{entity}:{entity_id}", f"{p}{entity}:list"]
-            patterns += [f"{p}{entity}:{ident}:*", f"{p}{entity}:list:*"]
-        unique_keys = tuple(dict.fromkeys(keys))
-        return self._invalidate(Invalidation(unique_keys, tuple(dict.fromkeys(patterns)), p))
+        return self._invalidate(entity_invalidation(self._prefix, targets))
 
     # State -----------------------------------------------------------------------------
     @property
@@ -313,22 +284,8 @@ class CacheService:
 
     # Internals: keys and values ----------------------------------------------------------
     def _key(self, key: str) -> str:
-        if not isinstance(key, str):
-            raise TypeError(f"cache key must be str, not {type(key).__name__} ({key!r})")
-        if not key or len(key) > MAX_KEY_LENGTH:
-            raise ValueError(f"cache key {key[:60]!r}: must be 1 to {MAX_KEY_LENGTH} characters")
-        if not key.isascii():
-            try:
-                key.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ValueError(f"cache key {key!r}: must be valid Unicode text") from None
+        check_key(key)
         return self._prefix + key
-
-    def _check_ttl(self, key: str, ttl: float | None) -> None:
-        if ttl is None:
-            return
-        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl > 0:
-            raise ValueError(f"ttl for cache key {key!r}: must be seconds > 0 or None, not {ttl!r}")
 
     def _encode(self, key: str, value: Any) -> bytes:
         try:
@@ -459,7 +416,8 @@ class CacheService:
 
     def _redis_failed(self, exc: redis.RedisError, force_open: bool = False) -> None:
         self._counters.add("redis", "errors")
-        if force_open or isinstance(exc, REDIS_DOWN):
+        exhausted = POOL_EXHAUSTED in str(exc)  # busy, not down: a miss, keep Redis
+        if force_open or (isinstance(exc, REDIS_DOWN) and not exhausted):
             self._breaker.record_failure(exc)
         else:
             log.warning("cache: Redis error treated as a miss: %r", exc)

@@ -188,6 +188,7 @@ class Runner:
         config = self.platform.config
         last_heartbeat = time.monotonic()
         last_health = time.monotonic()
+        last_sweep = time.monotonic()
         while not self._stop.wait(config.maintenance_interval):
             now = time.monotonic()
             try:
@@ -196,6 +197,9 @@ class Runner:
                     self.heartbeat()
                     last_heartbeat = now
                 self.upkeep_once()
+                if self.consume and now - last_sweep >= config.heartbeat_timeout:
+                    self.platform.sweep_lost(config.heartbeat_timeout)
+                    last_sweep = now
                 if now - last_health >= 10:
                     for consumer in self.consumers.values():
                         consumer.check_worker_health()

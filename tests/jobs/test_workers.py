@@ -304,3 +304,21 @@ def test_no_second_email_when_a_worker_dies_between_send_and_ack(
         assert len(server.inbox.messages) == 1
         entry = service.log_entry("k1")
         assert entry["status"] == "unknown"
+
+
+def test_a_message_taken_but_never_claimed_is_dispatched_again(
+    harness: Harness, redis_url: str, effects_file: Path
+) -> None:
+    platform = _platform(harness, redis_url)
+    registry = JobRegistry(platform)
+    job_id = platform.enqueue("email", "test.effect", "swept")
+    platform.writer.flush()
+    # A worker pops the message and dies before it records its claim.
+    client = redis.Redis.from_url(redis_url)
+    assert client.zpopmin(platform.hueys["email"].storage.queue_key)
+    client.close()
+    assert registry.get(job_id).job.state == "waiting"
+    harness.runner(platform)  # its sweep notices the job is in neither place
+    wait_until(lambda: registry.get(job_id).job.state == "completed", timeout=20)
+    assert worker_tasks.effects(effects_file) == ["swept"]
+    assert "swept" in [e.kind for e in registry.get(job_id).timeline]

@@ -123,7 +123,9 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         self.setObjectName("dataGrid")
         self._columns = tuple(columns)
         self._id_key = id_key
-        self._source: GridSource = source or InMemorySource(columns, rows or (), id_key)
+        self._source: GridSource = (
+            source if source is not None else InMemorySource(columns, rows or (), id_key)
+        )
         self._enable_sorting = enable_sorting
         self._enable_filtering = enable_filtering
         self._enable_pagination = enable_pagination
@@ -183,12 +185,11 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         self._init_columns()
         self._connect()
 
-        search_keys = self._search_keys()
         sort: tuple[SortKey, ...] = ()
-        stored = self._load_layout()
+        stored = self._load_layout()  # may hide columns: the search keys come after it
         if stored is not None:
             sort = tuple(stored.sort)
-        self._query = GridQuery(sort=sort, search_keys=search_keys)
+        self._query = GridQuery(sort=sort, search_keys=self._search_keys())
         self._model.set_sort_markers(sort)
         self._toolbar.set_views([v.name for v in self._views])
         self._update_chrome()
@@ -401,6 +402,8 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
             self._selected = {}
             self._all_matching = False
             self._selection_updated()
+        if filters_changed:
+            self._model.set_filter_markers([k for k, _f in query.filters])
         if sort_changed:
             self._model.set_sort_markers(query.sort)
             self._schedule_save()
@@ -410,6 +413,7 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
     def _run_query(self) -> None:
         self._query_generation[0] += 1
         generation = self._query_generation[0]
+        self._runner.ensure_running()
         box, alive = self._query_generation, self._runner.alive
         query, source = self._query, self._source
         if self._result is None and _cheap_first_query(source, query):
@@ -444,6 +448,7 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         if self._prepared or not callable(prepare):
             return
         self._prepared = True
+        self._runner.ensure_running()
         keys, alive = self._search_keys(), self._runner.alive
         self._runner.submit(
             lambda: prepare(keys, lambda: not alive[0]), lambda _r: None, lambda _e: None
@@ -577,6 +582,7 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         self._toolbar.sig_clear_filters_clicked.connect(self.clear_filters)
         self._toolbar.sig_view_chosen.connect(self.apply_view)
         self._toolbar.sig_save_view_requested.connect(self.save_view)
+        self._toolbar.sig_delete_view_requested.connect(self.delete_view)
         self._toolbar.sig_export_requested.connect(self._export_from_toolbar)
         self._toolbar.sig_export_cancelled.connect(self._stop_export)
         self._connect_columns()
