@@ -12,7 +12,9 @@ How it stays correct (docs/caching.md tells the whole story):
 * On each failover the disk tier's entries of this namespace are dropped: they may
   predate invalidations that other workstations made through Redis.
 * ``get_or_set`` does not store a loaded value if an invalidation happened while the
-  loader ran (it may have read the database before the write).
+  loader ran (it may have read the database before the write): in this process (an
+  epoch counter) or in any other (a generation in Redis that every invalidation bumps
+  first and a Lua ``SET`` checks).
 """
 
 from __future__ import annotations
@@ -55,6 +57,12 @@ MAX_VALUE_BYTES: Final = 2**20
 REDIS_DOWN: Final = (redis.ConnectionError, redis.TimeoutError)
 _NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _MISSING: Final[Any] = object()
+
+
+def _generation_key(prefix: str) -> str:
+    return f"pc-gen:{prefix}"
+
+
 _ANY_TIER_ERROR: tuple[type[BaseException], ...] = (redis.RedisError, *DISK_ERRORS)
 
 
@@ -108,6 +116,7 @@ class CacheService:
         self.lock_timeout = lock_timeout
         self._prefix = f"pc:{namespace}:"
         self._lock_prefix = f"pc-lock:{namespace}:"
+        self._generation = _generation_key(self._prefix)
         root = Path(disk_dir)
         self._disk = DiskTier(root / "values", size_limit=disk_size_limit)
         self._replay = ReplayLog(root / "replay")
@@ -406,6 +415,8 @@ class CacheService:
     def _apply(self, tier: Tier, op: Invalidation) -> int | None:
         """Apply ``op`` to ``tier``; Redis errors propagate, disk errors give None."""
         try:
+            if isinstance(tier, RedisTier):
+                tier.bump_generation(_generation_key(op.prefix))  # before deleting: see _load
             deleted = tier.delete(op.keys) if op.keys else 0
             return deleted + tier.delete_matching(op.patterns, op.prefix)
         except DISK_ERRORS as exc:
@@ -455,7 +466,16 @@ class CacheService:
         delay = 0.002
         while True:
             tier: Tier = self._redis if self._redis and self._breaker.closed else self._disk
-            _, raw = self._read(full)
+            generation: bytes | None = None
+            raw: bytes | None = None
+            if isinstance(tier, RedisTier):
+                try:
+                    raw, generation = tier.get_with_generation(full, self._generation)
+                except redis.RedisError as exc:
+                    self._redis_failed(exc)
+                    tier = self._disk
+            if generation is None:
+                _, raw = self._read(full)
             if raw is not None and raw[:1] in (codec.PLAIN, codec.TAGGED):
                 return raw
             try:
@@ -464,25 +484,44 @@ class CacheService:
                 acquired = None  # no lock to be had: load without one
             if acquired is not False:
                 try:
-                    return self._run_loader(key, full, loader, ttl)
+                    return self._run_loader(key, full, loader, ttl, generation)
                 finally:
                     if acquired:
                         self._release(tier, lock_name, token)
             if time.monotonic() > deadline:
                 log.warning("cache: loader lock for %r held too long; loading anyway", key)
-                return self._run_loader(key, full, loader, ttl)
+                return self._run_loader(key, full, loader, ttl, generation)
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
 
     def _run_loader(
-        self, key: str, full: str, loader: Callable[[], Any], ttl: float | None
+        self,
+        key: str,
+        full: str,
+        loader: Callable[[], Any],
+        ttl: float | None,
+        generation: bytes | None,
     ) -> bytes:
+        """Load and store, unless an invalidation came in meanwhile: from this process
+        (the epoch) or from any process through Redis (the generation, read before)."""
         epoch = self._epoch
         data = self._encode(key, loader())
-        if self._epoch == epoch:
-            self._write({full: data}, ttl)
-        else:
+        if self._epoch != epoch:
             log.info("cache: %r was invalidated while loading; not storing it", key)
+        elif generation is not None and self._redis is not None and self._breaker.closed:
+            try:
+                stored = self._redis.set_if_generation(
+                    full, data, ttl, self._generation, generation
+                )
+            except redis.RedisError as exc:
+                self._redis_failed(exc)
+            else:
+                if stored:
+                    self._counters.add("redis", "sets")
+                else:
+                    log.info("cache: %r was invalidated elsewhere while loading", key)
+        else:
+            self._write({full: data}, ttl)
         return data
 
     def _release(self, tier: Tier, lock_name: str, token: str) -> None:
