@@ -207,20 +207,24 @@ def _prefetched(chunks: Iterator[list[Sequence[Any]]]) -> Iterator[list[Sequence
     queue: Queue[tuple[list[Sequence[Any]] | None, BaseException | None]] = Queue(maxsize=2)
     stop = threading.Event()
 
+    def offer(item: tuple[list[Sequence[Any]] | None, BaseException | None]) -> bool:
+        # never block for good: the consumer may have stopped (it raised)
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        queue.put((chunk, None), timeout=0.1)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
+                if not offer((chunk, None)):
                     return
-            queue.put((None, None))
+            offer((None, None))
         except BaseException as exc:  # handed to the consumer, raised there
-            queue.put((None, exc))
+            offer((None, exc))
 
     thread = threading.Thread(target=produce, name="demo-data-rows", daemon=True)
     thread.start()

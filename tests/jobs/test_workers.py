@@ -97,7 +97,9 @@ def effects_file(tmp_path: Path) -> Path:
 def _workers(
     tmp_path: Path, harness: Harness, redis_url: str, effects_file: Path
 ) -> Iterator[Workers]:
-    workers = Workers(tmp_path, str(harness.engine.url), redis_url, effects_file)
+    workers = Workers(
+        tmp_path, harness.engine.url.render_as_string(hide_password=False), redis_url, effects_file
+    )
     yield workers
     workers.stop_all()
 
@@ -147,9 +149,18 @@ def test_no_job_is_lost_when_redis_is_killed_mid_run(
     assert set(runs) == set(keys)
 
 
+@pytest.fixture
+def any_db_workers(
+    tmp_path: Path, any_db_harness: Harness, redis_url: str, effects_file: Path
+) -> Iterator[Workers]:
+    yield from _workers(tmp_path, any_db_harness, redis_url, effects_file)
+
+
 def test_two_worker_processes_run_each_job_once(
-    harness: Harness, redis_url: str, shared_workers: Workers, effects_file: Path
+    any_db_harness: Harness, redis_url: str, any_db_workers: Workers, effects_file: Path
 ) -> None:
+    """On SQLite (a workstation) and PostgreSQL (the clinic server)."""
+    harness, shared_workers = any_db_harness, any_db_workers
     platform = _platform(harness, redis_url)
     registry = JobRegistry(platform)
     shared_workers.start()
@@ -169,13 +180,14 @@ def test_two_worker_processes_run_each_job_once(
     ("task", "expected"), [("test.slow", "completed"), ("test.slow_once", "dead")]
 )
 def test_a_worker_killed_mid_job_is_reaped_after_its_heartbeat_times_out(
-    harness: Harness,
+    any_db_harness: Harness,
     redis_url: str,
-    shared_workers: Workers,
+    any_db_workers: Workers,
     effects_file: Path,
     task: str,
     expected: str,
 ) -> None:
+    harness, shared_workers = any_db_harness, any_db_workers
     platform = _platform(harness, redis_url)
     registry = JobRegistry(platform)
     victim = shared_workers.start()

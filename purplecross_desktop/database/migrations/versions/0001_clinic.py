@@ -307,7 +307,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_appointments_vet_starts", ["vet_id", "starts_at"], unique=False)
 
     if op.get_bind().dialect.name == "sqlite":
-        # SQLite's own guard against double booking (see domain/appointments.py).
+        # SQLite's own guard against double booking (see domain/appointments/model.py).
         for trigger in SQLITE_GUARDS:
             op.execute(trigger)
 
