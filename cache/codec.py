@@ -155,6 +155,7 @@ def decode(data: bytes) -> Any:
                 parent = parent[step]
             for key, tag in items:
                 parent[key] = restore[tag](parent[key])
-    except (KeyError, IndexError, TypeError) as exc:
+    except (KeyError, IndexError, TypeError, ArithmeticError) as exc:
+        # ArithmeticError: decimal.InvalidOperation from a corrupt "dec" value.
         raise ValueError(f"not a cache value ({exc!r})") from None
     return value

@@ -362,25 +362,25 @@ class DiskTier:
         )
 
     def get(self, key: str) -> bytes | None:
-        value = self.cache.get(key, default=None, retry=True)
+        value = self.cache.get(key, default=None, retry=False)
         return value if isinstance(value, bytes) else None
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         return [self.get(key) for key in keys]
 
     def set(self, key: str, value: bytes, ttl: float | None) -> None:
-        self.cache.set(key, value, expire=ttl, retry=True)
+        self.cache.set(key, value, expire=ttl, retry=False)
 
     def set_many(self, items: Mapping[str, bytes], ttl: float | None) -> None:
-        with self.cache.transact(retry=True):
+        with self.cache.transact(retry=False):
             for key, value in items.items():
-                self.cache.set(key, value, expire=ttl, retry=True)
+                self.cache.set(key, value, expire=ttl, retry=False)
 
     def delete(self, keys: Sequence[str]) -> int:
         deleted = 0
-        with self.cache.transact(retry=True):
+        with self.cache.transact(retry=False):
             for key in keys:
-                deleted += bool(self.cache.delete(key, retry=True))
+                deleted += bool(self.cache.delete(key, retry=False))
         return deleted
 
     def _keys(self, prefix: str) -> Iterable[str]:
@@ -420,12 +420,12 @@ class DiskTier:
         return int(self.cache.volume())
 
     def try_lock(self, name: str, token: str, ttl: float) -> bool:
-        return bool(self.cache.add(name, token.encode(), expire=ttl, retry=True))
+        return bool(self.cache.add(name, token.encode(), expire=ttl, retry=False))
 
     def unlock(self, name: str, token: str) -> None:
-        with self.cache.transact(retry=True):
-            if self.cache.get(name, retry=True) == token.encode():
-                self.cache.delete(name, retry=True)
+        with self.cache.transact(retry=False):
+            if self.cache.get(name, retry=False) == token.encode():
+                self.cache.delete(name, retry=False)
 
     def close(self) -> None:
         self.cache.close()
