@@ -55,11 +55,12 @@ class DemoSummary:
 def is_database_empty(session_factory: SessionFactory) -> bool:
     """Whether the clinic has no clients and no staff yet (the app offers demo data then)."""
     with session_factory() as session:
-        try:
-            has_client = session.scalar(sa.select(Client.id).limit(1)) is not None
-            has_staff = session.scalar(sa.select(Staff.id).limit(1)) is not None
-        except sa.exc.DBAPIError:
+        tables = set(sa.inspect(session.connection()).get_table_names())
+        if not {Client.__tablename__, Staff.__tablename__} <= tables:
             return True  # no schema yet: certainly no data
+        # Any other failure (a locked file, a refused connection) is an error, not "empty".
+        has_client = session.scalar(sa.select(Client.id).limit(1)) is not None
+        has_staff = session.scalar(sa.select(Staff.id).limit(1)) is not None
     return not (has_client or has_staff)
 
 

@@ -263,7 +263,11 @@ def save_settings(
         else:
             data[name] = str(value) if isinstance(value, Path) else value
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    # Write a sibling file and rename it over the old one: a crash mid-write must not
+    # leave a half-written file that stops the app from starting.
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(tomli_w.dumps(data), encoding="utf-8")
+    partial.replace(path)
     return path
 
 

@@ -26,6 +26,12 @@ def _isolated_environment(
     monkeypatch.setenv("PURPLECROSS_DATA_DIR", str(home / "data"))
     monkeypatch.setenv("PURPLECROSS_CONFIG_FILE", str(home / "settings.toml"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    # Grids remember layouts in QSettings(); keep those out of the real user config too.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    from PySide6.QtCore import QSettings
+
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(home / "config"))
 
 
 @pytest.fixture(scope="session")

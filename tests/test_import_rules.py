@@ -21,6 +21,16 @@ QT_FREE = [
     "purplecross_desktop.database.models",
     "purplecross_desktop.domain",
     "purplecross_desktop.cli",
+    "purplecross_desktop.services",
+    "purplecross_desktop.demo",
+    "purplecross_desktop.jobs_wiring",
+    "purplecross_desktop.cache_wiring",
+    "purplecross_desktop.jobs_command",
+    "purplecross_desktop.cache_command",
+    "jobs.runner",
+    "jobs.email",
+    "jobs.registry",
+    "cache.service",
 ]
 
 

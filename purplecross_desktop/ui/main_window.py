@@ -21,6 +21,7 @@ from purplecross_desktop.settings import mask_url
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.pages.base import Page
 from purplecross_desktop.ui.style import chrome_qss
+from widgets.datagrid import DataGrid
 from widgets.tokens import colors_for
 
 
@@ -157,6 +158,9 @@ class MainWindow(QMainWindow):
         self.busy_label.setText(f"Working… ({count})" if count else "")
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        # Qt sends no close event to child widgets: stop every grid's worker and save its
+        # layout here, before the composition root disposes of the database.
         for page in self._pages.values():
-            page.close()
+            for grid in page.findChildren(DataGrid):
+                grid.shutdown()
         super().closeEvent(event)

@@ -32,7 +32,7 @@ def require_postgres() -> None:
     reason = postgres_available()
     if reason is None:
         return
-    if os.environ.get("CI", "").lower() == "true":
+    if os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}:
         pytest.fail(f"PostgreSQL is required on CI ({ADMIN_URL}): {reason}")
     pytest.skip(f"PostgreSQL not available at {ADMIN_URL}: {reason}")
 

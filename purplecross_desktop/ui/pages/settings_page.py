@@ -127,7 +127,12 @@ class SettingsPage(Page):
             if widget is not None:
                 widget.setFocus()
             return None
-        path = save_settings(new, self.inputs)
+        changed = [
+            name
+            for name in self.inputs
+            if getattr(new, name) != getattr(self.context.settings, name)
+        ]
+        path = save_settings(new, changed)
         self.context.settings = new
         self.message.setText(f"Saved to {path}. Some changes apply after a restart.")
         return new
@@ -158,7 +163,9 @@ class SettingsPage(Page):
         ).finally_(lambda: self.test_button.setEnabled(True)).run_in_background()
 
     def _test_queued(self, job_id: object) -> None:
-        settings = self.context.settings
+        # The mailer runs with the settings the app started with, not unsaved-yet edits.
+        runtime = self.context.extras.get("jobs")
+        settings = runtime.settings if runtime is not None else self.context.settings
         where = (
             f"via {settings.smtp_host}"
             if settings.smtp_host

@@ -156,3 +156,41 @@ def test_settings_sends_a_test_email_through_the_queue(qtbot: QtBot) -> None:
         assert "frontdesk@example.org" in sent[0].read_text()
     finally:
         shutdown(context)
+
+
+def test_saving_settings_does_not_copy_environment_values_into_the_file(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PURPLECROSS_SMTP_PORT", "2525")
+    settings = load_settings()
+    context = build_context(settings, start_jobs=False)
+    try:
+        window = build_window(context)
+        qtbot.addWidget(window)
+        page = window.show_page("settings")
+        assert isinstance(page, SettingsPage)
+        page.inputs["clinic_name"].setText("Happy Paws")  # type: ignore[union-attr]
+        assert page.save() is not None
+        from purplecross_desktop.settings import default_config_file
+
+        text = default_config_file().read_text()
+        assert "Happy Paws" in text
+        assert "smtp_port" not in text
+    finally:
+        shutdown(context)
+
+
+def test_closing_the_window_stops_every_grid(qtbot: QtBot) -> None:
+    from widgets.datagrid import DataGrid
+
+    context = build_context(load_settings(), start_jobs=False)
+    try:
+        window = build_window(context)
+        qtbot.addWidget(window)
+        window.show_page("patients")
+        grids = window.findChildren(DataGrid)
+        assert grids
+        window.close()
+        assert all(grid._runner.alive[0] is False for grid in grids)
+    finally:
+        shutdown(context)
