@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 from purplecross_desktop.app import build_context, build_window, default_pages, shutdown
 from purplecross_desktop.settings import load_settings
 from purplecross_desktop.ui.main_window import MainWindow
+from purplecross_desktop.ui.pages.health_page import HealthPage
 from purplecross_desktop.ui.pages.settings_page import SettingsPage
 
 pytestmark = pytest.mark.gui
@@ -56,6 +57,31 @@ def test_health_page_reports_the_database(window: MainWindow, qtbot: QtBot) -> N
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert rows["Schema revision"] == head
     assert rows["Cache tier"].startswith("disk")
+
+
+def test_health_refresh_updates_values_in_place_and_rebuilds_when_checks_change(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    page = window.show_page("health")
+    assert isinstance(page, HealthPage)
+    qtbot.waitUntil(lambda: bool(page.rows) and page.refresh_button.isEnabled(), timeout=10000)
+    labels = list(page.value_labels)
+    assert [label.text() for label in labels] == [value for _, value in page.rows]
+
+    page.checks.append(lambda: [("Extra", "first")])
+    page.activate()
+    qtbot.waitUntil(page.refresh_button.isEnabled, timeout=10000)
+    assert page.form.rowCount() == len(labels) + 1
+    assert page.value_labels[-1].text() == "first"
+
+    rebuilt = list(page.value_labels)
+    page.checks[-1] = lambda: [("Extra", "second")]
+    page.activate()
+    qtbot.waitUntil(page.refresh_button.isEnabled, timeout=10000)
+    assert all(a is b for a, b in zip(page.value_labels, rebuilt, strict=True))
+    assert page.form.rowCount() == len(rebuilt)
+    assert page.value_labels[-1].text() == "second"
+    assert [label.text() for label in page.value_labels] == [value for _, value in page.rows]
 
 
 def test_settings_page_refuses_bad_input_and_changes_nothing(
