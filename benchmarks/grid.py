@@ -91,7 +91,7 @@ def main() -> int:
     print("SQL source on 1M SQLite rows", flush=True)
     sql_flip, sql_jump, sql_grid = sql_page_flips(app, columns)
     print(f"  next/previous page (keyset seek)   median {sql_flip:.2f} ms")
-    print(f"  jump to a random page (OFFSET)     median {sql_jump:.2f} ms")
+    print(f"  jump to a random page (nearest row seen + OFFSET)  median {sql_jump:.2f} ms")
     print(f"  grid page flip end to end (worker thread + repaint)  median {sql_grid:.2f} ms")
     check(
         "sql_page",

@@ -6,9 +6,12 @@ to the same type on read), ``UUID`` and enums (stored as their value), tuples an
 SQLAlchemy ``Row``, or a ``Mapping``), which are read back as dicts. Nothing is pickled,
 so a tampered cache entry can at worst be wrong data, never code.
 
-Encoded values carry a one-byte header: ``J`` for plain JSON (decoded by orjson alone,
-the fast path) and ``T`` when tagged objects such as ``{"__pc__": "dt", "v": ...}`` must
-be turned back into dates and decimals.
+Encoded values carry a one-byte header. ``J``: plain JSON, decoded by orjson alone.
+``T``: the JSON array ``[value, groups, root]``: each group ``[parent path, [[key,
+tag], ...]]`` says which strings under one parent are really dates, times or decimals
+(``root`` tags a value that is one itself). Reading a hit costs orjson plus one step
+per such parent and value, never a Python walk of the whole structure; the walk that
+finds them happens once, when the value is stored.
 """
 
 from __future__ import annotations
@@ -17,51 +20,93 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, cast
 
 import orjson
 
 PLAIN = b"J"
 TAGGED = b"T"
-TAG = "__pc__"
 
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_TAGS: tuple[tuple[type, str], ...] = (
+    (dt.datetime, "dt"),  # before date: a datetime is a date
+    (dt.date, "d"),
+    (dt.time, "t"),
+    (Decimal, "dec"),
+)
+_RESTORE: dict[str, Any] = {
+    "dt": dt.datetime.fromisoformat,
+    "d": dt.date.fromisoformat,
+    "t": dt.time.fromisoformat,
+    "dec": Decimal,
+}
 
 
-class _Encoder:
-    """One encoding: ``default`` for orjson, remembering whether it produced a tag."""
+class _IsoFormat(Protocol):
+    def isoformat(self) -> str: ...
 
-    __slots__ = ("tagged",)
 
-    def __init__(self) -> None:
-        self.tagged = False
+class _NeedsTagsError(Exception):
+    """Raised out of orjson when the value holds a type that needs a fix on decode."""
 
-    def default(self, obj: Any) -> Any:
-        # datetime is a subclass of date: test it first.
-        if isinstance(obj, dt.datetime):
-            self.tagged = True
-            return {TAG: "dt", "v": obj.isoformat()}
-        if isinstance(obj, dt.date):
-            self.tagged = True
-            return {TAG: "d", "v": obj.isoformat()}
-        if isinstance(obj, dt.time):
-            self.tagged = True
-            return {TAG: "t", "v": obj.isoformat()}
-        if isinstance(obj, Decimal):
-            self.tagged = True
-            return {TAG: "dec", "v": str(obj)}
-        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-            return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-        asdict = getattr(obj, "_asdict", None)
-        if callable(asdict):  # SQLAlchemy Row, namedtuple: a snapshot of the columns
-            snapshot = asdict()
-            if isinstance(snapshot, Mapping):
-                return dict(snapshot)
-        if isinstance(obj, Mapping):
-            return dict(obj)
-        if isinstance(obj, set | frozenset):
-            return list(obj)
+
+def _as_data(obj: Any) -> Any:
+    """Dataclasses, rows and mappings as dicts; sets as lists; anything else unchanged."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    asdict = getattr(obj, "_asdict", None)
+    if callable(asdict):  # SQLAlchemy Row, namedtuple: a snapshot of the columns
+        snapshot = asdict()
+        if isinstance(snapshot, Mapping):
+            return dict(snapshot)
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    if isinstance(obj, set | frozenset):
+        return list(obj)
+    return obj
+
+
+def _plain_default(obj: Any) -> Any:
+    if isinstance(obj, dt.date | dt.time | Decimal):
+        raise _NeedsTagsError
+    converted = _as_data(obj)
+    if converted is obj:
         raise TypeError(f"type {type(obj).__name__} is not cacheable data")
+    return converted
+
+
+def _tag_of(obj: Any) -> str | None:
+    for kind, tag in _TAGS:
+        if isinstance(obj, kind):
+            return tag
+    return None
+
+
+def _text(obj: Any, tag: str) -> str:
+    return str(obj) if tag == "dec" else cast(_IsoFormat, obj).isoformat()
+
+
+def _prepare(obj: Any, path: tuple[str | int, ...], groups: dict[Any, list[Any]]) -> Any:
+    """``obj`` with tagged values as strings; ``groups[parent path]`` lists ``[key, tag]``
+    of each, so decoding walks to each parent once."""
+    obj = _as_data(obj)
+    items: Any
+    if isinstance(obj, dict):
+        out: Any = {}
+        items = obj.items()
+    elif isinstance(obj, list | tuple):
+        out = [None] * len(obj)
+        items = enumerate(obj)
+    else:
+        return obj
+    for key, item in items:
+        tag = _tag_of(item)
+        if tag is None:
+            out[key] = _prepare(item, (*path, key), groups)
+        else:
+            groups.setdefault(path, []).append([key, tag])
+            out[key] = _text(item, tag)
+    return out
 
 
 def encode(value: Any) -> bytes:
@@ -70,12 +115,22 @@ def encode(value: Any) -> bytes:
     Raises:
         TypeError: the value (or something inside it) is not data the cache can hold.
     """
-    encoder = _Encoder()
     try:
-        body = orjson.dumps(value, default=encoder.default, option=_OPTIONS)
+        try:
+            return PLAIN + orjson.dumps(value, default=_plain_default, option=_OPTIONS)
+        except orjson.JSONEncodeError as exc:
+            if not isinstance(exc.__cause__, _NeedsTagsError):
+                raise
+        root = _tag_of(value)
+        if root is not None:
+            body: list[Any] = [_text(value, root), [], root]
+        else:
+            groups: dict[Any, list[Any]] = {}
+            prepared = _prepare(value, (), groups)
+            body = [prepared, [[list(p), items] for p, items in groups.items()], None]
+        return TAGGED + orjson.dumps(body, default=_plain_default, option=_OPTIONS)
     except orjson.JSONEncodeError as exc:
         raise TypeError(str(exc)) from None
-    return (TAGGED if encoder.tagged else PLAIN) + body
 
 
 def decode(data: bytes) -> Any:
@@ -87,25 +142,19 @@ def decode(data: bytes) -> Any:
     header = data[:1]
     if header == PLAIN:
         return orjson.loads(data[1:])
-    if header == TAGGED:
-        return _restore(orjson.loads(data[1:]))
-    raise ValueError(f"not a cache value (header {header!r})")
-
-
-_RESTORE = {
-    "dt": dt.datetime.fromisoformat,
-    "d": dt.date.fromisoformat,
-    "t": dt.time.fromisoformat,
-    "dec": Decimal,
-}
-
-
-def _restore(obj: Any) -> Any:
-    if isinstance(obj, list):
-        return [_restore(item) for item in obj]
-    if isinstance(obj, dict):
-        tag = obj.get(TAG)
-        if tag is not None and len(obj) == 2 and tag in _RESTORE:
-            return _RESTORE[tag](obj["v"])
-        return {key: _restore(item) for key, item in obj.items()}
-    return obj
+    if header != TAGGED:
+        raise ValueError(f"not a cache value (header {header!r})")
+    try:
+        value, groups, root = orjson.loads(data[1:])
+        if root is not None:
+            return _RESTORE[root](value)
+        restore = _RESTORE
+        for path, items in groups:
+            parent = value
+            for step in path:
+                parent = parent[step]
+            for key, tag in items:
+                parent[key] = restore[tag](parent[key])
+    except (KeyError, IndexError, TypeError) as exc:
+        raise ValueError(f"not a cache value ({exc!r})") from None
+    return value

@@ -35,7 +35,15 @@ from cache.breaker import CircuitBreaker
 from cache.flight import SingleFlight
 from cache.replay import Invalidation, ReplayLog
 from cache.stats import CacheStats, Counters, TierStats
-from cache.tiers import DISK_ERRORS, DiskTier, RedisTier, Tier, escape_glob, make_redis_client
+from cache.tiers import (
+    DISK_ERRORS,
+    POOL_EXHAUSTED,
+    DiskTier,
+    RedisTier,
+    Tier,
+    escape_glob,
+    make_redis_client,
+)
 
 log = logging.getLogger(__name__)
 
@@ -459,7 +467,8 @@ class CacheService:
 
     def _redis_failed(self, exc: redis.RedisError, force_open: bool = False) -> None:
         self._counters.add("redis", "errors")
-        if force_open or isinstance(exc, REDIS_DOWN):
+        exhausted = POOL_EXHAUSTED in str(exc)  # busy, not down: a miss, keep Redis
+        if force_open or (isinstance(exc, REDIS_DOWN) and not exhausted):
             self._breaker.record_failure(exc)
         else:
             log.warning("cache: Redis error treated as a miss: %r", exc)

@@ -116,15 +116,12 @@ class SqliteHotPath:
     ) -> tuple[int, dt.datetime] | None:
         """The plain claim (see ``Recorder.claim``); None when it needs the careful path."""
         conn = self._connection()
-        stamp = to_db_time(now)
-        with _Transaction(conn):
-            row = conn.execute(CLAIM_SQL, (stamp, worker_id, job_id, token, queue)).fetchone()
-            if row is None:
-                return None
-            attempts, enqueued_at, next_run_at = row
-            conn.execute(
-                EVENT_SQL, (job_id, stamp, "started", queue, worker_id, f"attempt {attempts}")
-            )
+        # One statement in autocommit mode is atomic on its own; the "started" event is
+        # written later, with the outcome (see Recorder.complete_many / retrying / dead).
+        row = conn.execute(CLAIM_SQL, (to_db_time(now), worker_id, job_id, token, queue)).fetchone()
+        if row is None:
+            return None
+        attempts, enqueued_at, next_run_at = row
         enqueued = from_db_time(enqueued_at)
         assert enqueued is not None
         due = from_db_time(next_run_at)
@@ -143,9 +140,18 @@ class SqliteHotPath:
             )
             for r in rows
         ]
-        events = [
-            (r["b_id"], to_db_time(r["b_finished_at"]), "completed", None, None, "") for r in rows
-        ]
+        events = []
+        for r in rows:
+            started = (
+                r["b_id"],
+                to_db_time(r["b_started_at"]),
+                "started",
+                None,
+                r["b_worker"],
+                f"attempt {r['b_attempt']}",
+            )
+            events.append(started)
+            events.append((r["b_id"], to_db_time(r["b_finished_at"]), "completed", None, None, ""))
         conn = self._connection()
         with _Transaction(conn):
             conn.executemany(COMPLETE_SQL, updates)

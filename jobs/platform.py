@@ -501,7 +501,9 @@ class JobPlatform:
         if attempt is None:
             raise CancelExecution(retry=False)
         task._pc_attempt, ready = attempt
-        task._pc_wait_ms = max(0.0, (utcnow() - ready).total_seconds() * 1000)
+        now = utcnow()
+        task._pc_started_at = now
+        task._pc_wait_ms = max(0.0, (now - ready).total_seconds() * 1000)
         task._pc_started = time.monotonic()
         self._track(job_id, add=True)
 
@@ -541,6 +543,12 @@ class JobPlatform:
         task._pc_result = value
         return value
 
+    def _started(self, task: Any) -> tuple[dt.datetime, int, str] | None:
+        started_at = getattr(task, "_pc_started_at", None)
+        if started_at is None:
+            return None
+        return started_at, task._pc_attempt, self.worker_id
+
     def _duration(self, task: Any) -> float:
         started = getattr(task, "_pc_started", None)
         return 0.0 if started is None else time.monotonic() - started
@@ -558,6 +566,9 @@ class JobPlatform:
                 "b_duration_ms": self._duration(task) * 1000,
                 "b_wait_ms": getattr(task, "_pc_wait_ms", None),
                 "b_result": summarize(getattr(task, "_pc_result", None)),
+                "b_started_at": task._pc_started_at,
+                "b_attempt": task._pc_attempt,
+                "b_worker": self.worker_id,
             }
         )
 
@@ -570,7 +581,14 @@ class JobPlatform:
         error, text = retry
         epoch = huey.storage.last_epoch
         self.recorder.retrying(
-            job_id, token, error, text, task._pc_next_run, self._duration(task), epoch
+            job_id,
+            token,
+            error,
+            text,
+            task._pc_next_run,
+            self._duration(task),
+            epoch,
+            self._started(task),
         )
 
     def _on_error(self, signal: str, task: Any, exc: BaseException) -> None:
@@ -578,7 +596,13 @@ class JobPlatform:
         self._track(job_id, add=False)
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.recorder.dead(
-            job_id, token, error_class_name(exc), str(exc), text, self._duration(task)
+            job_id,
+            token,
+            error_class_name(exc),
+            str(exc),
+            text,
+            self._duration(task),
+            self._started(task),
         )
 
     def _on_interrupted(self, signal: str, task: Any) -> None:

@@ -9,9 +9,7 @@ without persistence) is detected and the jobs it held are dispatched again.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import logging
-import struct
 import threading
 import time
 import uuid
@@ -28,11 +26,6 @@ from jobs.signing import RefusedCallback, SignedJsonSerializer
 log = logging.getLogger(__name__)
 
 EPOCH_KEY = "purplecross.jobs.epoch"
-PUSH_LUA = """\
-redis.call('SET', KEYS[1], ARGV[1], 'NX')
-local epoch = redis.call('GET', KEYS[1])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-return epoch"""
 SQLITE_EPOCH = "sqlite"
 
 EMAIL = "email"
@@ -105,37 +98,46 @@ class BrokerConfig:
 
 
 class EpochRedisStorage(PriorityRedisStorage):  # type: ignore[misc]
-    """Priority Redis storage whose pushes also read (and, if missing, set) the epoch key.
+    """Priority Redis storage that knows which broker *epoch* each push went into.
 
-    The epoch seen by the last push of this thread is in :attr:`last_epoch`.
+    The epoch is read (and set when the dataset has none) at most once per
+    ``epoch_ttl`` seconds and cached; a push is then a plain ``ZADD``, as in Huey. The
+    cache is read before the push, so a push is never recorded under a newer epoch than
+    the dataset it went into. A push recorded under an older one (Redis restarted within
+    the TTL) only makes the job dispatched twice, and the registry's claim runs it once.
+    The epoch of this thread's last push is in :attr:`last_epoch`.
     """
+
+    epoch_ttl = 1.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._local = threading.local()
-        self._push_script = self.conn.register_script(PUSH_LUA)
-        # A fresh epoch candidate per push, without a random draw each time.
-        self._candidates = itertools.count()
-        self._candidate_base = uuid.uuid4().hex[:20]
+        self._epoch: tuple[float, str] | None = None
 
     @property
     def last_epoch(self) -> str | None:
         value: str | None = getattr(self._local, "epoch", None)
         return value
 
-    def _add(self, key: str, member: bytes, score: float) -> None:
-        # One round trip, atomically: set the epoch if missing, read it, add the message.
-        candidate = f"{self._candidate_base}-{next(self._candidates)}"
-        epoch = self._push_script(keys=[EPOCH_KEY, key], args=[candidate, score, member])
-        self._local.epoch = epoch.decode("ascii")
+    def _push_epoch(self) -> str:
+        cached = self._epoch
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self.epoch_ttl:
+            return cached[1]
+        epoch = self.current_epoch()
+        self._epoch = (now, epoch)
+        return epoch
 
     def enqueue(self, data: bytes, priority: int | None = None) -> None:
-        score = 0 if priority is None else -priority
-        prefix = struct.pack(">Q", int(time.time() * 1e6))
-        self._add(self.queue_key, prefix + data, score)
+        epoch = self._push_epoch()
+        super().enqueue(data, priority)
+        self._local.epoch = epoch
 
     def add_to_schedule(self, data: bytes, ts: dt.datetime) -> None:
-        self._add(self.schedule_key, data, self.convert_ts(ts))
+        epoch = self._push_epoch()
+        super().add_to_schedule(data, ts)
+        self._local.epoch = epoch
 
     def current_epoch(self) -> str:
         """The broker's epoch now (set if the dataset has none yet)."""
@@ -143,7 +145,8 @@ class EpochRedisStorage(PriorityRedisStorage):  # type: ignore[misc]
         pipe.set(EPOCH_KEY, uuid.uuid4().hex, nx=True)
         pipe.get(EPOCH_KEY)
         value: bytes = pipe.execute()[1]
-        return value.decode("ascii")
+        self._epoch = (time.monotonic(), value.decode("ascii"))
+        return self._epoch[1]
 
 
 class EpochSqliteStorage(SqliteStorage):  # type: ignore[misc]

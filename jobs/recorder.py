@@ -32,6 +32,20 @@ EVENT = cast(Table, JobEvent.__table__)
 PAUSED = cast(Table, PausedQueue.__table__)
 _INSERT_EVENT = insert(EVENT)
 
+#: When an attempt started, its number and its worker: written with the attempt's outcome.
+Started = tuple[dt.datetime, int, str]
+
+
+def _started_event(job_id: str, at: dt.datetime, attempt: int, worker_id: str) -> dict[str, Any]:
+    return {
+        "job_id": job_id,
+        "at": at,
+        "kind": "started",
+        "queue": None,
+        "worker_id": worker_id,
+        "detail": f"attempt {attempt}",
+    }
+
 
 def new_token() -> str:
     """A fresh dispatch token: a message carrying any other token is stale."""
@@ -213,7 +227,6 @@ class Recorder:
             if row is not None:
                 attempts, enqueued_at, next_run_at = row
                 ready = max(enqueued_at, next_run_at or enqueued_at)
-                self._event(conn, job_id, "started", queue, worker_id, f"attempt {attempts}")
                 return int(attempts), ready
             current = conn.execute(
                 select(JOB.c.state, JOB.c.token).where(JOB.c.id == job_id)
@@ -233,7 +246,6 @@ class Recorder:
                     self._insert(JOB).values(**values).on_conflict_do_nothing()
                 ).rowcount
                 if inserted == 1:
-                    self._event(conn, job_id, "started", queue, worker_id, "attempt 1")
                     return 1, values["enqueued_at"]
                 return None
             state, current_token = current
@@ -254,7 +266,9 @@ class Recorder:
         """Record completions in one transaction (group-committed by the platform's writer).
 
         Each row: ``b_id``, ``b_token``, ``b_finished_at``, ``b_duration_ms``, ``b_wait_ms``,
-        ``b_result``; a row whose job is no longer active under that token is ignored.
+        ``b_result``, and the attempt's ``b_started_at``, ``b_attempt``, ``b_worker`` (its
+        "started" event is written here, not at the claim, to keep the claim one statement);
+        a row whose job is no longer active under that token is ignored.
         """
         if not rows:
             return
@@ -264,9 +278,12 @@ class Recorder:
             return
         with self.tx() as conn:
             conn.execute(self._complete_many, list(rows))
-            conn.execute(
-                insert(EVENT),
-                [
+            events: list[dict[str, Any]] = []
+            for r in rows:
+                events.append(
+                    _started_event(r["b_id"], r["b_started_at"], r["b_attempt"], r["b_worker"])
+                )
+                events.append(
                     {
                         "job_id": r["b_id"],
                         "at": r["b_finished_at"],
@@ -275,9 +292,8 @@ class Recorder:
                         "worker_id": None,
                         "detail": "",
                     }
-                    for r in rows
-                ],
-            )
+                )
+            conn.execute(insert(EVENT), events)
 
     def retrying(
         self,
@@ -288,8 +304,11 @@ class Recorder:
         next_run_at: dt.datetime,
         duration: float,
         epoch: str | None,
+        started: Started | None = None,
     ) -> bool:
         with self.tx() as conn:
+            if started is not None:
+                conn.execute(_INSERT_EVENT, _started_event(job_id, *started))
             done = self._finish(
                 conn,
                 job_id,
@@ -313,8 +332,11 @@ class Recorder:
         message: str,
         traceback_text: str,
         duration: float | None,
+        started: Started | None = None,
     ) -> bool:
         with self.tx() as conn:
+            if started is not None:
+                conn.execute(_INSERT_EVENT, _started_event(job_id, *started))
             done = self._finish(
                 conn,
                 job_id,

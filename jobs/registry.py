@@ -246,7 +246,7 @@ class JobRegistry:
             events = conn.execute(
                 select(EVENT.c.at, EVENT.c.kind, EVENT.c.detail, EVENT.c.worker_id)
                 .where(EVENT.c.job_id == job_id)
-                .order_by(EVENT.c.id)
+                .order_by(EVENT.c.at, EVENT.c.id)
             ).all()
         record = JobRecord.from_row(row)
         timeline = [TimelineEntry(record.enqueued_at, "enqueued", record.queue, None)]

@@ -155,6 +155,9 @@ def run_app(settings: Settings) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Libraries' start-up chatter (Alembic plugins, one Huey banner per queue) hides ours.
+    for noisy in ("alembic", "huey"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Purple Cross")

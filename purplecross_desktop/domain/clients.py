@@ -14,7 +14,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from purplecross_desktop.database.base import Base, ClientId, StaffId, UTCDateTime, utcnow
 from purplecross_desktop.domain.columns import enum_type
 from purplecross_desktop.domain.query import Page, like_pattern, paginate
-from purplecross_desktop.domain.service import ServiceBase, apply_changes, get_or_raise
+from purplecross_desktop.domain.service import (
+    ServiceBase,
+    UnitOfWork,
+    apply_changes,
+    get_or_raise,
+)
 from purplecross_desktop.domain.validation import Checker, normalize_phone, unknown_fields
 
 
@@ -161,10 +166,12 @@ class ClientService(ServiceBase):
                 uow.emit("client.updated", client.id, fields=sorted(changed))
                 if was_active and not client.active:
                     uow.emit("client.deactivated", client.id)
+                    _withdraw_reminders(uow, client.id)
         return client
 
     def deactivate(self, client_id: ClientId, *, actor: StaffId | None = None) -> Client:
-        """Mark a client inactive (kept for history; hidden from default lists)."""
+        """Mark a client inactive (kept for history; hidden from default lists); their
+        pending reminders are withdrawn in the same transaction."""
         return self.update(client_id, {"active": False}, actor=actor)
 
     def get(self, client_id: ClientId) -> Client:
@@ -263,3 +270,29 @@ def _validate(
     ):
         checker.add("phones", "must include a mobile number when the preferred contact is SMS")
     return values, phones
+
+
+def _withdraw_reminders(uow: UnitOfWork, client_id: int) -> None:
+    """Cancel the pending and failed reminders of a client who is no longer active."""
+    from purplecross_desktop.domain.reminders import Reminder, ReminderState
+
+    pending = uow.session.scalars(
+        sa.select(Reminder).where(
+            Reminder.client_id == client_id,
+            Reminder.state.in_([ReminderState.PENDING, ReminderState.FAILED]),
+        )
+    )
+    for reminder in pending:
+        previous = reminder.state
+        reminder.state = ReminderState.CANCELLED
+        reminder.updated_at = uow.now
+        uow.audit("state_changed", "reminder", reminder.id, {"state": [previous, "cancelled"]})
+        uow.emit(
+            "reminder.updated",
+            reminder.id,
+            kind=reminder.kind,
+            state="cancelled",
+            client_id=client_id,
+            patient_id=reminder.patient_id,
+            previous=previous,
+        )

@@ -26,7 +26,12 @@ from purplecross_desktop.domain.clients import Client
 from purplecross_desktop.domain.columns import enum_type
 from purplecross_desktop.domain.errors import ValidationError
 from purplecross_desktop.domain.query import Page, like_pattern, paginate
-from purplecross_desktop.domain.service import ServiceBase, apply_changes, get_or_raise
+from purplecross_desktop.domain.service import (
+    ServiceBase,
+    UnitOfWork,
+    apply_changes,
+    get_or_raise,
+)
 from purplecross_desktop.domain.validation import Checker, unknown_fields
 
 # ISO 11784/11785 chips are 15 digits; older FDX-A/AVID chips are 9-10 alphanumerics.
@@ -247,7 +252,9 @@ class PatientService(ServiceBase):
     def mark_deceased(
         self, patient_id: PatientId, on: dt.date | None = None, *, actor: StaffId | None = None
     ) -> Patient:
-        """Record a death: the patient becomes inactive and drops out of reminders."""
+        """Record a death: the patient becomes inactive, and in the same transaction its
+        upcoming appointments are cancelled and its pending reminders withdrawn, so no
+        "see you tomorrow" message reaches a grieving owner."""
         with self._write(actor) as uow:
             patient = get_or_raise(uow.session, Patient, "patient", patient_id)
             checker = Checker()
@@ -265,6 +272,7 @@ class PatientService(ServiceBase):
             patient.updated_at = uow.now
             uow.audit("deceased", "patient", patient.id, changed)
             uow.emit("patient.deceased", patient.id, client_id=patient.client_id, on=day)
+            _withdraw_future(uow, patient.id)
         return patient
 
     def get(self, patient_id: PatientId) -> Patient:
@@ -365,3 +373,76 @@ def _current(patient: Patient) -> PatientData:
         notes=patient.notes,
         active=patient.active,
     )
+
+
+def _withdraw_future(uow: UnitOfWork, patient_id: int) -> None:
+    """Cancel the upcoming appointments and pending reminders of a patient who died."""
+    from purplecross_desktop.domain.appointments import Appointment, AppointmentStatus
+    from purplecross_desktop.domain.medical import Prescription, Vaccination
+    from purplecross_desktop.domain.reminders import Reminder, ReminderState
+
+    upcoming = uow.session.scalars(
+        sa.select(Appointment).where(
+            Appointment.patient_id == patient_id,
+            Appointment.starts_at > uow.now,
+            Appointment.status.in_([AppointmentStatus.SCHEDULED, AppointmentStatus.CONFIRMED]),
+        )
+    )
+    for appt in upcoming:
+        previous = appt.status
+        appt.status = AppointmentStatus.CANCELLED
+        appt.cancelled_at = appt.updated_at = uow.now
+        appt.cancel_reason = "patient deceased"
+        uow.audit(
+            "status_changed",
+            "appointment",
+            appt.id,
+            {"status": [previous.value, "cancelled"], "cancelled_at": [None, uow.now]},
+        )
+        payload = {
+            "patient_id": appt.patient_id,
+            "client_id": appt.client_id,
+            "vet_id": appt.vet_id,
+            "room_id": appt.room_id,
+            "starts_at": appt.starts_at.isoformat(),
+            "ends_at": appt.ends_at.isoformat(),
+            "status": "cancelled",
+        }
+        uow.emit("appointment.status_changed", appt.id, **payload, previous=previous)
+        uow.emit("appointment.cancelled", appt.id, **payload, reason="patient deceased")
+    pending = uow.session.scalars(
+        sa.select(Reminder).where(
+            sa.or_(
+                Reminder.patient_id == patient_id,
+                Reminder.appointment_id.in_(
+                    sa.select(Appointment.id).where(Appointment.patient_id == patient_id)
+                ),
+                Reminder.vaccination_id.in_(
+                    sa.select(Vaccination.id).where(Vaccination.patient_id == patient_id)
+                ),
+                Reminder.prescription_id.in_(
+                    sa.select(Prescription.id).where(Prescription.patient_id == patient_id)
+                ),
+            ),
+            Reminder.state.in_([ReminderState.PENDING, ReminderState.FAILED]),
+        )
+    )
+    for reminder in pending:
+        previous_state = reminder.state
+        reminder.state = ReminderState.CANCELLED
+        reminder.updated_at = uow.now
+        uow.audit(
+            "state_changed",
+            "reminder",
+            reminder.id,
+            {"state": [previous_state.value, "cancelled"]},
+        )
+        uow.emit(
+            "reminder.updated",
+            reminder.id,
+            kind=reminder.kind.value,
+            state="cancelled",
+            client_id=reminder.client_id,
+            patient_id=reminder.patient_id,
+            previous=previous_state,
+        )

@@ -165,8 +165,13 @@ class SqlSource:
 
 
 def _nullable(expr: ColumnElement[Any]) -> bool:
+    """False only when ``expr`` can never be NULL: a NOT NULL column, or a function of one
+    (``lower(name)``); anything else gets NULLS LAST handling."""
     nullable = getattr(expr, "nullable", None)
-    return nullable is not False  # expressions of unknown nullability get NULLS LAST
+    if nullable is not None:
+        return nullable is not False
+    arguments = list(getattr(expr, "clauses", ()))
+    return not (len(arguments) == 1 and getattr(arguments[0], "nullable", None) is False)
 
 
 def _beyond(
@@ -204,12 +209,19 @@ def _filter(expr: ColumnElement[Any], flt: ColumnFilter) -> ColumnElement[bool]:
     return and_(*parts)
 
 
+def cast_int(value: int | None) -> int:
+    """``value``, known not to be None here."""
+    assert value is not None
+    return value
+
+
 class SqlResult:
     """The rows a SQL query selected: counted now, fetched a page at a time on demand.
 
-    The next or previous page of one already read is found by a keyset seek from its edge
-    row; other pages by OFFSET, counted from the nearer end (the query runs in reverse
-    order for the second half), so the last page costs what the first costs.
+    A page is read from the nearest row already seen (a keyset seek from that row, plus a
+    small OFFSET when it is not adjacent) or from the nearer end of the result (the
+    query runs in reverse order for the second half), so the next, previous, first and
+    last pages cost about the same anywhere in a large table.
     """
 
     def __init__(
@@ -254,21 +266,25 @@ class SqlResult:
         if last is not None and last[0] == start and last[1] == stop:
             return last[2], last[3]
         source, width = self._source, self._width
-        if start in self._after:  # the next page: seek past the last row we showed
-            reverse = False
-            stmt = source.select_page(self._filtered, self._sort, False)
-            stmt = stmt.where(source.seek(self._sort, self._after[start], False))
-            stmt = stmt.limit(stop - start)
-        elif stop in self._before:  # the previous page: seek back from the first row shown
-            reverse = True
-            stmt = source.select_page(self._filtered, self._sort, True)
-            stmt = stmt.where(source.seek(self._sort, self._before[stop], True))
-            stmt = stmt.limit(stop - start)
-        else:
-            reverse = start > self._count - stop  # nearer the end: walk the index backwards
-            stmt = source.select_page(self._filtered, self._sort, reverse)
-            offset = self._count - stop if reverse else start
-            stmt = stmt.offset(offset).limit(stop - start)
+        # Walk as few rows as possible: from the nearest row already seen (a keyset seek,
+        # then a small OFFSET), or from the nearer end of the result.
+        ahead = max((p for p in self._after if p <= start), default=None)
+        behind = min((p for p in self._before if p >= stop), default=None)
+        costs = {"start": start, "end": self._count - stop}
+        if ahead is not None:
+            costs["ahead"] = start - ahead
+        if behind is not None:
+            costs["behind"] = behind - stop
+        way = min(costs, key=lambda k: (costs[k], k not in ("ahead", "behind")))
+        reverse = way in ("end", "behind")
+        stmt = source.select_page(self._filtered, self._sort, reverse)
+        if way == "ahead":
+            stmt = stmt.where(source.seek(self._sort, self._after[cast_int(ahead)], False))
+        elif way == "behind":
+            stmt = stmt.where(source.seek(self._sort, self._before[cast_int(behind)], True))
+        if costs[way]:
+            stmt = stmt.offset(costs[way])
+        stmt = stmt.limit(stop - start)
         with source.session() as session:
             fetched = [tuple(r) for r in session.execute(stmt)]
         if reverse:

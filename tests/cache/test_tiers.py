@@ -145,7 +145,7 @@ def test_redis_client_is_configured_to_fail_fast(redis_url: str) -> None:
     client = make_redis_client(redis_url.replace("/0", "/3"), password="pw")
     pool = client.connection_pool
     try:
-        assert isinstance(pool, redis.BlockingConnectionPool)
+        assert isinstance(pool, redis.ConnectionPool)
         kwargs = pool.connection_kwargs
         assert kwargs["retry"].get_retries() == 0
         assert kwargs["socket_connect_timeout"] <= 0.25

@@ -147,6 +147,15 @@ def _check_schema_whole_and_services_carry_on(filled: sa.Engine) -> None:
     expected = {str(i.name) for t in metadata.sorted_tables for i in t.indexes}
     assert len(expected) > 50
     assert expected <= _index_names(filled)
+    if filled.dialect.name == "postgresql":
+        with filled.connect() as conn:
+            guards = conn.execute(
+                sa.text("SELECT conname FROM pg_constraint WHERE contype = 'x' ORDER BY 1")
+            )
+            assert [r[0] for r in guards] == [
+                "ex_appointments_room_overlap",
+                "ex_appointments_vet_overlap",
+            ]
     sessions = make_session_factory(filled)
     assert not is_database_empty(sessions)
     bus = EventBus()

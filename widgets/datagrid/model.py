@@ -19,6 +19,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
+from PySide6.QtGui import QFont
 
 from widgets.datagrid.sources import GridResult
 from widgets.datagrid.state import Column, SortKey
@@ -80,6 +81,7 @@ class GridModel(QAbstractTableModel):
         self._blocks: OrderedDict[int, _Block] = OrderedDict()
         self._requested: set[int] = set()
         self._sort: dict[str, tuple[int, bool]] = {}
+        self._filtered: set[str] = set()
         self._aligns: list[int | None] = [None] * len(self._columns)
 
     # ---- state ---------------------------------------------------------------------------
@@ -153,6 +155,12 @@ class GridModel(QAbstractTableModel):
     def set_sort_markers(self, sort: Sequence[SortKey]) -> None:
         """Show ▲/▼ (numbered when several) in the headers of the sorted columns."""
         self._sort = {k.key: (i + 1, k.descending) for i, k in enumerate(sort)}
+        if self.columnCount():
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.columnCount() - 1)
+
+    def set_filter_markers(self, keys: Sequence[str]) -> None:
+        """Show the headers of the columns with a filter in bold (and say so in tooltips)."""
+        self._filtered = set(keys)
         if self.columnCount():
             self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.columnCount() - 1)
 
@@ -263,11 +271,17 @@ class GridModel(QAbstractTableModel):
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             if column is None:
                 return "Select rows" if 0 <= section < self.columnCount() else None
+            parts = [column.title]
             marker = self._sort.get(column.key)
-            if marker is None:
-                return column.title
-            way = "descending" if marker[1] else "ascending"
-            return f"{column.title}, sorted {way}"
+            if marker is not None:
+                parts.append(f"sorted {'descending' if marker[1] else 'ascending'}")
+            if column.key in self._filtered:
+                parts.append("filtered")
+            return ", ".join(parts)
+        if role == Qt.ItemDataRole.FontRole and column is not None and column.key in self._filtered:
+            font = QFont()
+            font.setBold(True)
+            return font
         return None
 
     # ---- blocks ------------------------------------------------------------------------------

@@ -123,7 +123,9 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         self.setObjectName("dataGrid")
         self._columns = tuple(columns)
         self._id_key = id_key
-        self._source: GridSource = source or InMemorySource(columns, rows or (), id_key)
+        self._source: GridSource = (
+            source if source is not None else InMemorySource(columns, rows or (), id_key)
+        )
         self._enable_sorting = enable_sorting
         self._enable_filtering = enable_filtering
         self._enable_pagination = enable_pagination
@@ -183,12 +185,11 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         self._init_columns()
         self._connect()
 
-        search_keys = self._search_keys()
         sort: tuple[SortKey, ...] = ()
-        stored = self._load_layout()
+        stored = self._load_layout()  # may hide columns: the search keys come after it
         if stored is not None:
             sort = tuple(stored.sort)
-        self._query = GridQuery(sort=sort, search_keys=search_keys)
+        self._query = GridQuery(sort=sort, search_keys=self._search_keys())
         self._model.set_sort_markers(sort)
         self._toolbar.set_views([v.name for v in self._views])
         self._update_chrome()
@@ -401,6 +402,8 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
             self._selected = {}
             self._all_matching = False
             self._selection_updated()
+        if filters_changed:
+            self._model.set_filter_markers([k for k, _f in query.filters])
         if sort_changed:
             self._model.set_sort_markers(query.sort)
             self._schedule_save()

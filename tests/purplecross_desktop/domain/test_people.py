@@ -7,10 +7,18 @@ from decimal import Decimal
 
 import pytest
 
-from purplecross_desktop.database.base import ClientId, PatientId, StaffId
+from purplecross_desktop.database.base import (
+    AppointmentId,
+    ClientId,
+    PatientId,
+    ReminderId,
+    StaffId,
+)
+from purplecross_desktop.domain.appointments import AppointmentStatus
 from purplecross_desktop.domain.clients import ClientData, ContactChannel, Phone, PhoneKind
 from purplecross_desktop.domain.errors import ValidationError
 from purplecross_desktop.domain.patients import Species
+from purplecross_desktop.domain.reminders import ReminderData, ReminderState
 from purplecross_desktop.domain.staff import Staff, StaffData, StaffRole
 from tests.purplecross_desktop.domain.conftest import Clinic
 
@@ -41,10 +49,25 @@ def test_client_create_normalises_and_update_replaces_phones(clinic: Clinic) -> 
     assert (event.name, event.data["fields"]) == ("client.updated", ["city", "phones"])
 
 
-def test_client_deactivation_publishes_deactivated(clinic: Clinic) -> None:
+def test_client_deactivation_publishes_deactivated_and_withdraws_reminders(
+    clinic: Clinic,
+) -> None:
     client = clinic.client()
+    reminder = clinic.reminders.create(
+        ReminderData(
+            client_id=ClientId(client.id),
+            kind="payment",
+            channel="email",
+            due_at=clinic.clock.now + dt.timedelta(days=1),
+        )
+    )
     clinic.clients.deactivate(ClientId(client.id))
-    assert [e.name for e in clinic.events][-2:] == ["client.updated", "client.deactivated"]
+    assert [e.name for e in clinic.events][-3:] == [
+        "client.updated",
+        "client.deactivated",
+        "reminder.updated",
+    ]
+    assert clinic.reminders.get(ReminderId(reminder.id)).state is ReminderState.CANCELLED
     assert clinic.clients.search().total == 0
     assert clinic.clients.search(active=None).total == 1
 
@@ -150,3 +173,38 @@ def test_staff_search_by_role(clinic: Clinic) -> None:
     clinic.staff.create(StaffData("Desk", StaffRole.FRONT_DESK, "desk"), "long enough")
     assert clinic.staff.search(role="veterinarian").total == 2
     assert [s.login for s in clinic.staff.search("baker").items] == ["v2"]
+
+
+def test_a_death_cancels_upcoming_visits_and_withdraws_reminders(clinic: Clinic) -> None:
+    patient, other = clinic.patient(), clinic.patient(name="Fido")
+    vet, room = clinic.vet(), clinic.room()
+    now = clinic.clock.now
+    soon = clinic.appointments.book(clinic.booking(patient, vet, room))
+    confirmed = clinic.appointments.book(
+        clinic.booking(patient, vet, room, at=now + dt.timedelta(days=3))
+    )
+    clinic.appointments.confirm(AppointmentId(confirmed.id))
+    kept = clinic.appointments.book(clinic.booking(other, vet, room, at=now + dt.timedelta(days=4)))
+    linked = clinic.reminders.create(
+        ReminderData(
+            client_id=ClientId(patient.client_id),
+            kind="appointment",
+            channel="email",
+            due_at=now + dt.timedelta(hours=1),
+            appointment_id=soon.id,
+        )
+    )
+    clinic.events.clear()
+    clinic.patients.mark_deceased(PatientId(patient.id))
+    for appt in (soon, confirmed):
+        stored = clinic.appointments.get(AppointmentId(appt.id))
+        assert (stored.status, stored.cancel_reason) == (
+            AppointmentStatus.CANCELLED,
+            "patient deceased",
+        )
+    assert clinic.appointments.get(AppointmentId(kept.id)).status is AppointmentStatus.SCHEDULED
+    assert clinic.reminders.get(ReminderId(linked.id)).state is ReminderState.CANCELLED
+    names = [e.name for e in clinic.events]
+    assert names[0] == "patient.deceased"
+    assert names.count("appointment.cancelled") == 2
+    assert names[-1] == "reminder.updated"

@@ -150,6 +150,9 @@ def test_page_by_page_forward_and_back_uses_keyset_seeks_correctly(
     backwards = source.run(query)  # from the last page back: seeks from each page's first row
     for start in reversed(starts):
         assert backwards.ids(start, start + size) == expected.ids(start, start + size)
+    jumping = source.run(query)  # jumps: a seek from the nearest row seen plus an OFFSET
+    for start in random.Random(5).sample(starts, len(starts)):
+        assert jumping.rows(start, start + size) == expected.rows(start, start + size)
 
 
 def test_distinct_values_for_choice_filters(small: Any) -> None:

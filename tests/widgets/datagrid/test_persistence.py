@@ -36,6 +36,7 @@ def test_layout_sort_and_page_size_are_restored(
     header = again.table_view().horizontalHeader()
     assert header.sectionSize(again.model().column_of("name")) == 222
     assert again.sort_keys() == (SortKey("species", True), SortKey("name"))
+    assert again.query().search_keys == ("name", "species", "fee")  # not the hidden "dob"
     assert again.page_size() == 50
     names = [again.model().row_values(r)[1] for r in range(again.model().rowCount())]
     assert again.model().rowCount() == 50

@@ -103,6 +103,11 @@ def test_column_filters_combine_and_clear(make_grid: Any, qtbot: Any) -> None:
     expected = [r for r in rows if r["species"] == "Dog" and "a" in r["name"].lower()]
     assert grid.row_count() == len(expected)
     assert grid.column_filter("name") == TextFilter("a")
+    model = grid.model()
+    name = model.column_of("name")
+    assert model.headerData(name, Qt.Orientation.Horizontal, Qt.ItemDataRole.FontRole).bold()
+    tooltip = model.headerData(name, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert tooltip == "Name, filtered"
     grid.set_column_filter("fee", RangeFilter(low=None, high=10))
     wait_idle(qtbot, grid)
     assert grid.row_count() == len([r for r in expected if r["fee"] <= 10])
