@@ -105,12 +105,16 @@ class TodayPage(GridPage):
         super().activate()
 
     def _check_empty(self) -> None:
-        from purplecross_desktop.demo import is_database_empty
-
         factory = self.context.session_factory
-        self.context.background(self, lambda: is_database_empty(factory)).success(
-            self.welcome.setVisible
-        ).run_in_background()
+
+        def empty() -> bool:
+            # Imported here, off the UI thread: the demo module pulls in every table
+            # module (and the jobs stack with them), which the first page does not need.
+            from purplecross_desktop.demo import is_database_empty
+
+            return is_database_empty(factory)
+
+        self.context.background(self, empty).success(self.welcome.setVisible).run_in_background()
 
     def _on_demo_loaded(self) -> None:
         self.welcome.setVisible(False)
