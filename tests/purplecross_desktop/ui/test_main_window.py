@@ -155,3 +155,47 @@ def test_the_app_runs_its_jobs_in_process_and_stops_them_cleanly(qtbot: QtBot) -
         shutdown(context)
     with pytest.raises(jobs.NotConfiguredError):
         jobs.default_platform()
+
+
+def test_jobs_started_in_the_background_are_bound_then_stopped_by_shutdown() -> None:
+    """``purplecross run`` shows the window first and starts the jobs stack on a thread."""
+    import jobs
+    from purplecross_desktop.app import start_jobs_in_background
+
+    context = build_context(load_settings(), start_jobs=False)
+    assert "jobs" not in context.extras
+    checks = len(context.extras["health_checks"])
+    try:
+        start_jobs_in_background(context).join(30)
+        assert jobs.default_platform() is context.extras["jobs"].platform
+        assert len(context.extras["health_checks"]) == checks + 1
+    finally:
+        shutdown(context)
+    assert "jobs" not in context.extras
+    with pytest.raises(jobs.NotConfiguredError):
+        jobs.default_platform()
+
+
+def test_shutdown_waits_for_a_jobs_start_still_under_way() -> None:
+    import jobs
+    from purplecross_desktop.app import start_jobs_in_background
+
+    context = build_context(load_settings(), start_jobs=False)
+    starter = start_jobs_in_background(context)
+    shutdown(context)  # at once, most likely before the runner is up
+    assert not starter.is_alive()
+    assert "jobs" not in context.extras
+    with pytest.raises(jobs.NotConfiguredError):
+        jobs.default_platform()
+
+
+def test_the_schema_check_sees_a_database_behind_the_migrations(tmp_path: Path) -> None:
+    from purplecross_desktop.app import _schema_is_current
+    from purplecross_desktop.database.session import downgrade, upgrade
+
+    url = f"sqlite:///{tmp_path / 'clinic.db'}"
+    assert not _schema_is_current(url)
+    upgrade(url)
+    assert _schema_is_current(url)
+    downgrade(url, "-1")
+    assert not _schema_is_current(url)
