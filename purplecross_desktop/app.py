@@ -19,6 +19,7 @@ from purplecross_desktop.cache_wiring import build_cache_service, wire_cache_inv
 from purplecross_desktop.database.session import make_engine, make_session_factory, upgrade
 from purplecross_desktop.domain.events import EventBus
 from purplecross_desktop.operations import OperationRunner
+from purplecross_desktop.schema_check import schema_is_current
 from purplecross_desktop.services import build_services
 from purplecross_desktop.settings import Settings
 from purplecross_desktop.ui.context import AppContext
@@ -63,7 +64,7 @@ def build_context(
     outbox); tests of screens that enqueue nothing pass False.
     """
     url = settings.effective_database_url
-    if settings.is_embedded_database and not _schema_is_current(url):
+    if settings.is_embedded_database and not schema_is_current(url):
         upgrade(url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
@@ -82,23 +83,6 @@ def build_context(
     if start_jobs:
         start_jobs_runtime(context)
     return context
-
-
-def _schema_is_current(url: str) -> bool:
-    """Whether the database is at the migrations' head; checking costs a query, while
-    running Alembic's upgrade imports every table module just to find nothing to do."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    from purplecross_desktop.database.session import alembic_config
-
-    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return set(MigrationContext.configure(conn).get_current_heads()) == heads
-    finally:
-        engine.dispose()
 
 
 def start_jobs_runtime(context: AppContext) -> JobsRuntime:

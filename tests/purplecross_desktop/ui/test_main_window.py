@@ -187,15 +187,3 @@ def test_shutdown_waits_for_a_jobs_start_still_under_way() -> None:
     assert "jobs" not in context.extras
     with pytest.raises(jobs.NotConfiguredError):
         jobs.default_platform()
-
-
-def test_the_schema_check_sees_a_database_behind_the_migrations(tmp_path: Path) -> None:
-    from purplecross_desktop.app import _schema_is_current
-    from purplecross_desktop.database.session import downgrade, upgrade
-
-    url = f"sqlite:///{tmp_path / 'clinic.db'}"
-    assert not _schema_is_current(url)
-    upgrade(url)
-    assert _schema_is_current(url)
-    downgrade(url, "-1")
-    assert not _schema_is_current(url)
