@@ -77,7 +77,10 @@ class TodayPage(GridPage):
         self.welcome.setVisible(False)
         self.welcome.sig_demo_loaded.connect(self._on_demo_loaded)
         self.body.insertWidget(0, self.welcome)
-        self._check_empty()
+        # After the first page (or its error): the check competes with it for the GIL.
+        self._emptiness_checked = False
+        self.grid.sig_view_changed.connect(self._check_empty)
+        self.grid.sig_error.connect(self._check_empty)
         self.grid.sig_selection_changed.connect(self._on_selection)
         self.grid.sig_view_changed.connect(self._update_summary)
 
@@ -104,7 +107,10 @@ class TodayPage(GridPage):
             return
         super().activate()
 
-    def _check_empty(self) -> None:
+    def _check_empty(self, *_args: Any) -> None:
+        if self._emptiness_checked:
+            return
+        self._emptiness_checked = True
         factory = self.context.session_factory
 
         def empty() -> bool:
