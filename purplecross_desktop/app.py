@@ -100,9 +100,16 @@ def start_jobs_runtime(context: AppContext) -> JobsRuntime:
 def start_jobs_in_background(context: AppContext) -> threading.Thread:
     """:func:`start_jobs_runtime` on a thread, so the window is usable before the jobs stack
     is imported and started (~0.5 s); :func:`shutdown` waits for it."""
-    thread = threading.Thread(
-        target=start_jobs_runtime, args=(context,), name="jobs-start", daemon=True
-    )
+
+    def start() -> None:
+        try:
+            start_jobs_runtime(context)
+        except Exception as exc:  # the window is up: say so on the Health page, not crash
+            log.exception("the job runner could not start")
+            reason = f"not started: {type(exc).__name__}: {exc}"
+            context.extras["health_checks"].append(lambda: [("Jobs", reason)])
+
+    thread = threading.Thread(target=start, name="jobs-start", daemon=True)
     context.extras["jobs_starter"] = thread
     thread.start()
     return thread

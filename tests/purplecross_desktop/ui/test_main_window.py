@@ -187,3 +187,21 @@ def test_shutdown_waits_for_a_jobs_start_still_under_way() -> None:
     assert "jobs" not in context.extras
     with pytest.raises(jobs.NotConfiguredError):
         jobs.default_platform()
+
+
+def test_a_jobs_start_failure_shows_on_the_health_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    from purplecross_desktop import jobs_wiring
+    from purplecross_desktop.app import start_jobs_in_background
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("no queue file")
+
+    monkeypatch.setattr(jobs_wiring, "JobsRuntime", refuse)
+    context = build_context(load_settings(), start_jobs=False)
+    try:
+        start_jobs_in_background(context).join(30)
+        rows = [row for check in context.extras["health_checks"] for row in check()]
+        assert ("Jobs", "not started: RuntimeError: no queue file") in rows
+        assert "jobs" not in context.extras
+    finally:
+        shutdown(context)
