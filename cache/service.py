@@ -12,7 +12,9 @@ How it stays correct (docs/caching.md tells the whole story):
 * On each failover the disk tier's entries of this namespace are dropped: they may
   predate invalidations that other workstations made through Redis.
 * ``get_or_set`` does not store a loaded value if an invalidation happened while the
-  loader ran (it may have read the database before the write).
+  loader ran (it may have read the database before the write): in this process (an
+  epoch counter) or in any other (a generation in Redis that every invalidation bumps
+  first and a Lua ``SET`` checks).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from enum import IntEnum
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -33,6 +34,7 @@ import redis
 from cache import codec
 from cache.breaker import CircuitBreaker
 from cache.flight import SingleFlight
+from cache.keys import TTL, check_key, check_ttl, entity_invalidation
 from cache.replay import Invalidation, ReplayLog
 from cache.stats import CacheStats, Counters, TierStats
 from cache.tiers import (
@@ -41,7 +43,6 @@ from cache.tiers import (
     DiskTier,
     RedisTier,
     Tier,
-    escape_glob,
     make_redis_client,
 )
 
@@ -50,33 +51,18 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class TTL(IntEnum):
-    """Time-to-live presets in seconds; ``MEDIUM`` is the default."""
-
-    SHORT = 60
-    MEDIUM = 300
-    LONG = 3600
-    DAY = 86400
-    WEEK = 604800
-
-
-ENTITIES: Final = (
-    "patient",
-    "client",
-    "appointment",
-    "invoice",
-    "prescription",
-    "staff",
-    "report",
-    "search",
-)
 MAX_VALUE_BYTES: Final = 2**20
-MAX_KEY_LENGTH: Final = 1024
 # Connection-level failures open the breaker; AuthenticationError and BusyLoadingError
 # (a restarted Redis still loading its data) are ConnectionError subclasses.
 REDIS_DOWN: Final = (redis.ConnectionError, redis.TimeoutError)
 _NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _MISSING: Final[Any] = object()
+
+
+def _generation_key(prefix: str) -> str:
+    return f"pc-gen:{prefix}"
+
+
 _ANY_TIER_ERROR: tuple[type[BaseException], ...] = (redis.RedisError, *DISK_ERRORS)
 
 
@@ -130,6 +116,7 @@ class CacheService:
         self.lock_timeout = lock_timeout
         self._prefix = f"pc:{namespace}:"
         self._lock_prefix = f"pc-lock:{namespace}:"
+        self._generation = _generation_key(self._prefix)
         root = Path(disk_dir)
         self._disk = DiskTier(root / "values", size_limit=disk_size_limit)
         self._replay = ReplayLog(root / "replay")
@@ -186,7 +173,7 @@ class CacheService:
         the codec: dataclasses and rows become dicts, tuples become lists).
         """
         full = self._key(key)
-        self._check_ttl(key, ttl)
+        check_ttl(key, ttl)
         value = self._lookup(key, full)
         if value is not _MISSING:
             return value
@@ -202,14 +189,14 @@ class CacheService:
             ValueError: the encoded value is larger than ``max_value_bytes``, or bad ttl.
         """
         full = self._key(key)
-        self._check_ttl(key, ttl)
+        check_ttl(key, ttl)
         return self._write({full: self._encode(key, value)}, ttl)
 
     def set_many(self, mapping: Mapping[str, Any], ttl: float | None = TTL.MEDIUM) -> bool:
         """Store every item; all values are checked before anything is stored."""
         items: dict[str, bytes] = {}
         for key, value in mapping.items():
-            self._check_ttl(key, ttl)
+            check_ttl(key, ttl)
             items[self._key(key)] = self._encode(key, value)
         return self._write(items, ttl) if items else True
 
@@ -243,22 +230,7 @@ class CacheService:
 
     def invalidate_many(self, targets: Iterable[tuple[str, object]]) -> int:
         """``invalidate`` for several ``(entity, id)`` pairs in one pass over the keys."""
-        p = self._prefix
-        keys: list[str] = []
-        patterns = [f"{p}search:*"]
-        for entity, entity_id in targets:
-            if entity not in ENTITIES:
-                raise ValueError(f"entity {entity!r}: must be one of {', '.join(ENTITIES)}")
-            if entity == "search":
-                continue
-            if entity_id is None:
-                patterns.append(f"{p}{entity}:*")
-                continue
-            ident = escape_glob(str(entity_id))
-            keys += [f"{p}{entity}:{entity_id}", f"{p}{entity}:list"]
-            patterns += [f"{p}{entity}:{ident}:*", f"{p}{entity}:list:*"]
-        unique_keys = tuple(dict.fromkeys(keys))
-        return self._invalidate(Invalidation(unique_keys, tuple(dict.fromkeys(patterns)), p))
+        return self._invalidate(entity_invalidation(self._prefix, targets))
 
     # State -----------------------------------------------------------------------------
     @property
@@ -321,22 +293,8 @@ class CacheService:
 
     # Internals: keys and values ----------------------------------------------------------
     def _key(self, key: str) -> str:
-        if not isinstance(key, str):
-            raise TypeError(f"cache key must be str, not {type(key).__name__} ({key!r})")
-        if not key or len(key) > MAX_KEY_LENGTH:
-            raise ValueError(f"cache key {key[:60]!r}: must be 1 to {MAX_KEY_LENGTH} characters")
-        if not key.isascii():
-            try:
-                key.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ValueError(f"cache key {key!r}: must be valid Unicode text") from None
+        check_key(key)
         return self._prefix + key
-
-    def _check_ttl(self, key: str, ttl: float | None) -> None:
-        if ttl is None:
-            return
-        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl > 0:
-            raise ValueError(f"ttl for cache key {key!r}: must be seconds > 0 or None, not {ttl!r}")
 
     def _encode(self, key: str, value: Any) -> bytes:
         try:
@@ -457,6 +415,8 @@ class CacheService:
     def _apply(self, tier: Tier, op: Invalidation) -> int | None:
         """Apply ``op`` to ``tier``; Redis errors propagate, disk errors give None."""
         try:
+            if isinstance(tier, RedisTier):
+                tier.bump_generation(_generation_key(op.prefix))  # before deleting: see _load
             deleted = tier.delete(op.keys) if op.keys else 0
             return deleted + tier.delete_matching(op.patterns, op.prefix)
         except DISK_ERRORS as exc:
@@ -506,7 +466,16 @@ class CacheService:
         delay = 0.002
         while True:
             tier: Tier = self._redis if self._redis and self._breaker.closed else self._disk
-            _, raw = self._read(full)
+            generation: bytes | None = None
+            raw: bytes | None = None
+            if isinstance(tier, RedisTier):
+                try:
+                    raw, generation = tier.get_with_generation(full, self._generation)
+                except redis.RedisError as exc:
+                    self._redis_failed(exc)
+                    tier = self._disk
+            if generation is None:
+                _, raw = self._read(full)
             if raw is not None and raw[:1] in (codec.PLAIN, codec.TAGGED):
                 return raw
             try:
@@ -515,25 +484,44 @@ class CacheService:
                 acquired = None  # no lock to be had: load without one
             if acquired is not False:
                 try:
-                    return self._run_loader(key, full, loader, ttl)
+                    return self._run_loader(key, full, loader, ttl, generation)
                 finally:
                     if acquired:
                         self._release(tier, lock_name, token)
             if time.monotonic() > deadline:
                 log.warning("cache: loader lock for %r held too long; loading anyway", key)
-                return self._run_loader(key, full, loader, ttl)
+                return self._run_loader(key, full, loader, ttl, generation)
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
 
     def _run_loader(
-        self, key: str, full: str, loader: Callable[[], Any], ttl: float | None
+        self,
+        key: str,
+        full: str,
+        loader: Callable[[], Any],
+        ttl: float | None,
+        generation: bytes | None,
     ) -> bytes:
+        """Load and store, unless an invalidation came in meanwhile: from this process
+        (the epoch) or from any process through Redis (the generation, read before)."""
         epoch = self._epoch
         data = self._encode(key, loader())
-        if self._epoch == epoch:
-            self._write({full: data}, ttl)
-        else:
+        if self._epoch != epoch:
             log.info("cache: %r was invalidated while loading; not storing it", key)
+        elif generation is not None and self._redis is not None and self._breaker.closed:
+            try:
+                stored = self._redis.set_if_generation(
+                    full, data, ttl, self._generation, generation
+                )
+            except redis.RedisError as exc:
+                self._redis_failed(exc)
+            else:
+                if stored:
+                    self._counters.add("redis", "sets")
+                else:
+                    log.info("cache: %r was invalidated elsewhere while loading", key)
+        else:
+            self._write({full: data}, ttl)
         return data
 
     def _release(self, tier: Tier, lock_name: str, token: str) -> None:

@@ -107,6 +107,7 @@ class SmtpConfig:
             sender=settings.smtp_sender,
             timeout=settings.smtp_timeout,
             outbox_dir=settings.email_outbox_path,
+            ca_file=settings.smtp_ca_file,
         )
 
 

@@ -55,6 +55,12 @@ TEMPLATES: dict[str, TemplateSpec] = {
             "Sent when a patient's vaccination falls due.",
         ),
         TemplateSpec(
+            "test_message",
+            frozenset({"sent_by"}),
+            frozenset(),
+            "Sent from Settings to check that the clinic's mail settings work.",
+        ),
+        TemplateSpec(
             "invoice",
             frozenset({"client_name", "invoice_number", "total"}),
             frozenset({"due_date", "lines"}),

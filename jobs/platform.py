@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -398,6 +399,57 @@ class JobPlatform:
                 self.outbox_pending.clear()
                 return sent
 
+    def sweep_lost(self, older_than: float) -> int:
+        """Jobs ``waiting`` for longer than ``older_than`` s but absent from the broker go back.
+
+        Covers a worker that died after taking a message and before claiming it (Redis
+        pops are destructive). A job merely in transit is dispatched twice at worst, and
+        its claim runs it once. Returns how many were sent back to the outbox.
+        """
+        from sqlalchemy import select, update
+
+        from jobs.recorder import JOB
+
+        cutoff = utcnow() - dt.timedelta(seconds=older_than)
+        lost = 0
+        for name, huey in self.hueys.items():
+            with self.engine.connect() as conn:
+                waiting = conn.execute(
+                    select(JOB.c.id, JOB.c.token).where(
+                        JOB.c.queue == name,
+                        JOB.c.state == JobState.WAITING.value,
+                        JOB.c.enqueued_at < cutoff,
+                    )
+                ).all()
+            if not waiting:
+                continue
+            try:
+                present = {_message_job_id(item) for item in huey.storage.enqueued_items()}
+            except Exception as exc:
+                log.debug("cannot list broker queue %s: %s", name, exc)
+                continue
+            missing = [(job_id, token) for job_id, token in waiting if job_id not in present]
+            with self.recorder.tx() as conn:
+                for job_id, token in missing:
+                    n = conn.execute(
+                        update(JOB)
+                        .where(
+                            JOB.c.id == job_id,
+                            JOB.c.token == token,
+                            JOB.c.state == JobState.WAITING.value,
+                        )
+                        .values(state=JobState.OUTBOX.value, outbox_claimed_by=None)
+                    ).rowcount
+                    if n:
+                        lost += 1
+                        self.recorder.write_event(
+                            conn, job_id, "swept", name, "missing from the broker; sent again"
+                        )
+        if lost:
+            log.warning("%d waiting jobs were missing from the broker; dispatching again", lost)
+            self.notify_outbox()
+        return lost
+
     def notify_outbox(self) -> None:
         """The outbox has work: make sure a thread of this process keeps draining it."""
         self.outbox_pending.set()
@@ -684,3 +736,12 @@ class JobPlatform:
         if self._redis_pool is not None:
             self._redis_pool.disconnect()
         self.recorder.close()
+
+
+_JOB_ID_IN_MESSAGE = re.compile(rb'"\$msg":\["([0-9a-f]{32})"')
+
+
+def _message_job_id(data: bytes) -> str | None:
+    """The job id of a broker message, read for bookkeeping only (never trusted to run)."""
+    match = _JOB_ID_IN_MESSAGE.search(bytes(data[:300]))
+    return match.group(1).decode("ascii") if match else None

@@ -479,6 +479,12 @@ class Recorder:
                 conn.execute(delete(JOB).where(JOB.c.id.in_(chunk)))
         return len(ids)
 
+    def write_event(
+        self, conn: Connection, job_id: str | None, kind: str, queue: str | None, detail: str
+    ) -> None:
+        """Add a timeline event inside the caller's transaction."""
+        self._event(conn, job_id, kind, queue, None, detail)
+
     # Internals --------------------------------------------------------------------
     def _finish(self, conn: Connection, job_id: str, token: str, **values: Any) -> bool:
         result = conn.execute(

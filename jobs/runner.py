@@ -26,6 +26,8 @@ from purplecross_desktop.database.base import utcnow
 
 log = logging.getLogger(__name__)
 
+PURGE_INTERVAL = 3600.0
+
 JOB = cast(Table, Job.__table__)
 WORKER = cast(Table, JobWorker.__table__)
 PAUSED = cast(Table, PausedQueue.__table__)
@@ -188,6 +190,8 @@ class Runner:
         config = self.platform.config
         last_heartbeat = time.monotonic()
         last_health = time.monotonic()
+        last_sweep = time.monotonic()
+        last_purge = 0.0  # at once, then hourly
         while not self._stop.wait(config.maintenance_interval):
             now = time.monotonic()
             try:
@@ -196,6 +200,12 @@ class Runner:
                     self.heartbeat()
                     last_heartbeat = now
                 self.upkeep_once()
+                if self.consume and now - last_sweep >= config.heartbeat_timeout:
+                    self.platform.sweep_lost(config.heartbeat_timeout)
+                    last_sweep = now
+                if self.consume and now - last_purge >= PURGE_INTERVAL:
+                    self.purge_expired()
+                    last_purge = now
                 if now - last_health >= 10:
                     for consumer in self.consumers.values():
                         consumer.check_worker_health()
@@ -209,6 +219,15 @@ class Runner:
         self.reap_dead_workers()
         if self.platform.outbox_pending.is_set() or self._outbox_has_rows():
             self.platform.drain_outbox()
+
+    def purge_expired(self) -> int:
+        """Retention: delete completed jobs older than ``completed_retention_days``."""
+        days = self.platform.config.completed_retention_days
+        cutoff = utcnow() - dt.timedelta(days=days)
+        removed = self.platform.recorder.delete_finished(None, JobState.COMPLETED.value, cutoff)
+        if removed:
+            log.info("removed %d completed jobs older than %d days", removed, days)
+        return removed
 
     def heartbeat(self) -> None:
         if not self.consume:

@@ -23,6 +23,7 @@ from purplecross_desktop.database.base import utcnow
 from purplecross_desktop.database.models import metadata
 from purplecross_desktop.database.session import SessionFactory, make_engine
 from purplecross_desktop.demo_diary import ClinicRows
+from purplecross_desktop.domain.appointments import SQLITE_GUARDS
 from purplecross_desktop.domain.clients import Client
 from purplecross_desktop.domain.errors import DomainError
 from purplecross_desktop.domain.staff import Staff
@@ -134,6 +135,7 @@ class _Writer:
         self.progress = progress
         self.counts: dict[str, int] = {}
         self._dropped: list[sa.Index] = []
+        self._triggers: list[str] = []
 
     def write(
         self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], total: int
@@ -147,6 +149,12 @@ class _Writer:
             for index in metadata.tables[table].indexes:
                 index.drop(self.conn)
                 self._dropped.append(index)
+            if table == "appointments" and self.sqlite:
+                # the double-booking triggers would search the unindexed table per row;
+                # the generator never double books (the tests check it)
+                for name, sql in SQLITE_GUARDS.items():
+                    self.conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+                    self._triggers.append(sql)
         for chunk in _prefetched(_chunks(rows, CHUNK)):
             if self.sqlite:
                 # sqlite3 binds no Decimal; text in a NUMERIC column is stored as a number
@@ -179,6 +187,8 @@ class _Writer:
             self.progress("indexes", self._dropped.index(index), len(self._dropped))
             index.create(self.conn)
         self.progress("indexes", len(self._dropped), len(self._dropped))
+        for sql in self._triggers:
+            self.conn.exec_driver_sql(sql)
         if self.sqlite:
             self.conn.exec_driver_sql("PRAGMA analysis_limit=1000")  # sampled: seconds less
             self.conn.exec_driver_sql("ANALYZE")
@@ -197,20 +207,24 @@ def _prefetched(chunks: Iterator[list[Sequence[Any]]]) -> Iterator[list[Sequence
     queue: Queue[tuple[list[Sequence[Any]] | None, BaseException | None]] = Queue(maxsize=2)
     stop = threading.Event()
 
+    def offer(item: tuple[list[Sequence[Any]] | None, BaseException | None]) -> bool:
+        # never block for good: the consumer may have stopped (it raised)
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        queue.put((chunk, None), timeout=0.1)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
+                if not offer((chunk, None)):
                     return
-            queue.put((None, None))
+            offer((None, None))
         except BaseException as exc:  # handed to the consumer, raised there
-            queue.put((None, exc))
+            offer((None, exc))
 
     thread = threading.Thread(target=produce, name="demo-data-rows", daemon=True)
     thread.start()

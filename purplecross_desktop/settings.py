@@ -75,6 +75,7 @@ class Settings:
     smtp_tls: SmtpTls = "starttls"
     smtp_sender: str = "Purple Cross <clinic@localhost>"
     smtp_timeout: float = 30.0
+    smtp_ca_file: Path | None = None
     clinic_name: str = "Purple Cross Veterinary Clinic"
     clinic_address: str = ""
     clinic_timezone: str = "UTC"

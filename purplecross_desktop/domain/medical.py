@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +21,13 @@ from purplecross_desktop.database.base import (
 )
 from purplecross_desktop.domain.patients import Patient
 from purplecross_desktop.domain.query import Page, like_pattern, paginate
-from purplecross_desktop.domain.service import ServiceBase, get_or_raise
+from purplecross_desktop.domain.service import ServiceBase, apply_changes, get_or_raise
 from purplecross_desktop.domain.staff import StaffRole, require_role
-from purplecross_desktop.domain.validation import Checker
+from purplecross_desktop.domain.validation import Checker, unknown_fields
 
 MAX_REFILLS = 99
+PRESCRIPTION_EDITABLE = frozenset({"dosage", "frequency", "ends_on", "refills", "instructions"})
+VACCINATION_EDITABLE = frozenset({"next_due_on", "batch_number", "notes"})
 
 
 class Prescription(Base):
@@ -100,7 +102,7 @@ class VaccinationData:
 
 
 class MedicalService(ServiceBase):
-    """Prescribe medications, record vaccinations, and find both."""
+    """Prescribe medications, record vaccinations, correct both, and find them."""
 
     PRESCRIPTION_ORDER = {
         "starts_on": Prescription.starts_on,
@@ -201,6 +203,88 @@ class MedicalService(ServiceBase):
                 next_due_on=vaccination.next_due_on,
             )
         return vaccination
+
+    def update_prescription(
+        self,
+        prescription_id: PrescriptionId,
+        changes: Mapping[str, object],
+        *,
+        actor: StaffId | None = None,
+    ) -> Prescription:
+        """Change the dosage, frequency, end date, refills or instructions."""
+        unknown_fields(dict(changes), PRESCRIPTION_EDITABLE)
+        with self._write(actor) as uow:
+            row = get_or_raise(uow.session, Prescription, "prescription", prescription_id)
+            checker = Checker()
+            values: dict[str, Any] = {}
+            for name in ("dosage", "frequency"):
+                if name in changes:
+                    values[name] = checker.text(name, changes[name], max_length=120)
+            if "instructions" in changes:
+                text = checker.text(
+                    "instructions", changes["instructions"], required=False, max_length=10_000
+                )
+                values["instructions"] = text or ""
+            if "ends_on" in changes:
+                ends = checker.date("ends_on", changes["ends_on"], required=False)
+                if ends is not None and ends < row.starts_on:
+                    checker.add("ends_on", "must not be before starts_on")
+                values["ends_on"] = ends
+            if "refills" in changes:
+                refills = checker.integer("refills", changes["refills"], minimum=0)
+                if refills is not None and refills > MAX_REFILLS:
+                    checker.add("refills", f"must be at most {MAX_REFILLS}")
+                values["refills"] = refills
+            checker.raise_if_any()
+            changed = apply_changes(row, values)
+            if changed:
+                uow.audit("updated", "prescription", row.id, changed)
+                uow.emit(
+                    "prescription.updated",
+                    row.id,
+                    patient_id=row.patient_id,
+                    fields=sorted(changed),
+                    ends_on=row.ends_on,
+                )
+        return row
+
+    def update_vaccination(
+        self,
+        vaccination_id: VaccinationId,
+        changes: Mapping[str, object],
+        *,
+        actor: StaffId | None = None,
+    ) -> Vaccination:
+        """Change the next due date, batch number or notes of a vaccination record."""
+        unknown_fields(dict(changes), VACCINATION_EDITABLE)
+        with self._write(actor) as uow:
+            row = get_or_raise(uow.session, Vaccination, "vaccination", vaccination_id)
+            checker = Checker()
+            values: dict[str, Any] = {}
+            if "next_due_on" in changes:
+                due = checker.date("next_due_on", changes["next_due_on"], required=False)
+                if due is not None and due <= row.given_on:
+                    checker.add("next_due_on", "must be after given_on")
+                values["next_due_on"] = due
+            if "batch_number" in changes:
+                values["batch_number"] = checker.text(
+                    "batch_number", changes["batch_number"], required=False, max_length=60
+                )
+            if "notes" in changes:
+                text = checker.text("notes", changes["notes"], required=False, max_length=10_000)
+                values["notes"] = text or ""
+            checker.raise_if_any()
+            changed = apply_changes(row, values)
+            if changed:
+                uow.audit("updated", "vaccination", row.id, changed)
+                uow.emit(
+                    "vaccination.updated",
+                    row.id,
+                    patient_id=row.patient_id,
+                    fields=sorted(changed),
+                    next_due_on=row.next_due_on,
+                )
+        return row
 
     def get_prescription(self, prescription_id: PrescriptionId) -> Prescription:
         """One prescription, or ``NotFound``."""

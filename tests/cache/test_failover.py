@@ -219,3 +219,26 @@ def test_an_invalidation_on_redis_also_reaches_a_process_that_is_on_disk(
     finally:
         cut_off.close()
         connected.close()
+
+
+def test_a_load_racing_a_write_in_another_process_is_not_stored(
+    redis_url: str, tmp_path: Path
+) -> None:
+    reader = make_service(redis_url, tmp_path / "a", namespace="race")
+    writer = make_service(redis_url, tmp_path / "b", namespace="race")  # another process
+    database = {"patient:1": "old"}
+    try:
+
+        def slow_query() -> str:
+            loaded = database["patient:1"]
+            database["patient:1"] = "new"  # meanwhile the other process saves...
+            writer.invalidate("patient", 1)  # ...and invalidates, before we store
+            return loaded
+
+        assert reader.get_or_set("patient:1", slow_query) == "old"  # what the call read
+        assert reader.get("patient:1") is None  # but the old value was not kept
+        assert reader.get_or_set("patient:1", lambda: database["patient:1"]) == "new"
+        assert writer.get("patient:1") == "new"
+    finally:
+        reader.close()
+        writer.close()

@@ -118,6 +118,18 @@ def test_no_read_is_older_than_the_last_invalidation(proxy: TcpProxy, tmp_path: 
             self.elsewhere.invalidate(*write)
             assert self.elsewhere.check_redis(), "the other workstation lost Redis"
 
+        @precondition(lambda self: self.network_up and self.cache.tier == "redis")
+        @rule(write=st.sampled_from(sorted(WRITES)))
+        def read_racing_a_write_elsewhere(self, write: tuple[str, int]) -> None:
+            key = sorted(WRITES[write])[0]
+
+            def loader() -> int:
+                loaded = self.db[key]
+                self.write_elsewhere(write)  # another machine saves before we store
+                return loaded
+
+            self.cache.get_or_set(key, loader)
+
         @rule(key=st.sampled_from(KEYS))
         def write_key(self, key: str) -> None:
             self._bump({key})

@@ -111,23 +111,28 @@ def self_signed_context(folder: Path) -> tuple[ssl.SSLContext, Path]:
 
 
 class SmtpServer:
-    """aiosmtpd on 127.0.0.1, optionally with STARTTLS and AUTH required."""
+    """aiosmtpd on 127.0.0.1, optionally with STARTTLS (or implicit TLS) and AUTH required."""
 
     def __init__(
         self,
         tls_context: ssl.SSLContext | None = None,
         user: str | None = None,
         password: str | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
     ) -> None:
         self.inbox = Inbox()
         self.port = free_port()
         kwargs: dict[str, Any] = {}
+        if implicit_tls is not None:
+            kwargs["ssl_context"] = implicit_tls
         if tls_context is not None:
             kwargs.update(tls_context=tls_context, require_starttls=True)
         if user is not None:
             kwargs.update(
                 authenticator=Authenticator(user, password or ""),
                 auth_required=True,
+                # aiosmtpd only counts STARTTLS as TLS; an implicit-TLS socket is encrypted
+                # from the first byte, so AUTH is offered there without that check.
                 auth_require_tls=tls_context is not None,
             )
         self.controller = Controller(

@@ -121,6 +121,37 @@ def test_starttls_with_auth_delivers(
         assert len(server.inbox.messages) == 1
 
 
+# aiosmtpd warns about AUTH without STARTTLS; here the whole connection is TLS.
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+def test_implicit_tls_with_auth_delivers(
+    harness: Harness, platform: JobPlatform, tmp_path: Path
+) -> None:
+    context, cert = self_signed_context(tmp_path)
+    with SmtpServer(user="clinic", password="s3cret", implicit_tls=context) as server:
+        smtp = dataclasses.replace(
+            _plain(server, tmp_path), tls="ssl", user="clinic", password="s3cret", ca_file=cert
+        )
+        service = _service(platform, smtp)
+        harness.runner(platform)
+        job_id = service.queue("ada@example.org", "Reminder", "appointment_reminder", CONTEXT)
+        wait_until(lambda: _state(platform, job_id) == "completed")
+        assert len(server.inbox.messages) == 1
+
+
+def test_an_untrusted_certificate_fails_at_once(
+    harness: Harness, platform: JobPlatform, tmp_path: Path
+) -> None:
+    context, _cert = self_signed_context(tmp_path)
+    with SmtpServer(context) as server:
+        smtp = dataclasses.replace(_plain(server, tmp_path), tls="starttls")  # system CAs only
+        service = _service(platform, smtp)
+        harness.runner(platform)
+        job_id = service.queue("ada@example.org", "Reminder", "appointment_reminder", CONTEXT)
+        wait_until(lambda: _state(platform, job_id) == "dead")
+        assert "certificate" in (JobRegistry(platform).get(job_id).job.error_message or "")
+        assert server.inbox.messages == []
+
+
 def test_auth_failure_fails_at_once_with_the_servers_message(
     harness: Harness, platform: JobPlatform, tmp_path: Path
 ) -> None:

@@ -346,3 +346,31 @@ def test_progress_is_recorded(harness: Harness, platform: JobPlatform) -> None:
     assert registry.workers()[0].current_jobs == [job_id]
     release.set()
     wait_until(lambda: _state(registry, job_id) == JobState.COMPLETED)
+
+
+def test_retention_removes_old_completed_jobs_only(
+    harness: Harness, platform: JobPlatform, effects: Effects
+) -> None:
+    from sqlalchemy import text
+
+    registry = JobRegistry(platform)
+    runner = harness.runner(platform)
+    old = platform.enqueue("email", "t.record", "old")
+    fresh = platform.enqueue("email", "t.record", "fresh")
+    dead = platform.enqueue("email", "t.broken", "kept until cleaned")
+    wait_until(lambda: registry.counts()["email"]["completed"] == 2)
+    wait_until(lambda: _state(registry, dead) == "dead")
+    long_ago = utcnow() - dt.timedelta(days=30)
+    with platform.engine.begin() as conn:
+        conn.execute(
+            text("update job set finished_at = :t where id in (:a, :b)"),
+            {
+                "t": long_ago.replace(tzinfo=None)
+                if "sqlite" in str(platform.engine.url)
+                else long_ago,
+                "a": old,
+                "b": dead,
+            },
+        )
+    assert runner.purge_expired() == 1
+    assert {j.id for j in registry.search()} == {fresh, dead}

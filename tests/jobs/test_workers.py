@@ -97,7 +97,9 @@ def effects_file(tmp_path: Path) -> Path:
 def _workers(
     tmp_path: Path, harness: Harness, redis_url: str, effects_file: Path
 ) -> Iterator[Workers]:
-    workers = Workers(tmp_path, str(harness.engine.url), redis_url, effects_file)
+    workers = Workers(
+        tmp_path, harness.engine.url.render_as_string(hide_password=False), redis_url, effects_file
+    )
     yield workers
     workers.stop_all()
 
@@ -147,9 +149,18 @@ def test_no_job_is_lost_when_redis_is_killed_mid_run(
     assert set(runs) == set(keys)
 
 
+@pytest.fixture
+def any_db_workers(
+    tmp_path: Path, any_db_harness: Harness, redis_url: str, effects_file: Path
+) -> Iterator[Workers]:
+    yield from _workers(tmp_path, any_db_harness, redis_url, effects_file)
+
+
 def test_two_worker_processes_run_each_job_once(
-    harness: Harness, redis_url: str, shared_workers: Workers, effects_file: Path
+    any_db_harness: Harness, redis_url: str, any_db_workers: Workers, effects_file: Path
 ) -> None:
+    """On SQLite (a workstation) and PostgreSQL (the clinic server)."""
+    harness, shared_workers = any_db_harness, any_db_workers
     platform = _platform(harness, redis_url)
     registry = JobRegistry(platform)
     shared_workers.start()
@@ -169,13 +180,14 @@ def test_two_worker_processes_run_each_job_once(
     ("task", "expected"), [("test.slow", "completed"), ("test.slow_once", "dead")]
 )
 def test_a_worker_killed_mid_job_is_reaped_after_its_heartbeat_times_out(
-    harness: Harness,
+    any_db_harness: Harness,
     redis_url: str,
-    shared_workers: Workers,
+    any_db_workers: Workers,
     effects_file: Path,
     task: str,
     expected: str,
 ) -> None:
+    harness, shared_workers = any_db_harness, any_db_workers
     platform = _platform(harness, redis_url)
     registry = JobRegistry(platform)
     victim = shared_workers.start()
@@ -304,3 +316,21 @@ def test_no_second_email_when_a_worker_dies_between_send_and_ack(
         assert len(server.inbox.messages) == 1
         entry = service.log_entry("k1")
         assert entry["status"] == "unknown"
+
+
+def test_a_message_taken_but_never_claimed_is_dispatched_again(
+    harness: Harness, redis_url: str, effects_file: Path
+) -> None:
+    platform = _platform(harness, redis_url)
+    registry = JobRegistry(platform)
+    job_id = platform.enqueue("email", "test.effect", "swept")
+    platform.writer.flush()
+    # A worker pops the message and dies before it records its claim.
+    client = redis.Redis.from_url(redis_url)
+    assert client.zpopmin(platform.hueys["email"].storage.queue_key)
+    client.close()
+    assert registry.get(job_id).job.state == "waiting"
+    harness.runner(platform)  # its sweep notices the job is in neither place
+    wait_until(lambda: registry.get(job_id).job.state == "completed", timeout=20)
+    assert worker_tasks.effects(effects_file) == ["swept"]
+    assert "swept" in [e.kind for e in registry.get(job_id).timeline]

@@ -230,3 +230,26 @@ def test_the_demo_command_upgrades_and_fills_the_configured_database(tmp_path: P
     again = runner.invoke(demo_command, ["--clients", "20"])
     assert again.exit_code == 1
     assert "already has clients or staff" in again.output
+
+
+def test_row_prefetching_hands_over_errors_and_never_hangs() -> None:
+    from purplecross_desktop.demo import _prefetched
+
+    def chunks(fail_at: int | None) -> Iterator[list[Any]]:
+        for i in range(10):
+            if i == fail_at:
+                raise RuntimeError("generator broke")
+            yield [(i,)]
+
+    assert [c[0][0] for c in _prefetched(chunks(None))] == list(range(10))
+    with pytest.raises(RuntimeError, match="generator broke"):
+        list(_prefetched(chunks(3)))
+
+    # the consumer fails while the producer waits on a full queue: both end
+    def write_all() -> None:
+        for chunk in _prefetched(chunks(None)):
+            if chunk[0][0] == 1:
+                raise ValueError("database broke")
+
+    with pytest.raises(ValueError, match="database broke"):
+        write_all()

@@ -96,3 +96,12 @@ def test_updated_settings_checks_each_value() -> None:
     assert updated_settings(base, {"smtp_port": "25"}, "page").smtp_port == 25
     with pytest.raises(SettingsError, match="smtp_port: must be a whole number"):
         updated_settings(base, {"smtp_port": "x"}, "page")
+
+
+def test_smtp_ca_file_reaches_the_mailer(tmp_path: Path) -> None:
+    from jobs.email import SmtpConfig
+
+    ca = tmp_path / "clinic-ca.pem"
+    s = load_settings(env={"PURPLECROSS_SMTP_CA_FILE": str(ca)}, config_file=tmp_path / "x.toml")
+    assert s.smtp_ca_file == ca
+    assert SmtpConfig.from_settings(s, None).ca_file == ca

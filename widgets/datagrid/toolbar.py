@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from widgets.tokens import Spacing
 
 SEARCH_DEBOUNCE_MS = 200
+DELETE_VIEW = "Delete a saved view…"
 EXPORT_FORMATS = (("csv", "CSV (*.csv)"), ("xlsx", "Excel (*.xlsx)"), ("pdf", "PDF (*.pdf)"))
 
 
@@ -33,6 +34,7 @@ class GridToolbar(QWidget):
         sig_clear_filters_clicked(): "Clear filters" was clicked.
         sig_view_chosen(str): a saved view was picked.
         sig_save_view_requested(str): "Save view…" was confirmed with this name.
+        sig_delete_view_requested(str): "Delete a saved view…" was confirmed for this view.
         sig_export_requested(str): export to this path (its suffix names the format).
         sig_export_cancelled(): the running export's Cancel was clicked.
     """
@@ -41,6 +43,7 @@ class GridToolbar(QWidget):
     sig_clear_filters_clicked = Signal()
     sig_view_chosen = Signal(str)
     sig_save_view_requested = Signal(str)
+    sig_delete_view_requested = Signal(str)
     sig_export_requested = Signal(str)
     sig_export_cancelled = Signal()
 
@@ -64,6 +67,7 @@ class GridToolbar(QWidget):
         self._views = QComboBox(self)
         self._views.setAccessibleName("Saved views")
         self._views.activated.connect(self._on_view_activated)
+        self._view_names: list[str] = []
         self._save_view = QPushButton("Save view…", self)
         self._save_view.clicked.connect(self._ask_view_name)
         self._export = QToolButton(self)
@@ -108,11 +112,15 @@ class GridToolbar(QWidget):
         self._clear.setEnabled(filtered)
 
     def set_views(self, names: Sequence[str]) -> None:
-        """Offer these saved views."""
+        """Offer these saved views (and, after them, deleting one)."""
+        self._view_names = list(names)
         self._views.clear()
         self._views.addItem("Views…" if names else "No saved views")
         for name in names:
             self._views.addItem(name)
+        if names:
+            self._views.insertSeparator(self._views.count())
+            self._views.addItem(DELETE_VIEW)
         self._views.setEnabled(bool(names))
 
     def set_export_progress(self, done: int, total: int) -> None:
@@ -132,9 +140,16 @@ class GridToolbar(QWidget):
         return self._progress.value(), self._progress.maximum()
 
     def _on_view_activated(self, index: int) -> None:
-        if index > 0:
-            self.sig_view_chosen.emit(self._views.itemText(index))
+        text = self._views.itemText(index)
         self._views.setCurrentIndex(0)
+        if text == DELETE_VIEW and index == self._views.count() - 1:
+            name, ok = QInputDialog.getItem(
+                self, "Delete a saved view", "View to delete:", self._view_names, 0, False
+            )
+            if ok and name:
+                self.sig_delete_view_requested.emit(name)
+        elif 0 < index <= len(self._view_names):
+            self.sig_view_chosen.emit(text)
 
     def _ask_view_name(self) -> None:
         name, ok = QInputDialog.getText(self, "Save view", "Name of the view:")

@@ -413,6 +413,7 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
     def _run_query(self) -> None:
         self._query_generation[0] += 1
         generation = self._query_generation[0]
+        self._runner.ensure_running()
         box, alive = self._query_generation, self._runner.alive
         query, source = self._query, self._source
         if self._result is None and _cheap_first_query(source, query):
@@ -447,6 +448,7 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         if self._prepared or not callable(prepare):
             return
         self._prepared = True
+        self._runner.ensure_running()
         keys, alive = self._search_keys(), self._runner.alive
         self._runner.submit(
             lambda: prepare(keys, lambda: not alive[0]), lambda _r: None, lambda _e: None
@@ -580,6 +582,7 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         self._toolbar.sig_clear_filters_clicked.connect(self.clear_filters)
         self._toolbar.sig_view_chosen.connect(self.apply_view)
         self._toolbar.sig_save_view_requested.connect(self.save_view)
+        self._toolbar.sig_delete_view_requested.connect(self.delete_view)
         self._toolbar.sig_export_requested.connect(self._export_from_toolbar)
         self._toolbar.sig_export_cancelled.connect(self._stop_export)
         self._connect_columns()

@@ -27,15 +27,19 @@ class TaskRunner(QObject):
 
     def __init__(self, threads: int = 1, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        # Python threads, not QThreadPool: a QRunnable deleted by the pool leaves a stale
-        # PySide wrapper behind, which a later Qt object at the same address then inherits.
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="datagrid")
+        self._threads = threads
         self._relay = _Relay()
         self._relay.sig_finished.connect(self._deliver)
         self._ids = itertools.count(1)
         self._callbacks: dict[
             int, tuple[Callable[[Any], None], Callable[[BaseException], None]]
         ] = {}
+        self._start()
+
+    def _start(self) -> None:
+        # Python threads, not QThreadPool: a QRunnable deleted by the pool leaves a stale
+        # PySide wrapper behind, which a later Qt object at the same address then inherits.
+        self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="datagrid")
         self._closed = False
         #: False once the runner is shut down or destroyed: long work should stop early.
         self.alive = [True]
@@ -48,7 +52,11 @@ class TaskRunner(QObject):
         on_done: Callable[[Any], None],
         on_error: Callable[[BaseException], None],
     ) -> int:
-        """Run ``work()`` on a worker; ``on_done(result)`` or ``on_error(exc)`` on the UI thread."""
+        """Run ``work()`` on a worker; ``on_done(result)`` or ``on_error(exc)`` on the UI thread.
+
+        A runner that was shut down (its grid closed) starts again: a closed dialog may be
+        shown again."""
+        self.ensure_running()
         task_id = next(self._ids)
         self._callbacks[task_id] = (on_done, on_error)
         relay = self._relay
@@ -63,6 +71,11 @@ class TaskRunner(QObject):
 
         self._pool.submit(run)
         return task_id
+
+    def ensure_running(self) -> None:
+        """Start again after ``shutdown`` (read ``alive`` after calling this)."""
+        if self._closed:
+            self._start()
 
     def shutdown(self) -> None:
         """Drop queued work and wait for running work; later results are ignored."""

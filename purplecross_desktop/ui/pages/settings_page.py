@@ -84,6 +84,24 @@ class SettingsPage(Page):
         buttons.addStretch(1)
         self.body.addLayout(buttons)
         self.body.addWidget(self.message)
+        mail_row = QHBoxLayout()
+        self.test_address = QLineEdit()
+        self.test_address.setPlaceholderText("name@example.org")
+        self.test_address.setAccessibleName("Test email address")
+        self.test_button = QPushButton("Send test email")
+        self.test_button.setAccessibleName("Send test email")
+        self.test_button.clicked.connect(self.send_test_email)
+        mail_row.addWidget(QLabel("Send a test email to"))
+        mail_row.addWidget(self.test_address, 1)
+        mail_row.addWidget(self.test_button)
+        mail_box = QWidget()
+        mail_box.setLayout(mail_row)
+        mail_box.setMaximumWidth(720)
+        self.body.addWidget(mail_box)
+        self.mail_message = QLabel("")
+        self.mail_message.setWordWrap(True)
+        self.mail_message.setAccessibleName("Test email result")
+        self.body.addWidget(self.mail_message)
         note = QLabel(
             f"Settings are saved to {default_config_file()}. Passwords are kept in the "
             "system keyring, never in this file. Environment variables (PURPLECROSS_*) "
@@ -113,6 +131,43 @@ class SettingsPage(Page):
         self.context.settings = new
         self.message.setText(f"Saved to {path}. Some changes apply after a restart.")
         return new
+
+    def send_test_email(self) -> None:
+        """Queue a test message on the email queue; the job id (or the refusal) shows inline.
+
+        The mail goes through the same queue, retries and SMTP settings as the clinic's
+        real mail; without an SMTP server it lands in the outbox folder as an .eml file.
+        """
+        address = self.test_address.text().strip()
+
+        def work() -> str:
+            import jobs
+
+            return str(
+                jobs.queue_email(
+                    address,
+                    "Purple Cross test message",
+                    "test_message",
+                    {"sent_by": self.context.settings.clinic_name},
+                )
+            )
+
+        self.test_button.setEnabled(False)
+        self.context.background(self, work).success(self._test_queued).failure(
+            self._test_refused
+        ).finally_(lambda: self.test_button.setEnabled(True)).run_in_background()
+
+    def _test_queued(self, job_id: object) -> None:
+        settings = self.context.settings
+        where = (
+            f"via {settings.smtp_host}"
+            if settings.smtp_host
+            else f"to the outbox folder {settings.email_outbox_path} (no SMTP server set)"
+        )
+        self.mail_message.setText(f"Test email queued as job {job_id}; it goes out {where}.")
+
+    def _test_refused(self, exc: BaseException) -> None:
+        self.mail_message.setText(f"Not sent. {exc}")
 
 
 def _text(value: object) -> str:

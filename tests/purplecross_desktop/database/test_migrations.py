@@ -135,3 +135,66 @@ def test_postgres_guards_against_double_booking_itself(postgres_url: str) -> Non
             book(1, 45, vet=2)
     finally:
         engine.dispose()
+
+
+def test_sqlite_guards_against_double_booking_itself(sqlite_url: str) -> None:
+    """SQLite's triggers refuse an overlapping vet or room even when a writer skips the
+    service; cancelled appointments and back-to-back ones are fine."""
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    now = dt.datetime(2030, 1, 1, 10, 0, tzinfo=dt.UTC)
+    try:
+        with Session(engine) as session, session.begin():
+            session.add(Client(id=1, name="A"))
+            session.flush()
+            session.add_all(
+                [
+                    Patient(id=1, client_id=1, name="Rex", species=Species.DOG),
+                    Staff(
+                        id=1, name="Dr", role=StaffRole.VETERINARIAN, login="dr", password_hash="x"
+                    ),
+                    Staff(
+                        id=2,
+                        name="Dr 2",
+                        role=StaffRole.VETERINARIAN,
+                        login="dr2",
+                        password_hash="x",
+                    ),
+                    Room(id=1, name="R1"),
+                    Room(id=2, name="R2"),
+                ]
+            )
+
+        def book(room: int, minute: int, status: str = "scheduled", vet: int = 1) -> int:
+            with Session(engine) as session, session.begin():
+                starts = now + dt.timedelta(minutes=minute)
+                appt = Appointment(
+                    patient_id=1,
+                    client_id=1,
+                    vet_id=vet,
+                    room_id=room,
+                    starts_at=starts,
+                    ends_at=starts + dt.timedelta(minutes=30),
+                    status=AppointmentStatus(status),
+                )
+                session.add(appt)
+                session.flush()
+                return appt.id
+
+        book(1, 0)
+        cancelled = book(1, 0, "cancelled")
+        book(1, 30)
+        with pytest.raises(sa.exc.IntegrityError, match="double booking"):
+            book(2, 15)  # same vet
+        with pytest.raises(sa.exc.IntegrityError, match="double booking"):
+            book(1, 45, vet=2)  # same room
+        book(2, 60 * 13)  # the next day's slot is free
+        revive = (
+            sa.update(Appointment)
+            .where(Appointment.id == cancelled)
+            .values(status=AppointmentStatus.SCHEDULED)
+        )
+        with engine.connect() as conn, pytest.raises(sa.exc.IntegrityError, match="double"):
+            conn.execute(revive)
+    finally:
+        engine.dispose()

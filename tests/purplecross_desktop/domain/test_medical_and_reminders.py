@@ -6,7 +6,14 @@ import datetime as dt
 
 import pytest
 
-from purplecross_desktop.database.base import ClientId, PatientId, ReminderId, StaffId
+from purplecross_desktop.database.base import (
+    ClientId,
+    PatientId,
+    PrescriptionId,
+    ReminderId,
+    StaffId,
+    VaccinationId,
+)
 from purplecross_desktop.domain.errors import ValidationError
 from purplecross_desktop.domain.medical import PrescriptionData, VaccinationData
 from purplecross_desktop.domain.reminders import ReminderData, ReminderState
@@ -90,3 +97,36 @@ def test_reminders_due_in_a_window_and_their_states(clinic: Clinic) -> None:
     assert [e.name for e in clinic.events if e.entity == "reminder"].count("reminder.created") == 4
     assert clinic.events[-1].name == "reminder.updated"
     assert clinic.reminders.search(state="pending", order="-due_at").items[0].id == edge
+
+
+def test_prescriptions_and_vaccinations_can_be_corrected(clinic: Clinic) -> None:
+    patient, vet = clinic.patient(), clinic.vet()
+    today = clinic.clock.now.date()
+    prescription = clinic.medical.prescribe(
+        PrescriptionData(
+            patient_id=PatientId(patient.id),
+            vet_id=StaffId(vet.id),
+            medication="Carprofen 50 mg",
+            dosage="1 tablet",
+            frequency="once daily",
+            starts_on=today,
+        )
+    )
+    vaccination = clinic.medical.record_vaccination(
+        VaccinationData(PatientId(patient.id), "Rabies", today, today + dt.timedelta(days=365))
+    )
+    clinic.events.clear()
+    updated = clinic.medical.update_prescription(
+        PrescriptionId(prescription.id),
+        {"dosage": "half a tablet", "ends_on": today + dt.timedelta(days=5), "refills": 2},
+    )
+    assert (updated.dosage, updated.refills) == ("half a tablet", 2)
+    moved = clinic.medical.update_vaccination(
+        VaccinationId(vaccination.id), {"next_due_on": today + dt.timedelta(days=1095)}
+    )
+    assert moved.next_due_on == today + dt.timedelta(days=1095)
+    assert [e.name for e in clinic.events] == ["prescription.updated", "vaccination.updated"]
+    assert clinic.events[0].data["fields"] == ["dosage", "ends_on", "refills"]
+    assert clinic.medical.get_prescription(PrescriptionId(prescription.id)).ends_on == (
+        today + dt.timedelta(days=5)
+    )

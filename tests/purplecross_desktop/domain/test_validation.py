@@ -18,8 +18,10 @@ from purplecross_desktop.database.base import (
     ClientId,
     InvoiceId,
     PatientId,
+    PrescriptionId,
     ReminderId,
     StaffId,
+    VaccinationId,
 )
 from purplecross_desktop.database.models import metadata
 from purplecross_desktop.domain.appointments import Appointment, Booking
@@ -52,6 +54,8 @@ class World:
     appointment: Appointment
     invoice: Invoice
     reminder: Reminder
+    prescription_id: PrescriptionId = 0  # type: ignore[assignment]  # set after creation
+    vaccination_id: VaccinationId = 0  # type: ignore[assignment]
 
     def booking(self, **changes: Any) -> Booking:
         base = self.clinic.booking(self.other_patient, self.vet2, self.room2, at=self.later(4))
@@ -157,7 +161,7 @@ def _build_world(clinic: Clinic) -> World:
             appointment_id=appointment.id,
         )
     )
-    return World(
+    world = World(
         clinic,
         client,
         other_client,
@@ -172,6 +176,9 @@ def _build_world(clinic: Clinic) -> World:
         invoice,
         reminder,
     )
+    world.prescription_id = PrescriptionId(clinic.medical.prescribe(world.prescription()).id)
+    world.vaccination_id = VaccinationId(clinic.medical.record_vaccination(world.vaccination()).id)
+    return world
 
 
 Case = tuple[str, Callable[[World], object], dict[str, str]]
@@ -551,6 +558,40 @@ CASES: list[Case] = [
         "vaccination empty vaccine",
         lambda w: w.clinic.medical.record_vaccination(w.vaccination(vaccine="")),
         {"vaccine": "must not be empty"},
+    ),
+    (
+        "prescription update ends before start",
+        lambda w: w.clinic.medical.update_prescription(
+            w.prescription_id, {"ends_on": dt.date(2031, 1, 1)}
+        ),
+        {"ends_on": "must not be before starts_on"},
+    ),
+    (
+        "prescription update negative refills",
+        lambda w: w.clinic.medical.update_prescription(w.prescription_id, {"refills": -2}),
+        {"refills": "must not be negative"},
+    ),
+    (
+        "prescription update empty dosage",
+        lambda w: w.clinic.medical.update_prescription(w.prescription_id, {"dosage": ""}),
+        {"dosage": "must not be empty"},
+    ),
+    (
+        "prescription update unknown field",
+        lambda w: w.clinic.medical.update_prescription(w.prescription_id, {"medication": "x"}),
+        {"medication": "is not a field that can be changed"},
+    ),
+    (
+        "vaccination update due before given",
+        lambda w: w.clinic.medical.update_vaccination(
+            w.vaccination_id, {"next_due_on": dt.date(2030, 1, 1)}
+        ),
+        {"next_due_on": "must be after given_on"},
+    ),
+    (
+        "vaccination update unknown field",
+        lambda w: w.clinic.medical.update_vaccination(w.vaccination_id, {"vaccine": "x"}),
+        {"vaccine": "is not a field that can be changed"},
     ),
     # --- invoices
     (

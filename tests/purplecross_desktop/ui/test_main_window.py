@@ -205,3 +205,30 @@ def test_a_jobs_start_failure_shows_on_the_health_page(monkeypatch: pytest.Monke
         assert "jobs" not in context.extras
     finally:
         shutdown(context)
+
+
+def test_settings_sends_a_test_email_through_the_queue(qtbot: QtBot) -> None:
+    from jobs.registry import JobRegistry
+
+    settings = load_settings()
+    context = build_context(settings)
+    try:
+        window = build_window(context)
+        qtbot.addWidget(window)
+        page = window.show_page("settings")
+        assert isinstance(page, SettingsPage)
+        page.test_address.setText("not an address")
+        page.test_button.click()
+        qtbot.waitUntil(lambda: page.mail_message.text().startswith("Not sent."), timeout=10000)
+        assert "to: 'not an address' is not an email address" in page.mail_message.text()
+        page.test_address.setText("frontdesk@example.org")
+        page.test_button.click()
+        qtbot.waitUntil(lambda: "queued as job" in page.mail_message.text(), timeout=10000)
+        job_id = page.mail_message.text().split("job ")[1].split(";")[0]
+        registry = JobRegistry(context.extras["jobs"].platform)
+        qtbot.waitUntil(lambda: registry.get(job_id).job.state == "completed", timeout=30000)
+        sent = list(settings.email_outbox_path.glob("*.eml"))
+        assert len(sent) == 1
+        assert "frontdesk@example.org" in sent[0].read_text()
+    finally:
+        shutdown(context)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QInputDialog
 
 from tests.widgets.datagrid.conftest import COLUMNS, patient_rows, wait_idle
 from widgets.datagrid import Column, DataGrid, InMemorySource, SavedView, SortKey
@@ -99,3 +100,30 @@ def test_set_rows_refresh_and_set_source(make_grid: Any, qtbot: Any) -> None:
 
     with pytest.raises(ValueError, match="must match the grid's, in order"):
         DataGrid(COLUMNS, source=Keyed(COLUMNS, []))
+
+
+def test_a_closed_grid_works_again_when_shown_again(make_grid: Any, qtbot: Any) -> None:
+    grid = make_grid(rows=patient_rows(30))
+    grid.close()  # stops its worker
+    grid.show()
+    grid.sort_by("fee", descending=True)
+    wait_idle(qtbot, grid)
+    fees = [grid.model().row_values(r)[3] for r in range(20)]
+    assert fees == sorted(fees, reverse=True)
+
+
+def test_views_menu_deletes_a_view(make_grid: Any, monkeypatch: Any) -> None:
+    grid = make_grid(saved_views=[SavedView("Cats"), SavedView("Dogs")])
+    toolbar = grid.toolbar()
+    combo = toolbar._views
+    assert [combo.itemText(i) for i in range(combo.count())] == [
+        "Views…",
+        "Cats",
+        "Dogs",
+        "",
+        "Delete a saved view…",
+    ]
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *_a: ("Cats", True))
+    combo.activated.emit(combo.count() - 1)
+    assert [v.name for v in grid.saved_views()] == ["Dogs"]
+    assert combo.itemText(1) == "Dogs"

@@ -19,6 +19,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+SQLITE_GUARDS = (
+    "CREATE TRIGGER tr_appointments_no_overlap_insert BEFORE INSERT ON appointments WHEN NEW.status NOT IN ('cancelled', 'no_show') BEGIN SELECT RAISE(ABORT, 'double booking: the vet or the room is already booked') WHERE EXISTS (SELECT 1 FROM appointments a WHERE a.vet_id = NEW.vet_id AND a.starts_at < NEW.ends_at AND a.starts_at > datetime(NEW.starts_at, '-12 hours') AND a.ends_at > NEW.starts_at AND a.status NOT IN ('cancelled', 'no_show')) OR EXISTS (SELECT 1 FROM appointments a WHERE a.room_id = NEW.room_id AND a.starts_at < NEW.ends_at AND a.starts_at > datetime(NEW.starts_at, '-12 hours') AND a.ends_at > NEW.starts_at AND a.status NOT IN ('cancelled', 'no_show')); END",
+    "CREATE TRIGGER tr_appointments_no_overlap_update BEFORE UPDATE OF vet_id, room_id, starts_at, ends_at, status ON appointments WHEN NEW.status NOT IN ('cancelled', 'no_show') BEGIN SELECT RAISE(ABORT, 'double booking: the vet or the room is already booked') WHERE EXISTS (SELECT 1 FROM appointments a WHERE a.vet_id = NEW.vet_id AND a.starts_at < NEW.ends_at AND a.starts_at > datetime(NEW.starts_at, '-12 hours') AND a.ends_at > NEW.starts_at AND a.status NOT IN ('cancelled', 'no_show') AND a.id <> NEW.id) OR EXISTS (SELECT 1 FROM appointments a WHERE a.room_id = NEW.room_id AND a.starts_at < NEW.ends_at AND a.starts_at > datetime(NEW.starts_at, '-12 hours') AND a.ends_at > NEW.starts_at AND a.status NOT IN ('cancelled', 'no_show') AND a.id <> NEW.id); END",
+)
+
+
 def upgrade() -> None:
     op.create_table(
         "clients",
@@ -299,6 +305,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_appointments_status"), ["status"], unique=False)
         batch_op.create_index(batch_op.f("ix_appointments_type"), ["type"], unique=False)
         batch_op.create_index("ix_appointments_vet_starts", ["vet_id", "starts_at"], unique=False)
+
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite's own guard against double booking (see domain/appointments/model.py).
+        for trigger in SQLITE_GUARDS:
+            op.execute(trigger)
 
     if op.get_bind().dialect.name == "postgresql":
         # The database's own guard against double booking a vet or a room.

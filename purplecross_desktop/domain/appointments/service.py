@@ -1,29 +1,31 @@
-"""Appointments: booking without double booking, rescheduling, status transitions."""
+"""Booking, rescheduling and moving appointments through their statuses; searches."""
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ExcludeConstraint
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from purplecross_desktop.database.base import (
     AppointmentId,
-    Base,
     ClientId,
     PatientId,
     RoomId,
     StaffId,
-    UTCDateTime,
-    utcnow,
+)
+from purplecross_desktop.domain.appointments.model import (
+    BLOCKING,
+    STAMP,
+    TRANSITIONS,
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
 )
 from purplecross_desktop.domain.clients import Client
-from purplecross_desktop.domain.columns import enum_type
 from purplecross_desktop.domain.patients import Patient
 from purplecross_desktop.domain.query import Page, like_pattern, paginate
 from purplecross_desktop.domain.rooms import Room, check_room
@@ -34,123 +36,6 @@ from purplecross_desktop.domain.validation import Checker, unknown_fields
 PAST_GRACE = dt.timedelta(minutes=5)
 MIN_LENGTH = dt.timedelta(minutes=5)
 MAX_LENGTH = dt.timedelta(hours=12)
-
-
-class AppointmentStatus(enum.StrEnum):
-    """Where an appointment is in its day."""
-
-    SCHEDULED = "scheduled"
-    CONFIRMED = "confirmed"
-    ARRIVED = "arrived"
-    IN_CONSULT = "in_consult"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-    NO_SHOW = "no_show"
-
-
-class AppointmentType(enum.StrEnum):
-    """What the appointment is for."""
-
-    CONSULTATION = "consultation"
-    VACCINATION = "vaccination"
-    CHECK_UP = "check_up"
-    FOLLOW_UP = "follow_up"
-    DENTAL = "dental"
-    SURGERY = "surgery"
-    EMERGENCY = "emergency"
-
-
-# The allowed moves; completed, cancelled and no-show are final.
-_S = AppointmentStatus
-TRANSITIONS: dict[AppointmentStatus, frozenset[AppointmentStatus]] = {
-    _S.SCHEDULED: frozenset({_S.CONFIRMED, _S.ARRIVED, _S.CANCELLED, _S.NO_SHOW}),
-    _S.CONFIRMED: frozenset({_S.ARRIVED, _S.CANCELLED, _S.NO_SHOW}),
-    _S.ARRIVED: frozenset({_S.IN_CONSULT, _S.CANCELLED}),
-    _S.IN_CONSULT: frozenset({_S.COMPLETED}),
-    _S.COMPLETED: frozenset(),
-    _S.CANCELLED: frozenset(),
-    _S.NO_SHOW: frozenset(),
-}
-
-# Statuses that hold the vet and the room (cancelled and no-show free the slot).
-FREEING = (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
-BLOCKING = tuple(s for s in AppointmentStatus if s not in FREEING)
-
-# The timestamp column each status sets when it is entered.
-STAMP = {
-    AppointmentStatus.CONFIRMED: "confirmed_at",
-    AppointmentStatus.ARRIVED: "arrived_at",
-    AppointmentStatus.IN_CONSULT: "consult_started_at",
-    AppointmentStatus.COMPLETED: "completed_at",
-    AppointmentStatus.CANCELLED: "cancelled_at",
-    AppointmentStatus.NO_SHOW: "no_show_at",
-}
-
-
-_blocking_sql = sa.text("status NOT IN ('cancelled', 'no_show')")
-_during = sa.text("tstzrange(starts_at, ends_at)")
-
-
-class Appointment(Base):
-    """A patient seen by a veterinarian in a room from ``starts_at`` to ``ends_at``."""
-
-    __tablename__ = "appointments"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"), index=True)
-    client_id: Mapped[int] = mapped_column(sa.ForeignKey("clients.id"), index=True)
-    vet_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id"))
-    room_id: Mapped[int] = mapped_column(sa.ForeignKey("rooms.id"))
-    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
-    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    type: Mapped[AppointmentType] = mapped_column(
-        enum_type(AppointmentType, "type"), default=AppointmentType.CONSULTATION, index=True
-    )
-    reason: Mapped[str] = mapped_column(sa.String(500), default="")
-    notes: Mapped[str] = mapped_column(sa.Text, default="")
-    status: Mapped[AppointmentStatus] = mapped_column(
-        enum_type(AppointmentStatus, "status"), default=AppointmentStatus.SCHEDULED, index=True
-    )
-    booked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    arrived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    consult_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    no_show_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    cancel_reason: Mapped[str | None] = mapped_column(sa.String(500))
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    __table_args__ = (
-        sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
-        sa.Index("ix_appointments_vet_starts", "vet_id", "starts_at"),
-        sa.Index("ix_appointments_room_starts", "room_id", "starts_at"),
-        # The database's own guard against double booking (PostgreSQL: needs btree_gist);
-        # the service checks first and gives the friendly message.
-        ExcludeConstraint(
-            ("vet_id", "="),
-            (_during, "&&"),
-            name="ex_appointments_vet_overlap",
-            using="gist",
-            where=_blocking_sql,
-        ).ddl_if(dialect="postgresql"),
-        ExcludeConstraint(
-            ("room_id", "="),
-            (_during, "&&"),
-            name="ex_appointments_room_overlap",
-            using="gist",
-            where=_blocking_sql,
-        ).ddl_if(dialect="postgresql"),
-    )
-
-
-sa.event.listen(
-    Appointment.__table__,
-    "before_create",
-    sa.DDL("CREATE EXTENSION IF NOT EXISTS btree_gist").execute_if(  # type: ignore[no-untyped-call]
-        dialect="postgresql"
-    ),
-)
 
 
 @dataclass(frozen=True, slots=True)
