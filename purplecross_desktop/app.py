@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QApplication
 
 from cache import CacheService
-from jobs.registry import JobRegistry
 from purplecross_desktop.cache_wiring import build_cache_service, wire_cache_invalidation
 from purplecross_desktop.database.session import make_engine, make_session_factory, upgrade
 from purplecross_desktop.domain.events import EventBus
-from purplecross_desktop.jobs_wiring import JobsRuntime
 from purplecross_desktop.operations import OperationRunner
+from purplecross_desktop.schema_check import schema_is_current
 from purplecross_desktop.services import build_services
 from purplecross_desktop.settings import Settings
 from purplecross_desktop.ui.context import AppContext
@@ -32,6 +33,9 @@ from purplecross_desktop.ui.pages.reports_page import ReportsPage
 from purplecross_desktop.ui.pages.settings_page import SettingsPage
 from purplecross_desktop.ui.pages.today_page import TodayPage
 from widgets.theme import ThemeManager
+
+if TYPE_CHECKING:  # the jobs stack (Huey, Redis, psycopg) is imported when jobs start
+    from purplecross_desktop.jobs_wiring import JobsRuntime
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +64,7 @@ def build_context(
     outbox); tests of screens that enqueue nothing pass False.
     """
     url = settings.effective_database_url
-    if settings.is_embedded_database:
+    if settings.is_embedded_database and not schema_is_current(url):
         upgrade(url)
     engine = make_engine(url)
     factory = make_session_factory(engine)
@@ -77,11 +81,38 @@ def build_context(
     context.extras["cache_unsubscribe"] = wire_cache_invalidation(bus, cache)
     context.extras["health_checks"] = [cache_health_check(cache)]
     if start_jobs:
-        jobs_runtime = JobsRuntime(settings, engine)
-        jobs_runtime.start()
-        context.extras["jobs"] = jobs_runtime
-        context.extras["health_checks"].append(jobs_health_check(jobs_runtime))
+        start_jobs_runtime(context)
     return context
+
+
+def start_jobs_runtime(context: AppContext) -> JobsRuntime:
+    """Bind this process's job platform and start its runner (consuming every queue when
+    ``settings.embedded_worker``, else only draining the outbox)."""
+    from purplecross_desktop.jobs_wiring import JobsRuntime
+
+    jobs_runtime = JobsRuntime(context.settings, context.extras["engine"])
+    jobs_runtime.start()
+    context.extras["jobs"] = jobs_runtime
+    context.extras["health_checks"].append(jobs_health_check(jobs_runtime))
+    return jobs_runtime
+
+
+def start_jobs_in_background(context: AppContext) -> threading.Thread:
+    """:func:`start_jobs_runtime` on a thread, so the window is usable before the jobs stack
+    is imported and started (~0.5 s); :func:`shutdown` waits for it."""
+
+    def start() -> None:
+        try:
+            start_jobs_runtime(context)
+        except Exception as exc:  # the window is up: say so on the Health page, not crash
+            log.exception("the job runner could not start")
+            reason = f"not started: {type(exc).__name__}: {exc}"
+            context.extras["health_checks"].append(lambda: [("Jobs", reason)])
+
+    thread = threading.Thread(target=start, name="jobs-start", daemon=True)
+    context.extras["jobs_starter"] = thread
+    thread.start()
+    return thread
 
 
 def cache_health_check(cache: CacheService) -> Callable[[], list[tuple[str, str]]]:
@@ -109,6 +140,8 @@ def jobs_health_check(jobs_runtime: JobsRuntime) -> Callable[[], list[tuple[str,
     """Health rows for the job queues: counts per queue and state, and paused queues."""
 
     def check() -> list[tuple[str, str]]:
+        from jobs.registry import JobRegistry
+
         registry = JobRegistry(jobs_runtime.platform)
         rows: list[tuple[str, str]] = []
         for queue, states in sorted(registry.counts().items()):
@@ -136,6 +169,9 @@ def build_window(context: AppContext) -> MainWindow:
 def shutdown(context: AppContext) -> None:
     """Wait briefly for background work, then release the database."""
     context.runner.wait_for_done(5000)
+    starter: threading.Thread | None = context.extras.pop("jobs_starter", None)
+    if starter is not None:
+        starter.join()
     jobs_runtime: JobsRuntime | None = context.extras.pop("jobs", None)
     if jobs_runtime is not None:
         jobs_runtime.stop()
@@ -162,10 +198,11 @@ def run_app(settings: Settings) -> int:
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Purple Cross")
     app.setOrganizationName("Purple Cross")
-    context = build_context(settings)
+    context = build_context(settings, start_jobs=False)
     context.extras["themes"] = ThemeManager(app, settings.theme)
     window = build_window(context)
     window.show()
+    start_jobs_in_background(context)
     try:
         return int(app.exec())
     finally:

@@ -83,6 +83,7 @@ class HealthPage(Page):
         self.body.addLayout(row)
         self.body.addStretch(1)
         self.rows: list[tuple[str, str]] = []
+        self.value_labels: list[QLabel] = []
 
     def activate(self) -> None:
         self.refresh_button.setEnabled(False)
@@ -100,11 +101,19 @@ class HealthPage(Page):
         return rows
 
     def _show(self, rows: Any) -> None:
-        self.rows = list(rows)
+        previous, self.rows = self.rows, list(rows)
+        if [label for label, _ in previous] == [label for label, _ in self.rows]:
+            # The same checks as last time (the usual refresh): update the values in place,
+            # so a refresh costs a few setText calls on the UI thread, not a new form.
+            for value_label, (_, value) in zip(self.value_labels, self.rows, strict=True):
+                value_label.setText(value)
+            return
         while self.form.rowCount():
             self.form.removeRow(0)
+        self.value_labels = []
         for label, value in self.rows:
             value_label = QLabel(value)
             value_label.setWordWrap(True)
             value_label.setAccessibleName(label)
             self.form.addRow(f"{label}:", value_label)
+            self.value_labels.append(value_label)

@@ -77,7 +77,10 @@ class TodayPage(GridPage):
         self.welcome.setVisible(False)
         self.welcome.sig_demo_loaded.connect(self._on_demo_loaded)
         self.body.insertWidget(0, self.welcome)
-        self._check_empty()
+        # After the first page (or its error): the check competes with it for the GIL.
+        self._emptiness_checked = False
+        self.grid.sig_view_changed.connect(self._check_empty)
+        self.grid.sig_error.connect(self._check_empty)
         self.grid.sig_selection_changed.connect(self._on_selection)
         self.grid.sig_view_changed.connect(self._update_summary)
 
@@ -104,13 +107,20 @@ class TodayPage(GridPage):
             return
         super().activate()
 
-    def _check_empty(self) -> None:
-        from purplecross_desktop.demo import is_database_empty
-
+    def _check_empty(self, *_args: Any) -> None:
+        if self._emptiness_checked:
+            return
+        self._emptiness_checked = True
         factory = self.context.session_factory
-        self.context.background(self, lambda: is_database_empty(factory)).success(
-            self.welcome.setVisible
-        ).run_in_background()
+
+        def empty() -> bool:
+            # Imported here, off the UI thread: the demo module pulls in every table
+            # module (and the jobs stack with them), which the first page does not need.
+            from purplecross_desktop.demo import is_database_empty
+
+            return is_database_empty(factory)
+
+        self.context.background(self, empty).success(self.welcome.setVisible).run_in_background()
 
     def _on_demo_loaded(self) -> None:
         self.welcome.setVisible(False)

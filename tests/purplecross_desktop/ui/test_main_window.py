@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 from purplecross_desktop.app import build_context, build_window, default_pages, shutdown
 from purplecross_desktop.settings import load_settings
 from purplecross_desktop.ui.main_window import MainWindow
+from purplecross_desktop.ui.pages.health_page import HealthPage
 from purplecross_desktop.ui.pages.settings_page import SettingsPage
 
 pytestmark = pytest.mark.gui
@@ -56,6 +57,31 @@ def test_health_page_reports_the_database(window: MainWindow, qtbot: QtBot) -> N
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert rows["Schema revision"] == head
     assert rows["Cache tier"].startswith("disk")
+
+
+def test_health_refresh_updates_values_in_place_and_rebuilds_when_checks_change(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    page = window.show_page("health")
+    assert isinstance(page, HealthPage)
+    qtbot.waitUntil(lambda: bool(page.rows) and page.refresh_button.isEnabled(), timeout=10000)
+    labels = list(page.value_labels)
+    assert [label.text() for label in labels] == [value for _, value in page.rows]
+
+    page.checks.append(lambda: [("Extra", "first")])
+    page.activate()
+    qtbot.waitUntil(page.refresh_button.isEnabled, timeout=10000)
+    assert page.form.rowCount() == len(labels) + 1
+    assert page.value_labels[-1].text() == "first"
+
+    rebuilt = list(page.value_labels)
+    page.checks[-1] = lambda: [("Extra", "second")]
+    page.activate()
+    qtbot.waitUntil(page.refresh_button.isEnabled, timeout=10000)
+    assert all(a is b for a, b in zip(page.value_labels, rebuilt, strict=True))
+    assert page.form.rowCount() == len(rebuilt)
+    assert page.value_labels[-1].text() == "second"
+    assert [label.text() for label in page.value_labels] == [value for _, value in page.rows]
 
 
 def test_settings_page_refuses_bad_input_and_changes_nothing(
@@ -129,6 +155,56 @@ def test_the_app_runs_its_jobs_in_process_and_stops_them_cleanly(qtbot: QtBot) -
         shutdown(context)
     with pytest.raises(jobs.NotConfiguredError):
         jobs.default_platform()
+
+
+def test_jobs_started_in_the_background_are_bound_then_stopped_by_shutdown() -> None:
+    """``purplecross run`` shows the window first and starts the jobs stack on a thread."""
+    import jobs
+    from purplecross_desktop.app import start_jobs_in_background
+
+    context = build_context(load_settings(), start_jobs=False)
+    assert "jobs" not in context.extras
+    checks = len(context.extras["health_checks"])
+    try:
+        start_jobs_in_background(context).join(30)
+        assert jobs.default_platform() is context.extras["jobs"].platform
+        assert len(context.extras["health_checks"]) == checks + 1
+    finally:
+        shutdown(context)
+    assert "jobs" not in context.extras
+    with pytest.raises(jobs.NotConfiguredError):
+        jobs.default_platform()
+
+
+def test_shutdown_waits_for_a_jobs_start_still_under_way() -> None:
+    import jobs
+    from purplecross_desktop.app import start_jobs_in_background
+
+    context = build_context(load_settings(), start_jobs=False)
+    starter = start_jobs_in_background(context)
+    shutdown(context)  # at once, most likely before the runner is up
+    assert not starter.is_alive()
+    assert "jobs" not in context.extras
+    with pytest.raises(jobs.NotConfiguredError):
+        jobs.default_platform()
+
+
+def test_a_jobs_start_failure_shows_on_the_health_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    from purplecross_desktop import jobs_wiring
+    from purplecross_desktop.app import start_jobs_in_background
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("no queue file")
+
+    monkeypatch.setattr(jobs_wiring, "JobsRuntime", refuse)
+    context = build_context(load_settings(), start_jobs=False)
+    try:
+        start_jobs_in_background(context).join(30)
+        rows = [row for check in context.extras["health_checks"] for row in check()]
+        assert ("Jobs", "not started: RuntimeError: no queue file") in rows
+        assert "jobs" not in context.extras
+    finally:
+        shutdown(context)
 
 
 def test_settings_sends_a_test_email_through_the_queue(qtbot: QtBot) -> None:
