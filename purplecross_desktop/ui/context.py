@@ -30,6 +30,16 @@ class AppContext:
     services: Services | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
+    def wait_for_jobs(self, timeout: float = 30.0) -> None:
+        """Block until the job runtime has started (call from background work only).
+
+        The app starts its jobs on a thread once the window shows; work that enqueues
+        in the first moments waits here instead of finding no platform bound.
+        """
+        starter = self.extras.get("jobs_starter")
+        if starter is not None:
+            starter.join(timeout)
+
     def background(self, parent: Any, work: Any) -> BackgroundOperation[Any]:
         """Shorthand for ``BackgroundOperation(parent, work, self.runner)``."""
         return BackgroundOperation(parent, work, self.runner)

@@ -71,7 +71,6 @@ class HealthPage(Page):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.checks: list[HealthCheck] = [database_check(context), redis_check(context)]
-        self.checks.extend(context.extras.get("health_checks", []))
         self.form = QFormLayout()
         self.body.addLayout(self.form)
         row = QHBoxLayout()
@@ -93,7 +92,8 @@ class HealthPage(Page):
 
     def _run_checks(self) -> list[tuple[str, str]]:
         rows: list[tuple[str, str]] = []
-        for check in self.checks:
+        # Subsystems that start after the window (the job runner) add their checks later.
+        for check in [*self.checks, *self.context.extras.get("health_checks", [])]:
             try:
                 rows.extend(check())
             except Exception as exc:  # a failing check is a row, not a crash

@@ -148,6 +148,7 @@ class SettingsPage(Page):
         def work() -> str:
             import jobs
 
+            self.context.wait_for_jobs()
             return str(
                 jobs.queue_email(
                     address,
