@@ -29,6 +29,7 @@ from purplecross_desktop.ui.pages.clients_page import ClientsPage
 from purplecross_desktop.ui.pages.health_page import HealthPage
 from purplecross_desktop.ui.pages.invoices_page import InvoicesPage
 from purplecross_desktop.ui.pages.patients_page import PatientsPage
+from purplecross_desktop.ui.pages.queue_monitor_page import QueueMonitorPage
 from purplecross_desktop.ui.pages.reports_page import ReportsPage
 from purplecross_desktop.ui.pages.settings_page import SettingsPage
 from purplecross_desktop.ui.pages.today_page import TodayPage
@@ -49,6 +50,7 @@ def default_pages() -> list[PageSpec]:
         PageSpec("clients", "Clients", ClientsPage),
         PageSpec("invoices", "Invoices", InvoicesPage),
         PageSpec("reports", "Reports", ReportsPage),
+        PageSpec("queues", "Queue monitor", QueueMonitorPage, admin_only=True),
         PageSpec("health", "Health", HealthPage),
         PageSpec("settings", "Settings", SettingsPage),
     ]
