@@ -62,6 +62,7 @@ class QueueMonitorPage(Page):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
+        self._last_action = ""
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setAccessibleName("Queue monitor message")
@@ -136,7 +137,9 @@ class QueueMonitorPage(Page):
         self.jobs.set_rows(jobs)
         total = sum(row[state] for row in counts for state in STATES)
         noun = "job" if total == 1 else "jobs"
-        self.message.setText(f"{total:,} {noun} in the registry; the newest {len(jobs)} below.")
+        summary = f"{total:,} {noun} in the registry; the newest {len(jobs)} below."
+        # The outcome of the last retry/revoke stays visible above the refreshed lists.
+        self.message.setText(f"{self._last_action} {summary}".strip())
 
     def _act(self, action: str) -> None:
         ids = [str(i) for i in self.jobs.selected_ids()]
@@ -152,7 +155,8 @@ class QueueMonitorPage(Page):
         def finished(done: Any) -> None:
             skipped = len(ids) - len(done)
             note = f" ({skipped} not eligible)" if skipped else ""
-            self.message.setText(f"{action.capitalize()}: {len(done)} job(s){note}.")
+            self._last_action = f"{action.capitalize()}: {len(done)} job(s){note}."
+            self.message.setText(self._last_action)
             self.jobs.clear_selection()
             self.activate()
 
