@@ -21,7 +21,7 @@ from purplecross_desktop.domain.events import EventBus
 from purplecross_desktop.operations import OperationRunner
 from purplecross_desktop.schema_check import schema_is_current
 from purplecross_desktop.services import build_services
-from purplecross_desktop.settings import Settings
+from purplecross_desktop.settings import Settings, mask_url
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.main_window import MainWindow, PageSpec
 from purplecross_desktop.ui.pages.appointments_page import AppointmentsPage
@@ -56,6 +56,10 @@ def default_pages() -> list[PageSpec]:
     ]
 
 
+class StartupError(RuntimeError):
+    """The app cannot start on this configuration; the message says what to do."""
+
+
 def build_context(
     settings: Settings, runner: OperationRunner | None = None, *, start_jobs: bool = True
 ) -> AppContext:
@@ -66,7 +70,13 @@ def build_context(
     outbox); tests of screens that enqueue nothing pass False.
     """
     url = settings.effective_database_url
-    if settings.is_embedded_database and not schema_is_current(url):
+    if not schema_is_current(url):
+        if not settings.is_embedded_database:
+            # A shared server is upgraded once, deliberately, not by whichever desk starts.
+            raise StartupError(
+                f"the clinic database at {mask_url(url)} is not at this version's schema; "
+                "run `purplecross db upgrade` once (on one machine), then start the app"
+            )
         upgrade(url)
     engine = make_engine(url)
     factory = make_session_factory(engine)

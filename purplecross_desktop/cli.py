@@ -41,9 +41,22 @@ def run() -> None:
     problem = check_display()
     if problem:
         raise click.ClickException(problem)
-    from purplecross_desktop.app import run_app
+    from sqlalchemy.exc import OperationalError
 
-    sys.exit(run_app(_settings()))
+    from purplecross_desktop.app import StartupError, run_app
+    from purplecross_desktop.settings import mask_url
+
+    settings = _settings()
+    try:
+        code = run_app(settings)
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OperationalError as exc:
+        url = mask_url(settings.effective_database_url)
+        raise click.ClickException(
+            f"cannot reach the clinic database at {url}: {exc.orig}"
+        ) from None
+    sys.exit(code)
 
 
 @cli.group()
