@@ -71,11 +71,26 @@ class JobsConfig:
     completed_retention_days: int = 7
 
     @classmethod
-    def from_settings(cls, settings: Settings, signing_secret: str | None) -> JobsConfig:
-        """Redis when configured, else SQLite in ``settings.queue_file``."""
+    def from_settings(
+        cls,
+        settings: Settings,
+        signing_secret: str | None,
+        redis_password: str | None = None,
+    ) -> JobsConfig:
+        """Redis when configured, else SQLite in ``settings.queue_file``.
+
+        Args:
+            settings: the effective settings.
+            signing_secret: the ``job_signing_key`` secret.
+            redis_password: the ``redis_password`` secret, used when the URL has none.
+        """
         from jobs.signing import load_or_create_key
 
-        broker = BrokerConfig(redis_url=settings.redis_url, queue_file=settings.queue_file)
+        broker = BrokerConfig(
+            redis_url=settings.redis_url,
+            redis_password=redis_password,
+            queue_file=settings.queue_file,
+        )
         return cls(broker=broker, signing_key=load_or_create_key(signing_secret, settings.data_dir))
 
 

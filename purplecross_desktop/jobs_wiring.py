@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, inspect
 
@@ -49,7 +50,10 @@ def build_job_platform(
     """
     import dataclasses
 
-    config = JobsConfig.from_settings(settings, get_secret("job_signing_key"))
+    redis_password = None
+    if settings.redis_url and urlsplit(settings.redis_url).password is None:
+        redis_password = get_secret("redis_password")
+    config = JobsConfig.from_settings(settings, get_secret("job_signing_key"), redis_password)
     if config_overrides:
         config = dataclasses.replace(config, **config_overrides)
     platform = JobPlatform(config, engine)

@@ -9,10 +9,13 @@ from pathlib import Path
 import pytest
 
 import jobs
+from jobs.platform import JobPlatform
 from jobs.registry import JobRegistry
-from purplecross_desktop.jobs_wiring import JobsRuntime
+from jobs.runner import Runner
+from purplecross_desktop.jobs_wiring import JobsRuntime, build_job_platform
 from purplecross_desktop.settings import load_settings
 from tests.jobs.conftest import FAST, make_db, wait_until
+from tests.support.redis_server import RedisServer
 
 CONTEXT = {"client_name": "Ada", "patient_name": "Rex", "appointment_time": "Mon 9:00"}
 
@@ -69,3 +72,39 @@ def test_without_embedded_worker_the_app_only_queues(
     finally:
         runtime.stop()
         engine.dispose()
+
+
+@pytest.mark.redis
+def test_the_broker_logs_in_with_the_keyring_redis_password(
+    runtime_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = RedisServer(password="broker-s3cret")
+    server.start()
+    try:
+        monkeypatch.setenv("PURPLECROSS_REDIS_URL", server.url)  # no password in the URL
+        monkeypatch.setenv("PURPLECROSS_REDIS_PASSWORD", "broker-s3cret")
+        monkeypatch.setenv("PURPLECROSS_JOB_SIGNING_KEY", "shared-test-key")
+        engine = make_db(runtime_env)
+        platform = build_job_platform(load_settings(), engine, **FAST)
+        try:
+            job_id = _queue_test_email(platform)
+            registry = JobRegistry(platform)
+            platform.writer.flush()
+            assert registry.get(job_id).job.state == "waiting"  # in Redis, not the outbox
+            assert platform.hueys["email"].storage.queue_size() == 1
+            runner = Runner(platform, shutdown_timeout=2.0, pause_poll=0.05)
+            runner.start()  # the consumers pop it through the same logged-in pool
+            try:
+                wait_until(lambda: registry.get(job_id).job.state == "completed")
+            finally:
+                runner.stop()
+        finally:
+            platform.close()
+            engine.dispose()
+    finally:
+        server.cleanup()
+
+
+def _queue_test_email(platform: JobPlatform) -> str:
+    service = platform.services["email"]
+    return str(service.queue("ada@example.org", "Test", "appointment_reminder", CONTEXT))
