@@ -49,6 +49,10 @@ class UnknownQueueError(LookupError):
     """A queue name that is not configured."""
 
 
+class JobsConfigError(ValueError):
+    """The job settings cannot work as given; the message names the setting and the fix."""
+
+
 @dataclass(frozen=True, slots=True)
 class JobsConfig:
     """Everything the platform needs, built by the composition root.
@@ -83,8 +87,22 @@ class JobsConfig:
             settings: the effective settings.
             signing_secret: the ``job_signing_key`` secret.
             redis_password: the ``redis_password`` secret, used when the URL has none.
+
+        Raises:
+            JobsConfigError: Redis is configured but there is no ``job_signing_key``. A
+                key generated per machine would make every other machine sharing the
+                Redis refuse this one's jobs as tampered, so it must be set explicitly.
         """
         from jobs.signing import load_or_create_key
+
+        if settings.redis_url and not signing_secret:
+            raise JobsConfigError(
+                "job_signing_key: required when redis_url is set, and the same on every "
+                "machine that shares the Redis (each would otherwise sign with its own key "
+                "and refuse the others' jobs). Set it in the keyring (service 'purplecross', "
+                "name 'job_signing_key') or as PURPLECROSS_JOB_SIGNING_KEY, e.g. to the "
+                "output of: python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
 
         broker = BrokerConfig(
             redis_url=settings.redis_url,

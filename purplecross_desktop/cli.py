@@ -41,9 +41,17 @@ def run() -> None:
     problem = check_display()
     if problem:
         raise click.ClickException(problem)
+    settings = _settings()
+    from jobs.platform import JobsConfigError
+    from purplecross_desktop.jobs_wiring import jobs_config
+
+    try:
+        jobs_config(settings)  # a job setup that cannot work is a message, not a traceback
+    except JobsConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     from purplecross_desktop.app import run_app
 
-    sys.exit(run_app(_settings()))
+    sys.exit(run_app(settings))
 
 
 @cli.group()

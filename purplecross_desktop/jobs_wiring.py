@@ -47,6 +47,22 @@ def build_job_platform(
         engine: the app database, which holds the registry.
         extra_registrations: callables that register more task kinds (plugins, tests).
         config_overrides: fields of :class:`JobsConfig` to override (timings).
+
+    Raises:
+        JobsConfigError: the settings cannot work (Redis without ``job_signing_key``).
+    """
+    platform = JobPlatform(jobs_config(settings, **config_overrides), engine)
+    _register_families(platform, settings)
+    for register in extra_registrations:
+        register(platform)
+    return platform
+
+
+def jobs_config(settings: Settings, **config_overrides: Any) -> JobsConfig:
+    """This process's :class:`JobsConfig`, with its secrets from the keyring or environment.
+
+    Raises:
+        JobsConfigError: the settings cannot work (Redis without ``job_signing_key``).
     """
     import dataclasses
 
@@ -56,11 +72,7 @@ def build_job_platform(
     config = JobsConfig.from_settings(settings, get_secret("job_signing_key"), redis_password)
     if config_overrides:
         config = dataclasses.replace(config, **config_overrides)
-    platform = JobPlatform(config, engine)
-    _register_families(platform, settings)
-    for register in extra_registrations:
-        register(platform)
-    return platform
+    return config
 
 
 def _register_families(platform: JobPlatform, settings: Settings) -> None:
