@@ -77,10 +77,8 @@ def jobs_config(settings: Settings, **config_overrides: Any) -> JobsConfig:
 
 def _register_families(platform: JobPlatform, settings: Settings) -> None:
     """Every job family of the app (email now; reports, reminders, notifications next)."""
-    try:
-        email = importlib.import_module("jobs.email")
-    except ModuleNotFoundError:
-        return
+    # A missing dependency of a family is an error, never a silent skip.
+    email = importlib.import_module("jobs.email")
     email.register(platform, settings)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -108,3 +109,20 @@ def test_the_broker_logs_in_with_the_keyring_redis_password(
 def _queue_test_email(platform: JobPlatform) -> str:
     service = platform.services["email"]
     return str(service.queue("ada@example.org", "Test", "appointment_reminder", CONTEXT))
+
+
+def test_a_missing_dependency_of_the_email_family_is_an_error_not_a_silent_skip(
+    runtime_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As if jinja2 were not installed: importing jobs.email fails on it.
+    monkeypatch.setitem(sys.modules, "jinja2", None)
+    monkeypatch.delitem(sys.modules, "jobs.email", raising=False)
+    monkeypatch.delitem(sys.modules, "jobs.email_templates", raising=False)
+    monkeypatch.delattr(jobs, "email", raising=False)
+    monkeypatch.delattr(jobs, "email_templates", raising=False)
+    engine = make_db(runtime_env)
+    try:
+        with pytest.raises(ModuleNotFoundError, match="jinja2"):
+            build_job_platform(load_settings(), engine, **FAST).close()
+    finally:
+        engine.dispose()
