@@ -34,14 +34,20 @@ def test_embedded_runtime_sends_test_email_to_the_outbox_without_touching_signal
 ) -> None:
     engine = make_db(runtime_env)
     settings = load_settings()
-    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    saved = {s: signal.getsignal(s) for s in watched}
+
+    def the_apps_handler(signum: int, frame: object) -> None:
+        raise AssertionError("never delivered in this test")
+
+    for s in watched:  # the app's own handlers, which the runtime must leave alone
+        signal.signal(s, the_apps_handler)
     runtime = JobsRuntime(settings, engine, **FAST)
-    # Started off the main thread, as an app would from its startup code.
-    starter = threading.Thread(target=runtime.start)
-    starter.start()
-    starter.join(10)
+    # On the main thread, the only one where handlers can be changed at all.
+    assert threading.current_thread() is threading.main_thread()
     try:
-        assert {s: signal.getsignal(s) for s in before} == before
+        runtime.start()
+        assert {s: signal.getsignal(s) for s in watched} == dict.fromkeys(watched, the_apps_handler)
         job_id = jobs.queue_email("ada@example.org", "Test", "appointment_reminder", CONTEXT)
         registry = JobRegistry(runtime.platform)
         wait_until(lambda: registry.get(job_id).job.state == "completed")
@@ -51,8 +57,37 @@ def test_embedded_runtime_sends_test_email_to_the_outbox_without_touching_signal
     finally:
         runtime.stop()
         engine.dispose()
+        for s, handler in saved.items():
+            signal.signal(s, handler)
     with pytest.raises(jobs.NotConfiguredError):
         jobs.queue_email("ada@example.org", "Test", "appointment_reminder", CONTEXT)
+
+
+def test_the_runtime_starts_from_a_thread_other_than_the_main_one(
+    runtime_env: str,
+) -> None:
+    """An app may start it from its startup code on any thread (no signal calls there)."""
+    engine = make_db(runtime_env)
+    runtime = JobsRuntime(load_settings(), engine, **FAST)
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            runtime.start()
+        except BaseException as exc:  # signal.signal off the main thread raises ValueError
+            errors.append(exc)
+
+    starter = threading.Thread(target=start)
+    starter.start()
+    starter.join(10)
+    try:
+        assert errors == []
+        job_id = jobs.queue_email("ada@example.org", "Test", "appointment_reminder", CONTEXT)
+        registry = JobRegistry(runtime.platform)
+        wait_until(lambda: registry.get(job_id).job.state == "completed")
+    finally:
+        runtime.stop()
+        engine.dispose()
 
 
 def test_without_embedded_worker_the_app_only_queues(
