@@ -7,6 +7,9 @@ accepts the data. A worker that dies between the two leaves ``sending``: whoever
 runs the job next cannot know whether the server kept the message, so it marks the
 log ``unknown`` and does not send a second copy (the admin can check the mailbox; the
 Message-ID, derived from the key, is the same on every attempt so it can be found).
+The same holds when the connection drops or times out after the data was sent: the
+log says ``unknown`` and the job fails for good, while an explicit 4xx reply to the
+data (the server said it did not take the message) is retried.
 """
 
 from __future__ import annotations
@@ -238,6 +241,7 @@ class EmailService:
         assert smtp.host is not None
         context = ssl.create_default_context(cafile=str(smtp.ca_file) if smtp.ca_file else None)
         client: smtplib.SMTP | None = None
+        data_sent = False
         try:
             if smtp.tls == "ssl":
                 client = smtplib.SMTP_SSL(
@@ -265,6 +269,7 @@ class EmailService:
                 raise smtplib.SMTPRecipientsRefused(refused)
             # The server took the envelope: from here on the outcome may be ambiguous.
             self._log(key, "sending", "")
+            data_sent = True
             code, reply = client.data(message.as_bytes(policy=email.policy.SMTP))
             if code != 250:
                 raise smtplib.SMTPDataError(code, reply)
@@ -291,6 +296,15 @@ class EmailService:
             self._log(key, "failed", f"{type(exc).__name__}: {exc}")
             raise EmailDeliveryError(f"mail server settings: {exc}") from exc
         except (smtplib.SMTPException, OSError) as exc:
+            if data_sent:
+                # No reply to the data (timeout, dropped connection): the server may have
+                # kept the message, so sending again could deliver a second copy.
+                detail = f"{type(exc).__name__}: {exc}"
+                self._log(key, "unknown", f"no reply to the message data ({detail})")
+                raise EmailDeliveryError(
+                    f"no reply after the message data ({detail}); it may have been accepted, "
+                    f"so it is not sent again (look for Message-ID {message['Message-ID']})"
+                ) from exc
             self._log(key, "retrying", f"{type(exc).__name__}: {exc}")
             raise EmailRetryableError(f"{type(exc).__name__}: {exc}") from exc
         finally:

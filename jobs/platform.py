@@ -49,6 +49,10 @@ class UnknownQueueError(LookupError):
     """A queue name that is not configured."""
 
 
+class JobsConfigError(ValueError):
+    """The job settings cannot work as given; the message names the setting and the fix."""
+
+
 @dataclass(frozen=True, slots=True)
 class JobsConfig:
     """Everything the platform needs, built by the composition root.
@@ -60,6 +64,8 @@ class JobsConfig:
         heartbeat_timeout: silence after which a runner counts as dead.
         outbox_claim_ttl: seconds after which another process may take over a claim.
         completed_retention_days: completed jobs older than this are cleaned.
+        claim_retry_delay: seconds a message waits in the schedule when its claim failed
+            on the database (down, locked), before a worker takes it again.
     """
 
     broker: BrokerConfig
@@ -69,13 +75,43 @@ class JobsConfig:
     outbox_claim_ttl: float = 30.0
     maintenance_interval: float = 1.0
     completed_retention_days: int = 7
+    claim_retry_delay: float = 5.0
 
     @classmethod
-    def from_settings(cls, settings: Settings, signing_secret: str | None) -> JobsConfig:
-        """Redis when configured, else SQLite in ``settings.queue_file``."""
+    def from_settings(
+        cls,
+        settings: Settings,
+        signing_secret: str | None,
+        redis_password: str | None = None,
+    ) -> JobsConfig:
+        """Redis when configured, else SQLite in ``settings.queue_file``.
+
+        Args:
+            settings: the effective settings.
+            signing_secret: the ``job_signing_key`` secret.
+            redis_password: the ``redis_password`` secret, used when the URL has none.
+
+        Raises:
+            JobsConfigError: Redis is configured but there is no ``job_signing_key``. A
+                key generated per machine would make every other machine sharing the
+                Redis refuse this one's jobs as tampered, so it must be set explicitly.
+        """
         from jobs.signing import load_or_create_key
 
-        broker = BrokerConfig(redis_url=settings.redis_url, queue_file=settings.queue_file)
+        if settings.redis_url and not signing_secret:
+            raise JobsConfigError(
+                "job_signing_key: required when redis_url is set, and the same on every "
+                "machine that shares the Redis (each would otherwise sign with its own key "
+                "and refuse the others' jobs). Set it in the keyring (service 'purplecross', "
+                "name 'job_signing_key') or as PURPLECROSS_JOB_SIGNING_KEY, e.g. to the "
+                "output of: python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+
+        broker = BrokerConfig(
+            redis_url=settings.redis_url,
+            redis_password=redis_password,
+            queue_file=settings.queue_file,
+        )
         return cls(broker=broker, signing_key=load_or_create_key(signing_secret, settings.data_dir))
 
 
@@ -197,6 +233,7 @@ class JobPlatform:
         self._drainer_lock = threading.Lock()
         self._in_flight: set[str] = set()
         self._in_flight_lock = threading.Lock()
+        self._claim_failures: set[str] = set()  # jobs whose claim failed on the database
         self._redis_pool = make_redis_pool(config.broker) if config.broker.uses_redis else None
         self.hueys: dict[str, PlatformHuey] = {}
         self._run_tasks: dict[str, Any] = {}
@@ -424,7 +461,9 @@ class JobPlatform:
             if not waiting:
                 continue
             try:
-                present = {_message_job_id(item) for item in huey.storage.enqueued_items()}
+                # A message put back in the schedule after a failed claim is not lost.
+                items = [*huey.storage.enqueued_items(), *huey.storage.scheduled_items()]
+                present = {_message_job_id(item) for item in items}
             except Exception as exc:
                 log.debug("cannot list broker queue %s: %s", name, exc)
                 continue
@@ -544,12 +583,14 @@ class JobPlatform:
             attempt = self.recorder.claim(job_id, token, self.worker_id, queue, missing)
         except Exception:
             # Huey would run the task anyway after a failing hook: never run unclaimed.
-            log.exception("claiming job %s failed; putting it back on the queue", job_id)
-            try:
-                self.hueys[queue].storage.enqueue(self.hueys[queue].serialize_task(task), None)
-            except Exception:
-                log.exception("job %s could not be put back; it waits for recovery", job_id)
+            self._claim_failed(queue, job_id, task)
             raise CancelExecution(retry=False) from None
+        if self._claim_failures:
+            with self._in_flight_lock:
+                recovered = job_id in self._claim_failures
+                self._claim_failures.discard(job_id)
+            if recovered:
+                log.info("job %s claimed after its registry came back", job_id)
         if attempt is None:
             raise CancelExecution(retry=False)
         task._pc_attempt, ready = attempt
@@ -558,6 +599,33 @@ class JobPlatform:
         task._pc_wait_ms = max(0.0, (now - ready).total_seconds() * 1000)
         task._pc_started = time.monotonic()
         self._track(job_id, add=True)
+
+    def _claim_failed(self, queue: str, job_id: str, task: Any) -> None:
+        """The registry could not record a claim (database down, locked): try again later.
+
+        The message goes to the schedule ``claim_retry_delay`` seconds ahead rather than
+        straight back on the queue, where a worker would pop it again at once; the
+        failure is logged once per job, not once per attempt.
+        """
+        delay = self.config.claim_retry_delay
+        with self._in_flight_lock:
+            first = job_id not in self._claim_failures
+            self._claim_failures.add(job_id)
+        if first:
+            log.exception(
+                "claiming job %s failed on the registry database; tried again every %g s "
+                "until it answers (logged once)",
+                job_id,
+                delay,
+            )
+        else:
+            log.debug("claiming job %s failed again; next try in %g s", job_id, delay)
+        huey = self.hueys[queue]
+        when = (utcnow() + dt.timedelta(seconds=delay)).astimezone(dt.UTC).replace(tzinfo=None)
+        try:
+            huey.storage.add_to_schedule(huey.serialize_task(task), when)
+        except Exception:
+            log.exception("job %s could not be put back; it waits for recovery", job_id)
 
     def _execute(
         self,

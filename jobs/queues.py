@@ -73,6 +73,7 @@ class BrokerConfig:
 
     Args:
         redis_url: Huey on Redis (with priorities) when set.
+        redis_password: the Redis password when the URL has none (from the keyring).
         queue_file: the SqliteHuey file used when there is no Redis URL.
         name_prefix: prefix of every Huey name (keeps apps sharing a Redis apart).
         read_timeout: seconds a Redis worker blocks waiting for a job.
@@ -81,6 +82,7 @@ class BrokerConfig:
     """
 
     redis_url: str | None = None
+    redis_password: str | None = field(default=None, repr=False)
     queue_file: Path | None = None
     name_prefix: str = "purplecross"
     read_timeout: float = 1.0
@@ -163,15 +165,19 @@ def make_redis_pool(config: BrokerConfig) -> Any:
 
     redis-py retries a dead server with backoff by default (DESIGN.md, known traps); here a
     refused connection fails after ``connect_timeout`` with no retry, and the caller
-    falls back to the outbox.
+    falls back to the outbox. A password in the URL wins over ``redis_password``.
     """
     from redis import ConnectionPool
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
     assert config.redis_url is not None
+    extra: dict[str, Any] = {}
+    if config.redis_password is not None:
+        extra["password"] = config.redis_password
     return ConnectionPool.from_url(
         config.redis_url,
+        **extra,
         socket_connect_timeout=config.connect_timeout,
         socket_timeout=config.read_timeout + 2.0,
         retry=Retry(NoBackoff(), 0),

@@ -52,8 +52,9 @@ def load_or_create_key(secret: str | None, data_dir: Path) -> bytes:
     """The signing key: ``secret`` when given, else a per-data-dir key file (0600).
 
     The composition root passes ``get_secret("job_signing_key")``; every process
-    sharing a broker must share the key, so a clinic server sets that secret, while a
-    workstation gets a key generated once in its own data dir.
+    sharing a broker must share the key, so with Redis that secret is required
+    (``JobsConfig.from_settings`` refuses to start without it), while a workstation on
+    its own SQLite queue gets a key generated once in its own data dir.
     """
     if secret:
         return secret.encode("utf-8")

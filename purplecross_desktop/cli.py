@@ -58,6 +58,18 @@ def run() -> None:
         ) from None
     sys.exit(code)
 
+    settings = _settings()
+    from jobs.platform import JobsConfigError
+    from purplecross_desktop.jobs_wiring import jobs_config
+
+    try:
+        jobs_config(settings)  # a job setup that cannot work is a message, not a traceback
+    except JobsConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    from purplecross_desktop.app import run_app
+
+    sys.exit(run_app(settings))
+
 
 @cli.group()
 def config() -> None:

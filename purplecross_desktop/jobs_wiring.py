@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, inspect
 
@@ -46,25 +47,38 @@ def build_job_platform(
         engine: the app database, which holds the registry.
         extra_registrations: callables that register more task kinds (plugins, tests).
         config_overrides: fields of :class:`JobsConfig` to override (timings).
-    """
-    import dataclasses
 
-    config = JobsConfig.from_settings(settings, get_secret("job_signing_key"))
-    if config_overrides:
-        config = dataclasses.replace(config, **config_overrides)
-    platform = JobPlatform(config, engine)
+    Raises:
+        JobsConfigError: the settings cannot work (Redis without ``job_signing_key``).
+    """
+    platform = JobPlatform(jobs_config(settings, **config_overrides), engine)
     _register_families(platform, settings)
     for register in extra_registrations:
         register(platform)
     return platform
 
 
+def jobs_config(settings: Settings, **config_overrides: Any) -> JobsConfig:
+    """This process's :class:`JobsConfig`, with its secrets from the keyring or environment.
+
+    Raises:
+        JobsConfigError: the settings cannot work (Redis without ``job_signing_key``).
+    """
+    import dataclasses
+
+    redis_password = None
+    if settings.redis_url and urlsplit(settings.redis_url).password is None:
+        redis_password = get_secret("redis_password")
+    config = JobsConfig.from_settings(settings, get_secret("job_signing_key"), redis_password)
+    if config_overrides:
+        config = dataclasses.replace(config, **config_overrides)
+    return config
+
+
 def _register_families(platform: JobPlatform, settings: Settings) -> None:
     """Every job family of the app (email now; reports, reminders, notifications next)."""
-    try:
-        email = importlib.import_module("jobs.email")
-    except ModuleNotFoundError:
-        return
+    # A missing dependency of a family is an error, never a silent skip.
+    email = importlib.import_module("jobs.email")
     email.register(platform, settings)
 
 

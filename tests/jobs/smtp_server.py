@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import email.policy
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
@@ -27,6 +28,10 @@ class Inbox:
     messages: list[EmailMessage] = field(default_factory=list)
     rcpt_replies: list[str] = field(default_factory=list)  # consumed one per RCPT
     data_replies: list[str] = field(default_factory=list)  # consumed one per DATA
+    # Consumed one per DATA, after the message is kept: "hang_up" closes the connection
+    # instead of replying; "stall" replies only after ``stall_seconds``.
+    data_faults: list[Literal["hang_up", "stall"]] = field(default_factory=list)
+    stall_seconds: float = 2.0
     on_data: Callable[[], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -51,8 +56,13 @@ class ScriptedHandler:
                 message = email.message_from_bytes(envelope.content, policy=email.policy.default)
                 self.inbox.messages.append(message)  # type: ignore[arg-type]
             hook = self.inbox.on_data
+            fault = self.inbox.data_faults.pop(0) if self.inbox.data_faults else None
         if hook is not None:
             hook()
+        if fault == "hang_up":
+            server.transport.close()  # the message is kept; the client never hears back
+        elif fault == "stall":
+            await asyncio.sleep(self.inbox.stall_seconds)
         return reply
 
 

@@ -189,6 +189,30 @@ def test_4xx_is_retried_then_delivered(
     assert entry["status"] == "sent"
 
 
+@pytest.mark.parametrize("fault", ["hang_up", "stall"])
+def test_no_second_copy_when_the_data_reply_is_lost(
+    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path, fault: str
+) -> None:
+    """The server kept the message but the client never heard "250": never send it again."""
+    server.inbox.data_faults = [fault]  # type: ignore[list-item]
+    server.inbox.stall_seconds = 1.5
+    smtp = dataclasses.replace(_plain(server, tmp_path), timeout=0.5)
+    service = _service(platform, smtp)
+    harness.runner(platform)
+    job_id = service.queue("ada@example.org", "Hi", "appointment_reminder", CONTEXT, (), "lost")
+    wait_until(lambda: _state(platform, job_id) in {"dead", "completed"}, timeout=15)
+    job = JobRegistry(platform).get(job_id).job
+    assert job.state == "dead"
+    assert job.attempts == 1
+    assert job.error_class == "jobs.email.EmailDeliveryError"
+    assert "may have been accepted" in (job.error_message or "")
+    entry = service.log_entry("lost")
+    assert entry is not None
+    assert entry["status"] == "unknown"
+    wait_until(lambda: server.inbox.messages, timeout=5)  # the stalled server takes it late
+    assert len(server.inbox.messages) == 1
+
+
 def test_5xx_fails_at_once_with_the_servers_message(
     harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path
 ) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
+import time
 
 import pytest
+from sqlalchemy import text
 
 from jobs import JobState, PermanentError, RetryPolicy, TaskSpec, TransientError
 from jobs.platform import JobPlatform, UnknownQueueError, UnknownTaskError
@@ -374,3 +377,32 @@ def test_retention_removes_old_completed_jobs_only(
         )
     assert runner.purge_expired() == 1
     assert {j.id for j in registry.search()} == {fresh, dead}
+
+
+def test_a_claim_that_fails_on_the_database_is_retried_later_not_spun(
+    harness: Harness, effects: Effects, caplog: pytest.LogCaptureFixture
+) -> None:
+    platform = harness.platform(claim_retry_delay=0.5)
+    platform.register(TaskSpec("t.record", effects.record, "email"))
+    registry = JobRegistry(platform)
+    harness.runner(platform)
+    # Take the registry away under the runner: every claim now fails on the database.
+    with harness.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE job_paused_queue RENAME TO job_paused_queue_away"))
+    caplog.set_level(logging.DEBUG, logger="jobs.platform")
+    job_id = platform.enqueue("email", "t.record", "once")
+    platform.writer.flush()
+    time.sleep(1.6)  # a few retry delays
+    ours = [r for r in caplog.records if r.name == "jobs.platform" and job_id in r.getMessage()]
+    logged = [r for r in ours if r.levelno >= logging.INFO]
+    assert len(logged) == 1  # once per job, not once per spin
+    assert "tried again" in logged[0].getMessage()
+    assert 1 <= len(ours) <= 5  # about one attempt per 0.5 s, not a hot loop
+    assert effects.done == []
+    with harness.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE job_paused_queue_away RENAME TO job_paused_queue"))
+    wait_until(lambda: _state(registry, job_id) == "completed")
+    assert effects.done == ["once"]
+    detail = registry.get(job_id)
+    assert detail.job.attempts == 1
+    assert "swept" not in [e.kind for e in detail.timeline]

@@ -106,3 +106,19 @@ def test_key_file_is_created_once_with_0600(tmp_path: Path) -> None:
     assert len(first) == 32
     mode = stat.S_IMODE(os.stat(tmp_path / "data" / KEY_FILE_NAME).st_mode)
     assert mode == 0o600
+
+
+def test_redis_without_a_signing_secret_is_refused_naming_the_secret(tmp_path: Path) -> None:
+    from jobs.platform import JobsConfig, JobsConfigError
+    from purplecross_desktop.settings import Settings
+
+    shared = Settings(data_dir=tmp_path, redis_url="redis://127.0.0.1:6379/0")
+    with pytest.raises(JobsConfigError, match="job_signing_key") as info:
+        JobsConfig.from_settings(shared, None)
+    assert "PURPLECROSS_JOB_SIGNING_KEY" in str(info.value)
+    assert not (tmp_path / KEY_FILE_NAME).exists()  # no private key that others won't know
+    assert JobsConfig.from_settings(shared, "s3cret").signing_key == b"s3cret"
+    # A single machine on its own SQLite queue still gets a generated key file.
+    alone = Settings(data_dir=tmp_path)
+    assert len(JobsConfig.from_settings(alone, None).signing_key) == 32
+    assert (tmp_path / KEY_FILE_NAME).exists()

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -18,6 +22,8 @@ from purplecross_desktop.database.base import utcnow
 from purplecross_desktop.jobs_wiring import build_job_platform
 from purplecross_desktop.settings import load_settings
 from tests.jobs.conftest import make_db
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -103,3 +109,50 @@ def test_a_database_without_job_tables_gets_a_clear_error(
     result = CliRunner().invoke(cli, ["queues"])
     assert result.exit_code == 1
     assert "purplecross db upgrade" in result.output
+
+
+def test_a_worker_on_redis_without_a_signing_key_says_how_to_set_one(
+    tmp_path: Path, redis_url: str
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'clinic.db'}"
+    make_db(db_url).dispose()
+    env = {
+        **os.environ,
+        "PURPLECROSS_DATABASE_URL": db_url,
+        "PURPLECROSS_REDIS_URL": redis_url,
+        "PURPLECROSS_DATA_DIR": str(tmp_path / "data"),
+    }
+    env.pop("PURPLECROSS_JOB_SIGNING_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "purplecross_desktop", "worker", "--queue", "email"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Error: job_signing_key: required when redis_url is set" in result.stderr
+    assert "PURPLECROSS_JOB_SIGNING_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "data" / "job_signing.key").exists()
+
+
+def test_the_app_on_redis_without_a_signing_key_stops_before_opening(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PURPLECROSS_REDIS_URL", "redis://127.0.0.1:6399/0")
+    opened: list[object] = []
+    # The window itself stays closed: a stand-in app module records whether it was opened.
+    window = types.ModuleType("purplecross_desktop.app")
+    window.run_app = lambda s: opened.append(s) or 0  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "purplecross_desktop.app", window)
+    result = CliRunner().invoke(cli, ["run"])
+    assert result.exit_code == 1
+    assert "job_signing_key" in result.output
+    assert "keyring" in result.output
+    assert opened == []
+    # With the key set, the same settings open the app.
+    monkeypatch.setenv("PURPLECROSS_JOB_SIGNING_KEY", "shared-key")
+    assert CliRunner().invoke(cli, ["run"]).exit_code == 0
+    assert len(opened) == 1

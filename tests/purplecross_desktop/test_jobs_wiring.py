@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 
 import jobs
+from jobs.platform import JobPlatform
 from jobs.registry import JobRegistry
-from purplecross_desktop.jobs_wiring import JobsRuntime
+from jobs.runner import Runner
+from purplecross_desktop.jobs_wiring import JobsRuntime, build_job_platform
 from purplecross_desktop.settings import load_settings
 from tests.jobs.conftest import FAST, make_db, wait_until
+from tests.support.redis_server import RedisServer
 
 CONTEXT = {"client_name": "Ada", "patient_name": "Rex", "appointment_time": "Mon 9:00"}
 
@@ -30,14 +34,20 @@ def test_embedded_runtime_sends_test_email_to_the_outbox_without_touching_signal
 ) -> None:
     engine = make_db(runtime_env)
     settings = load_settings()
-    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    saved = {s: signal.getsignal(s) for s in watched}
+
+    def the_apps_handler(signum: int, frame: object) -> None:
+        raise AssertionError("never delivered in this test")
+
+    for s in watched:  # the app's own handlers, which the runtime must leave alone
+        signal.signal(s, the_apps_handler)
     runtime = JobsRuntime(settings, engine, **FAST)
-    # Started off the main thread, as an app would from its startup code.
-    starter = threading.Thread(target=runtime.start)
-    starter.start()
-    starter.join(10)
+    # On the main thread, the only one where handlers can be changed at all.
+    assert threading.current_thread() is threading.main_thread()
     try:
-        assert {s: signal.getsignal(s) for s in before} == before
+        runtime.start()
+        assert {s: signal.getsignal(s) for s in watched} == dict.fromkeys(watched, the_apps_handler)
         job_id = jobs.queue_email("ada@example.org", "Test", "appointment_reminder", CONTEXT)
         registry = JobRegistry(runtime.platform)
         wait_until(lambda: registry.get(job_id).job.state == "completed")
@@ -47,8 +57,37 @@ def test_embedded_runtime_sends_test_email_to_the_outbox_without_touching_signal
     finally:
         runtime.stop()
         engine.dispose()
+        for s, handler in saved.items():
+            signal.signal(s, handler)
     with pytest.raises(jobs.NotConfiguredError):
         jobs.queue_email("ada@example.org", "Test", "appointment_reminder", CONTEXT)
+
+
+def test_the_runtime_starts_from_a_thread_other_than_the_main_one(
+    runtime_env: str,
+) -> None:
+    """An app may start it from its startup code on any thread (no signal calls there)."""
+    engine = make_db(runtime_env)
+    runtime = JobsRuntime(load_settings(), engine, **FAST)
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            runtime.start()
+        except BaseException as exc:  # signal.signal off the main thread raises ValueError
+            errors.append(exc)
+
+    starter = threading.Thread(target=start)
+    starter.start()
+    starter.join(10)
+    try:
+        assert errors == []
+        job_id = jobs.queue_email("ada@example.org", "Test", "appointment_reminder", CONTEXT)
+        registry = JobRegistry(runtime.platform)
+        wait_until(lambda: registry.get(job_id).job.state == "completed")
+    finally:
+        runtime.stop()
+        engine.dispose()
 
 
 def test_without_embedded_worker_the_app_only_queues(
@@ -68,4 +107,57 @@ def test_without_embedded_worker_the_app_only_queues(
         assert registry.workers() == []
     finally:
         runtime.stop()
+        engine.dispose()
+
+
+@pytest.mark.redis
+def test_the_broker_logs_in_with_the_keyring_redis_password(
+    runtime_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = RedisServer(password="broker-s3cret")
+    server.start()
+    try:
+        monkeypatch.setenv("PURPLECROSS_REDIS_URL", server.url)  # no password in the URL
+        monkeypatch.setenv("PURPLECROSS_REDIS_PASSWORD", "broker-s3cret")
+        monkeypatch.setenv("PURPLECROSS_JOB_SIGNING_KEY", "shared-test-key")
+        engine = make_db(runtime_env)
+        platform = build_job_platform(load_settings(), engine, **FAST)
+        try:
+            job_id = _queue_test_email(platform)
+            registry = JobRegistry(platform)
+            platform.writer.flush()
+            assert registry.get(job_id).job.state == "waiting"  # in Redis, not the outbox
+            assert platform.hueys["email"].storage.queue_size() == 1
+            runner = Runner(platform, shutdown_timeout=2.0, pause_poll=0.05)
+            runner.start()  # the consumers pop it through the same logged-in pool
+            try:
+                wait_until(lambda: registry.get(job_id).job.state == "completed")
+            finally:
+                runner.stop()
+        finally:
+            platform.close()
+            engine.dispose()
+    finally:
+        server.cleanup()
+
+
+def _queue_test_email(platform: JobPlatform) -> str:
+    service = platform.services["email"]
+    return str(service.queue("ada@example.org", "Test", "appointment_reminder", CONTEXT))
+
+
+def test_a_missing_dependency_of_the_email_family_is_an_error_not_a_silent_skip(
+    runtime_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As if jinja2 were not installed: importing jobs.email fails on it.
+    monkeypatch.setitem(sys.modules, "jinja2", None)
+    monkeypatch.delitem(sys.modules, "jobs.email", raising=False)
+    monkeypatch.delitem(sys.modules, "jobs.email_templates", raising=False)
+    monkeypatch.delattr(jobs, "email", raising=False)
+    monkeypatch.delattr(jobs, "email_templates", raising=False)
+    engine = make_db(runtime_env)
+    try:
+        with pytest.raises(ModuleNotFoundError, match="jinja2"):
+            build_job_platform(load_settings(), engine, **FAST).close()
+    finally:
         engine.dispose()

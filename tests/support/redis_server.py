@@ -28,16 +28,20 @@ class RedisServer:
     """One redis-server process bound to 127.0.0.1 on its own port and directory.
 
     ``kill()`` sends SIGKILL (a crash, as a test needs it), ``start()`` brings the
-    server back on the same port. Nothing is persisted unless ``persist=True``.
+    server back on the same port. Nothing is persisted unless ``persist=True``. With a
+    ``password`` the server requires it (``--requirepass``); :attr:`url` still has none.
     """
 
-    def __init__(self, port: int | None = None, persist: bool = False) -> None:
+    def __init__(
+        self, port: int | None = None, persist: bool = False, password: str | None = None
+    ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError(INSTALL_HINT)
         self.binary = binary
         self.port = port or free_port()
         self.persist = persist
+        self.password = password
         self.dir = Path(tempfile.mkdtemp(prefix="pc-redis-"))
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -67,6 +71,8 @@ class RedisServer:
             "--loglevel",
             "warning",
         ]
+        if self.password is not None:
+            args += ["--requirepass", self.password]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -80,6 +86,10 @@ class RedisServer:
     def ping(self) -> bool:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                if self.password is not None:
+                    sock.sendall(f"AUTH {self.password}\r\n".encode())
+                    if not sock.recv(16).startswith(b"+OK"):
+                        return False
                 sock.sendall(b"PING\r\n")
                 return sock.recv(16).startswith(b"+PONG")
         except OSError:
@@ -108,7 +118,7 @@ class RedisServer:
     def flushall(self) -> None:
         import redis
 
-        client = redis.Redis.from_url(self.url)
+        client = redis.Redis.from_url(self.url, password=self.password)
         try:
             client.flushall()
         finally:
