@@ -43,13 +43,20 @@ def run() -> None:
         raise click.ClickException(problem)
     from sqlalchemy.exc import OperationalError
 
+    from jobs.platform import JobsConfigError
     from purplecross_desktop.app import StartupError, run_app
+    from purplecross_desktop.jobs_wiring import jobs_config
     from purplecross_desktop.settings import mask_url
 
     settings = _settings()
     try:
+        if settings.redis_url:
+            # A shared-Redis job setup that cannot work (no signing key) is a message, not
+            # a traceback. The embedded default cannot fail this way, so it skips the
+            # check and the import of the jobs stack before the window shows.
+            jobs_config(settings)
         code = run_app(settings)
-    except StartupError as exc:
+    except (StartupError, JobsConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     except OperationalError as exc:
         url = mask_url(settings.effective_database_url)
@@ -57,18 +64,6 @@ def run() -> None:
             f"cannot reach the clinic database at {url}: {exc.orig}"
         ) from None
     sys.exit(code)
-
-    settings = _settings()
-    from jobs.platform import JobsConfigError
-    from purplecross_desktop.jobs_wiring import jobs_config
-
-    try:
-        jobs_config(settings)  # a job setup that cannot work is a message, not a traceback
-    except JobsConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    from purplecross_desktop.app import run_app
-
-    sys.exit(run_app(settings))
 
 
 @cli.group()

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -143,10 +142,8 @@ def test_the_app_on_redis_without_a_signing_key_stops_before_opening(
 ) -> None:
     monkeypatch.setenv("PURPLECROSS_REDIS_URL", "redis://127.0.0.1:6399/0")
     opened: list[object] = []
-    # The window itself stays closed: a stand-in app module records whether it was opened.
-    window = types.ModuleType("purplecross_desktop.app")
-    window.run_app = lambda s: opened.append(s) or 0  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "purplecross_desktop.app", window)
+    # The window itself stays closed: run_app is replaced to record whether it was called.
+    monkeypatch.setattr("purplecross_desktop.app.run_app", lambda s: opened.append(s) or 0)
     result = CliRunner().invoke(cli, ["run"])
     assert result.exit_code == 1
     assert "job_signing_key" in result.output
