@@ -247,6 +247,13 @@ class Recorder:
                 ).rowcount
                 if inserted == 1:
                     return 1, values["enqueued_at"]
+                # The enqueuer's writer committed the row between our two statements
+                # (PostgreSQL, read committed): claim that row now instead of dropping a
+                # message whose job is waiting under this very token.
+                row = conn.execute(self._claim_stmt, params).first()
+                if row is not None:
+                    attempts, enqueued_at, next_run_at = row
+                    return int(attempts), max(enqueued_at, next_run_at or enqueued_at)
                 return None
             state, current_token = current
             if current_token == token and state in {s.value for s in CLAIMABLE}:
