@@ -4,52 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMenu, QWidget, QWidgetAction
 from shiboken6 import isValid
 
 from widgets.datagrid.filter_editor import ColumnFilterEditor
+from widgets.datagrid.host import GridHost
 from widgets.datagrid.persistence import GridLayout
 from widgets.datagrid.state import Column, SortKey
-
-if TYPE_CHECKING:
-    from widgets.datagrid.model import GridModel
-    from widgets.datagrid.sources import GridSource
-    from widgets.datagrid.state import ColumnFilter, GridQuery
-    from widgets.datagrid.table import GridTable
-    from widgets.datagrid.worker import TaskRunner
 
 CHOICE_LIMIT = 200
 
 
-class ColumnsMixin:
+class ColumnsMixin(GridHost):
     """Column handling of :class:`DataGrid` (kept apart so each file stays readable)."""
-
-    if TYPE_CHECKING:  # provided by DataGrid
-        _table: GridTable
-        _model: GridModel
-        _columns: tuple[Column, ...]
-        _query: GridQuery
-        _runner: TaskRunner
-        _source: GridSource
-        _enable_sorting: bool
-        _enable_filtering: bool
-        _filter_menu: QMenu
-
-        def _check_key(self, key: str) -> None: ...
-        def _keys(self) -> list[str]: ...
-        def _schedule_save(self) -> None: ...
-        def _set_query(self, query: GridQuery) -> None: ...
-        def _select_page(self) -> None: ...
-        def _on_side_failure(self, exc: BaseException) -> None: ...
-        def _modifiers_shift(self) -> bool: ...
-        def sort_by(self, key: str, descending: bool = False, add: bool = False) -> None: ...
-        def clear_sort(self) -> None: ...
-        def clear_filters(self) -> None: ...
-        def query(self) -> GridQuery: ...
-        def set_column_filter(self, key: str, value: str | ColumnFilter | None) -> None: ...
 
     # ---- public API ----------------------------------------------------------------------
 

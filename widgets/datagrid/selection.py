@@ -3,69 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from PySide6.QtCore import QModelIndex, QTimer
+from PySide6.QtCore import QModelIndex
 
-from widgets.datagrid.export import ExportJob
-from widgets.datagrid.persistence import GridLayout, LayoutStore
-from widgets.datagrid.state import GridRow, SavedView
-
-if TYPE_CHECKING:
-    from PySide6.QtCore import SignalInstance
-
-    from widgets.datagrid.bulk_bar import BulkActionBar
-    from widgets.datagrid.model import GridModel
-    from widgets.datagrid.pager import PagerBar
-    from widgets.datagrid.sources import GridResult, GridSource
-    from widgets.datagrid.state import Column, GridQuery
-    from widgets.datagrid.table import GridTable
-    from widgets.datagrid.toolbar import GridToolbar
-    from widgets.datagrid.worker import TaskRunner
+from widgets.datagrid.host import GridHost
 
 
-class SelectionMixin:
+class SelectionMixin(GridHost):
     """Selection handling of :class:`DataGrid`: the selected ids are the truth; the checkbox
     column and the bulk-action bar show them."""
-
-    if TYPE_CHECKING:  # provided by DataGrid
-        _table: GridTable
-        _model: GridModel
-        _columns: tuple[Column, ...]
-        _query: GridQuery
-        _result: GridResult | None
-        _runner: TaskRunner
-        _source: GridSource
-        _toolbar: GridToolbar
-        _bulk_bar: BulkActionBar
-        _pager: PagerBar
-        _selection_mode: str
-        _selected: dict[Any, None]
-        _all_matching: bool
-        _views: list[SavedView]
-        _store: LayoutStore | None
-        _save_timer: QTimer
-        _export_job: ExportJob | None
-        _title: str
-        _page_size: int | None
-        _enable_pagination: bool
-        sig_row_activated: SignalInstance
-        sig_selection_changed: SignalInstance
-        sig_bulk_action: SignalInstance
-        sig_export_finished: SignalInstance
-        sig_export_failed: SignalInstance
-
-        def _keys(self) -> list[str]: ...
-        def _set_query(self, query: GridQuery) -> None: ...
-        def _set_loading(self, loading: bool) -> None: ...
-        def _on_side_failure(self, exc: BaseException) -> None: ...
-        def _update_chrome(self) -> None: ...
-        def _search_keys(self) -> tuple[str, ...]: ...
-        def row_at(self, row: int) -> GridRow | None: ...
-        def visible_columns(self) -> list[str]: ...
-        def show_only_columns(self, keys: Sequence[str]) -> None: ...
-        def capture_layout(self) -> GridLayout: ...
-        def restore_layout(self, layout: GridLayout) -> None: ...
 
     # ---- public API: selection -------------------------------------------------------------
 
