@@ -45,9 +45,17 @@ def redis_check(context: AppContext) -> HealthCheck:
         url = context.settings.redis_url
         if not url:
             return [("Redis", "not configured (jobs and cache use this computer)")]
+        from urllib.parse import urlsplit
+
         import redis
 
-        client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+        from purplecross_desktop.secrets import get_secret
+
+        # As the cache and the broker do: the keyring's password when the URL has none.
+        password = None if urlsplit(url).password else get_secret("redis_password")
+        client = redis.Redis.from_url(
+            url, password=password, socket_connect_timeout=0.5, socket_timeout=0.5
+        )
         try:
             started = time.perf_counter()
             client.ping()

@@ -275,3 +275,26 @@ def test_closing_the_window_stops_every_grid(qtbot: QtBot) -> None:
         assert all(grid._runner.alive[0] is False for grid in grids)
     finally:
         shutdown(context)
+
+
+def test_health_logs_in_to_redis_with_the_keyring_password(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from purplecross_desktop.ui.pages.health_page import redis_check
+    from tests.support.redis_server import RedisServer
+
+    server = RedisServer(password="s3cret")
+    server.start()
+    try:
+        monkeypatch.setenv("PURPLECROSS_REDIS_URL", server.url)  # no password in the URL
+        context = build_context(load_settings(), start_jobs=False)
+        try:
+            monkeypatch.setenv("PURPLECROSS_REDIS_PASSWORD", "s3cret")
+            rows = dict(redis_check(context)())
+            assert "Redis ping" in rows, rows
+            monkeypatch.setenv("PURPLECROSS_REDIS_PASSWORD", "wrong")
+            assert "unreachable" in dict(redis_check(context)())["Redis status"]
+        finally:
+            shutdown(context)
+    finally:
+        server.cleanup()
