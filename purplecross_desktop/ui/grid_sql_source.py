@@ -8,6 +8,7 @@ become ``LIMIT/OFFSET`` (or a keyset seek when flipping to the next page). The g
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -237,6 +238,9 @@ class SqlResult:
         # (_before), learnt from pages already read: the keyset anchors of page flips.
         self._after: dict[int, tuple[Any, ...]] = {}
         self._before: dict[int, tuple[Any, ...]] = {}
+        # The grid's worker (page flips) and an export's thread may read one result at the
+        # same time; the anchor caches above are not safe to share without this.
+        self._lock = threading.Lock()
 
     @property
     def count(self) -> int:
@@ -247,7 +251,8 @@ class SqlResult:
         return False
 
     def rows(self, start: int, stop: int) -> list[tuple[Any, ...]]:
-        return self._fetch(start, stop)[0]
+        with self._lock:
+            return self._fetch(start, stop)[0]
 
     def ids(self, start: int, stop: int) -> list[Any]:
         if stop - start > 5000:  # "select all matching": ids only, in one query
@@ -256,7 +261,8 @@ class SqlResult:
             )
             with self._source.session() as session:
                 return list(session.execute(stmt.offset(start).limit(stop - start)).scalars())
-        return self._fetch(start, stop)[1]
+        with self._lock:
+            return self._fetch(start, stop)[1]
 
     def _fetch(self, start: int, stop: int) -> tuple[list[tuple[Any, ...]], list[Any]]:
         start, stop = max(0, start), min(stop, self._count)
