@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from PySide6.QtWidgets import QWidget
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 
@@ -18,6 +19,7 @@ from purplecross_desktop.domain.clients import Client
 from purplecross_desktop.domain.patients import Patient
 from purplecross_desktop.domain.rooms import Room
 from purplecross_desktop.domain.staff import Staff
+from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.grid_sql_source import SqlExpr, SqlSource
 from purplecross_desktop.ui.pages.grid_page import GridPage
 from purplecross_desktop.ui.pages.labels import enum_label, local_time
@@ -98,6 +100,13 @@ class AppointmentsPage(GridPage):
     title = "Appointments"
     grid_id = "appointments"
     empty_text = "No appointments yet"
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        if not self.grid.query().sort:
+            # Newest first unless the user's remembered layout says otherwise: the front
+            # desk looks for recent and coming bookings, not the clinic's first ones.
+            self.grid.sort_by("starts_at", descending=True)
 
     def columns(self) -> Sequence[Column]:
         return appointment_columns()

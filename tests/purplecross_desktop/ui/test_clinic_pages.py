@@ -124,3 +124,12 @@ def test_today_refuses_an_invalid_transition_and_changes_nothing(
     services = seeded.window.context.services
     assert services is not None
     assert services.appointments.get(seeded.appointment_id).status == AppointmentStatus.SCHEDULED
+
+
+def test_appointments_open_newest_first(seeded: Seeded, qtbot: QtBot) -> None:
+    from widgets.datagrid import SortKey
+
+    page = seeded.window.show_page("appointments")
+    assert isinstance(page, GridPage)
+    _wait_rows(qtbot, page, 1)
+    assert page.grid.query().sort == (SortKey("starts_at", descending=True),)
