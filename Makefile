@@ -17,7 +17,10 @@ $(STAMP): $(BIN)/python pyproject.toml
 	@touch $(STAMP)
 
 ## make run: set up and start the app on the embedded default (SQLite, no server needed).
+## The set-up installs the system libraries Qt's X11 plugin lacks (apt-get, as root or with
+## passwordless sudo) or prints the commands; with no display it says how to run instead.
 run: $(STAMP)
+	@$(BIN)/python -m purplecross_desktop.preflight --run-command "make run"
 	$(BIN)/purplecross run
 
 ## make test: set up and pass the whole suite (starts its own redis-server, real SMTP, SQLite, PostgreSQL when there).
