@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -159,12 +160,22 @@ def test_background_probe_backs_off_and_close_stops_it(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
     cache = make_service(redis_server.url, tmp_path, probe_backoff=(0.01, 0.05))
+    probed: list[float] = []
+    probe = cache._breaker._probe
+
+    def counted() -> bool:
+        probed.append(time.monotonic())
+        return probe()
+
+    cache._breaker._probe = counted
     redis_server.kill()
     cache.get("detect")
     probes = [t for t in threading.enumerate() if t.name.endswith("breaker-probe")]
     assert len(probes) == 1
-    time.sleep(0.2)  # several failed probes, no busy loop, still on disk
+    wait_until(lambda: len(probed) >= 4)  # several failed probes, and still on disk
     assert cache.tier == "disk"
+    gaps = [later - earlier for earlier, later in itertools.pairwise(probed[:4])]
+    assert min(gaps) >= 0.008  # each waits its backoff (0.01 s, then doubling): no busy loop
     cache.close()
     assert not probes[0].is_alive()
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import threading
-import time
+from collections import Counter
 
 import pytest
 from sqlalchemy import text
@@ -13,6 +14,7 @@ from sqlalchemy import text
 from jobs import JobState, PermanentError, RetryPolicy, TaskSpec, TransientError
 from jobs.platform import JobPlatform, UnknownQueueError, UnknownTaskError
 from jobs.registry import JobNotFoundError, JobRegistry
+from jobs.runner import PausableWorker, Runner
 from purplecross_desktop.database.base import utcnow
 from tests.jobs.conftest import Harness, wait_until
 
@@ -71,6 +73,31 @@ def platform(harness: Harness, effects: Effects) -> JobPlatform:
 
 def _state(registry: JobRegistry, job_id: str) -> str:
     return registry.get(job_id).job.state
+
+
+class WorkerLoops:
+    """Counts the rounds each Huey worker thread makes (a round: check the pause, then take
+    a job or wait). Two rounds after a moment mean a whole round since then: the positive
+    signal that a paused worker looked at its queue and took nothing."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.rounds: Counter[int] = Counter()
+        original = PausableWorker.loop
+        rounds = self.rounds
+
+        def loop(worker: PausableWorker, now: object = None) -> None:
+            try:
+                original(worker, now)
+            finally:
+                rounds[id(worker)] += 1  # each worker thread writes only its own key
+
+        monkeypatch.setattr(PausableWorker, "loop", loop)
+
+    def wait_for_rounds(self, runner: Runner, queue: str, rounds: int = 2) -> None:
+        workers = [id(worker) for worker, _thread in runner.consumers[queue].worker_threads]
+        assert workers
+        start = {worker: self.rounds[worker] for worker in workers}
+        wait_until(lambda: all(self.rounds[w] >= start[w] + rounds for w in workers))
 
 
 def test_enqueue_runs_and_records_the_whole_life(
@@ -241,17 +268,16 @@ def test_revoke_prevents_a_run(harness: Harness, platform: JobPlatform, effects:
 
 
 def test_pause_holds_jobs_and_resume_runs_them(
-    harness: Harness, platform: JobPlatform, effects: Effects
+    harness: Harness, platform: JobPlatform, effects: Effects, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry = JobRegistry(platform)
     registry.pause("email")
-    harness.runner(platform)
+    loops = WorkerLoops(monkeypatch)
+    runner = harness.runner(platform)
     ids = [platform.enqueue("email", "t.record", i) for i in range(5)]
     report = platform.enqueue("reports", "t.report", "other queues still run")
     wait_until(lambda: _state(registry, report) == "dead")
-    import time
-
-    time.sleep(0.3)
+    loops.wait_for_rounds(runner, "email")  # every email worker looked, with the jobs queued
     assert effects.done == []
     assert registry.paused_queues() == {"email"}
     assert all(_state(registry, i) in {"waiting", "paused"} for i in ids)
@@ -262,16 +288,15 @@ def test_pause_holds_jobs_and_resume_runs_them(
 
 
 def test_pause_also_holds_jobs_already_queued(
-    harness: Harness, platform: JobPlatform, effects: Effects
+    harness: Harness, platform: JobPlatform, effects: Effects, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     registry = JobRegistry(platform)
     ids = [platform.enqueue("email", "t.record", i) for i in range(3)]
     registry.pause("email")
     assert {_state(registry, i) for i in ids} == {"paused"}
-    harness.runner(platform)
-    import time
-
-    time.sleep(0.3)
+    loops = WorkerLoops(monkeypatch)
+    runner = harness.runner(platform)
+    loops.wait_for_rounds(runner, "email")
     assert effects.done == []
     registry.resume("email")
     wait_until(lambda: len(effects.done) == 3)
@@ -392,12 +417,21 @@ def test_a_claim_that_fails_on_the_database_is_retried_later_not_spun(
     caplog.set_level(logging.DEBUG, logger="jobs.platform")
     job_id = platform.enqueue("email", "t.record", "once")
     platform.writer.flush()
-    time.sleep(1.6)  # a few retry delays
-    ours = [r for r in caplog.records if r.name == "jobs.platform" and job_id in r.getMessage()]
+
+    def attempts() -> list[logging.LogRecord]:  # one record per failed claim
+        return [
+            r
+            for r in list(caplog.records)
+            if r.name == "jobs.platform" and job_id in r.getMessage()
+        ]
+
+    wait_until(lambda: len(attempts()) >= 3)
+    ours = attempts()[:3]
     logged = [r for r in ours if r.levelno >= logging.INFO]
     assert len(logged) == 1  # once per job, not once per spin
     assert "tried again" in logged[0].getMessage()
-    assert 1 <= len(ours) <= 5  # about one attempt per 0.5 s, not a hot loop
+    gaps = [later.created - earlier.created for earlier, later in itertools.pairwise(ours)]
+    assert min(gaps) >= 0.4  # each retry waits claim_retry_delay (0.5 s): not a hot loop
     assert effects.done == []
     with harness.engine.begin() as conn:
         conn.execute(text("ALTER TABLE job_paused_queue_away RENAME TO job_paused_queue"))

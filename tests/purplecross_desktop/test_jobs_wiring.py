@@ -102,11 +102,12 @@ def test_without_embedded_worker_the_app_only_queues(
     runtime.start()
     try:
         job_id = runtime.email.queue("ada@example.org", "Test", "appointment_reminder", CONTEXT)
-        import time
-
-        time.sleep(0.5)
+        runtime.platform.writer.flush()
         registry = JobRegistry(runtime.platform)
         assert registry.get(job_id).job.state == "waiting"
+        # Nothing can take it: the message sits in the queue and no consumer exists.
+        assert runtime.platform.hueys["email"].storage.queue_size() == 1
+        assert runtime.runner.consumers == {}
         assert registry.workers() == []
     finally:
         runtime.stop()

@@ -65,8 +65,8 @@ def test_callbacks_are_dropped_when_the_parent_is_gone(qtbot: QtBot) -> None:
     called: list[object] = []
     op = BackgroundOperation(parent, lambda: gate.wait(5), runner).success(called.append)
     op.run_in_background()
-    parent.deleteLater()
-    qtbot.wait(50)
+    with qtbot.waitSignal(parent.destroyed):
+        parent.deleteLater()
     gate.set()
     qtbot.waitUntil(lambda: runner.in_flight() == 0)
     assert called == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from PySide6.QtCore import QThread
+from PySide6.QtCore import QCoreApplication, QThread
 from pytestqt.qtbot import QtBot
 
 from widgets.tasks import TaskRunner
@@ -56,5 +56,5 @@ def test_results_after_shutdown_are_dropped(qtbot: QtBot) -> None:
     assert started.wait(5)
     gate.set()
     runner.shutdown()  # waits for the running task; its result must not be delivered
-    qtbot.wait(50)
+    QCoreApplication.sendPostedEvents()  # the finished task's queued hand-over runs now
     assert results == []

@@ -4,7 +4,6 @@ failing subscriber never undoes or breaks a committed write."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -107,6 +106,15 @@ def test_a_clash_only_the_database_sees_is_a_conflict_with_no_event(clinic: Clin
         )
     )
     outcome: list[BaseException] = []
+    # The moment to commit the other desk: on PostgreSQL once our INSERT is sent (its
+    # checks passed, so only the unique index can refuse it); on SQLite once our
+    # BEGIN IMMEDIATE is sent (it waits for the other desk's lock).
+    wanted = "INSERT INTO staff" if clinic.engine.dialect.name == "postgresql" else "BEGIN"
+    reached = threading.Event()
+
+    def watch(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if threading.current_thread() is worker and statement.lstrip().startswith(wanted):
+            reached.set()
 
     def create() -> None:
         try:
@@ -115,8 +123,12 @@ def test_a_clash_only_the_database_sees_is_a_conflict_with_no_event(clinic: Clin
             outcome.append(exc)
 
     worker = threading.Thread(target=create)
-    worker.start()
-    time.sleep(0.5)  # let it pass its checks and wait on the other desk's row or lock
+    sa.event.listen(clinic.engine, "before_cursor_execute", watch)
+    try:
+        worker.start()
+        assert reached.wait(30), f"our write never sent {wanted}"
+    finally:
+        sa.event.remove(clinic.engine, "before_cursor_execute", watch)
     transaction.commit()
     other.close()
     worker.join(timeout=30)
