@@ -17,7 +17,14 @@ from jobs.platform import JobPlatform, JobsConfig
 from purplecross_desktop.secrets import get_secret
 from purplecross_desktop.settings import Settings
 
-JOB_TABLES = ("job", "job_event", "job_worker", "job_paused_queue", "email_log")
+JOB_TABLES = (
+    "job",
+    "job_event",
+    "job_worker",
+    "job_paused_queue",
+    "email_log",
+    "job_rate_window",
+)
 
 
 class SchemaMissingError(RuntimeError):

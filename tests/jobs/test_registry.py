@@ -389,11 +389,10 @@ def test_a_claim_that_fails_on_the_database_is_retried_later_not_spun(
     # Take the registry away under the runner: every claim now fails on the database.
     with harness.engine.begin() as conn:
         conn.execute(text("ALTER TABLE job_paused_queue RENAME TO job_paused_queue_away"))
-    caplog.set_level(logging.DEBUG, logger="jobs.platform")
+    caplog.set_level(logging.DEBUG, logger="jobs.execution")
     job_id = platform.enqueue("email", "t.record", "once")
-    platform.writer.flush()
     time.sleep(1.6)  # a few retry delays
-    ours = [r for r in caplog.records if r.name == "jobs.platform" and job_id in r.getMessage()]
+    ours = [r for r in caplog.records if r.name == "jobs.execution" and job_id in r.getMessage()]
     logged = [r for r in ours if r.levelno >= logging.INFO]
     assert len(logged) == 1  # once per job, not once per spin
     assert "tried again" in logged[0].getMessage()
