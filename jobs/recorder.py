@@ -54,6 +54,7 @@ RATE = cast(Table, RateWindow.__table__)
 EMAIL_LOG = cast(Table, EmailLog.__table__)
 _INSERT_EVENT = insert(EVENT)
 _CLAIMABLE = [s.value for s in CLAIMABLE]
+_SQLITE_NOW = func.strftime("%Y-%m-%d %H:%M:%f", "now")
 
 #: When an attempt started, its number and its worker: written with the attempt's outcome.
 Started = tuple[dt.datetime, int, str]
@@ -186,15 +187,20 @@ class Recorder:
         return bindparam("b_now", type_=UTCDateTime())
 
     def now(self, conn: Connection | None = None) -> dt.datetime:
-        """The database's clock (this machine's on SQLite, whose file is local)."""
-        if not self.postgres:
-            return utcnow()
+        """The database's clock: ``now()`` on PostgreSQL, SQLite's own ``'now'`` on SQLite.
+
+        Never this process's idea of the time, so a machine whose clock is off cannot
+        make a live worker look dead or a lease look expired.
+        """
+        stmt = select(func.now()) if self.postgres else select(_SQLITE_NOW)
         if conn is not None:
-            value = conn.execute(select(func.now())).scalar_one()
+            value = conn.execute(stmt).scalar_one()
         else:
             with self.engine.connect() as c:
-                value = c.execute(select(func.now())).scalar_one()
-        return value.astimezone(dt.UTC)
+                value = c.execute(stmt).scalar_one()
+        if isinstance(value, str):
+            return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+        return cast(dt.datetime, value).astimezone(dt.UTC)
 
     @contextlib.contextmanager
     def tx(self) -> Iterator[Connection]:
@@ -217,7 +223,7 @@ class Recorder:
         if self.hot is not None:
             with self._write_lock:
                 return self.hot.insert_job(row)
-        row["enqueued_at"] = self.now() if self.postgres else utcnow()
+        row["enqueued_at"] = self.now()
         with self.tx() as conn:
             # Parameters instead of .values(): the compiled statement is cached.
             return conn.execute(self._insert_job, row).first() is not None

@@ -41,17 +41,19 @@ class Workers:
         }
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def start(self, *extra: str) -> subprocess.Popen[bytes]:
+    def start(self, *extra: str, module: str = "purplecross_desktop") -> subprocess.Popen[bytes]:
         log_path = self.tmp_path / f"worker-{len(self.processes)}.log"
         with log_path.open("wb") as log:
-            return self._spawn(log, extra)
+            return self._spawn(log, extra, module)
 
-    def _spawn(self, log: IO[bytes], extra: tuple[str, ...]) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, log: IO[bytes], extra: tuple[str, ...], module: str
+    ) -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "purplecross_desktop",
+                module,
                 "worker",
                 "--queue",
                 "email",
@@ -260,6 +262,7 @@ def test_a_forged_message_never_changes_the_job_it_names(
     registry = JobRegistry(platform)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
     job_id = platform.enqueue("email", "test.effect", "reminder", eta=later)
+    assert registry.get(job_id).job.state == "scheduled"
     token = job_id[16:]
     forged = (
         b'{"$msg":["%s","jobs.platform.run",null,0,null,null,'
@@ -267,11 +270,13 @@ def test_a_forged_message_never_changes_the_job_it_names(
     )
     client = redis.Redis.from_url(redis_url)
     key = platform.hueys["email"].storage.queue_key
-    client.zadd(key, {forged % (job_id.encode(), job_id.encode(), token.encode()): 0})
+    prefix = bytes(8)  # Huey's priority queue orders members by an 8-byte time prefix
+    client.zadd(key, {prefix + forged % (job_id.encode(), job_id.encode(), token.encode()): 0})
     client.close()
     harness.runner(platform)
     wait_until(lambda: registry.refused_payloads(), timeout=10)
     assert "no signature" in registry.refused_payloads()[0].detail
+    assert job_id in registry.refused_payloads()[0].detail
     job = registry.get(job_id).job
     assert job.state == "scheduled"
     assert job.error_class is None
@@ -364,3 +369,39 @@ def test_a_message_taken_but_never_claimed_is_dispatched_again(
     wait_until(lambda: registry.get(job_id).job.state == "completed", timeout=20)
     assert worker_tasks.effects(effects_file) == ["swept"]
     assert "swept" in [e.kind for e in registry.get(job_id).timeline]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("skew", [-60.0, 60.0])
+def test_a_worker_whose_clock_is_off_is_neither_reaped_nor_reaping(
+    tmp_path: Path, postgres_url: str, redis_url: str, effects_file: Path, skew: float
+) -> None:
+    """Issue 9, case 5: heartbeats are written and judged with the database's clock.
+
+    A worker whose clock is a minute behind (or ahead) runs a 3-second job while an
+    honest runner watches; the job runs once, and its timeline records one run.
+    """
+    harness = Harness(tmp_path, postgres_url)
+    workers = Workers(
+        tmp_path,
+        harness.engine.url.render_as_string(hide_password=False),
+        redis_url,
+        effects_file,
+    )
+    try:
+        platform = _platform(harness, redis_url)
+        registry = JobRegistry(platform)
+        workers.env["PC_TEST_CLOCK_SKEW"] = str(skew)
+        workers.start(module="tests.jobs.skewed_worker")
+        job_id = platform.enqueue("email", "test.slow", "skewed", 3.0)
+        wait_until(lambda: registry.get(job_id).job.state == "active", timeout=20)
+        harness.runner(platform, queues=["reports"])  # reaps dead workers of every queue
+        wait_until(lambda: registry.get(job_id).job.state == "completed", timeout=30)
+        detail = registry.get(job_id)
+        assert detail.job.attempts == 1
+        assert [e.kind for e in detail.timeline].count("completed") == 1
+        assert "outbox" not in [e.kind for e in detail.timeline]
+        assert [k for k, _ in worker_tasks.runs(effects_file)] == ["started:skewed", "skewed"]
+    finally:
+        workers.stop_all()
+        harness.close()
