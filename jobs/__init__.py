@@ -76,18 +76,21 @@ def queue_email(
     context: Mapping[str, Any],
     attachments: Sequence[Any] = (),
     idempotency_key: str | None = None,
+    record: RecordLinks | Mapping[str, int | None] | None = None,
 ) -> JobId:
     """Queue an email on the configured platform; returns the job id.
 
     ``template`` is one of ``jobs.email_templates.TEMPLATES`` and ``context`` must hold its
     required keys; ``attachments`` are ``jobs.email.Attachment`` objects or file paths.
-    Sent at most once per ``idempotency_key`` (a fresh key when None).
+    Sent at most once per ``idempotency_key`` (a fresh key when None); ``record`` links
+    the email's job to clinic records (``{"client": 12, "appointment": 40}``), as for
+    :func:`enqueue`.
     """
     service = default_platform().services.get("email")
     if service is None:
         raise NotConfiguredError("the email job family is not registered on the platform")
     job_id: JobId = service.queue(
-        to, subject, template, context, attachments, idempotency_key=idempotency_key
+        to, subject, template, context, attachments, idempotency_key=idempotency_key, record=record
     )
     return job_id
 
