@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from jobs.execution import JobTimeoutError
 from jobs.models import JobId, JobState
 from jobs.platform import (
     JobContext,
@@ -22,7 +23,7 @@ from jobs.platform import (
     UnknownQueueError,
     UnknownTaskError,
 )
-from jobs.policy import PermanentError, RetryPolicy, TransientError
+from jobs.policy import PermanentError, RateLimit, RetryPolicy, TransientError
 
 _default: JobPlatform | None = None
 
@@ -100,9 +101,11 @@ __all__ = [
     "JobId",
     "JobPlatform",
     "JobState",
+    "JobTimeoutError",
     "JobsConfig",
     "NotConfiguredError",
     "PermanentError",
+    "RateLimit",
     "RecordLinks",
     "RetryPolicy",
     "TaskSpec",

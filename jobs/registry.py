@@ -7,6 +7,7 @@ message of the job harmless) and then dispatch through the outbox.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import statistics
@@ -77,10 +78,17 @@ class JobRecord:
     patient_id: int | None
     appointment_id: int | None
     invoice_id: int | None
+    #: How long an active job has been running (database clock); None when not active.
+    running_ms: float | None = None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> JobRecord:
-        return cls(**{f.name: row[f.name] for f in fields(cls)})
+    def from_row(cls, row: Mapping[str, Any], now: dt.datetime | None = None) -> JobRecord:
+        values = {f.name: row[f.name] for f in fields(cls) if f.name != "running_ms"}
+        record = cls(**values)
+        if now is not None and record.state == JobState.ACTIVE.value and record.started_at:
+            running = max(0.0, (now - record.started_at).total_seconds() * 1000)
+            record = dataclasses.replace(record, running_ms=running)
+        return record
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,12 +239,14 @@ class JobRegistry:
             .offset(offset)
         )
         with self.engine.connect() as conn:
-            return [JobRecord.from_row(r) for r in conn.execute(stmt).mappings()]
+            now = self.platform.recorder.now(conn)
+            return [JobRecord.from_row(r, now) for r in conn.execute(stmt).mappings()]
 
     def get(self, job_id: str) -> JobDetail:
         """A job and its timeline; raises :class:`JobNotFoundError`."""
         self._settle()
         with self.engine.connect() as conn:
+            now = self.platform.recorder.now(conn)
             row = conn.execute(select(JOB).where(JOB.c.id == job_id)).mappings().first()
             if row is None:
                 raise JobNotFoundError(f"job {job_id}: no such job")
@@ -245,7 +255,7 @@ class JobRegistry:
                 .where(EVENT.c.job_id == job_id)
                 .order_by(EVENT.c.at, EVENT.c.id)
             ).all()
-        record = JobRecord.from_row(row)
+        record = JobRecord.from_row(row, now)
         timeline = [TimelineEntry(record.enqueued_at, "enqueued", record.queue, None)]
         timeline += [TimelineEntry(*e) for e in events]
         return JobDetail(record, timeline)

@@ -248,3 +248,51 @@ def test_the_config_never_shows_its_secrets() -> None:
     assert "s3cr3t" not in shown
     assert "pw9" not in shown
     assert "cache.clinic:6380" in shown
+
+
+def test_a_hung_job_times_out_and_its_thread_is_replaced(harness: Harness) -> None:
+    """Also: a per-task timeout fails a hung run and frees the queue for the next job."""
+    platform = harness.platform()
+    registry = JobRegistry(platform)
+    hang = threading.Event()
+    done: list[Any] = []
+    _recording(platform, done)
+    once = RetryPolicy(max_attempts=1)
+    platform.register(TaskSpec("t.hang", lambda: hang.wait(30), "reports", once, timeout=0.5))
+    platform.register(TaskSpec("t.report", done.append, "reports"))
+    harness.runner(platform)  # "reports" has one thread
+    try:
+        hung = platform.enqueue("reports", "t.hang")
+        wait_until(lambda: registry.get(hung).job.state == "active")
+        assert registry.search(states=["active"])[0].running_ms is not None
+        after = platform.enqueue("reports", "t.report", "next")
+        wait_until(lambda: registry.get(hung).job.state == "dead", timeout=10)
+        job = registry.get(hung).job
+        assert job.error_class == "jobs.execution.JobTimeoutError"
+        assert "0.5 s timeout" in (job.error_message or "")
+        wait_until(lambda: registry.get(after).job.state == "completed", timeout=10)
+        assert done == ["next"]
+    finally:
+        hang.set()  # the abandoned thread returns; its late result changes nothing
+    time.sleep(0.3)
+    assert registry.get(hung).job.state == "dead"
+
+
+def test_jobs_over_a_rate_limit_wait_instead_of_failing(harness: Harness) -> None:
+    """Also: at most 2 starts per 1.5 s window; the third job starts in the next window."""
+    from jobs import RateLimit
+
+    platform = harness.platform()
+    registry = JobRegistry(platform)
+    starts: list[float] = []
+    limit = RateLimit(jobs=2, per_seconds=1.5)
+    platform.register(
+        TaskSpec("t.sms", lambda: starts.append(time.monotonic()), "email", rate_limit=limit)
+    )
+    ids = [platform.enqueue("email", "t.sms") for _ in range(3)]
+    harness.runner(platform)
+    wait_until(lambda: {registry.get(j).job.state for j in ids} == {"completed"}, timeout=15)
+    starts.sort()
+    assert starts[1] - starts[0] < 1.0
+    assert starts[2] - starts[0] >= 1.2  # waited for the next window
+    assert all(registry.get(j).job.attempts == 1 for j in ids)  # waiting is not failing
