@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from jobs.execution import JobTimeoutError
 from jobs.models import JobId, JobState
 from jobs.platform import (
     JobContext,
@@ -22,7 +23,7 @@ from jobs.platform import (
     UnknownQueueError,
     UnknownTaskError,
 )
-from jobs.policy import PermanentError, RetryPolicy, TransientError
+from jobs.policy import PermanentError, RateLimit, RetryPolicy, TransientError
 
 _default: JobPlatform | None = None
 
@@ -77,18 +78,21 @@ def queue_email(
     context: Mapping[str, Any],
     attachments: Sequence[Any] = (),
     idempotency_key: str | None = None,
+    record: RecordLinks | Mapping[str, int | None] | None = None,
 ) -> JobId:
     """Queue an email on the configured platform; returns the job id.
 
     ``template`` is one of ``jobs.email_templates.TEMPLATES`` and ``context`` must hold its
     required keys; ``attachments`` are ``jobs.email.Attachment`` objects or file paths.
-    Sent at most once per ``idempotency_key`` (a fresh key when None).
+    Sent at most once per ``idempotency_key`` (a fresh key when None); ``record`` links
+    the email's job to clinic records (``{"client": 12, "appointment": 40}``), as for
+    :func:`enqueue`.
     """
     service = default_platform().services.get("email")
     if service is None:
         raise NotConfiguredError("the email job family is not registered on the platform")
     job_id: JobId = service.queue(
-        to, subject, template, context, attachments, idempotency_key=idempotency_key
+        to, subject, template, context, attachments, idempotency_key=idempotency_key, record=record
     )
     return job_id
 
@@ -98,9 +102,11 @@ __all__ = [
     "JobId",
     "JobPlatform",
     "JobState",
+    "JobTimeoutError",
     "JobsConfig",
     "NotConfiguredError",
     "PermanentError",
+    "RateLimit",
     "RecordLinks",
     "RetryPolicy",
     "TaskSpec",

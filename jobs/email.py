@@ -23,19 +23,20 @@ import mimetypes
 import os
 import smtplib
 import ssl
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, or_, select, update
 
 from jobs.email_templates import ClinicInfo, EmailTemplates
 from jobs.models import EmailLog, JobId
-from jobs.platform import JobContext, JobPlatform, TaskSpec
+from jobs.platform import JobContext, JobPlatform, RecordLinks, TaskSpec
 from jobs.policy import PermanentError, TransientError
 from jobs.queues import EMAIL
 from purplecross_desktop.database.base import utcnow
@@ -47,6 +48,10 @@ log = logging.getLogger(__name__)
 
 TASK = "email.send"
 MAX_ATTACHMENTS_BYTES = 10 * 1024 * 1024
+#: The job's key is ``email:<key>`` within the registry's 200 characters.
+MAX_KEY = 194
+#: Longest a run may hold a message's send lease before another may take it over.
+LEASE_SECONDS = 300.0
 LOG = cast(Table, EmailLog.__table__)
 TlsMode = Literal["none", "starttls", "ssl"]
 
@@ -120,15 +125,39 @@ def message_id_for(key: str) -> str:
 
 
 def _check_addresses(to: str | Sequence[str]) -> list[str]:
+    """The recipients as they will be sent; a domain in Unicode is sent in IDNA form.
+
+    A mailbox name (before the @) in Unicode needs SMTPUTF8, which not every server
+    offers, so it is refused here rather than failing in a worker later.
+    """
     addresses = [to] if isinstance(to, str) else list(to)
     if not addresses:
         raise ValueError("to: at least one recipient is required")
+    out: list[str] = []
     for address in addresses:
-        _, email_address = parseaddr(address)
+        if not isinstance(address, str):
+            raise ValueError(f"to: {address!r} is not an email address")
+        name, email_address = parseaddr(address)
         local, at, domain = email_address.rpartition("@")
         if not (at and local and "." in domain) or any(c.isspace() for c in email_address):
             raise ValueError(f"to: {address!r} is not an email address")
-    return addresses
+        if not local.isascii():
+            raise ValueError(
+                f"to: {address!r} has non-ASCII characters before the @; such mailboxes "
+                "need SMTPUTF8, which is not supported: use an ASCII address"
+            )
+        if not domain.isascii():
+            try:
+                domain = domain.encode("idna").decode("ascii")
+            except UnicodeError:
+                raise ValueError(f"to: {address!r} has an invalid domain name") from None
+        plain = f"{local}@{domain}"
+        out.append(formataddr((name, plain)) if name else plain)
+    return out
+
+
+class EmailBusyError(TransientError):
+    """Another run holds the send lease of this message and did not finish in time."""
 
 
 class EmailService:
@@ -163,7 +192,7 @@ class EmailService:
         context: Mapping[str, Any],
         attachments: Sequence[Attachment | Path] = (),
         idempotency_key: str | None = None,
-        record: Mapping[str, int | None] | None = None,
+        record: RecordLinks | Mapping[str, int | None] | None = None,
     ) -> JobId:
         """Check, then enqueue an email on the ``email`` queue; returns the job id.
 
@@ -180,6 +209,8 @@ class EmailService:
         # Render now: a broken template or context fails here, not in a worker later.
         self.templates.render(template, context, self.clinic, subject, bool(files))
         key = idempotency_key or uuid.uuid4().hex
+        if len(key) > MAX_KEY:
+            raise ValueError(f"idempotency_key: at most {MAX_KEY} characters; got {len(key)}")
         payload = {
             "key": key,
             "to": addresses,
@@ -197,20 +228,46 @@ class EmailService:
 
     # The task -----------------------------------------------------------------------
     def send(self, payload: dict[str, Any], job: JobContext) -> str:
-        """Send (or write to the outbox) one queued email; at most once per key."""
+        """Send (or write to the outbox) one queued email; at most once per key.
+
+        The run first takes the message's lease in the email log (one row per key):
+        only the lease holder connects to the server, from before the connection until
+        the outcome is recorded. Another run of the same key (a duplicate, or a re-run
+        after its worker was reaped while the first still sends) waits for that
+        outcome instead of sending a second copy.
+        """
         key = payload["key"]
         message = self.build(payload)
-        status = self._log_start(key, payload, job.job_id, message["Message-ID"])
+        owner = f"{job.job_id}:{job.attempt}"
+        status = self._take_lease(key, payload, job.job_id, message["Message-ID"], owner)
         if status == "sent" or status == "outbox":
             return f"already {status}: {message['Message-ID']}"
         if status in {"sending", "unknown"}:
-            self._log(key, "unknown", "a previous attempt may have been accepted; not re-sent")
+            with self.engine.begin() as conn:  # the run that was sending is gone
+                conn.execute(
+                    update(LOG)
+                    .where(LOG.c.idempotency_key == key, LOG.c.status.in_(["sending", "unknown"]))
+                    .values(
+                        status="unknown",
+                        server_response="a previous attempt may have been accepted; not re-sent",
+                        lease_owner=None,
+                        lease_until=None,
+                        updated_at=utcnow(),
+                    )
+                )
             return f"not re-sent (outcome of an earlier attempt unknown): {message['Message-ID']}"
-        if self.smtp.host is None:
-            path = self._write_eml(key, message)
-            self._log(key, "outbox", f"written to {path}")
-            return f"outbox: {path}"
-        return self._send_smtp(key, message, payload["to"])
+        try:
+            if self.smtp.host is None:
+                path = self._write_eml(key, message)
+                self._log(key, owner, "outbox", f"written to {path}")
+                return f"outbox: {path}"
+            return self._send_smtp(key, owner, message, payload["to"])
+        except (EmailDeliveryError, EmailRetryableError):
+            raise  # already in the log
+        except Exception as exc:
+            # Anything unforeseen: the log says so instead of staying at "queued".
+            self._log(key, owner, "retrying", f"{type(exc).__name__}: {exc}")
+            raise
 
     def build(self, payload: Mapping[str, Any]) -> EmailMessage:
         """The MIME message of a queued email (text and HTML parts, attachments)."""
@@ -236,7 +293,7 @@ class EmailService:
             )
         return message
 
-    def _send_smtp(self, key: str, message: EmailMessage, to: list[str]) -> str:
+    def _send_smtp(self, key: str, owner: str, message: EmailMessage, to: list[str]) -> str:
         smtp = self.smtp
         assert smtp.host is not None
         context = ssl.create_default_context(cafile=str(smtp.ca_file) if smtp.ca_file else None)
@@ -265,10 +322,14 @@ class EmailService:
                 code, reply = client.rcpt(rcpt)
                 if code not in (250, 251):
                     refused[rcpt] = (code, reply)
-            if len(refused) == len(to):
-                raise smtplib.SMTPRecipientsRefused(refused)
+            deferred = {r: v for r, v in refused.items() if v[0] < 500}
+            if deferred or len(refused) == len(to):
+                # A recipient the server defers (4xx) must not be dropped: send nothing
+                # now and retry the whole message, so every recipient gets one copy.
+                client.rset()
+                raise smtplib.SMTPRecipientsRefused(deferred or refused)
             # The server took the envelope: from here on the outcome may be ambiguous.
-            self._log(key, "sending", "")
+            self._log(key, owner, "sending", "", keep_lease=True)
             data_sent = True
             code, reply = client.data(message.as_bytes(policy=email.policy.SMTP))
             if code != 250:
@@ -276,10 +337,10 @@ class EmailService:
             response = f"{code} {reply.decode(errors='replace')}"
             if refused:
                 response += f"; refused {sorted(refused)}"
-            self._log(key, "sent", response)
+            self._log(key, owner, "sent", response)
             return f"sent {message['Message-ID']}: {response}"
         except smtplib.SMTPResponseException as exc:
-            self._fail(key, exc.smtp_code, exc.smtp_error)
+            self._fail(key, owner, exc.smtp_code, exc.smtp_error)
             raise AssertionError("unreachable") from exc  # _fail always raises
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
@@ -288,24 +349,24 @@ class EmailService:
                 for rcpt, (code, msg) in exc.recipients.items()
             )
             permanent = any(code >= 500 for code in codes)
-            self._log(key, "failed" if permanent else "retrying", detail)
+            self._log(key, owner, "failed" if permanent else "retrying", detail)
             if permanent:
                 raise EmailDeliveryError(f"recipients refused: {detail}") from None
             raise EmailRetryableError(f"recipients deferred: {detail}") from None
         except (smtplib.SMTPNotSupportedError, ssl.SSLCertVerificationError) as exc:
-            self._log(key, "failed", f"{type(exc).__name__}: {exc}")
+            self._log(key, owner, "failed", f"{type(exc).__name__}: {exc}")
             raise EmailDeliveryError(f"mail server settings: {exc}") from exc
         except (smtplib.SMTPException, OSError) as exc:
             if data_sent:
                 # No reply to the data (timeout, dropped connection): the server may have
                 # kept the message, so sending again could deliver a second copy.
                 detail = f"{type(exc).__name__}: {exc}"
-                self._log(key, "unknown", f"no reply to the message data ({detail})")
+                self._log(key, owner, "unknown", f"no reply to the message data ({detail})")
                 raise EmailDeliveryError(
                     f"no reply after the message data ({detail}); it may have been accepted, "
                     f"so it is not sent again (look for Message-ID {message['Message-ID']})"
                 ) from exc
-            self._log(key, "retrying", f"{type(exc).__name__}: {exc}")
+            self._log(key, owner, "retrying", f"{type(exc).__name__}: {exc}")
             raise EmailRetryableError(f"{type(exc).__name__}: {exc}") from exc
         finally:
             if client is not None:
@@ -314,13 +375,13 @@ class EmailService:
                 except (smtplib.SMTPException, OSError):
                     client.close()
 
-    def _fail(self, key: str, code: int, error: bytes | str) -> None:
+    def _fail(self, key: str, owner: str, code: int, error: bytes | str) -> None:
         text = error.decode(errors="replace") if isinstance(error, bytes) else str(error)
         detail = f"{code} {text}"
         if code >= 500:
-            self._log(key, "failed", detail)
+            self._log(key, owner, "failed", detail)
             raise EmailDeliveryError(f"the mail server refused the message: {detail}")
-        self._log(key, "retrying", detail)
+        self._log(key, owner, "retrying", detail)
         raise EmailRetryableError(f"the mail server deferred the message: {detail}")
 
     def _write_eml(self, key: str, message: EmailMessage) -> Path:
@@ -339,15 +400,25 @@ class EmailService:
         return path
 
     # The email log --------------------------------------------------------------------
-    def _log_start(self, key: str, payload: Mapping[str, Any], job_id: str, message_id: str) -> str:
-        """The log row of ``key`` (created as ``queued``); returns its status."""
-        now = utcnow()
-        with self.engine.begin() as conn:
-            status = conn.execute(select(LOG.c.status).where(LOG.c.idempotency_key == key)).scalar()
-            if status is None:
-                insert = self.platform.recorder._insert(LOG)  # dialect insert, same as jobs
-                conn.execute(
-                    insert.values(
+    def _take_lease(
+        self, key: str, payload: Mapping[str, Any], job_id: str, message_id: str, owner: str
+    ) -> str:
+        """Take the send lease of ``key`` for ``owner``; returns the log's status then.
+
+        Waits while another run holds an unexpired lease (its outcome decides whether
+        this run sends at all); raises :class:`EmailBusyError` if it is still held
+        after ``LEASE_SECONDS``. A finished status (sent, outbox, sending, unknown) is
+        returned without taking the lease.
+        """
+        recorder = self.platform.recorder
+        deadline = time.monotonic() + LEASE_SECONDS
+        while True:
+            with recorder.tx() as conn:
+                now = recorder.now(conn)
+                until = now + dt.timedelta(seconds=LEASE_SECONDS)
+                created = conn.execute(
+                    recorder._insert(LOG)
+                    .values(
                         idempotency_key=key,
                         message_id=message_id,
                         job_id=job_id,
@@ -359,22 +430,57 @@ class EmailService:
                         attempts=1,
                         created_at=now,
                         updated_at=now,
-                    ).on_conflict_do_nothing(index_elements=["idempotency_key"])
+                        lease_owner=owner,
+                        lease_until=until,
+                    )
+                    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                    .returning(LOG.c.id)
+                ).first()
+                if created is not None:
+                    return "queued"
+                status = conn.execute(
+                    select(LOG.c.status).where(LOG.c.idempotency_key == key)
+                ).scalar_one()
+                if status in {"sent", "outbox", "sending", "unknown"}:
+                    return str(status)
+                free = or_(
+                    LOG.c.lease_owner.is_(None),
+                    LOG.c.lease_owner == owner,
+                    LOG.c.lease_until <= now,
                 )
-                return "queued"
-            conn.execute(
-                update(LOG)
-                .where(LOG.c.idempotency_key == key)
-                .values(attempts=LOG.c.attempts + 1, updated_at=now)
-            )
-            return str(status)
+                taken = conn.execute(
+                    update(LOG)
+                    .where(LOG.c.idempotency_key == key, free)
+                    .values(
+                        lease_owner=owner,
+                        lease_until=until,
+                        job_id=job_id,
+                        attempts=LOG.c.attempts + 1,
+                        updated_at=now,
+                    )
+                ).rowcount
+                if taken:
+                    return str(status)
+            if time.monotonic() > deadline:
+                raise EmailBusyError(f"another run is still sending {message_id}")
+            time.sleep(0.2)
 
-    def _log(self, key: str, status: str, response: str) -> None:
+    def _log(
+        self, key: str, owner: str, status: str, response: str, keep_lease: bool = False
+    ) -> None:
+        """Record ``status``; an outcome (anything but ``sending``) releases the lease."""
+        values: dict[str, Any] = {
+            "status": status,
+            "server_response": response[:2000],
+            "updated_at": utcnow(),
+        }
+        if not keep_lease:
+            values.update(lease_owner=None, lease_until=None)
         with self.engine.begin() as conn:
             conn.execute(
                 update(LOG)
-                .where(LOG.c.idempotency_key == key)
-                .values(status=status, server_response=response[:2000], updated_at=utcnow())
+                .where(LOG.c.idempotency_key == key, LOG.c.lease_owner == owner)
+                .values(**values)
             )
 
     def log_entry(self, key: str) -> dict[str, Any] | None:

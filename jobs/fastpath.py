@@ -4,19 +4,18 @@ Inserting a job, claiming it and recording its completion happen once per job; t
 SQLAlchemy they cost several times the statement itself, which made the registry the
 runner's bottleneck. These three use plain ``sqlite3`` on per-thread connections and
 store values exactly as the SQLAlchemy columns do (naive UTC datetimes as text, JSON as
-text, booleans as 0/1), so every other query reads them unchanged.
+``json.dumps`` text, booleans as 0/1), so every other query reads them unchanged.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 _CLAIMABLE = "('outbox', 'waiting', 'scheduled', 'failed_retrying', 'paused')"
 _JSON_COLUMNS = {"args", "kwargs"}
@@ -27,7 +26,7 @@ UPDATE job SET state = 'active', attempts = attempts + 1, started_at = ?, worker
     held = 0, progress = 0, progress_message = ''
 WHERE id = ? AND token = ? AND state IN {_CLAIMABLE}
     AND NOT EXISTS (SELECT 1 FROM job_paused_queue WHERE queue = ?)
-RETURNING attempts, enqueued_at, next_run_at
+RETURNING task, args, kwargs, attempts, max_attempts, started_at, enqueued_at, next_run_at
 """
 COMPLETE_SQL = """
 UPDATE job SET state = 'completed', finished_at = ?, duration_ms = ?, wait_ms = ?,
@@ -55,7 +54,9 @@ def from_db_time(value: str | None) -> dt.datetime | None:
 
 def _column_value(name: str, value: Any) -> Any:
     if name in _JSON_COLUMNS:
-        return orjson.dumps(value).decode()
+        # The same encoder SQLAlchemy's JSON type uses (json.dumps), so a row reads the
+        # same whichever path wrote it.
+        return json.dumps(value)
     if name in _BOOL_COLUMNS:
         return int(bool(value))
     if isinstance(value, dt.datetime):
@@ -92,20 +93,20 @@ class SqliteHotPath:
                 self._all.append(conn)
         return conn
 
-    def insert_jobs(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert job rows, skipping ids that exist, in one transaction."""
-        columns = sorted(set().union(self.defaults, *(r.keys() for r in rows)))
+    def insert_job(self, row: Mapping[str, Any]) -> bool:
+        """Insert a job row unless its id or idempotency key exists; whether it did."""
+        values = {**row, "enqueued_at": dt.datetime.now(dt.UTC)}
+        columns = sorted(set().union(self.defaults, values.keys()))
         sql = (
             f"INSERT INTO job ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-            "ON CONFLICT (id) DO NOTHING"
+            "ON CONFLICT DO NOTHING RETURNING id"
         )
-        params = [
-            tuple(_column_value(c, r[c] if c in r else self._default(c)) for c in columns)
-            for r in rows
-        ]
+        params = tuple(
+            _column_value(c, values[c] if c in values else self._default(c)) for c in columns
+        )
         conn = self._connection()
         with _Transaction(conn):
-            conn.executemany(sql, params)
+            return conn.execute(sql, params).fetchone() is not None
 
     def _default(self, column: str) -> Any:
         value = self.defaults.get(column)
@@ -113,7 +114,7 @@ class SqliteHotPath:
 
     def claim(
         self, job_id: str, token: str, worker_id: str, queue: str, now: dt.datetime
-    ) -> tuple[int, dt.datetime] | None:
+    ) -> tuple[str, list[Any], dict[str, Any], int, int, dt.datetime, dt.datetime] | None:
         """The plain claim (see ``Recorder.claim``); None when it needs the careful path."""
         conn = self._connection()
         # One statement in autocommit mode is atomic on its own; the "started" event is
@@ -121,41 +122,51 @@ class SqliteHotPath:
         row = conn.execute(CLAIM_SQL, (to_db_time(now), worker_id, job_id, token, queue)).fetchone()
         if row is None:
             return None
-        attempts, enqueued_at, next_run_at = row
+        task, args, kwargs, attempts, max_attempts, started_at, enqueued_at, next_run_at = row
+        started = from_db_time(started_at)
         enqueued = from_db_time(enqueued_at)
+        assert started is not None
         assert enqueued is not None
         due = from_db_time(next_run_at)
-        return int(attempts), max(enqueued, due or enqueued)
+        return (
+            task,
+            json.loads(args),
+            json.loads(kwargs),
+            int(attempts),
+            int(max_attempts),
+            started,
+            max(enqueued, due or enqueued),
+        )
 
-    def complete_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Record completions (the ``b_*`` rows of ``Recorder.complete_many``)."""
-        updates = [
-            (
-                to_db_time(r["b_finished_at"]),
-                r["b_duration_ms"],
-                r["b_wait_ms"],
-                r["b_result"],
-                r["b_id"],
-                r["b_token"],
-            )
-            for r in rows
-        ]
-        events = []
-        for r in rows:
-            started = (
-                r["b_id"],
-                to_db_time(r["b_started_at"]),
-                "started",
-                None,
-                r["b_worker"],
-                f"attempt {r['b_attempt']}",
-            )
-            events.append(started)
-            events.append((r["b_id"], to_db_time(r["b_finished_at"]), "completed", None, None, ""))
+    def complete_many(self, rows: Sequence[Mapping[str, Any]], now: dt.datetime) -> None:
+        """Record completions (the ``b_*`` rows of ``Recorder.complete_many``).
+
+        Only a row that is still active under its token is completed, and only a
+        completed row gets its "started" and "completed" events.
+        """
+        finished = to_db_time(now)
         conn = self._connection()
         with _Transaction(conn):
-            conn.executemany(COMPLETE_SQL, updates)
-            conn.executemany(EVENT_SQL, events)
+            for r in rows:
+                cursor = conn.execute(
+                    COMPLETE_SQL,
+                    (
+                        finished,
+                        r["b_duration_ms"],
+                        r["b_wait_ms"],
+                        r["b_result"],
+                        r["b_id"],
+                        r["b_token"],
+                    ),
+                )
+                if cursor.rowcount != 1:
+                    continue  # handed back, timed out or revoked: this run's result is void
+                started = to_db_time(r["b_started_at"])
+                attempt = f"attempt {r['b_attempt']}"
+                conn.execute(
+                    EVENT_SQL, (r["b_id"], started, "started", None, r["b_worker"], attempt)
+                )
+                conn.execute(EVENT_SQL, (r["b_id"], finished, "completed", None, None, ""))
 
     def close(self) -> None:
         with self._lock:

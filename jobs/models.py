@@ -10,12 +10,25 @@ import datetime as dt
 import enum
 from typing import Any, NewType
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from purplecross_desktop.database.base import Base, UTCDateTime, utcnow
 
 JobId = NewType("JobId", str)
+#: A host name may be 253 characters (RFC 1035); a worker id is host:pid:random.
+HOST_LENGTH = 255
+WORKER_ID_LENGTH = 300
 WorkerId = NewType("WorkerId", str)
 
 
@@ -67,7 +80,7 @@ class Job(Base):
     broker_epoch: Mapped[str | None] = mapped_column(String(40))
     # Monotonic order of enqueue, for draining the outbox in order.
     seq: Mapped[int] = mapped_column(BigInteger)
-    outbox_claimed_by: Mapped[str | None] = mapped_column(String(80))
+    outbox_claimed_by: Mapped[str | None] = mapped_column(String(WORKER_ID_LENGTH + 40))
     outbox_claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     held: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -83,7 +96,7 @@ class Job(Base):
     error_class: Mapped[str | None] = mapped_column(String(200))
     error_message: Mapped[str | None] = mapped_column(Text)
     traceback: Mapped[str | None] = mapped_column(Text)
-    worker_id: Mapped[str | None] = mapped_column(String(80))
+    worker_id: Mapped[str | None] = mapped_column(String(WORKER_ID_LENGTH))
 
     client_id: Mapped[int | None] = mapped_column(Integer)
     patient_id: Mapped[int | None] = mapped_column(Integer)
@@ -115,7 +128,7 @@ class JobEvent(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     kind: Mapped[str] = mapped_column(String(40))
     queue: Mapped[str | None] = mapped_column(String(40))
-    worker_id: Mapped[str | None] = mapped_column(String(80))
+    worker_id: Mapped[str | None] = mapped_column(String(WORKER_ID_LENGTH))
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -124,8 +137,8 @@ class JobWorker(Base):
 
     __tablename__ = "job_worker"
 
-    id: Mapped[str] = mapped_column(String(80), primary_key=True)
-    host: Mapped[str] = mapped_column(String(200))
+    id: Mapped[str] = mapped_column(String(WORKER_ID_LENGTH), primary_key=True)
+    host: Mapped[str] = mapped_column(String(HOST_LENGTH))
     pid: Mapped[int] = mapped_column(Integer)
     queues: Mapped[list[str]] = mapped_column(JSON, default=list)
     concurrency: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
@@ -157,7 +170,21 @@ class EmailLog(Base):
     subject: Mapped[str] = mapped_column(String(500))
     template: Mapped[str] = mapped_column(String(80))
     status: Mapped[str] = mapped_column(String(20))  # sending, sent, failed, outbox
+    # The job run (job id and dispatch token) that may send this message now, and until
+    # when (database clock): only the lease holder connects to the server.
+    lease_owner: Mapped[str | None] = mapped_column(String(60))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     server_response: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RateWindow(Base):
+    """How many jobs of a rate-limited queue or task started in its current window."""
+
+    __tablename__ = "job_rate_window"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used: Mapped[int] = mapped_column(Integer, default=0)

@@ -101,6 +101,25 @@ class RetryPolicy:
         return attempts_made < self.max_attempts and not self.is_permanent(error)
 
 
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most ``jobs`` jobs start per ``per_seconds`` (across every runner); the rest wait.
+
+    Args:
+        jobs: how many may start in one window.
+        per_seconds: the window's length (60 for "per minute").
+    """
+
+    jobs: int
+    per_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.jobs < 1:
+            raise ValueError("rate limit jobs: must be at least 1")
+        if self.per_seconds <= 0:
+            raise ValueError("rate limit per_seconds: must be positive")
+
+
 #: The web system's default: 3 attempts, 2 s, 4 s (each ±20 %).
 DEFAULT_POLICY = RetryPolicy()
 #: Reports are expensive and not worth repeating blindly: one attempt.

@@ -20,7 +20,7 @@ from typing import Any
 from huey import Huey
 from huey.storage import PriorityRedisStorage, SqliteStorage
 
-from jobs.policy import DEFAULT_POLICY, SINGLE_ATTEMPT, RetryPolicy
+from jobs.policy import DEFAULT_POLICY, SINGLE_ATTEMPT, RateLimit, RetryPolicy
 from jobs.signing import RefusedCallback, SignedJsonSerializer
 
 log = logging.getLogger(__name__)
@@ -44,26 +44,34 @@ class QueueSpec:
         name: the queue name (letters, digits and underscores).
         concurrency: worker threads serving it in each runner.
         policy: the default retry policy of its tasks.
+        timeout: seconds after which a run of its tasks counts as hung (a task's own
+            ``timeout`` wins); None never times out.
+        rate_limit: a cap on how many of its jobs start per window, across every runner;
+            jobs over the cap wait for the next window.
     """
 
     name: str
     concurrency: int = 1
     policy: RetryPolicy = DEFAULT_POLICY
+    timeout: float | None = None
+    rate_limit: RateLimit | None = None
 
     def __post_init__(self) -> None:
         if not self.name.replace("_", "").isalnum():
             raise ValueError(f"queue name: letters, digits and _ only; got {self.name!r}")
         if self.concurrency < 1:
             raise ValueError(f"queue {self.name}: concurrency must be at least 1")
+        if self.timeout is not None and self.timeout <= 0:
+            raise ValueError(f"queue {self.name}: timeout must be positive")
 
 
 DEFAULT_QUEUES: tuple[QueueSpec, ...] = (
-    QueueSpec(EMAIL, concurrency=2),
-    QueueSpec(REPORTS, concurrency=1, policy=SINGLE_ATTEMPT),
-    QueueSpec(REMINDERS, concurrency=1),
-    QueueSpec(NOTIFICATIONS, concurrency=2),
-    QueueSpec(WEBHOOKS, concurrency=1),
-    QueueSpec(WORKFLOWS, concurrency=1),
+    QueueSpec(EMAIL, concurrency=2, timeout=300.0),
+    QueueSpec(REPORTS, concurrency=1, policy=SINGLE_ATTEMPT, timeout=1800.0),
+    QueueSpec(REMINDERS, concurrency=1, timeout=300.0),
+    QueueSpec(NOTIFICATIONS, concurrency=2, timeout=300.0),
+    QueueSpec(WEBHOOKS, concurrency=1, timeout=300.0),
+    QueueSpec(WORKFLOWS, concurrency=1, timeout=600.0),
 )
 
 
@@ -94,9 +102,32 @@ class BrokerConfig:
         if self.redis_url is None and self.queue_file is None:
             raise ValueError("queue_file: required when no redis_url is configured")
 
+    def __repr__(self) -> str:
+        # A URL may carry the Redis password (redis://:secret@host): never show it.
+        return (
+            f"BrokerConfig(redis_url={redact_url(self.redis_url)!r}, "
+            f"queue_file={self.queue_file!r}, name_prefix={self.name_prefix!r}, "
+            f"queues={[q.name for q in self.queues]!r})"
+        )
+
     @property
     def uses_redis(self) -> bool:
         return self.redis_url is not None
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` with its password replaced by ``***``."""
+    if url is None:
+        return None
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
 
 
 class EpochRedisStorage(PriorityRedisStorage):  # type: ignore[misc]
@@ -122,7 +153,8 @@ class EpochRedisStorage(PriorityRedisStorage):  # type: ignore[misc]
         value: str | None = getattr(self._local, "epoch", None)
         return value
 
-    def _push_epoch(self) -> str:
+    def push_epoch(self) -> str:
+        """The epoch the next push goes into (cached for ``epoch_ttl``)."""
         cached = self._epoch
         now = time.monotonic()
         if cached is not None and now - cached[0] < self.epoch_ttl:
@@ -132,12 +164,12 @@ class EpochRedisStorage(PriorityRedisStorage):  # type: ignore[misc]
         return epoch
 
     def enqueue(self, data: bytes, priority: int | None = None) -> None:
-        epoch = self._push_epoch()
+        epoch = self.push_epoch()
         super().enqueue(data, priority)
         self._local.epoch = epoch
 
     def add_to_schedule(self, data: bytes, ts: dt.datetime) -> None:
-        epoch = self._push_epoch()
+        epoch = self.push_epoch()
         super().add_to_schedule(data, ts)
         self._local.epoch = epoch
 
@@ -157,6 +189,9 @@ class EpochSqliteStorage(SqliteStorage):  # type: ignore[misc]
     last_epoch = SQLITE_EPOCH
 
     def current_epoch(self) -> str:
+        return SQLITE_EPOCH
+
+    def push_epoch(self) -> str:
         return SQLITE_EPOCH
 
 

@@ -7,6 +7,7 @@ message of the job harmless) and then dispatch through the outbox.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import statistics
@@ -15,12 +16,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, Text, and_, delete, func, insert, or_, select, true, update
+from sqlalchemy import Table, Text, and_, func, or_, select, true
 from sqlalchemy import cast as cast_
 from sqlalchemy.sql.elements import ColumnElement
 
 from jobs.models import (
-    CLAIMABLE,
     FINISHED,
     Job,
     JobEvent,
@@ -30,7 +30,6 @@ from jobs.models import (
     PausedQueue,
 )
 from jobs.platform import JobPlatform, RecordLinks
-from jobs.recorder import new_seq, new_token
 from purplecross_desktop.database.base import utcnow
 
 JOB = cast(Table, Job.__table__)
@@ -79,10 +78,17 @@ class JobRecord:
     patient_id: int | None
     appointment_id: int | None
     invoice_id: int | None
+    #: How long an active job has been running (database clock); None when not active.
+    running_ms: float | None = None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> JobRecord:
-        return cls(**{f.name: row[f.name] for f in fields(cls)})
+    def from_row(cls, row: Mapping[str, Any], now: dt.datetime | None = None) -> JobRecord:
+        values = {f.name: row[f.name] for f in fields(cls) if f.name != "running_ms"}
+        record = cls(**values)
+        if now is not None and record.state == JobState.ACTIVE.value and record.started_at:
+            running = max(0.0, (now - record.started_at).total_seconds() * 1000)
+            record = dataclasses.replace(record, running_ms=running)
+        return record
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +158,7 @@ class JobRegistry:
         self.engine = platform.engine
 
     def _settle(self) -> None:
-        """Read this process's own enqueues: wait for rows still in the write buffer."""
-        self.platform.writer.flush()
+        """Read this process's own completions: wait for rows still in the write buffer."""
         self.platform.completions.flush()
 
     # Reading ------------------------------------------------------------------------
@@ -234,12 +239,14 @@ class JobRegistry:
             .offset(offset)
         )
         with self.engine.connect() as conn:
-            return [JobRecord.from_row(r) for r in conn.execute(stmt).mappings()]
+            now = self.platform.recorder.now(conn)
+            return [JobRecord.from_row(r, now) for r in conn.execute(stmt).mappings()]
 
     def get(self, job_id: str) -> JobDetail:
         """A job and its timeline; raises :class:`JobNotFoundError`."""
         self._settle()
         with self.engine.connect() as conn:
+            now = self.platform.recorder.now(conn)
             row = conn.execute(select(JOB).where(JOB.c.id == job_id)).mappings().first()
             if row is None:
                 raise JobNotFoundError(f"job {job_id}: no such job")
@@ -248,7 +255,7 @@ class JobRegistry:
                 .where(EVENT.c.job_id == job_id)
                 .order_by(EVENT.c.at, EVENT.c.id)
             ).all()
-        record = JobRecord.from_row(row)
+        record = JobRecord.from_row(row, now)
         timeline = [TimelineEntry(record.enqueued_at, "enqueued", record.queue, None)]
         timeline += [TimelineEntry(*e) for e in events]
         return JobDetail(record, timeline)
@@ -299,21 +306,12 @@ class JobRegistry:
         return RetryPlan(eligible, ineligible, dry_run)
 
     def revoke(self, job_ids: Sequence[str]) -> list[JobId]:
-        """Cancel jobs that have not started; returns those revoked."""
+        """Cancel jobs that have not started; returns those revoked.
+
+        A revoked job's messages (and those of a revoked job later cleaned) never run.
+        """
         self._settle()
-        revocable = [s.value for s in CLAIMABLE]
-        out: list[JobId] = []
-        with self.engine.begin() as conn:
-            for job_id in job_ids:
-                n = conn.execute(
-                    update(JOB)
-                    .where(JOB.c.id == job_id, JOB.c.state.in_(revocable))
-                    .values(state=JobState.REVOKED.value, finished_at=utcnow(), token=new_token())
-                ).rowcount
-                if n:
-                    out.append(JobId(job_id))
-                    self._event(conn, job_id, "revoked", "by an admin")
-        return out
+        return [JobId(j) for j in self.platform.recorder.revoke(job_ids)]
 
     def promote(self, job_ids: Sequence[str]) -> list[JobId]:
         """Run scheduled (or retry-waiting) jobs now instead of at their ETA."""
@@ -339,7 +337,7 @@ class JobRegistry:
         if state not in {s.value for s in FINISHED}:
             finished = [s.value for s in FINISHED]
             raise ValueError(f"state: only finished jobs can be cleaned ({finished})")
-        return self.platform.recorder.delete_finished(queue, state, utcnow() - older_than)
+        return self.platform.recorder.delete_finished(queue, state, older_than)
 
     def purge_expired(self) -> int:
         """Apply retention: completed jobs older than the configured days go."""
@@ -350,36 +348,20 @@ class JobRegistry:
         """Hold the queue's jobs: nothing of it runs until :meth:`resume`."""
         self._settle()
         self.platform.queue_names([queue])
-        with self.engine.begin() as conn:
-            exists_ = conn.execute(select(PAUSED.c.queue).where(PAUSED.c.queue == queue)).first()
-            if exists_ is None:
-                conn.execute(insert(PAUSED).values(queue=queue, paused_at=utcnow()))
-            conn.execute(
-                update(JOB)
-                .where(JOB.c.queue == queue, JOB.c.state == JobState.WAITING.value)
-                .values(state=JobState.PAUSED.value)
-            )
+        self.platform.recorder.pause(queue)
 
     def resume(self, queue: str) -> None:
         """Let a paused queue run again; jobs a worker held are dispatched again."""
         self.platform.queue_names([queue])
-        with self.engine.begin() as conn:
-            conn.execute(delete(PAUSED).where(PAUSED.c.queue == queue))
-            paused = and_(JOB.c.queue == queue, JOB.c.state == JobState.PAUSED.value)
-            conn.execute(
-                update(JOB)
-                .where(paused, JOB.c.held.is_(True))
-                .values(state=JobState.OUTBOX.value, held=False, outbox_claimed_by=None)
-            )
-            conn.execute(update(JOB).where(paused).values(state=JobState.WAITING.value))
+        self.platform.recorder.resume(queue)
         self.platform.notify_outbox()
         self.platform.drain_outbox()
 
     def workers(self) -> list[WorkerInfo]:
         """Every runner that registered, newest first, with the jobs each runs now."""
         timeout = dt.timedelta(seconds=self.platform.config.heartbeat_timeout)
-        now = utcnow()
         with self.engine.connect() as conn:
+            now = self.platform.recorder.now(conn)
             rows = (
                 conn.execute(select(WORKER).order_by(WORKER.c.started_at.desc())).mappings().all()
             )
@@ -444,34 +426,10 @@ class JobRegistry:
     def _redispatch(
         self, job_ids: Sequence[str], allowed: Sequence[str], reset_attempts: bool, event: str
     ) -> list[JobId]:
-        out: list[JobId] = []
-        with self.engine.begin() as conn:
-            for job_id in job_ids:
-                values: dict[str, Any] = {
-                    "state": JobState.OUTBOX.value,
-                    "token": new_token(),
-                    "next_run_at": None,
-                    "outbox_claimed_by": None,
-                    "held": False,
-                    "seq": new_seq(),
-                }
-                if reset_attempts:
-                    values.update(attempts=0, finished_at=None)
-                n = conn.execute(
-                    update(JOB).where(JOB.c.id == job_id, JOB.c.state.in_(allowed)).values(**values)
-                ).rowcount
-                if n:
-                    out.append(JobId(job_id))
-                    self._event(conn, job_id, event, "by an admin")
+        out = self.platform.recorder.redispatch(job_ids, allowed, reset_attempts, event)
         if out:
             self.platform.notify_outbox()
-        return out
-
-    @staticmethod
-    def _event(conn: Any, job_id: str, kind: str, detail: str) -> None:
-        conn.execute(
-            insert(EVENT).values(job_id=job_id, at=utcnow(), kind=kind, detail=detail, queue=None)
-        )
+        return [JobId(j) for j in out]
 
 
 def _percentile(values: list[float], pct: int) -> float | None:

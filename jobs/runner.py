@@ -17,12 +17,12 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
-from huey.consumer import Consumer, Worker
-from sqlalchemy import Table, and_, exists, insert, or_, select, update
+from huey.consumer import Consumer, Worker, WorkerRecycle
+from sqlalchemy import Table, select
 
+from jobs.execution import Running
 from jobs.models import Job, JobState, JobWorker, PausedQueue
 from jobs.platform import JobPlatform
-from purplecross_desktop.database.base import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +38,17 @@ class PausableWorker(Worker):  # type: ignore[misc]
 
     runner: Runner
     queue: str
+    retired = False  # replaced after a hung job: the thread ends when the job returns
 
     def loop(self, now: Any = None) -> None:
+        if self.retired:
+            raise WorkerRecycle()
         if self.queue in self.runner.paused:
             self.stop_flag.wait(self.runner.pause_poll)
             return
         super().loop(now)
+        if self.retired:
+            raise WorkerRecycle()
 
 
 class HostedConsumer(Consumer):  # type: ignore[misc]
@@ -56,6 +61,18 @@ class HostedConsumer(Consumer):  # type: ignore[misc]
 
     def _set_signal_handlers(self) -> None:
         return
+
+    def replace_thread(self, thread: threading.Thread) -> bool:
+        """Retire the worker running on ``thread`` and start a fresh one in its place."""
+        for index, (worker, process) in enumerate(self.worker_threads):
+            if process is thread:
+                worker.retired = True
+                fresh = self._create_worker()
+                fresh_thread = self._create_process(fresh, f"Worker-{index + 1}-r")
+                self.worker_threads[index] = (fresh, fresh_thread)
+                fresh_thread.start()
+                return True
+        return False
 
     def _create_worker(self) -> Worker:
         worker = PausableWorker(
@@ -170,10 +187,7 @@ class Runner:
         except Exception:
             log.exception("draining the outbox at stop failed")
         if self.consume:
-            with self.platform.engine.begin() as conn:
-                conn.execute(
-                    update(WORKER).where(WORKER.c.id == self.worker_id).values(stopped_at=utcnow())
-                )
+            self.platform.recorder.worker_stopped(self.worker_id)
         self._started = False
         log.info("job runner %s stopped", self.worker_id)
 
@@ -195,6 +209,7 @@ class Runner:
         while not self._stop.wait(config.maintenance_interval):
             now = time.monotonic()
             try:
+                self.watchdog()
                 self._refresh_paused()
                 if now - last_heartbeat >= config.heartbeat_interval:
                     self.heartbeat()
@@ -224,21 +239,37 @@ class Runner:
     def purge_expired(self) -> int:
         """Retention: delete completed jobs older than ``completed_retention_days``."""
         days = self.platform.config.completed_retention_days
-        cutoff = utcnow() - dt.timedelta(days=days)
-        removed = self.platform.recorder.delete_finished(None, JobState.COMPLETED.value, cutoff)
+        removed = self.platform.recorder.delete_finished(
+            None, JobState.COMPLETED.value, dt.timedelta(days=days)
+        )
         if removed:
             log.info("removed %d completed jobs older than %d days", removed, days)
         return removed
 
     def heartbeat(self) -> None:
-        if not self.consume:
-            return
-        with self.platform.engine.begin() as conn:
-            conn.execute(
-                update(WORKER)
-                .where(WORKER.c.id == self.worker_id)
-                .values(last_heartbeat=utcnow(), stopped_at=None)
+        """This runner is alive (the database's clock, so no machine's clock can lie)."""
+        if self.consume:
+            self.platform.recorder.heartbeat(self.worker_id)
+
+    def watchdog(self) -> int:
+        """Fail runs that outlived their timeout and replace their threads; returns how many."""
+        hung: list[Running] = []
+        now = time.monotonic()
+        for running in self.platform.executor.running():
+            if running.deadline is not None and now > running.deadline:
+                hung.append(running)
+        for running in hung:
+            if not self.platform.executor.time_out(running):
+                continue
+            log.warning(
+                "job %s (%s) exceeded its timeout; failed as timed out, thread replaced",
+                running.job_id,
+                running.spec.name,
             )
+            consumer = self.consumers.get(running.queue)
+            if consumer is not None:
+                consumer.replace_thread(running.thread)
+        return len(hung)
 
     def release_strays(self) -> int:
         """Jobs ``active`` under this runner that none of its threads runs go back to run again.
@@ -255,15 +286,7 @@ class Runner:
         if not self.platform.completions.flush(timeout=config.heartbeat_timeout):
             return 0  # completions still unwritten: they may be what looks stray
         in_flight = self.platform.in_flight()
-        cutoff = utcnow() - dt.timedelta(seconds=config.heartbeat_timeout)
-        with self.platform.engine.connect() as conn:
-            rows = conn.execute(
-                select(JOB.c.id, JOB.c.token).where(
-                    JOB.c.state == JobState.ACTIVE.value,
-                    JOB.c.worker_id == self.worker_id,
-                    JOB.c.started_at < cutoff,
-                )
-            ).all()
+        rows = self.platform.recorder.active_jobs_of(self.worker_id, config.heartbeat_timeout)
         count = 0
         for job_id, token in rows:
             if job_id in in_flight:
@@ -276,52 +299,29 @@ class Runner:
     def reap_dead_workers(self) -> int:
         """Jobs left ``active`` by a worker that stopped heart-beating run again (or die).
 
+        Silence is judged by the database's clock against heartbeats written with it.
         Returns how many jobs were handed back or buried.
         """
         config = self.platform.config
-        cutoff = utcnow() - dt.timedelta(seconds=config.heartbeat_timeout)
-        gone = or_(WORKER.c.last_heartbeat < cutoff, WORKER.c.stopped_at.is_not(None))
-        orphaned = and_(
-            JOB.c.state == JobState.ACTIVE.value,
-            JOB.c.worker_id != self.worker_id,
-            or_(
-                exists().where(WORKER.c.id == JOB.c.worker_id, gone),
-                ~exists().where(WORKER.c.id == JOB.c.worker_id),
-            ),
-        )
-        with self.platform.engine.connect() as conn:
-            rows = conn.execute(
-                select(JOB.c.id, JOB.c.token, JOB.c.worker_id).where(orphaned)
-            ).all()
-        count = 0
+        rows = self.platform.recorder.orphaned_jobs(self.worker_id, config.heartbeat_timeout)
         for job_id, token, worker_id in rows:
             log.warning("worker %s stopped heart-beating during job %s", worker_id, job_id)
             self.platform.requeue_or_bury(
                 job_id, token, f"worker {worker_id} stopped heart-beating during the job"
             )
-            count += 1
-        return count
+        return len(rows)
 
     def _register(self) -> None:
         if not self.consume:
             return
-        now = utcnow()
         values = {
-            "host": socket.gethostname(),
+            "host": socket.gethostname()[:255],
             "pid": os.getpid(),
             "queues": list(self.queue_names),
             "concurrency": dict(self.concurrency),
             "embedded": self.embedded,
-            "started_at": now,
-            "last_heartbeat": now,
-            "stopped_at": None,
         }
-        with self.platform.engine.begin() as conn:
-            done = conn.execute(
-                update(WORKER).where(WORKER.c.id == self.worker_id).values(**values)
-            ).rowcount
-            if not done:
-                conn.execute(insert(WORKER).values(id=self.worker_id, **values))
+        self.platform.recorder.register_worker(self.worker_id, values)
 
     def _refresh_paused(self) -> None:
         with self.platform.engine.connect() as conn:

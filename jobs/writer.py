@@ -1,10 +1,9 @@
-"""Group commit for registry rows of jobs the broker already holds.
+"""Group commit for job completions.
 
-A tracked enqueue pushes to the broker and hands the row to this writer, which
-inserts whatever has piled up in one transaction. The job is never at risk: it is in
-the broker, and a worker that claims it before its row exists writes the row from the
-message. Jobs that only the database holds (the outbox) or that carry an idempotency
-key are written synchronously instead, by the caller.
+A worker hands each completion to this writer, which records whatever has piled up in
+one transaction, and tries a failed batch again until it lands. The job is never at
+risk meanwhile: until its completion is written it is ``active`` under a runner that
+heart-beats, and if that process dies the job runs again (tasks are idempotent).
 """
 
 from __future__ import annotations

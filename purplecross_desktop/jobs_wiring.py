@@ -19,7 +19,14 @@ from purplecross_desktop.settings import Settings
 if TYPE_CHECKING:
     from jobs.email import EmailService
 
-JOB_TABLES = ("job", "job_event", "job_worker", "job_paused_queue", "email_log")
+JOB_TABLES = (
+    "job",
+    "job_event",
+    "job_worker",
+    "job_paused_queue",
+    "email_log",
+    "job_rate_window",
+)
 
 
 class SchemaMissingError(RuntimeError):

@@ -27,6 +27,7 @@ class Inbox:
 
     messages: list[EmailMessage] = field(default_factory=list)
     rcpt_replies: list[str] = field(default_factory=list)  # consumed one per RCPT
+    rcpt_delay: float = 0.0  # seconds before each RCPT reply (a slow server)
     data_replies: list[str] = field(default_factory=list)  # consumed one per DATA
     # Consumed one per DATA, after the message is kept: "hang_up" closes the connection
     # instead of replying; "stall" replies only after ``stall_seconds``.
@@ -45,6 +46,8 @@ class ScriptedHandler:
     ) -> str:
         with self.inbox.lock:
             reply = self.inbox.rcpt_replies.pop(0) if self.inbox.rcpt_replies else "250 OK"
+        if self.inbox.rcpt_delay:
+            await asyncio.sleep(self.inbox.rcpt_delay)
         if reply.startswith("250"):
             envelope.rcpt_tos.append(address)
         return reply

@@ -311,3 +311,73 @@ def test_required_keys_are_exactly_documented() -> None:
 def test_queue_email_needs_a_configured_platform() -> None:
     with pytest.raises(jobs.NotConfiguredError):
         jobs.queue_email("a@example.org", "Hi", "appointment_reminder", CONTEXT)
+
+
+def test_two_runs_of_one_key_that_overlap_send_one_copy(
+    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path
+) -> None:
+    """Issue 9, case 2: a duplicate made while the original is still being sent."""
+    server.inbox.rcpt_delay = 0.5  # a slow server: both runs are mid-envelope together
+    service = _service(platform, _plain(server, tmp_path))
+    first = service.queue("ada@example.org", "Hi", "appointment_reminder", CONTEXT, (), "lap")
+    copy = JobRegistry(platform).duplicate(first)  # same payload, same key
+    harness.runner(platform)  # two email threads take both at once
+    wait_until(lambda: {_state(platform, j) for j in (first, copy)} == {"completed"}, timeout=20)
+    assert len(server.inbox.messages) == 1
+    summaries = sorted(JobRegistry(platform).get(j).job.result_summary or "" for j in (first, copy))
+    assert summaries[0].startswith("already sent")
+    entry = service.log_entry("lap")
+    assert entry is not None
+    assert (entry["status"], entry["lease_owner"]) == ("sent", None)
+
+
+def test_a_recipient_the_server_defers_is_not_dropped(
+    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path
+) -> None:
+    """Issue 9, case 10: a 4xx for one of two recipients retries the message for both."""
+    server.inbox.rcpt_replies = ["250 OK", "451 4.2.1 Mailbox busy, try later"]
+    service = _service(platform, _plain(server, tmp_path))
+    harness.runner(platform)
+    to = ["ada@example.org", "bob@example.org"]
+    job_id = service.queue(to, "Hi", "appointment_reminder", CONTEXT, (), "two")
+    wait_until(lambda: _state(platform, job_id) == "completed", timeout=15)
+    (message,) = server.inbox.messages
+    assert message["To"] == "ada@example.org, bob@example.org"
+    assert JobRegistry(platform).get(job_id).job.attempts == 2
+    entry = service.log_entry("two")
+    assert entry is not None
+    assert entry["status"] == "sent"
+    assert "refused" not in entry["server_response"]
+
+
+def test_international_addresses_are_sent_or_refused_at_enqueue(
+    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path
+) -> None:
+    """Issue 9, case 10: a Unicode domain is sent in IDNA form; a Unicode mailbox is refused."""
+    service = _service(platform, _plain(server, tmp_path))
+    with pytest.raises(ValueError, match=r"to: .*non-ASCII"):
+        service.queue("josé@example.org", "Hi", "appointment_reminder", CONTEXT)
+    assert JobRegistry(platform).search() == []
+    harness.runner(platform)
+    job_id = service.queue(
+        "Zoë <zoe@bücher.example>", "Hi", "appointment_reminder", CONTEXT, (), "idn"
+    )
+    wait_until(lambda: _state(platform, job_id) == "completed")
+    (message,) = server.inbox.messages
+    assert "zoe@xn--bcher-kva.example" in message["To"]
+
+
+def test_queue_email_links_the_email_to_clinic_records(
+    platform: JobPlatform, tmp_path: Path
+) -> None:
+    """Issue 21: ``jobs.queue_email`` takes ``record=`` like ``jobs.enqueue``."""
+    _service(platform, SmtpConfig(host=None, outbox_dir=tmp_path))
+    jobs.configure(platform)
+    try:
+        job_id = jobs.queue_email(
+            "ada@example.org", "Hi", "appointment_reminder", CONTEXT, record={"appointment": 40}
+        )
+    finally:
+        jobs.configure(None)
+    found = JobRegistry(platform).search(record={"appointment": 40})
+    assert [j.id for j in found] == [job_id]

@@ -1,4 +1,4 @@
-"""The 0002_jobs migration builds exactly the registry tables of ``jobs.models``."""
+"""The job migrations build exactly the registry tables of ``jobs.models``."""
 
 from __future__ import annotations
 
@@ -8,18 +8,21 @@ from types import ModuleType
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, inspect
 
 from jobs import models
 from purplecross_desktop.database import Base, make_engine
-from purplecross_desktop.database.session import MIGRATIONS_DIR
+from purplecross_desktop.database.session import MIGRATIONS_DIR, alembic_config
+from purplecross_desktop.jobs_wiring import JOB_TABLES
 
-JOB_TABLES = {"job", "job_event", "job_worker", "job_paused_queue", "email_log"}
+#: The migrations of the job registry, oldest first (found by file name, not revision id).
+JOB_MIGRATIONS = ("jobs", "job_guarantees")
 
 
-def _migration() -> ModuleType:
-    path = MIGRATIONS_DIR / "versions" / "0002_jobs.py"
-    spec = importlib.util.spec_from_file_location("migration_0002_jobs", path)
+def _migration(slug: str) -> ModuleType:
+    (path,) = (MIGRATIONS_DIR / "versions").glob(f"[0-9][0-9][0-9][0-9]_{slug}.py")
+    spec = importlib.util.spec_from_file_location(f"migration_{slug}", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -34,47 +37,51 @@ def _jobs_metadata() -> MetaData:
     return meta
 
 
-def test_revision_chain() -> None:
-    module = _migration()
-    assert module.revision == "0002_jobs"
-    clinic = MIGRATIONS_DIR / "versions" / "0001_clinic.py"
-    assert module.down_revision == ("0001_clinic" if clinic.exists() else None)
+def _head(url: str) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+
+
+def test_the_job_migrations_are_chained_in_order() -> None:
+    first, second = (_migration(slug) for slug in JOB_MIGRATIONS)
+    assert second.down_revision == first.revision
 
 
 def test_upgrade_and_downgrade_through_alembic(sqlite_url: str) -> None:
     from purplecross_desktop.database.session import current_revision, downgrade, upgrade
 
     upgrade(sqlite_url)
-    assert current_revision(sqlite_url) == "0002_jobs"
+    assert current_revision(sqlite_url) == _head(sqlite_url)
     engine = make_engine(sqlite_url)
     try:
-        assert set(inspect(engine).get_table_names()) >= JOB_TABLES
+        assert set(inspect(engine).get_table_names()) >= set(JOB_TABLES)
     finally:
         engine.dispose()
     downgrade(sqlite_url, "base")
     engine = make_engine(sqlite_url)
     try:
-        assert not JOB_TABLES & set(inspect(engine).get_table_names())
+        assert not set(JOB_TABLES) & set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
 
 
-def test_migration_matches_the_models_and_downgrades_cleanly(database_url: str) -> None:
+def test_migrations_match_the_models_and_downgrade_cleanly(database_url: str) -> None:
     assert models.Job.__tablename__ in JOB_TABLES
-    module = _migration()
+    modules = [_migration(slug) for slug in JOB_MIGRATIONS]
     engine = make_engine(database_url)
     try:
         with engine.begin() as conn:
             context = MigrationContext.configure(conn, opts={"render_as_batch": True})
             with Operations.context(context):
-                module.upgrade()
-            assert set(inspect(conn).get_table_names()) >= JOB_TABLES
+                for module in modules:
+                    module.upgrade()
+            assert set(inspect(conn).get_table_names()) >= set(JOB_TABLES)
             diff = compare_metadata(
                 MigrationContext.configure(conn, opts={"compare_type": True}), _jobs_metadata()
             )
             assert diff == []
             with Operations.context(context):
-                module.downgrade()
-            assert not JOB_TABLES & set(inspect(conn).get_table_names())
+                for module in reversed(modules):
+                    module.downgrade()
+            assert not set(JOB_TABLES) & set(inspect(conn).get_table_names())
     finally:
         engine.dispose()

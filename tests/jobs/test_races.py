@@ -6,7 +6,6 @@ here runs many times inside one test, so that the old code fails it reliably.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +104,6 @@ def _row(job_id: str, token: str, state: str) -> dict[str, Any]:
         "idempotency_key": None,
         "token": token,
         "seq": new_seq(),
-        "enqueued_at": utcnow(),
         "client_id": None,
         "patient_id": None,
         "appointment_id": None,
@@ -132,16 +130,16 @@ def test_a_row_committed_between_the_claims_update_and_its_select_is_claimed(
             if not landed and statement.lstrip().upper().startswith("SELECT JOB.STATE"):
                 landed.append(statement)
                 with harness.engine.connect() as other, other.begin():
-                    other.execute(insert(JOB).values(**row))
+                    other.execute(insert(JOB).values(enqueued_at=utcnow(), **row))
 
         event.listen(harness.engine, "before_cursor_execute", enqueuer_commits)
         try:
-            claimed = recorder.claim(row["id"], row["token"], "w1", "email", dict(row))
+            claimed = recorder.claim(row["id"], row["token"], "w1", "email")
         finally:
             event.remove(harness.engine, "before_cursor_execute", enqueuer_commits)
         assert landed  # the commit did land between the UPDATE and the SELECT
         assert claimed is not None
-        assert claimed[0] == 1
+        assert claimed.attempt == 1
         with harness.engine.connect() as conn:
             state, held = conn.execute(
                 select(JOB.c.state, JOB.c.held).where(JOB.c.id == row["id"])
@@ -151,46 +149,17 @@ def test_a_row_committed_between_the_claims_update_and_its_select_is_claimed(
         harness.close()
 
 
-@pytest.mark.postgres
-def test_a_claim_that_loses_the_insert_to_its_enqueuer_claims_the_enqueuers_row(
-    tmp_path: Path, postgres_url: str
-) -> None:
-    """Issue 19, cause 1: whichever insert wins, the job runs once and is not left active."""
-    harness = Harness(tmp_path, postgres_url)
-    try:
-        recorder = harness.platform().recorder
-        row = _row("b" * 32, "t0ken", JobState.WAITING.value)
-        result: list[Any] = []
-        with harness.engine.connect() as enqueuer:
-            tx = enqueuer.begin()
-            enqueuer.execute(insert(JOB).values(**row))  # not committed yet
-            worker = threading.Thread(
-                target=lambda: result.append(
-                    recorder.claim(row["id"], row["token"], "w1", "email", dict(row))
-                )
-            )
-            worker.start()
-            worker.join(0.5)
-            assert worker.is_alive()  # the claim's insert waits on the enqueuer's row
-            tx.commit()
-        worker.join(10)
-        assert result
-        assert result[0] is not None
-        assert result[0][0] == 1
-        with harness.engine.connect() as conn:
-            assert conn.execute(select(JOB.c.state).where(JOB.c.id == row["id"])).scalar() == (
-                "active"
-            )
-    finally:
-        harness.close()
-
-
-def test_a_claim_that_creates_the_row_reports_the_claim(any_db_harness: Harness) -> None:
-    """Issue 19, cause 1: the claim's own insert is a claim (RETURNING, not rowcount)."""
+def test_a_message_whose_job_has_no_row_never_runs_or_creates_it(any_db_harness: Harness) -> None:
+    """A worker never re-creates a job from its message (issue 9, case 1; issue 19)."""
     recorder = any_db_harness.platform().recorder
-    row = _row("c" * 32, "t0ken", JobState.WAITING.value)
-    claimed = recorder.claim(row["id"], row["token"], "w1", "email", dict(row))
-    assert claimed is not None
+    assert recorder.claim("c" * 32, "t0ken", "w1", "email") is None
+    with any_db_harness.engine.connect() as conn:
+        assert conn.execute(select(JOB.c.id)).all() == []
+
+
+def test_an_insert_reports_whether_it_took(any_db_harness: Harness) -> None:
+    """Issue 19, cause 1: RETURNING, not rowcount (-1 for an INSERT on psycopg)."""
+    recorder = any_db_harness.platform().recorder
     assert recorder.insert_job(_row("d" * 32, "t0ken", "outbox")) is True
     assert recorder.insert_job(_row("d" * 32, "t0ken", "outbox")) is False
 
@@ -208,7 +177,8 @@ def test_a_job_left_active_with_no_thread_running_it_runs_again(
     row["task"] = "t.record"
     row["args"] = ["ran"]
     # What the bug did: a claim recorded for this worker, and no thread to run the job.
-    claimed = platform.recorder.claim(row["id"], row["token"], platform.worker_id, "email", row)
+    assert platform.recorder.insert_job(row)
+    claimed = platform.recorder.claim(row["id"], row["token"], platform.worker_id, "email")
     assert claimed is not None
     harness.runner(platform)
     wait_until(lambda: registry.get(row["id"]).job.state == "completed", timeout=15)
@@ -225,7 +195,7 @@ def test_what_the_registry_relies_on_from_the_driver(any_db_harness: Harness) ->
     """
     engine = any_db_harness.engine
     with engine.begin() as conn:
-        conn.execute(insert(JOB).values(**_row("f" * 32, "t0ken", "waiting")))
+        conn.execute(insert(JOB).values(enqueued_at=utcnow(), **_row("f" * 32, "t0ken", "waiting")))
         moved = conn.execute(
             JOB.update().where(JOB.c.id == "f" * 32, JOB.c.state == "waiting").values(priority=1)
         )

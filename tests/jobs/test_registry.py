@@ -414,7 +414,7 @@ def test_a_claim_that_fails_on_the_database_is_retried_later_not_spun(
     # Take the registry away under the runner: every claim now fails on the database.
     with harness.engine.begin() as conn:
         conn.execute(text("ALTER TABLE job_paused_queue RENAME TO job_paused_queue_away"))
-    caplog.set_level(logging.DEBUG, logger="jobs.platform")
+    caplog.set_level(logging.DEBUG, logger="jobs.execution")
     job_id = platform.enqueue("email", "t.record", "once")
     platform.writer.flush()
 
@@ -422,7 +422,7 @@ def test_a_claim_that_fails_on_the_database_is_retried_later_not_spun(
         return [
             r
             for r in list(caplog.records)
-            if r.name == "jobs.platform" and job_id in r.getMessage()
+            if r.name == "jobs.execution" and job_id in r.getMessage()
         ]
 
     wait_until(lambda: len(attempts()) >= 3)
@@ -440,3 +440,28 @@ def test_a_claim_that_fails_on_the_database_is_retried_later_not_spun(
     detail = registry.get(job_id)
     assert detail.job.attempts == 1
     assert "swept" not in [e.kind for e in detail.timeline]
+
+
+def test_retries_wait_their_backoff_delay(harness: Harness, effects: Effects) -> None:
+    """The delay between attempts is the policy's (it fails if the delay were zero)."""
+    platform = harness.platform()
+    policy = RetryPolicy(max_attempts=3, base_delay=0.4, factor=2, max_delay=5, jitter=0)
+
+    def flaky(key: str) -> str:
+        if effects.count(key) < 3:
+            raise TransientError("not yet")
+        return "ok"
+
+    platform.register(TaskSpec("t.backoff", flaky, "email", policy=policy))
+    registry = JobRegistry(platform)
+    harness.runner(platform)
+    job_id = platform.enqueue("email", "t.backoff", "b")
+    wait_until(lambda: _state(registry, job_id) == "completed", timeout=20)
+    timeline = registry.get(job_id).timeline
+    retried = [e.at for e in timeline if e.kind == "retrying"]
+    started = [e.at for e in timeline if e.kind == "started"]
+    assert len(retried) == 2
+    assert len(started) == 3
+    gaps = [(started[i + 1] - retried[i]).total_seconds() for i in range(2)]
+    assert gaps[0] >= 0.4 - 0.05
+    assert gaps[1] >= 0.8 - 0.05

@@ -129,7 +129,6 @@ def test_the_broker_logs_in_with_the_keyring_redis_password(
         try:
             job_id = _queue_test_email(platform)
             registry = JobRegistry(platform)
-            platform.writer.flush()
             assert registry.get(job_id).job.state == "waiting"  # in Redis, not the outbox
             assert platform.hueys["email"].storage.queue_size() == 1
             runner = Runner(platform, shutdown_timeout=2.0, pause_poll=0.05)
