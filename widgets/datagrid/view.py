@@ -139,6 +139,7 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         self._error: str | None = None
         self._selected: dict[Any, None] = {}
         self._all_matching = False
+        self._matching_epoch = 0
         self._empty_text = empty_text
         self._views: list[SavedView] = list(saved_views)
         self._store: LayoutStore | None = None
@@ -215,13 +216,17 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         self.set_source(InMemorySource(self._columns, rows, self._id_key))
 
     def set_source(self, source: GridSource) -> None:
-        """Show ``source`` instead (keeps sort, filters and page when possible)."""
+        """Show ``source`` instead (keeps sort, filters and page when possible; a selection of
+        "all matching" rows ends, since other rows may match now)."""
         self._source = source
         self._prepared = False
+        self._matching_changed(clear=False)
         self._run_query()
 
     def refresh(self) -> None:
-        """Run the current query again (after the data changed underneath)."""
+        """Run the current query again (after the data changed underneath; a selection of
+        "all matching" rows ends, since other rows may match now)."""
+        self._matching_changed(clear=False)
         self._run_query()
 
     def retry(self) -> None:
@@ -394,15 +399,12 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
     def _set_query(self, query: GridQuery) -> None:
         if query == self._query:
             return
-        filters_changed = (query.search, query.filters) != (self._query.search, self._query.filters)
+        filters_changed = _matching_signature(query) != _matching_signature(self._query)
         sort_changed = query.sort != self._query.sort
         self._query = query
         self._page = 1
-        if filters_changed and self._selected:
-            self._selected = {}
-            self._all_matching = False
-            self._selection_updated()
         if filters_changed:
+            self._matching_changed(clear=True)
             self._model.set_filter_markers([k for k, _f in query.filters])
         if sort_changed:
             self._model.set_sort_markers(query.sort)
@@ -608,6 +610,12 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
 
 
 SYNC_FIRST_QUERY_ROWS = 50_000
+
+
+def _matching_signature(query: GridQuery) -> tuple[Any, ...]:
+    """What decides which rows match: the search (and the columns it looks at) and filters."""
+    search = query.search.strip()
+    return (search, query.search_keys if search else (), query.filters)
 
 
 def _cheap_first_query(source: GridSource, query: GridQuery) -> bool:

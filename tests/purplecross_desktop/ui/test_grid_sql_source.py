@@ -213,3 +213,33 @@ def test_one_hundred_thousand_rows(database_url: str) -> None:
         assert result.ids(start, start + 50) == expected.ids(start, start + 50)
         assert result.rows(start, start + 50) == expected.rows(start, start + 50)
     engine.dispose()
+
+
+@pytest.mark.gui
+def test_select_all_matching_on_sql_is_exactly_what_the_bar_says(small: Any, qtbot: Any) -> None:
+    source, rows = small
+    grid = DataGrid(COLUMNS, source=source, page_size=20, selection="multi", bulk_actions=["Go"])
+    qtbot.addWidget(grid)
+    grid.set_filter("bella")
+    wait_idle(qtbot, grid)
+    grid.select_all_matching()
+    qtbot.waitUntil(grid.is_all_matching_selected)
+    bella = sorted(r["id"] for r in rows if "bella" in r["name"].lower())
+    assert sorted(grid.selected_ids()) == bella
+    with qtbot.waitSignal(grid.sig_bulk_action) as action:
+        grid.bulk_bar().action_button("Go").click()
+    assert sorted(action.args[1]) == bella
+    assert grid.bulk_bar().text() == f"All {len(bella)} matching rows selected"
+    grid.select_all_matching()  # ids still on their way when the filter changes
+    grid.set_filter("max")
+    wait_idle(qtbot, grid)
+    qtbot.wait(50)
+    assert not grid.is_all_matching_selected()
+    assert grid.selected_ids() == []
+    grid.select_all_matching()
+    qtbot.waitUntil(grid.is_all_matching_selected)
+    grid.refresh()  # the rows may have changed underneath: "all matching" no longer holds
+    wait_idle(qtbot, grid)
+    assert not grid.is_all_matching_selected()
+    assert grid.selected_ids() == []
+    grid.shutdown()
