@@ -135,6 +135,7 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         self._result: GridResult | None = None
         self._query_generation = [0]
         self._page_generation = 0
+        self._keep_in_view: int | None = None
         self._loading = False
         self._error: str | None = None
         self._selected: dict[Any, None] = {}
@@ -347,12 +348,18 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
             raise ValueError("page_size: pagination is disabled on this grid")
         if size == self._page_size:
             return
-        first = (self._page - 1) * (self._page_size or 0)
+        first = self.first_visible_row()
         self._page_size = size
         self._page = first // size + 1 if size else 1
         self._table.paging = size is not None
+        self._keep_in_view = first
         self._schedule_save()
         self._show_page()
+
+    def first_visible_row(self) -> int:
+        """The result row (from 0) at the top of the table's viewport."""
+        top = self._table.rowAt(0)
+        return self._model.offset + max(top, 0)
 
     def bulk_bar(self) -> BulkActionBar:
         """The selection bar."""
@@ -516,6 +523,12 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
 
     def _view_applied(self) -> None:
         self._set_loading(False)
+        keep, self._keep_in_view = self._keep_in_view, None
+        if keep is not None and 0 <= keep - self._model.offset < self._model.rowCount():
+            # After the page size changed: the row that was at the top stays at the top.
+            index = self._model.index(keep - self._model.offset, 0)
+            self._table.updateGeometries()  # the scroll range of the new row count
+            self._table.scrollTo(index, GridTable.ScrollHint.PositionAtTop)
         count = self.row_count()
         if self._error is None:
             if count == 0 and self._query.is_filtered:

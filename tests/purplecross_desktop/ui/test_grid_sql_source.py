@@ -243,3 +243,25 @@ def test_select_all_matching_on_sql_is_exactly_what_the_bar_says(small: Any, qtb
     assert not grid.is_all_matching_selected()
     assert grid.selected_ids() == []
     grid.shutdown()
+
+
+@pytest.mark.gui
+def test_continuous_mode_on_sql_keeps_the_first_visible_row(small: Any, qtbot: Any) -> None:
+    source, _rows = small
+    grid = DataGrid(COLUMNS, source=source, page_size=20)
+    qtbot.addWidget(grid)
+    grid.resize(800, 400)
+    grid.show()
+    wait_idle(qtbot, grid)
+    grid.set_page(5)  # rows 80..99
+    wait_idle(qtbot, grid)
+    grid.set_page_size(None)
+    wait_idle(qtbot, grid)
+    qtbot.waitUntil(lambda: grid.first_visible_row() == 80)
+    table = grid.table_view()
+    table.scrollTo(grid.model().index(157, 0), table.ScrollHint.PositionAtTop)
+    grid.set_page_size(50)
+    wait_idle(qtbot, grid)
+    assert grid.page() == 4  # rows 150..199
+    qtbot.waitUntil(lambda: grid.first_visible_row() == 157)
+    grid.shutdown()
