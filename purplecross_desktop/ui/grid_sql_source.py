@@ -12,7 +12,20 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Numeric,
+    Select,
+    String,
+    and_,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from widgets.datagrid.sources import Cancelled, QueryCancelledError
@@ -66,6 +79,7 @@ class SqlSource:
         self._id = _as_expr(id_column)
         self._sort = {key: _as_expr(expr) for key, expr in (sort_columns or {}).items()}
         self._searchable = set(searchable) if searchable is not None else set(self._columns)
+        self._dialect = ""  # learnt from the first query's connection
         for key in (*self._sort, *self._searchable):
             if key not in self._columns:
                 raise ValueError(f"sort_columns/searchable: {key!r} is not a column key")
@@ -87,6 +101,7 @@ class SqlSource:
             filtered.with_only_columns(self._id).order_by(None).subquery()
         )
         with self._factory() as session:
+            self._dialect = session.get_bind().dialect.name
             count = int(session.execute(counter).scalar_one())
         if cancelled():
             raise QueryCancelledError
@@ -117,7 +132,18 @@ class SqlSource:
 
     def sort_exprs(self, sort: Sequence[SortKey]) -> list[ColumnElement[Any]]:
         """The SQL expression each sort key orders by."""
-        return [self._sort.get(k.key, self._columns[k.key]) for k in sort]
+        return [self._sort_expr(k.key) for k in sort]
+
+    def _sort_expr(self, key: str) -> ColumnElement[Any]:
+        mapped = self._sort.get(key)
+        if mapped is not None:
+            return mapped
+        expr = self._columns[key]
+        if self._dialect == "postgresql" and isinstance(expr.type, Float | Numeric):
+            # PostgreSQL sorts NaN above every number; NaN is an empty value here, as in
+            # memory (SQLite stores NaN as NULL already).
+            return func.nullif(expr, literal("NaN", expr.type))
+        return expr
 
     def order_by(self, sort: Sequence[SortKey], reverse: bool = False) -> list[ColumnElement[Any]]:
         """The ORDER BY of ``sort`` (nulls last, id as the tiebreaker); ``reverse`` flips it."""

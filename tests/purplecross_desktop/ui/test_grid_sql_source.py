@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Date, Engine, Integer, Numeric, String, func, insert, select
+from sqlalchemy import Date, Engine, Float, Integer, Numeric, String, func, insert, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from purplecross_desktop.database import make_engine, make_session_factory
@@ -265,3 +265,41 @@ def test_continuous_mode_on_sql_keeps_the_first_visible_row(small: Any, qtbot: A
     assert grid.page() == 4  # rows 150..199
     qtbot.waitUntil(lambda: grid.first_visible_row() == 157)
     grid.shutdown()
+
+
+class Reading(Base):
+    __tablename__ = "grid_test_readings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+
+
+def test_nan_sorts_with_the_empty_values_like_in_memory(database_url: str) -> None:
+    nan = float("nan")
+    values = [3.0, nan, 1.0, None, 2.0, nan, 0.5]
+    amounts = [Decimal("2"), Decimal("NaN"), Decimal("-1"), None, Decimal("5"), None, Decimal("1")]
+    rows = [
+        {"id": i + 1, "value": v, "amount": a}
+        for i, (v, a) in enumerate(zip(values, amounts, strict=True))
+    ]
+    engine = make_engine(database_url)
+    Reading.metadata.create_all(engine, tables=[Reading.__table__])  # type: ignore[list-item]
+    with engine.begin() as conn:
+        conn.execute(insert(Reading), rows)
+    source = SqlSource(
+        select(Reading),
+        make_session_factory(engine),
+        {"value": Reading.value, "amount": Reading.amount},
+        id_column=Reading.id,
+    )
+    columns = [Column("value", "Value", kind="number"), Column("amount", "Amount", kind="money")]
+    memory = InMemorySource(columns, rows, id_key="id")
+    for sort in ((SortKey("value"),), (SortKey("value", True),), (SortKey("amount", True),)):
+        query = GridQuery(sort=sort)
+        result, expected = source.run(query), memory.run(query)
+        assert result.ids(0, result.count) == expected.ids(0, expected.count), sort
+        for size in (2, 3):  # keyset seeks across NaN and NULL
+            paged = source.run(query)
+            got = [i for s in range(0, 7, size) for i in paged.ids(s, s + size)]
+            assert got == expected.ids(0, 7), (sort, size)
+    engine.dispose()
