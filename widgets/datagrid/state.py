@@ -58,6 +58,8 @@ class Column:
             return ""
         if self.formatter is not None:
             return self.formatter(value)
+        if self.timezone is not None and isinstance(value, dt.datetime) and value.tzinfo:
+            value = value.astimezone(self.timezone)
         return default_display(value, self.kind)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -67,6 +68,9 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         saved_views: Preset views offered by the views menu.
         empty_text: What an empty grid says when no filter hides anything.
         title: The accessible name of the table, e.g. "Patients".
+        timezone: Where datetime columns show aware values and read typed range bounds
+            (the clinic's zone: the app passes it; the grid reads no settings). Columns
+            with a zone of their own keep it.
 
     Signals:
         sig_view_changed(): a sort, filter or page change has been applied.
@@ -106,9 +110,17 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         saved_views: Sequence[SavedView] = (),
         empty_text: str = "Nothing here yet",
         title: str = "",
+        timezone: dt.tzinfo | None = None,
         parent: QWidget | None = None,
     ) -> None:
         check_columns(columns)
+        if timezone is not None:
+            columns = [
+                replace(c, timezone=timezone)
+                if c.timezone is None and c.kind in ("datetime", "auto")
+                else c
+                for c in columns
+            ]
         _check_page_size(page_size)
         if rows is not None and source is not None:
             raise ValueError("rows/source: give one of them, not both")
