@@ -10,7 +10,6 @@ casefolded text per row.
 from __future__ import annotations
 
 import operator
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from itertools import compress, repeat
@@ -26,6 +25,7 @@ from widgets.datagrid.state import (
     TextFilter,
     check_columns,
 )
+from widgets.text_order import fold_text as fold_text  # re-exported: the grid's text order
 
 Cancelled = Callable[[], bool]
 
@@ -69,14 +69,6 @@ class GridSource(Protocol):
     def distinct_values(self, key: str, limit: int) -> list[Any]:
         """Up to ``limit`` distinct non-null values of column ``key``, sorted (choice filters)."""
         ...
-
-
-def fold_text(text: str) -> str:
-    """A case- and accent-insensitive sort key: "Émile" sorts with "emile", before "f"."""
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 _NUMBER_TYPES = (int, float, Decimal)

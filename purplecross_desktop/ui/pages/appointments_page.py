@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtWidgets import QWidget
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 
 from purplecross_desktop.domain.appointments import (
@@ -118,7 +118,11 @@ class AppointmentsPage(GridPage):
             self.context.session_factory,
             columns,
             id_column=Appointment.id,
-            sort_columns={"patient": func.lower(Patient.name), "client": func.lower(Client.name)},
+            sort_columns={
+                "patient": Patient.name_key,
+                "client": Client.name_key,
+                "vet": Vet.name_key,
+            },
             searchable=["patient", "client", "vet", "room", "reason"],
         )
 
