@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar
 
 from argon2 import PasswordHasher
 
+from purplecross_desktop.database.text_order import fold_text
 from purplecross_desktop.demo_catalog import ALERTS, PET_NAMES, SPECIES
 from purplecross_desktop.domain.patients import Sex, Species
 
@@ -132,6 +133,7 @@ class PeopleRows:
                 (
                     i + 1,
                     name,
+                    fold_text(name),
                     role,
                     login,
                     password_hash,
@@ -146,6 +148,7 @@ class PeopleRows:
             (
                 "id",
                 "name",
+                "name_key",
                 "role",
                 "login",
                 "password_hash",
@@ -187,6 +190,7 @@ class PeopleRows:
                 (
                     cid,
                     f"{first} {last}",
+                    fold_text(f"{first} {last}"),
                     email,
                     f"{self.between(1, 240)} {self.pick(self.streets)}",
                     town,
@@ -208,6 +212,7 @@ class PeopleRows:
             (
                 "id",
                 "name",
+                "name_key",
                 "email",
                 "street",
                 "city",
@@ -250,11 +255,13 @@ class PeopleRows:
             alerts = json.dumps([self.pick(ALERTS)] if rng.random() < 0.06 else [])
             deceased = rng.random() < 0.03
             created = self.stamp(-min(age_days, 3500), self.between(480, 1080))
+            pet_name = self.pick(PET_NAMES)
             rows.append(
                 (
                     pid,
                     owner,
-                    self.pick(PET_NAMES),
+                    pet_name,
+                    fold_text(pet_name),
                     kind.value,
                     self.pick(breeds),
                     self.pick(sexes),
@@ -282,6 +289,7 @@ class PeopleRows:
                 "id",
                 "client_id",
                 "name",
+                "name_key",
                 "species",
                 "breed",
                 "sex",

@@ -9,9 +9,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from purplecross_desktop.database.base import Base, ClientId, StaffId, UTCDateTime, utcnow
+from purplecross_desktop.database.text_order import fold_text, sort_key_column
 from purplecross_desktop.domain.columns import enum_type
 from purplecross_desktop.domain.query import Page, like_pattern, paginate
 from purplecross_desktop.domain.service import (
@@ -47,6 +48,14 @@ class Client(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120), index=True)
+    # fold_text(name): the grids sort by it (same order in memory, SQLite, PostgreSQL)
+    name_key: Mapped[str] = sort_key_column("name")
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, name: str) -> str:
+        self.name_key = fold_text(name)
+        return name
+
     email: Mapped[str | None] = mapped_column(sa.String(254), index=True)
     street: Mapped[str | None] = mapped_column(sa.String(200))
     city: Mapped[str | None] = mapped_column(sa.String(100), index=True)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 
 from purplecross_desktop.database.base import (
     Base,
@@ -22,6 +22,7 @@ from purplecross_desktop.database.base import (
     UTCDateTime,
     utcnow,
 )
+from purplecross_desktop.database.text_order import fold_text, sort_key_column
 from purplecross_desktop.domain.clients import Client
 from purplecross_desktop.domain.columns import enum_type
 from purplecross_desktop.domain.errors import ValidationError
@@ -72,6 +73,14 @@ class Patient(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(sa.ForeignKey("clients.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(80), index=True)
+    # fold_text(name): the grids sort by it (same order in memory, SQLite, PostgreSQL)
+    name_key: Mapped[str] = sort_key_column("name")
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, name: str) -> str:
+        self.name_key = fold_text(name)
+        return name
+
     species: Mapped[Species] = mapped_column(enum_type(Species, "species"), index=True)
     breed: Mapped[str | None] = mapped_column(sa.String(80), index=True)
     sex: Mapped[Sex] = mapped_column(enum_type(Sex, "sex"), default=Sex.UNKNOWN)

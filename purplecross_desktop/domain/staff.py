@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from purplecross_desktop.database.base import Base, StaffId, UTCDateTime, utcnow
 from purplecross_desktop.database.session import SessionFactory
+from purplecross_desktop.database.text_order import fold_text, sort_key_column
 from purplecross_desktop.domain.columns import enum_type
 from purplecross_desktop.domain.events import EventBus
 from purplecross_desktop.domain.query import Page, like_pattern, paginate
@@ -41,6 +42,14 @@ class Staff(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120), index=True)
+    # fold_text(name): the grids sort by it (same order in memory, SQLite, PostgreSQL)
+    name_key: Mapped[str] = sort_key_column("name")
+
+    @validates("name")
+    def _keep_name_key(self, _key: str, name: str) -> str:
+        self.name_key = fold_text(name)
+        return name
+
     role: Mapped[StaffRole] = mapped_column(enum_type(StaffRole, "role"), index=True)
     login: Mapped[str] = mapped_column(sa.String(40), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(200))

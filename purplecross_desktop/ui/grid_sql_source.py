@@ -8,11 +8,28 @@ become ``LIMIT/OFFSET`` (or a keyset seek when flipping to the next page). The g
 
 from __future__ import annotations
 
+import functools
 import threading
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Enum,
+    Float,
+    Numeric,
+    Select,
+    String,
+    and_,
+    cast,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from widgets.datagrid.sources import Cancelled, QueryCancelledError
@@ -24,6 +41,7 @@ from widgets.datagrid.state import (
     SortKey,
     TextFilter,
 )
+from widgets.text_order import fold_text
 
 SessionFactory = Callable[[], Session]
 
@@ -66,6 +84,7 @@ class SqlSource:
         self._id = _as_expr(id_column)
         self._sort = {key: _as_expr(expr) for key, expr in (sort_columns or {}).items()}
         self._searchable = set(searchable) if searchable is not None else set(self._columns)
+        self._dialect = ""  # learnt from the first query's connection
         for key in (*self._sort, *self._searchable):
             if key not in self._columns:
                 raise ValueError(f"sort_columns/searchable: {key!r} is not a column key")
@@ -86,7 +105,10 @@ class SqlSource:
         counter = select(func.count()).select_from(
             filtered.with_only_columns(self._id).order_by(None).subquery()
         )
-        with self._factory() as session:
+        if not self._dialect:
+            with self._factory() as probe:
+                self._dialect = probe.get_bind().dialect.name
+        with self.session() as session:
             count = int(session.execute(counter).scalar_one())
         if cancelled():
             raise QueryCancelledError
@@ -101,7 +123,7 @@ class SqlSource:
             .order_by(expr)
             .limit(limit)
         )
-        with self._factory() as session:
+        with self.session() as session:
             return list(session.execute(stmt).scalars())
 
     def _conditions(self, query: GridQuery) -> list[ColumnElement[bool]]:
@@ -117,7 +139,20 @@ class SqlSource:
 
     def sort_exprs(self, sort: Sequence[SortKey]) -> list[ColumnElement[Any]]:
         """The SQL expression each sort key orders by."""
-        return [self._sort.get(k.key, self._columns[k.key]) for k in sort]
+        return [self._sort_expr(k.key) for k in sort]
+
+    def _sort_expr(self, key: str) -> ColumnElement[Any]:
+        mapped = self._sort.get(key)
+        if mapped is not None:
+            return mapped
+        expr = self._columns[key]
+        if isinstance(expr.type, String) and not isinstance(expr.type, Enum):
+            return self._folded(expr)
+        if self._dialect == "postgresql" and isinstance(expr.type, Float | Numeric):
+            # PostgreSQL sorts NaN above every number; NaN is an empty value here, as in
+            # memory (SQLite stores NaN as NULL already).
+            return func.nullif(expr, literal("NaN", expr.type))
+        return expr
 
     def order_by(self, sort: Sequence[SortKey], reverse: bool = False) -> list[ColumnElement[Any]]:
         """The ORDER BY of ``sort`` (nulls last, id as the tiebreaker); ``reverse`` flips it."""
@@ -160,9 +195,50 @@ class SqlSource:
             seek = and_(lead >= lead_value if forward else lead <= lead_value, seek)
         return seek
 
+    def _folded(self, expr: ColumnElement[Any]) -> ColumnElement[Any]:
+        """``expr``'s text in the grid's one order (``fold_text``), for a text column without
+        a stored sort key: computed per row, so give big tables a ``name_key`` column."""
+        if self._dialect == "sqlite":
+            return func.purplecross_fold(expr)  # the same Python function, on each connection
+        if self._dialect == "postgresql":
+            # fold_text in SQL: NFKD, drop the combining marks, lower-case (plus the two
+            # case folds lower() does not do), compared by code point.
+            stripped = func.regexp_replace(
+                func.normalize(expr, literal_column("NFKD")), _combining_class(), "", "g"
+            )
+            folded = func.replace(
+                func.replace(func.lower(stripped), "\u00df", "ss"), "\u03c2", "\u03c3"
+            )
+            return folded.collate("C")
+        return func.lower(expr)
+
     def session(self) -> Session:
-        """A new session from the factory."""
-        return self._factory()
+        """A new session from the factory (on SQLite, with the ``purplecross_fold`` function
+        the text order uses)."""
+        session = self._factory()
+        if self._dialect == "sqlite":
+            raw = session.connection().connection.driver_connection
+            if raw is not None:
+                raw.create_function("purplecross_fold", 1, _fold_sql_value, deterministic=True)
+        return session
+
+
+def _fold_sql_value(value: Any) -> str | None:
+    return None if value is None else fold_text(value if isinstance(value, str) else str(value))
+
+
+@functools.cache
+def _combining_class() -> str:
+    """A regular-expression class of every character ``unicodedata.combining`` marks (what
+    ``fold_text`` drops), as ranges: about 300 of them."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(0x110000):
+        if unicodedata.combining(chr(code)):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    return "[" + "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in ranges) + "]"
 
 
 def _nullable(expr: ColumnElement[Any]) -> bool:

@@ -140,8 +140,13 @@ class ColumnsMixin(GridHost):
 
     def _connect_columns(self) -> None:
         header = self._table.horizontalHeader()
+        header.fixed_sections = int(self._model.checkable)
         header.sectionClicked.connect(self._on_header_clicked)
         header.customContextMenuRequested.connect(self._show_header_menu)
+        header.sig_section_activated.connect(self._on_header_activated)
+        header.sig_menu_requested.connect(self._popup_header_menu)
+        header.sig_leave_requested.connect(self._table.setFocus)
+        self._table.sig_header_menu_requested.connect(self._popup_header_menu)
         header.sectionMoved.connect(lambda *_a: self._schedule_save())
         header.sectionResized.connect(lambda *_a: self._schedule_save())
 
@@ -159,21 +164,41 @@ class ColumnsMixin(GridHost):
             self._query = replace(self._query, search_keys=keys)
 
     def _on_header_clicked(self, section: int) -> None:
+        self._on_header_activated(section, self._modifiers_shift())
+
+    def _on_header_activated(self, section: int, shift: bool) -> None:
+        """A click, or Enter/Space on the focused header: sort (or select the page)."""
         column = self._model.column_at(section)
         if column is None:
             self._select_page()
             return
         if not self._enable_sorting or not column.sortable:
             return
-        self._set_query(
-            replace(self._query, sort=_next_sort(self._query.sort, column, self._modifiers_shift()))
-        )
+        self._set_query(replace(self._query, sort=_next_sort(self._query.sort, column, shift)))
 
     def _show_header_menu(self, pos: QPoint) -> None:
         header = self._table.horizontalHeader()
-        menu = self.header_menu(header.logicalIndexAt(pos))
+        self._open_header_menu(header.logicalIndexAt(pos), header.mapToGlobal(pos))
+
+    def _popup_header_menu(self, section: int) -> None:
+        """The Menu key or Shift+F10 (on the header or a cell): the menu under the header."""
+        header = self._table.horizontalHeader()
+        if section < 0 or header.isSectionHidden(section):
+            section = header.current_section()
+        header.set_current_section(section)
+        x = max(header.sectionViewportPosition(section), 0)
+        self._open_header_menu(section, header.mapToGlobal(QPoint(x, header.height())))
+
+    def _open_header_menu(self, section: int, where: QPoint) -> None:
+        menu = self.header_menu(section)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        menu.popup(header.mapToGlobal(pos))
+        menu.popup(where)
+        self._header_popup = menu
+
+    def header_popup(self) -> QMenu | None:
+        """The header menu shown last, while it is open (tests, accessibility tools)."""
+        menu = getattr(self, "_header_popup", None)
+        return menu if menu is not None and isValid(menu) else None
 
     def header_menu(self, section: int) -> QMenu:
         """The context menu of header ``section``: sort, filter, hide, columns."""

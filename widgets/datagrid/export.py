@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
@@ -83,37 +84,97 @@ def export_result(
     return target
 
 
+# ---- neutralising cells (OWASP "CSV injection") ------------------------------------------------
+
+#: A spreadsheet reads a cell starting with one of these as a formula (or a DDE command):
+#: the ASCII ones, their full-width forms (some Excel locales accept them), tab and CR.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_NUMBERS = (int, float, Decimal, dt.date)
+#: The control characters an xlsx file cannot hold (XML 1.0); tab, LF and CR are fine.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_LINE_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})
+_SHEET_TITLE_BAD = re.compile(r"[\\/?*\[\]:]+")
+
+
+def is_formula_like(text: str) -> bool:
+    """True when a spreadsheet would evaluate ``text`` typed into a cell."""
+    return text.startswith(FORMULA_TRIGGERS)
+
+
+def safe_csv_text(value: Any, text: str) -> str:
+    """The CSV field of a cell showing ``text`` for ``value``: text a spreadsheet would run
+    as a formula gets a leading apostrophe. A real number or date keeps its sign ("-12.50"):
+    its text was made from a typed value, not typed by a user."""
+    if not is_formula_like(text):
+        return text
+    if isinstance(value, _NUMBERS) and not isinstance(value, bool) and text[0] in "+-":
+        return text
+    return "'" + text
+
+
+def clean_text(text: str) -> str:
+    """``text`` without the control characters an xlsx file (or a PDF font) cannot hold:
+    a vertical tab or form feed (a word processor's line and page break) becomes a line
+    break, any other control character U+FFFD, so one pasted character never loses an export."""
+    if _ILLEGAL.search(text) is None:
+        return text
+    return _ILLEGAL.sub("\ufffd", text.translate(_LINE_BREAKS))
+
+
+def sheet_title(title: str) -> str:
+    """``title`` as Excel accepts a sheet name: no ``\\ / ? * [ ] :``, at most 31 characters."""
+    cleaned = " ".join(_SHEET_TITLE_BAD.sub(" ", clean_text(title)).split())
+    return cleaned[:31].strip(" '") or "Export"
+
+
 def _write_csv(path: Path, columns: Sequence[Column], chunks: Iterator[list[list[Any]]]) -> None:
     # utf-8-sig so Excel opens accented names correctly.
     with path.open("w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
-        writer.writerow([c.title for c in columns])
+        writer.writerow([safe_csv_text(None, c.title) for c in columns])
         for chunk in chunks:
             writer.writerows(
-                [c.display(v) for c, v in zip(columns, row, strict=True)] for row in chunk
+                [safe_csv_text(v, c.display(v)) for c, v in zip(columns, row, strict=True)]
+                for row in chunk
             )
-
-
-def _excel_value(value: Any) -> Any:
-    if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone().replace(tzinfo=None)  # Excel has no time zones
-    if value is None or isinstance(value, int | float | Decimal | dt.date | str | bool):
-        return value
-    return str(value)
 
 
 def _write_xlsx(
     path: Path, columns: Sequence[Column], chunks: Iterator[list[list[Any]]], title: str
 ) -> None:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title=(title or "Export")[:31])
-    sheet.append([c.title for c in columns])
+    sheet = book.create_sheet(title=sheet_title(title))
+
+    def text_cell(text: str) -> Any:
+        text = clean_text(text)
+        if not is_formula_like(text):
+            return text
+        # openpyxl writes any str starting with "=" as a formula: a typed string cell is
+        # never evaluated, and quotePrefix keeps it text when someone edits the cell.
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.data_type = "s"
+        cell.quotePrefix = True
+        return cell
+
+    def excel_value(column: Column, value: Any) -> Any:
+        if isinstance(value, str):
+            return text_cell(value)
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            zone = column.timezone
+            local = value.astimezone(zone) if zone is not None else value.astimezone()
+            return local.replace(tzinfo=None)  # Excel has no time zones: the zone shown
+        if value is None or isinstance(value, int | float | Decimal | dt.date | bool):
+            return value
+        return text_cell(column.display(value))
+
+    sheet.append([text_cell(c.title) for c in columns])
     try:
         for chunk in chunks:
             for row in chunk:
-                sheet.append([_excel_value(v) for v in row])
+                sheet.append([excel_value(c, v) for c, v in zip(columns, row, strict=True)])
     except BaseException:
         sheet.close()  # finish the sheet's temp file; the partial export is removed
         raise
@@ -164,7 +225,9 @@ def _write_pdf(
             painter.setFont(bold)
             for i, column in enumerate(columns):
                 cell = QRectF(area.left() + i * width, 0, width - 6, line)
-                text = metrics.elidedText(column.title, Qt.TextElideMode.ElideRight, cell.width())
+                text = metrics.elidedText(
+                    clean_text(column.title), Qt.TextElideMode.ElideRight, cell.width()
+                )
                 painter.drawText(cell, aligns[i], text)
             painter.drawLine(QPointF(area.left(), line), QPointF(area.right(), line))
             painter.setFont(font)
@@ -185,7 +248,7 @@ def _write_pdf(
                 for i, (column, value) in enumerate(zip(columns, row, strict=True)):
                     cell = QRectF(area.left() + i * width, y, width - 6, line)
                     text = metrics.elidedText(
-                        column.display(value), Qt.TextElideMode.ElideRight, cell.width()
+                        clean_text(column.display(value)), Qt.TextElideMode.ElideRight, cell.width()
                     )
                     painter.drawText(cell, aligns[i], text)
                 y += line

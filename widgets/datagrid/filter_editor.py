@@ -28,22 +28,31 @@ from widgets.datagrid.state import (
 )
 
 
-def parse_bound(text: str, kind: str, sample: Any, field: str) -> Any:
-    """``text`` as a value comparable with the column's values; ValueError naming ``field``."""
+def parse_bound(
+    text: str,
+    kind: str,
+    sample: Any,
+    field: str,
+    zone: dt.tzinfo | None = None,
+    end_of_day: bool = False,
+) -> Any:
+    """``text`` as a value comparable with the column's values; ValueError naming ``field``.
+
+    A date and time is read in ``zone`` (the zone the column shows; else the sample's own
+    zone; else naive). A date alone on a datetime column means the start of that day, or
+    with ``end_of_day`` (a "To" bound) its last instant, so the whole day is included.
+    """
     text = text.strip()
     if not text:
         return None
     if kind in ("date", "datetime") or isinstance(sample, dt.date):
         want_datetime = kind == "datetime" or isinstance(sample, dt.datetime)
-        try:
-            if want_datetime:
-                value = dt.datetime.fromisoformat(text)
-                if isinstance(sample, dt.datetime) and sample.tzinfo and not value.tzinfo:
-                    value = value.replace(tzinfo=sample.tzinfo)
-                return value
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"{field}: enter a date as YYYY-MM-DD") from None
+        if not want_datetime:
+            try:
+                return dt.date.fromisoformat(text)
+            except ValueError:
+                raise ValueError(f"{field}: enter a date as YYYY-MM-DD") from None
+        return _parse_datetime(text, sample, field, zone, end_of_day)
     try:
         number = Decimal(text.replace(",", ""))
     except InvalidOperation:
@@ -53,6 +62,47 @@ def parse_bound(text: str, kind: str, sample: Any, field: str) -> Any:
     if isinstance(sample, int) and number == number.to_integral_value():
         return int(number)
     return number
+
+
+def _parse_datetime(
+    text: str, sample: Any, field: str, zone: dt.tzinfo | None, end_of_day: bool
+) -> dt.datetime:
+    try:
+        if len(text) == 10:  # a date alone: the whole day
+            day = dt.date.fromisoformat(text)
+            value = dt.datetime.combine(day, dt.time.max if end_of_day else dt.time.min)
+        else:
+            value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{field}: enter a date as YYYY-MM-DD, or a date and time as YYYY-MM-DD HH:MM"
+        ) from None
+    if value.tzinfo is None:
+        if zone is None and isinstance(sample, dt.datetime):
+            zone = sample.tzinfo
+        if zone is not None:
+            value = value.replace(tzinfo=zone)
+    return value
+
+
+def bound_text(value: Any, column: Column, end_of_day: bool = False) -> str:
+    """How a range bound is shown in the editor: what :func:`parse_bound` reads back to the
+    same value (the column's zone; a whole day as its date; seconds only when there are)."""
+    if value is None:
+        return ""
+    if not isinstance(value, dt.datetime):
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return str(value) if column.kind in ("number", "money") else column.display(value)
+    moment: dt.datetime = value
+    if moment.tzinfo is not None and column.timezone is not None:
+        moment = moment.astimezone(column.timezone)
+    edge = dt.time.max if end_of_day else dt.time.min
+    if moment.time() == edge:
+        return moment.date().isoformat()
+    if moment.second or moment.microsecond:  # (an unchanged field keeps the exact value)
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 class ColumnFilterEditor(QWidget):
@@ -82,6 +132,7 @@ class ColumnFilterEditor(QWidget):
         self.setObjectName("dataGridFilterEditor")
         self._column = column
         self._sample = sample
+        self._shown: dict[str, tuple[str, Any]] = {}
         self._error = QLabel(self)
         self._error.setObjectName("dataGridFilterError")
         self._error.setWordWrap(True)
@@ -112,8 +163,14 @@ class ColumnFilterEditor(QWidget):
                 edit.returnPressed.connect(self.apply)
                 form.addRow(name, edit)
             if isinstance(current, RangeFilter):
-                self._low.setText("" if current.low is None else column.display(current.low))
-                self._high.setText("" if current.high is None else column.display(current.high))
+                self._low.setText(bound_text(current.low, column))
+                self._high.setText(bound_text(current.high, column, end_of_day=True))
+                # What Apply keeps when a field is left as shown: the bound itself, never
+                # its re-parsed text (which a zone or a rounding could move).
+                self._shown = {
+                    "From": (self._low.text(), current.low),
+                    "To": (self._high.text(), current.high),
+                }
             layout.addLayout(form)
         else:
             self._text = QLineEdit(self)
@@ -171,6 +228,15 @@ class ColumnFilterEditor(QWidget):
         self._error.hide()
         self.sig_applied.emit(flt)
 
+    def _bound(self, text: str, field: str) -> Any:
+        shown = self._shown.get(field)
+        if shown is not None and shown[0] == text:
+            return shown[1]
+        column = self._column
+        return parse_bound(
+            text, column.kind, self._sample, field, column.timezone, end_of_day=field == "To"
+        )
+
     def _build(self) -> ColumnFilter | None:
         if self._list is not None:
             values = frozenset(
@@ -180,9 +246,8 @@ class ColumnFilterEditor(QWidget):
             )
             return ChoiceFilter(values) if values else None
         if self._low is not None and self._high is not None:
-            kind = self._column.kind
-            low = parse_bound(self._low.text(), kind, self._sample, "From")
-            high = parse_bound(self._high.text(), kind, self._sample, "To")
+            low = self._bound(self._low.text(), "From")
+            high = self._bound(self._high.text(), "To")
             if low is None and high is None:
                 return None
             if low is not None and high is not None and low > high:

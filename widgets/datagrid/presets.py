@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import cast
 
 from PySide6.QtCore import QObject
@@ -10,6 +11,8 @@ from widgets.datagrid.export import ExportJob
 from widgets.datagrid.host import GridHost
 from widgets.datagrid.persistence import GridLayout
 from widgets.datagrid.state import PAGE_SIZES, GridQuery, SavedView
+
+log = logging.getLogger(__name__)
 
 
 class PresetsMixin(GridHost):
@@ -50,7 +53,11 @@ class PresetsMixin(GridHost):
             view = found[0]
         keys = set(self._keys())
         if view.columns is not None:
-            self.show_only_columns([k for k in view.columns if k in keys])
+            shown = [k for k in view.columns if k in keys]
+            if not shown:  # every column it showed has been removed since
+                log.warning("view %r: none of its columns exists; showing the defaults", view.name)
+                shown = [c.key for c in self._columns if c.visible] or [self._columns[0].key]
+            self.show_only_columns(shown)
         query = GridQuery(
             sort=tuple(k for k in view.sort if k.key in keys),
             search=view.search,
@@ -122,10 +129,14 @@ class PresetsMixin(GridHost):
     def _load_layout(self) -> GridLayout | None:
         if self._store is None:
             return None
-        stored = self._store.load(self._keys(), PAGE_SIZES)
-        if stored is None:
+        try:
+            stored = self._store.load(self._keys(), PAGE_SIZES)
+            if stored is None:
+                return None
+            self.restore_layout(stored)
+        except Exception:  # a remembered layout must never stop a screen from opening
+            log.exception("%s: ignored the stored layout", self._store.key)
             return None
-        self.restore_layout(stored)
         if self._enable_pagination:
             self._page_size = stored.page_size
             self._table.paging = stored.page_size is not None

@@ -36,10 +36,13 @@ class SelectionMixin(GridHost):
         if result is None:
             return
         self._set_loading(True)
+        epoch = self._matching_epoch
 
         def done(ids: list[Any]) -> None:
             self._set_loading(False)
-            if result is self._result:
+            # Ids of a result whose filters, searched columns or data have changed since
+            # would select rows that no longer match: dropped. A re-sort keeps the same set.
+            if epoch == self._matching_epoch:
                 self._selected = dict.fromkeys(ids)
                 self._all_matching = True
                 self._selection_updated()
@@ -51,6 +54,16 @@ class SelectionMixin(GridHost):
         return self._all_matching
 
     # ---- selection --------------------------------------------------------------------------
+
+    def _matching_changed(self, clear: bool) -> None:
+        """The set of matching rows may have changed (filters, searched columns, data):
+        "all matching" no longer describes what is selected. ``clear`` drops any selection
+        (a new search starts a new one); otherwise only an all-matching selection goes."""
+        self._matching_epoch += 1
+        if self._selected and (clear or self._all_matching):
+            self._selected = {}
+            self._all_matching = False
+            self._selection_updated()
 
     def _is_selected(self, row_id: Any) -> bool:
         return row_id in self._selected

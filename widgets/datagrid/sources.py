@@ -10,7 +10,6 @@ casefolded text per row.
 from __future__ import annotations
 
 import operator
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from itertools import compress, repeat
@@ -26,6 +25,7 @@ from widgets.datagrid.state import (
     TextFilter,
     check_columns,
 )
+from widgets.text_order import fold_text as fold_text  # re-exported: the grid's text order
 
 Cancelled = Callable[[], bool]
 
@@ -71,14 +71,6 @@ class GridSource(Protocol):
         ...
 
 
-def fold_text(text: str) -> str:
-    """A case- and accent-insensitive sort key: "Émile" sorts with "emile", before "f"."""
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
 _NUMBER_TYPES = (int, float, Decimal)
 
 
@@ -93,6 +85,32 @@ def _detect_kind(values: list[Any]) -> str:
     if len(types) == 1:
         return "same"
     return "mixed"
+
+
+def number_key(value: Any) -> int | float | Decimal | None:
+    """The number ``value`` stands for in a number column, None when it is empty, NaN or not
+    a number at all: text such as "1,000.50" counts as the number it shows, so the
+    declared kind, not the Python type, decides the order, and NaN sorts with the empties."""
+    if isinstance(value, int):  # bool too: False < True
+        return value
+    if isinstance(value, float):
+        return None if value != value else value
+    if isinstance(value, Decimal):
+        return None if value.is_nan() else value
+    if isinstance(value, str):
+        try:
+            number = Decimal(value.strip().replace(",", ""))
+        except ArithmeticError:
+            return None
+        return None if number.is_nan() else number
+    return None
+
+
+def _number_keys(values: list[Any]) -> list[Any]:
+    types = set(map(type, values))
+    if types <= {int, type(None)}:
+        return values  # nothing to convert: the values are their own keys (not copied)
+    return list(map(number_key, values))
 
 
 def _text_keys(values: list[Any], has_nulls: bool) -> list[Any]:
@@ -256,7 +274,15 @@ class InMemorySource:
         if isinstance(flt, ChoiceFilter):
             wanted = flt.values
             return compress(rows, map(wanted.__contains__, map(values.__getitem__, rows)))
+        if self._is_number_column(key):
+            values = self._sort_key_list(key)[0]  # numbers held as text compare as numbers
         return [r for r in rows if _in_range(values[r], flt)]
+
+    def _is_number_column(self, key: str) -> bool:
+        column = self._columns[self._index[key]]
+        if column.kind in ("number", "money"):
+            return True
+        return column.kind == "auto" and _detect_kind(self.column_values(key)) == "number"
 
     def _sorted(self, order: Sequence[int], sort_key: SortKey) -> list[int]:
         keys, has_nulls = self._sort_key_list(sort_key.key)
@@ -278,12 +304,15 @@ class InMemorySource:
         kind = _detect_kind(values)
         has_nulls = None in values
         keys: list[Any]
-        if column.kind == "text" or kind == "text":
+        if column.kind in ("number", "money") or (column.kind == "auto" and kind == "number"):
+            keys = _number_keys(values)  # the declared kind wins; NaN is empty
+            has_nulls = None in keys
+        elif column.kind == "text" or kind == "text":
             keys = _text_keys(values, has_nulls)
         elif kind == "mixed":
             keys = self._display_keys(key)
         else:
-            keys = values  # numbers, dates: the values are their own keys (not copied)
+            keys = values  # dates: the values are their own keys (not copied)
         self._sort_keys[key] = (keys, has_nulls)
         return keys, has_nulls
 

@@ -30,6 +30,8 @@ class Column:
         filter_mode: The per-column filter editor: text contains, a choice list, or a range.
         choices: The values of a choice filter; None collects them from the data.
         formatter: Turns a non-null value into its display text; None uses the kind's default.
+        timezone: Where aware datetimes are shown and range bounds typed (the clinic's zone,
+            passed in by the app); None uses the workstation's zone.
     """
 
     key: str
@@ -42,6 +44,7 @@ class Column:
     filter_mode: ColumnFilterMode = "text"
     choices: tuple[Any, ...] | None = None
     formatter: Callable[[Any], str] | None = field(default=None, compare=False)
+    timezone: dt.tzinfo | None = None
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -55,6 +58,8 @@ class Column:
             return ""
         if self.formatter is not None:
             return self.formatter(value)
+        if self.timezone is not None and isinstance(value, dt.datetime) and value.tzinfo:
+            value = value.astimezone(self.timezone)
         return default_display(value, self.kind)
 
 
@@ -219,16 +224,46 @@ def view_to_json(view: SavedView) -> dict[str, Any]:
     }
 
 
-def view_from_json(data: Mapping[str, Any]) -> SavedView:
-    """The view stored by :func:`view_to_json`; ValueError/KeyError/TypeError when malformed."""
+def view_from_json(data: Any) -> SavedView:
+    """The view stored by :func:`view_to_json`; ValueError naming the part that is malformed."""
+    if not isinstance(data, Mapping):
+        raise ValueError(f"view: {data!r} is not an object")
+    name = data.get("name")
+    if not isinstance(name, str):
+        raise ValueError("view name: must be text")
     columns = data.get("columns")
+    if columns is not None and not _is_list_of(columns, str):
+        raise ValueError(f"view {name!r} columns: must be a list of column keys")
+    sort = data.get("sort", [])
+    if not isinstance(sort, list) or not all(
+        isinstance(k, list) and len(k) == 2 and isinstance(k[0], str) and isinstance(k[1], bool)
+        for k in sort
+    ):
+        raise ValueError(f"view {name!r} sort: must be a list of [column key, descending]")
+    search = data.get("search", "")
+    if not isinstance(search, str):
+        raise ValueError(f"view {name!r} search: must be text")
+    filters = data.get("filters", [])
+    if not isinstance(filters, list) or not all(
+        isinstance(f, list) and len(f) == 2 and isinstance(f[0], str) and isinstance(f[1], Mapping)
+        for f in filters
+    ):
+        raise ValueError(f"view {name!r} filters: must be a list of [column key, filter]")
+    try:
+        parsed = tuple((k, filter_from_json(f)) for k, f in filters)
+    except (KeyError, TypeError) as exc:  # e.g. an unhashable choice value
+        raise ValueError(f"view {name!r} filters: {exc!r}") from None
     return SavedView(
-        name=str(data["name"]),
-        columns=tuple(str(c) for c in columns) if columns is not None else None,
-        sort=tuple(SortKey(str(k), bool(d)) for k, d in data.get("sort", [])),
-        search=str(data.get("search", "")),
-        filters=tuple((str(k), filter_from_json(f)) for k, f in data.get("filters", [])),
+        name=name,
+        columns=tuple(columns) if columns is not None else None,
+        sort=tuple(SortKey(k, d) for k, d in sort),
+        search=search,
+        filters=parsed,
     )
+
+
+def _is_list_of(value: Any, kind: type) -> bool:
+    return isinstance(value, list) and all(isinstance(v, kind) for v in value)
 
 
 def check_columns(columns: Sequence[Column]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -67,6 +68,9 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         saved_views: Preset views offered by the views menu.
         empty_text: What an empty grid says when no filter hides anything.
         title: The accessible name of the table, e.g. "Patients".
+        timezone: Where datetime columns show aware values and read typed range bounds
+            (the clinic's zone: the app passes it; the grid reads no settings). Columns
+            with a zone of their own keep it.
 
     Signals:
         sig_view_changed(): a sort, filter or page change has been applied.
@@ -106,9 +110,17 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         saved_views: Sequence[SavedView] = (),
         empty_text: str = "Nothing here yet",
         title: str = "",
+        timezone: dt.tzinfo | None = None,
         parent: QWidget | None = None,
     ) -> None:
         check_columns(columns)
+        if timezone is not None:
+            columns = [
+                replace(c, timezone=timezone)
+                if c.timezone is None and c.kind in ("datetime", "auto")
+                else c
+                for c in columns
+            ]
         _check_page_size(page_size)
         if rows is not None and source is not None:
             raise ValueError("rows/source: give one of them, not both")
@@ -135,10 +147,12 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         self._result: GridResult | None = None
         self._query_generation = [0]
         self._page_generation = 0
+        self._keep_in_view: int | None = None
         self._loading = False
         self._error: str | None = None
         self._selected: dict[Any, None] = {}
         self._all_matching = False
+        self._matching_epoch = 0
         self._empty_text = empty_text
         self._views: list[SavedView] = list(saved_views)
         self._store: LayoutStore | None = None
@@ -215,13 +229,17 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         self.set_source(InMemorySource(self._columns, rows, self._id_key))
 
     def set_source(self, source: GridSource) -> None:
-        """Show ``source`` instead (keeps sort, filters and page when possible)."""
+        """Show ``source`` instead (keeps sort, filters and page when possible; a selection of
+        "all matching" rows ends, since other rows may match now)."""
         self._source = source
         self._prepared = False
+        self._matching_changed(clear=False)
         self._run_query()
 
     def refresh(self) -> None:
-        """Run the current query again (after the data changed underneath)."""
+        """Run the current query again (after the data changed underneath; a selection of
+        "all matching" rows ends, since other rows may match now)."""
+        self._matching_changed(clear=False)
         self._run_query()
 
     def retry(self) -> None:
@@ -342,12 +360,18 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
             raise ValueError("page_size: pagination is disabled on this grid")
         if size == self._page_size:
             return
-        first = (self._page - 1) * (self._page_size or 0)
+        first = self.first_visible_row()
         self._page_size = size
         self._page = first // size + 1 if size else 1
         self._table.paging = size is not None
+        self._keep_in_view = first
         self._schedule_save()
         self._show_page()
+
+    def first_visible_row(self) -> int:
+        """The result row (from 0) at the top of the table's viewport."""
+        top = self._table.rowAt(0)
+        return self._model.offset + max(top, 0)
 
     def bulk_bar(self) -> BulkActionBar:
         """The selection bar."""
@@ -394,15 +418,12 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
     def _set_query(self, query: GridQuery) -> None:
         if query == self._query:
             return
-        filters_changed = (query.search, query.filters) != (self._query.search, self._query.filters)
+        filters_changed = _matching_signature(query) != _matching_signature(self._query)
         sort_changed = query.sort != self._query.sort
         self._query = query
         self._page = 1
-        if filters_changed and self._selected:
-            self._selected = {}
-            self._all_matching = False
-            self._selection_updated()
         if filters_changed:
+            self._matching_changed(clear=True)
             self._model.set_filter_markers([k for k, _f in query.filters])
         if sort_changed:
             self._model.set_sort_markers(query.sort)
@@ -514,6 +535,12 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
 
     def _view_applied(self) -> None:
         self._set_loading(False)
+        keep, self._keep_in_view = self._keep_in_view, None
+        if keep is not None and 0 <= keep - self._model.offset < self._model.rowCount():
+            # After the page size changed: the row that was at the top stays at the top.
+            index = self._model.index(keep - self._model.offset, 0)
+            self._table.updateGeometries()  # the scroll range of the new row count
+            self._table.scrollTo(index, GridTable.ScrollHint.PositionAtTop)
         count = self.row_count()
         if self._error is None:
             if count == 0 and self._query.is_filtered:
@@ -608,6 +635,12 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
 
 
 SYNC_FIRST_QUERY_ROWS = 50_000
+
+
+def _matching_signature(query: GridQuery) -> tuple[Any, ...]:
+    """What decides which rows match: the search (and the columns it looks at) and filters."""
+    search = query.search.strip()
+    return (search, query.search_keys if search else (), query.filters)
 
 
 def _cheap_first_query(source: GridSource, query: GridQuery) -> bool:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtWidgets import QWidget
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 
 from purplecross_desktop.domain.appointments import (
@@ -22,7 +23,7 @@ from purplecross_desktop.domain.staff import Staff
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.grid_sql_source import SqlExpr, SqlSource
 from purplecross_desktop.ui.pages.grid_page import GridPage
-from purplecross_desktop.ui.pages.labels import enum_label, local_time
+from purplecross_desktop.ui.pages.labels import enum_label
 from widgets.datagrid import ChoiceFilter, Column, RangeFilter, SavedView, SortKey
 
 Vet = aliased(Staff, name="vet")
@@ -32,14 +33,8 @@ def appointment_columns() -> list[Column]:
     """The columns of an appointment list (shared by the Appointments and Today pages)."""
     return [
         Column("id", "No.", kind="number", width=80, visible=False),
-        Column(
-            "starts_at",
-            "Starts",
-            kind="datetime",
-            filter_mode="range",
-            width=150,
-            formatter=local_time,
-        ),
+        # Shown (and range bounds typed) in the zone the grid is given: the clinic's.
+        Column("starts_at", "Starts", kind="datetime", filter_mode="range", width=150),
         Column("patient", "Patient", kind="text", width=140),
         Column("client", "Owner", kind="text", width=170),
         Column("vet", "Vet", kind="text", width=160),
@@ -87,8 +82,13 @@ def appointment_select() -> tuple[Select[Any], dict[str, SqlExpr]]:
     return stmt, columns
 
 
-def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """The first and last instant of ``day`` in local time, as aware datetimes."""
+def day_bounds(day: dt.date, zone: dt.tzinfo | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """The first and last instant of ``day`` in ``zone`` (default: the workstation's), aware."""
+    if zone is not None:
+        return (
+            dt.datetime.combine(day, dt.time.min, tzinfo=zone),
+            dt.datetime.combine(day, dt.time.max, tzinfo=zone),
+        )
     start = dt.datetime.combine(day, dt.time.min).astimezone()
     end = dt.datetime.combine(day, dt.time.max).astimezone()
     return start, end
@@ -118,14 +118,19 @@ class AppointmentsPage(GridPage):
             self.context.session_factory,
             columns,
             id_column=Appointment.id,
-            sort_columns={"patient": func.lower(Patient.name), "client": func.lower(Client.name)},
+            sort_columns={
+                "patient": Patient.name_key,
+                "client": Client.name_key,
+                "vet": Vet.name_key,
+            },
             searchable=["patient", "client", "vet", "room", "reason"],
         )
 
     def saved_views(self) -> Sequence[SavedView]:
-        today = dt.date.today()
-        start, end = day_bounds(today)
-        week_end = day_bounds(today + dt.timedelta(days=7))[1]
+        zone = zoneinfo.ZoneInfo(self.context.settings.clinic_timezone)  # as the grid shows
+        today = dt.datetime.now(zone).date()
+        start, end = day_bounds(today, zone)
+        week_end = day_bounds(today + dt.timedelta(days=7), zone)[1]
         return (
             SavedView(
                 "Upcoming week",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from purplecross_desktop.domain.clients import Client, ContactChannel
 from purplecross_desktop.ui.grid_sql_source import SqlSource
@@ -52,7 +52,7 @@ class ClientsPage(GridPage):
                 "active": Client.active,
             },
             id_column=Client.id,
-            sort_columns={"name": func.lower(Client.name)},
+            sort_columns={"name": Client.name_key},
             searchable=["name", "email", "city", "postal_code"],
         )
 

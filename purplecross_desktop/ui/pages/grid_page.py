@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Sequence
 
 from PySide6.QtWidgets import QWidget
@@ -35,6 +36,8 @@ class GridPage(Page):
             saved_views=self.saved_views(),
             empty_text=self.empty_text,
             title=self.title,
+            # Times are shown and typed in the clinic's zone, whatever the workstation's.
+            timezone=zoneinfo.ZoneInfo(context.settings.clinic_timezone),
         )
         self.grid.setAccessibleName(f"{self.title} table")
         self.body.addWidget(self.grid, 1)

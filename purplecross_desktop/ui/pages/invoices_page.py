@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from purplecross_desktop.domain.billing import Invoice, InvoiceStatus
 from purplecross_desktop.domain.clients import Client
@@ -59,7 +59,7 @@ class InvoicesPage(GridPage):
                 "balance": Invoice.balance,
             },
             id_column=Invoice.id,
-            sort_columns={"client": func.lower(Client.name)},
+            sort_columns={"client": Client.name_key},
             searchable=["number", "client"],
         )
 

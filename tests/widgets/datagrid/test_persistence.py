@@ -152,3 +152,54 @@ def test_view_json_round_trip_keeps_types() -> None:
     assert view_from_json(json.loads(json.dumps(view_to_json(view)))) == view
     with pytest.raises(ValueError, match=r"SavedView\.name: must not be blank"):
         SavedView("  ")
+
+
+# ---- malformed state never stops a grid (issue 17) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"views": ["not an object", 3, None]},
+        {"views": {"name": "a dict, not a list"}},
+        {"views": "text"},
+        {"sort": "name"},
+        {"sort": {"name": True}},
+        {"sort": [[["name"], True]]},  # an unhashable key
+        {"sort": [[{"k": 1}, True]]},
+        {"order": [["name"]], "hidden": [{"x": 1}], "widths": [1, 2]},
+        {"widths": {"name": True, "fee": 10**30}},
+        {"page_size": [20]},
+        {"views": [{"name": "x", "sort": "name"}, {"name": "y", "filters": "oops"}]},
+        {"views": [{"name": "x", "columns": 5}, {"name": "z", "filters": [["dob", {"x": 1}]]}]},
+        {"views": [{"name": ["list"]}, {"name": "ok", "sort": [[["a"], 1]]}]},
+    ],
+)
+def test_malformed_entries_are_ignored_and_logged(
+    make_grid: Any, settings: QSettings, data: dict[str, Any], caplog: Any
+) -> None:
+    settings.setValue("datagrid/patients", json.dumps({"version": 1, **data}))
+    with caplog.at_level("WARNING", logger="widgets.datagrid"):
+        grid = make_grid(grid_id="patients", settings=settings)
+    assert grid.row_count() == 57
+    assert grid.visible_columns() == ["name", "species", "dob", "fee"]
+    assert grid.page_size() == 20
+    assert grid.sort_keys() == ()
+    assert all(isinstance(v, SavedView) for v in grid.saved_views())
+    assert any("datagrid/patients" in r.getMessage() for r in caplog.records)
+
+
+def test_a_view_whose_columns_were_all_removed_shows_every_column(
+    make_grid: Any, qtbot: Any, settings: QSettings, caplog: Any
+) -> None:
+    old = SavedView("Old", columns=("weight", "colour"), sort=(SortKey("weight"),))
+    grid = make_grid(saved_views=[old])
+    grid.set_column_visible("dob", False)
+    with caplog.at_level("WARNING", logger="widgets.datagrid"):
+        grid.apply_view("Old")
+    wait_idle(qtbot, grid)
+    assert grid.visible_columns() == ["name", "species", "fee", "dob"] or set(
+        grid.visible_columns()
+    ) == {"name", "species", "dob", "fee"}
+    assert grid.sort_keys() == ()
+    assert any("Old" in r.getMessage() for r in caplog.records)

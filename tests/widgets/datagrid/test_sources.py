@@ -147,3 +147,67 @@ def test_duplicate_column_keys_are_refused() -> None:
 def test_distinct_values_are_sorted_and_limited() -> None:
     source = InMemorySource(COLUMNS, [("x", s, None, None, None) for s in "dcbadc"])
     assert source.distinct_values("species", 3) == ["a", "b", "c"]
+
+
+# ---- numbers sort by their declared kind; NaN is empty (issue 17) -----------------------------
+
+NAN = float("nan")
+
+
+def sorted_values(column: Column, values: list[Any], descending: bool = False) -> list[Any]:
+    source = InMemorySource([column], [(v,) for v in values])
+    result = source.run(GridQuery(sort=(SortKey(column.key, descending),)))
+    return [r[0] for r in result.rows(0, result.count)]
+
+
+def same(a: list[Any], b: list[Any]) -> bool:
+    """Equal lists where NaN equals NaN."""
+    return len(a) == len(b) and all(x is y or x == y for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize("kind", ["auto", "number"])
+def test_nan_sorts_with_the_empty_values(kind: Any) -> None:
+    column = Column("x", "X", kind=kind)
+    values = [3.0, NAN, 1.0, None, 2.0, NAN, 0.5]
+    assert same(sorted_values(column, values), [0.5, 1.0, 2.0, 3.0, NAN, None, NAN])
+    assert same(sorted_values(column, values, True), [3.0, 2.0, 1.0, 0.5, NAN, None, NAN])
+    decimals = [Decimal("2"), Decimal("NaN"), Decimal("-1"), None]
+    up = sorted_values(column, decimals)
+    assert up[:2] == [Decimal("-1"), Decimal("2")]
+    assert up[2].is_nan()
+    assert up[3] is None
+
+
+@pytest.mark.parametrize("kind", ["number", "money"])
+def test_declared_number_kind_wins_over_text_values(kind: Any) -> None:
+    column = Column("x", "X", kind=kind)
+    values = ["10", "9", "1,000.5", "-1.5", "abc", None, 7, Decimal("8.25"), "1e2"]
+    assert sorted_values(column, values) == [
+        "-1.5",
+        7,
+        Decimal("8.25"),
+        "9",
+        "10",
+        "1e2",
+        "1,000.5",
+        "abc",
+        None,
+    ]
+    assert sorted_values(column, values, True) == [
+        "1,000.5",
+        "1e2",
+        "10",
+        "9",
+        Decimal("8.25"),
+        7,
+        "-1.5",
+        "abc",
+        None,
+    ]
+
+
+def test_range_filter_on_numbers_held_as_text() -> None:
+    column = Column("x", "X", kind="number")
+    source = InMemorySource([column], [("10",), ("9",), ("100",), (NAN,), (None,), ("x",)])
+    result = source.run(GridQuery(filters=(("x", RangeFilter(9, 50)),)))
+    assert [r[0] for r in result.rows(0, result.count)] == ["10", "9"]

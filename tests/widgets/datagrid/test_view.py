@@ -361,3 +361,40 @@ def test_page_keys_change_page_and_enter_activates(make_grid: Any, qtbot: Any) -
     assert row.id == grid.model().row_id(4)
     assert row["name"] == grid.model().row_values(4)[0]
     assert "Row 5" in table.accessibleDescription()
+
+
+# ---- continuous mode keeps the first visible row (issue 17) ----------------------------------
+
+
+def first_visible(grid: DataGrid) -> int:
+    return grid.model().offset + grid.table_view().rowAt(0)
+
+
+def is_visible(grid: DataGrid, row: int) -> bool:
+    table = grid.table_view()
+    local = row - grid.model().offset
+    last = table.rowAt(table.viewport().height() - 1)
+    last = grid.model().rowCount() - 1 if last < 0 else last
+    return 0 <= local < grid.model().rowCount() and table.rowAt(0) <= local <= last
+
+
+def test_switching_to_and_from_continuous_keeps_the_first_visible_row(
+    make_grid: Any, qtbot: Any
+) -> None:
+    grid = make_grid(rows=patient_rows(1000), page_size=50)
+    table = grid.table_view()
+    grid.set_page(3)  # rows 100..149
+    table.scrollTo(grid.model().index(10, 0), table.ScrollHint.PositionAtTop)
+    assert first_visible(grid) == 110
+    grid.set_page_size(None)
+    wait_idle(qtbot, grid)
+    qtbot.waitUntil(lambda: first_visible(grid) == 110)
+    table.scrollTo(grid.model().index(537, 0), table.ScrollHint.PositionAtTop)
+    assert first_visible(grid) == 537
+    grid.set_page_size(20)
+    wait_idle(qtbot, grid)
+    assert grid.page() == 27  # rows 520..539
+    qtbot.waitUntil(lambda: is_visible(grid, 537))
+    grid.set_page_size(None)
+    wait_idle(qtbot, grid)
+    qtbot.waitUntil(lambda: is_visible(grid, 537))
