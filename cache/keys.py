@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from enum import IntEnum
 from typing import Final
@@ -25,16 +26,22 @@ class TTL(IntEnum):
     WEEK = 604800
 
 
+# The entities the domain publishes events about (and "search"); any other name of the
+# same shape works too (ENTITY_NAME), so a new kind of record needs no change here.
 ENTITIES: Final = (
     "patient",
     "client",
     "appointment",
     "invoice",
     "prescription",
+    "vaccination",
+    "reminder",
+    "room",
     "staff",
     "report",
     "search",
 )
+ENTITY_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MAX_KEY_LENGTH: Final = 1024
 
 
@@ -63,13 +70,17 @@ def entity_invalidation(prefix: str, targets: Iterable[tuple[str, object]]) -> I
     """What ``invalidate`` deletes for ``(entity, id)`` pairs (id None: the whole entity).
 
     Raises:
-        ValueError: an entity is not one of :data:`ENTITIES` (nothing is deleted).
+        ValueError: an entity name is not of the :data:`ENTITY_NAME` shape (nothing is
+            deleted).
     """
     keys: list[str] = []
     patterns = [f"{prefix}search:*"]
     for entity, entity_id in targets:
-        if entity not in ENTITIES:
-            raise ValueError(f"entity {entity!r}: must be one of {', '.join(ENTITIES)}")
+        if not isinstance(entity, str) or not ENTITY_NAME.fullmatch(entity):
+            raise ValueError(
+                f"entity {entity!r}: must be lowercase letters, digits and '_' (1-64, a "
+                f"letter first), like {', '.join(ENTITIES[:3])}"
+            )
         if entity == "search":
             continue
         if entity_id is None:

@@ -66,32 +66,58 @@ def escape_glob(text: str) -> str:
     return _GLOB_SPECIAL.sub(r"\\\1", text)
 
 
+def _glob_class(pattern: str, i: int) -> tuple[str, int]:
+    """The regex of the ``[...]`` class whose body starts at ``pattern[i]``, and the index
+    of its last character. A port of Redis's ``stringmatchlen`` (util.c), quirks included:
+    ``\\x`` is a literal anywhere in the class, ``a-z`` is a range in either order (even
+    ``a-]``), ``]`` first closes an empty class, and an unclosed class runs to the end."""
+    n = len(pattern)
+    negate = i < n and pattern[i] == "^"
+    if negate:
+        i += 1
+    members: list[str] = []
+    while True:
+        if n - i >= 2 and pattern[i] == "\\":
+            i += 1
+            members.append(re.escape(pattern[i]))
+        elif i >= n:
+            i = n - 1
+            break
+        elif pattern[i] == "]":
+            break
+        elif n - i >= 3 and pattern[i + 1] == "-":
+            low, high = sorted((pattern[i], pattern[i + 2]))
+            members.append(f"{re.escape(low)}-{re.escape(high)}")
+            i += 2
+        else:
+            members.append(re.escape(pattern[i]))
+        i += 1
+    if not members:
+        return ("." if negate else "(?!)"), i
+    return f"[{'^' if negate else ''}{''.join(members)}]", i
+
+
 def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """Redis glob semantics (``*``, ``?``, ``[a-z]``, ``[^x]``, ``\\x``) as a regex."""
+    """Redis glob semantics (``*``, ``?``, ``[a-z]``, ``[^x]``, ``\\x``) as a regex.
+
+    One difference, on purpose: ``?`` and a class match one *character* here, where
+    Redis matches one byte; :meth:`RedisTier.delete_matching` applies such patterns
+    itself so that both tiers follow this rule.
+    """
     out: list[str] = []
     i, n = 0, len(pattern)
     while i < n:
         c = pattern[i]
         if c == "\\" and i + 1 < n:
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        if c == "*":
+            i += 1
+            out.append(re.escape(pattern[i]))
+        elif c == "*":
             out.append(".*")
         elif c == "?":
             out.append(".")
         elif c == "[":
-            end = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] == "^" else i + 1)
-            if end == -1:
-                out.append("(?!)")  # Redis: an unclosed class matches nothing
-            else:
-                body = pattern[i + 1 : end]
-                negate = body.startswith("^")
-                if negate:
-                    body = body[1:]
-                cls = "".join(ch if ch == "-" else re.escape(ch) for ch in body.replace("\\", ""))
-                out.append(f"[{'^' if negate else ''}{cls}]")
-                i = end
+            cls, i = _glob_class(pattern, i + 1)
+            out.append(cls)
         else:
             out.append(re.escape(c))
         i += 1
@@ -113,6 +139,10 @@ def literal_prefix(pattern: str) -> str:
         out.append(c)
         i += 1
     return "".join(out)
+
+
+# An unescaped ``?`` or ``[``: Redis would match it against a byte.
+_BYTEWISE = re.compile(r"(?<!\\)(?:\\\\)*[?\[]")
 
 
 def _matcher(patterns: Sequence[str]) -> re.Pattern[str]:
@@ -244,9 +274,12 @@ class RedisTier:
         if not patterns:
             return 0
         # One SCAN pass however many patterns: MATCH the single pattern, or the common
-        # prefix with the patterns applied here.
-        if len(patterns) == 1:
+        # prefix with the patterns applied here. Redis matches ``?`` and ``[...]`` against
+        # one byte, not one character, so patterns using them are applied here too.
+        if len(patterns) == 1 and not _BYTEWISE.search(patterns[0]):
             match, check = patterns[0], None
+        elif len(patterns) == 1:
+            match, check = escape_glob(literal_prefix(patterns[0])) + "*", _matcher(patterns)
         else:
             match, check = escape_glob(prefix) + "*", _matcher(patterns)
         deleted = 0

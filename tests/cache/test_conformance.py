@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -138,9 +139,54 @@ class TestCacheConformance:
             "client:1": 3
         }
 
-    def test_invalidate_refuses_unknown_entities(self, cache: CacheService) -> None:
-        with pytest.raises(ValueError, match="entity 'pet': must be one of patient, client"):
-            cache.invalidate("pet", 1)
+    @pytest.mark.parametrize("entity", ["vaccination", "reminder", "room", "lab_result"])
+    def test_invalidate_takes_every_entity_the_domain_publishes(
+        self, cache: CacheService, entity: str
+    ) -> None:
+        cache.set_many({f"{entity}:9": 1, f"{entity}:9:x": 2, f"{entity}:list": 3, "search:a": 4})
+        cache.set(f"{entity}:10", 5)
+        cache.invalidate(entity, 9)
+        assert cache.get_many([f"{entity}:9", f"{entity}:9:x", f"{entity}:list", "search:a"]) == {}
+        assert cache.get(f"{entity}:10") == 5
+
+    @pytest.mark.parametrize("entity", ["", "Patient", "patient:1", "pat*", "a b", 7])
+    def test_invalidate_refuses_names_that_are_not_entities(
+        self, cache: CacheService, entity: Any
+    ) -> None:
+        cache.set("search:a", 1)
+        with pytest.raises(ValueError, match=r"entity .*: must be lowercase letters, digits"):
+            cache.invalidate(entity, 1)
+        assert cache.get("search:a") == 1  # nothing was deleted
+
+    @pytest.mark.parametrize("number", [math.inf, -math.inf, math.nan])
+    def test_infinity_and_nan_come_back_as_themselves(
+        self, cache: CacheService, number: float
+    ) -> None:
+        cache.set("f", number)
+        cache.set("nested", {"w": [1.5, number, None], "d": dt.date(2026, 1, 2)})
+        got = cache.get("f")
+        assert isinstance(got, float)
+        assert got == number or (math.isnan(got) and math.isnan(number))
+        nested = cache.get("nested")
+        assert nested["w"][0] == 1.5
+        assert nested["w"][2] is None
+        assert repr(nested["w"][1]) == repr(number)
+        assert nested["d"] == dt.date(2026, 1, 2)
+
+    def test_a_question_mark_matches_one_character_whatever_its_bytes(
+        self, cache: CacheService
+    ) -> None:
+        cache.set_many({"k:é": 1, "k:e": 2, "k:🐕": 3, "k:ab": 4, "k:[é]": 5})
+        assert cache.delete_pattern("k:?") == 3
+        assert cache.get_many(["k:é", "k:e", "k:🐕", "k:ab"]) == {"k:ab": 4}
+        cache.set_many({"c:é": 1, "c:ü": 2})
+        assert cache.delete_pattern("c:[é]") == 1
+        assert cache.delete_pattern("c:[^é]") == 1
+
+    def test_a_class_may_hold_an_escaped_bracket(self, cache: CacheService) -> None:
+        cache.set_many({"k:]": 1, "k:x": 2, "k:y": 3, "k:\\": 4})
+        assert cache.delete_pattern("k:[\\]x]") == 2
+        assert cache.get_many(["k:]", "k:x", "k:y"]) == {"k:y": 3}
 
     def test_get_many_and_set_many(self, cache: CacheService) -> None:
         assert cache.set_many({"m:1": 1, "m:2": [2]}, ttl=TTL.SHORT) is True
