@@ -63,7 +63,9 @@ def _generation_key(prefix: str) -> str:
     return f"pc-gen:{prefix}"
 
 
-_ANY_TIER_ERROR: tuple[type[BaseException], ...] = (redis.RedisError, *DISK_ERRORS)
+# What a Redis call may raise is not only RedisError: a socket closed under a reading
+# thread surfaces as ValueError or OSError from the parser. Any of them is a miss.
+_ANY_TIER_ERROR: tuple[type[BaseException], ...] = (Exception,)
 
 
 class CacheService:
@@ -253,7 +255,7 @@ class CacheService:
                 try:
                     keys = self._redis.count(self._prefix)
                     memory = self._redis.memory_bytes()
-                except redis.RedisError as exc:
+                except Exception as exc:  # any failure of the Redis call: see _redis_failed
                     self._redis_failed(exc)
             counts = self._counters.snapshot("redis")
             tiers.append(TierStats("redis", **counts, keys=keys, memory_bytes=memory))
@@ -335,7 +337,7 @@ class CacheService:
         if self._redis is not None and self._breaker.closed:
             try:
                 return "redis", self._redis.get(full)
-            except redis.RedisError as exc:
+            except Exception as exc:  # any failure of the Redis call: see _redis_failed
                 self._redis_failed(exc)
                 if self._breaker.closed:
                     return "redis", None
@@ -349,7 +351,7 @@ class CacheService:
         if self._redis is not None and self._breaker.closed:
             try:
                 return "redis", self._redis.get_many(full)
-            except redis.RedisError as exc:
+            except Exception as exc:  # any failure of the Redis call: see _redis_failed
                 self._redis_failed(exc)
                 if self._breaker.closed:
                     return "redis", [None] * len(full)
@@ -367,7 +369,7 @@ class CacheService:
                     self._redis.set(key, data, ttl)
                 else:
                     self._redis.set_many(items, ttl)
-            except redis.RedisError as exc:
+            except Exception as exc:  # any failure of the Redis call: see _redis_failed
                 self._redis_failed(exc)
                 if self._breaker.closed:
                     return False
@@ -401,7 +403,7 @@ class CacheService:
             if self._breaker.closed:
                 try:
                     deleted = self._apply(self._redis, op)
-                except redis.RedisError as exc:
+                except Exception as exc:  # any failure of the Redis call: see _redis_failed
                     # Whatever the error, Redis may still hold the entries: fail over so
                     # nothing reads them, and let the probe replay this before failback.
                     self._redis_failed(exc, force_open=True)
@@ -425,10 +427,13 @@ class CacheService:
             self._disk_failed(exc)
             return None
 
-    def _redis_failed(self, exc: redis.RedisError, force_open: bool = False) -> None:
+    def _redis_failed(self, exc: BaseException, force_open: bool = False) -> None:
+        """A Redis call failed: connection-level failures (and anything that is not a
+        Redis error, such as a socket closed mid-read) fail over; the rest are misses."""
         self._counters.add("redis", "errors")
         exhausted = POOL_EXHAUSTED in str(exc)  # busy, not down: a miss, keep Redis
-        if force_open or (isinstance(exc, REDIS_DOWN) and not exhausted):
+        down = isinstance(exc, REDIS_DOWN) or not isinstance(exc, redis.RedisError)
+        if force_open or (down and not exhausted):
             self._breaker.record_failure(exc)
         else:
             log.warning("cache: Redis error treated as a miss: %r", exc)
@@ -479,7 +484,7 @@ class CacheService:
             if isinstance(tier, RedisTier):
                 try:
                     raw, generation = tier.get_with_generation(full, self._generation)
-                except redis.RedisError as exc:
+                except Exception as exc:  # any failure of the Redis call: see _redis_failed
                     self._redis_failed(exc)
                     tier = self._disk
             if generation is None:
@@ -521,7 +526,7 @@ class CacheService:
                 stored = self._redis.set_if_generation(
                     full, data, ttl, self._generation, generation
                 )
-            except redis.RedisError as exc:
+            except Exception as exc:  # any failure of the Redis call: see _redis_failed
                 self._redis_failed(exc)
             else:
                 if stored:

@@ -239,8 +239,10 @@ class RedisTier:
         return bool(self.client.ping())
 
     def disconnect(self) -> None:
-        """Drop pooled sockets (after a failure they are dead; new ones are made on use)."""
-        self.client.connection_pool.disconnect()
+        """Drop the idle pooled sockets (after a failure they are dead; new ones are made
+        on use). Sockets in use are left to their threads, which drop them when their own
+        call fails: closing them here would pull them from under a read in progress."""
+        self.client.connection_pool.disconnect(inuse_connections=False)
 
     def get(self, key: str) -> bytes | None:
         value: bytes | None = self._call("GET", key)
