@@ -33,12 +33,12 @@ import redis
 
 from cache import codec
 from cache.breaker import CircuitBreaker
+from cache.diskfiles import DISK_ERRORS, open_or_start_over
 from cache.flight import SingleFlight
 from cache.keys import TTL, check_key, check_ttl, entity_invalidation, unstorable_key
 from cache.replay import Invalidation, ReplayLog
 from cache.stats import CacheStats, Counters, TierStats
 from cache.tiers import (
-    DISK_ERRORS,
     POOL_EXHAUSTED,
     DiskTier,
     RedisTier,
@@ -120,8 +120,14 @@ class CacheService:
         self._lock_prefix = f"pc-lock:{namespace}:"
         self._generation = _generation_key(self._prefix)
         root = Path(disk_dir)
-        self._disk = DiskTier(root / "values", size_limit=disk_size_limit)
-        self._replay = ReplayLog(root / "replay")
+        # A damaged file must not stop the app: start over, and say so (stats, Health).
+        self._disk, disk_notice = open_or_start_over(
+            root / "values", "disk cache", lambda d: DiskTier(d, size_limit=disk_size_limit)
+        )
+        self._replay, replay_notice = open_or_start_over(
+            root / "replay", "replay log of invalidations", ReplayLog
+        )
+        self.notices: tuple[str, ...] = tuple(n for n in (disk_notice, replay_notice) if n)
         self._redis: RedisTier | None = None
         if redis_url is not None:
             client = make_redis_client(
@@ -143,9 +149,10 @@ class CacheService:
             initial_backoff=probe_backoff[0],
             max_backoff=probe_backoff[1],
         )
-        if self._redis is not None and len(self._replay):
-            # An earlier run could not deliver invalidations: Redis may hold stale
-            # entries until they are replayed, so start on disk and let the probe do it.
+        if self._redis is not None and (len(self._replay) or replay_notice):
+            # An earlier run could not deliver invalidations (or we can't tell, the log
+            # being unreadable): Redis may hold stale entries until they are replayed,
+            # so start on disk and let the probe do it.
             self._breaker.open("invalidations from an earlier run are waiting for Redis")
 
     # Reads -----------------------------------------------------------------------------
@@ -309,6 +316,7 @@ class CacheService:
             replay_pending=len(self._replay),
             last_error=self._breaker.last_error,
             tiers=tuple(tiers),
+            notices=self.notices,
         )
 
     def reset_stats(self) -> None:

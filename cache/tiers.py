@@ -6,18 +6,16 @@ the :class:`~cache.service.CacheService` decides what a failure means.
 
 from __future__ import annotations
 
-import os
 import re
-import sqlite3
-import stat
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-import diskcache
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from cache.diskfiles import BoundedCache, BytesOnlyDisk, make_private_dir
 
 SCAN_COUNT = 1000
 UNLINK_BATCH = 500
@@ -338,43 +336,6 @@ def _ms(ttl: float | None) -> int | None:
 
 
 # Disk ----------------------------------------------------------------------------------
-class BytesOnlyDisk(diskcache.Disk):  # type: ignore[misc]
-    """diskcache serialization that stores our encoded bytes as they are and never pickles.
-
-    diskcache pickles any value that is not bytes/str/int/float and unpickles on read
-    (CVE-2025-69872): this disk refuses to store anything but ``str`` keys and ``bytes``
-    values, and refuses to read a pickled row written by anything else.
-    """
-
-    def put(self, key: Any) -> tuple[Any, bool]:
-        if type(key) is not str:
-            raise TypeError(f"disk cache keys are str, not {type(key).__name__}")
-        return super().put(key)  # type: ignore[no-any-return]
-
-    def get(self, key: Any, raw: bool) -> Any:
-        if not raw:
-            raise ValueError("refusing to unpickle a disk cache key")
-        return key
-
-    def store(self, value: Any, read: bool, key: Any = diskcache.core.UNKNOWN) -> Any:
-        if read or type(value) is not bytes:
-            raise TypeError(f"disk cache values are bytes, not {type(value).__name__}")
-        return super().store(value, read, key=key)
-
-    def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
-        if mode not in (diskcache.core.MODE_RAW, diskcache.core.MODE_BINARY) or read:
-            raise ValueError("refusing to read a disk cache row that is not plain bytes")
-        return super().fetch(mode, filename, value, read)
-
-
-def make_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) and make it 0700: other users must not read the cache."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if stat.S_IMODE(path.stat().st_mode) != 0o700:
-        os.chmod(path, 0o700)
-    return path
-
-
 class DiskTier:
     """The local tier: a diskcache (SQLite + files) in a 0700 directory, bytes only.
 
@@ -388,7 +349,7 @@ class DiskTier:
 
     def __init__(self, directory: Path, size_limit: int = 512 * 2**20, timeout: float = 1.0):
         self.directory = make_private_dir(directory)
-        self.cache = diskcache.Cache(
+        self.cache = BoundedCache(
             str(self.directory),
             timeout=timeout,
             disk=BytesOnlyDisk,
@@ -464,12 +425,3 @@ class DiskTier:
 
     def close(self) -> None:
         self.cache.close()
-
-
-# ValueError: BytesOnlyDisk refusing a row that is not ours (e.g. a pickle).
-DISK_ERRORS: tuple[type[BaseException], ...] = (
-    diskcache.Timeout,
-    sqlite3.Error,
-    OSError,
-    ValueError,
-)

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cache import CacheService
+from cache.diskfiles import BytesOnlyDisk
 from cache.tiers import (
-    BytesOnlyDisk,
     DiskTier,
     RedisTier,
     Tier,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -77,3 +78,47 @@ def test_the_health_page_never_shows_a_query_password(
         assert all(SECRET not in f"{label} {value}" for label, value in page.rows)
     finally:
         shutdown(context)
+
+
+@pytest.mark.gui
+def test_a_corrupt_disk_cache_is_set_aside_and_the_health_page_says_so(
+    qtbot: QtBot, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """Issue 16, case 2: the app starts with an empty disk tier and tells the admin."""
+    settings = load_settings()
+    database = settings.cache_path / "values" / "cache.db"
+    database.parent.mkdir(parents=True)
+    database.write_bytes(b"\x00 this is not a database \xff" * 300)
+    with caplog.at_level("WARNING"):
+        context = build_context(settings, start_jobs=False)
+    try:
+        assert "could not be read (DatabaseError: file is not a database)" in caplog.text
+        window = build_window(context)
+        qtbot.addWidget(window)
+        page = window.show_page("health")
+        assert isinstance(page, HealthPage)
+        qtbot.waitUntil(lambda: any(label == "Cache tier" for label, _ in page.rows), timeout=10000)
+        rows = dict(page.rows)
+        notice = rows["Cache notice"]
+        assert notice.startswith(f"The disk cache at {settings.cache_path / 'values'} could not")
+        assert "moved aside to" in notice
+        assert "started empty" in notice
+        assert rows["Cache disk"].endswith("0 errors")
+        window.resize(900, 600)
+        window.grab().save(str(tmp_path / "health-corrupt-cache.png"))
+    finally:
+        shutdown(context)
+    aside = [p for p in settings.cache_path.iterdir() if p.name.startswith("values.unreadable-")]
+    assert len(aside) == 1
+
+
+def test_cache_stats_says_a_disk_cache_was_set_aside() -> None:
+    settings = load_settings()
+    database = settings.cache_path / "values" / "cache.db"
+    database.parent.mkdir(parents=True)
+    database.write_bytes(b"\x00 this is not a database \xff" * 300)
+    cli_extensions.register(cli)
+    result = CliRunner().invoke(cli, ["cache", "stats"])
+    assert result.exit_code == 0, result.output
+    assert "notice     The disk cache at" in result.output
+    assert "moved aside to" in result.output
