@@ -1,9 +1,10 @@
 """Cache values are data, not code: JSON bytes (orjson) that round-trip the types we cache.
 
-Supported: everything JSON has, plus ``datetime``/``date``/``time``/``Decimal`` (restored
-to the same type on read), ``UUID`` and enums (stored as their value), tuples and sets
-(read back as lists), dataclasses and row snapshots (anything with ``_asdict()``, like a
-SQLAlchemy ``Row``, or a ``Mapping``), which are read back as dicts. Nothing is pickled,
+Supported: everything JSON has, plus ``datetime``/``date``/``time``/``Decimal`` and the
+floats JSON lacks (NaN, infinities), restored to the same type on read, ``UUID`` and
+enums (stored as their value), tuples and sets (read back as lists), dataclasses and row
+snapshots (anything with ``_asdict()``, like a SQLAlchemy ``Row``, or a ``Mapping``),
+which are read back as dicts. Nothing is pickled,
 so a tampered cache entry can at worst be wrong data, never code.
 
 Encoded values carry a one-byte header. ``J``: plain JSON, decoded by orjson alone.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Protocol, cast
@@ -39,6 +41,7 @@ _RESTORE: dict[str, Any] = {
     "d": dt.date.fromisoformat,
     "t": dt.time.fromisoformat,
     "dec": Decimal,
+    "f": float,  # "nan", "inf", "-inf": JSON has no such numbers (orjson writes null)
 }
 
 
@@ -76,6 +79,8 @@ def _plain_default(obj: Any) -> Any:
 
 
 def _tag_of(obj: Any) -> str | None:
+    if isinstance(obj, float):
+        return None if math.isfinite(obj) else "f"
     for kind, tag in _TAGS:
         if isinstance(obj, kind):
             return tag
@@ -83,7 +88,21 @@ def _tag_of(obj: Any) -> str | None:
 
 
 def _text(obj: Any, tag: str) -> str:
+    if tag == "f":
+        return repr(float(obj))
     return str(obj) if tag == "dec" else cast(_IsoFormat, obj).isoformat()
+
+
+def _has_nonfinite(obj: Any) -> bool:
+    """Whether a NaN or an infinity hides in ``obj`` (orjson would write it as null)."""
+    if isinstance(obj, float):
+        return not math.isfinite(obj)
+    obj = _as_data(obj)
+    if isinstance(obj, dict):
+        return any(_has_nonfinite(v) for v in obj.values())
+    if isinstance(obj, list | tuple):
+        return any(_has_nonfinite(v) for v in obj)
+    return False
 
 
 def _prepare(obj: Any, path: tuple[str | int, ...], groups: dict[Any, list[Any]]) -> Any:
@@ -117,10 +136,14 @@ def encode(value: Any) -> bytes:
     """
     try:
         try:
-            return PLAIN + orjson.dumps(value, default=_plain_default, option=_OPTIONS)
+            data = PLAIN + orjson.dumps(value, default=_plain_default, option=_OPTIONS)
         except orjson.JSONEncodeError as exc:
             if not isinstance(exc.__cause__, _NeedsTagsError):
                 raise
+        else:
+            # orjson writes NaN and infinities as null; only a null can hide one.
+            if b"null" not in data or not _has_nonfinite(value):
+                return data
         root = _tag_of(value)
         if root is not None:
             body: list[Any] = [_text(value, root), [], root]

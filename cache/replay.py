@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import diskcache
 import orjson
 
-from cache.tiers import BytesOnlyDisk, make_private_dir
+from cache.diskfiles import BoundedCache, BytesOnlyDisk, make_private_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +37,7 @@ class ReplayLog:
 
     def __init__(self, directory: Path) -> None:
         self.directory = make_private_dir(directory)
-        self._cache = diskcache.Cache(str(self.directory), timeout=1.0, disk=BytesOnlyDisk)
+        self._cache = BoundedCache(str(self.directory), timeout=1.0, disk=BytesOnlyDisk)
         self._seq = itertools.count()
 
     def append(self, invalidation: Invalidation) -> None:

@@ -33,12 +33,12 @@ import redis
 
 from cache import codec
 from cache.breaker import CircuitBreaker
+from cache.diskfiles import DISK_ERRORS, open_or_start_over
 from cache.flight import SingleFlight
-from cache.keys import TTL, check_key, check_ttl, entity_invalidation
+from cache.keys import TTL, check_key, check_ttl, entity_invalidation, unstorable_key
 from cache.replay import Invalidation, ReplayLog
 from cache.stats import CacheStats, Counters, TierStats
 from cache.tiers import (
-    DISK_ERRORS,
     POOL_EXHAUSTED,
     DiskTier,
     RedisTier,
@@ -63,7 +63,9 @@ def _generation_key(prefix: str) -> str:
     return f"pc-gen:{prefix}"
 
 
-_ANY_TIER_ERROR: tuple[type[BaseException], ...] = (redis.RedisError, *DISK_ERRORS)
+# What a Redis call may raise is not only RedisError: a socket closed under a reading
+# thread surfaces as ValueError or OSError from the parser. Any of them is a miss.
+_ANY_TIER_ERROR: tuple[type[BaseException], ...] = (Exception,)
 
 
 class CacheService:
@@ -118,8 +120,14 @@ class CacheService:
         self._lock_prefix = f"pc-lock:{namespace}:"
         self._generation = _generation_key(self._prefix)
         root = Path(disk_dir)
-        self._disk = DiskTier(root / "values", size_limit=disk_size_limit)
-        self._replay = ReplayLog(root / "replay")
+        # A damaged file must not stop the app: start over, and say so (stats, Health).
+        self._disk, disk_notice = open_or_start_over(
+            root / "values", "disk cache", lambda d: DiskTier(d, size_limit=disk_size_limit)
+        )
+        self._replay, replay_notice = open_or_start_over(
+            root / "replay", "replay log of invalidations", ReplayLog
+        )
+        self.notices: tuple[str, ...] = tuple(n for n in (disk_notice, replay_notice) if n)
         self._redis: RedisTier | None = None
         if redis_url is not None:
             client = make_redis_client(
@@ -141,21 +149,33 @@ class CacheService:
             initial_backoff=probe_backoff[0],
             max_backoff=probe_backoff[1],
         )
-        if self._redis is not None and len(self._replay):
-            # An earlier run could not deliver invalidations: Redis may hold stale
-            # entries until they are replayed, so start on disk and let the probe do it.
+        if self._redis is not None and (len(self._replay) or replay_notice):
+            # An earlier run could not deliver invalidations (or we can't tell, the log
+            # being unreadable): Redis may hold stale entries until they are replayed,
+            # so start on disk and let the probe do it.
             self._breaker.open("invalidations from an earlier run are waiting for Redis")
 
     # Reads -----------------------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
         """The cached value of ``key``, or ``default`` on a miss (or any cache failure)."""
-        value = self._lookup(key, self._key(key))
+        full = self._key(key)
+        if full is None:
+            self._counters.add(self.tier, "misses")
+            return default
+        value = self._lookup(key, full)
         return default if value is _MISSING else value
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         """The cached values of ``keys`` that are present (misses are left out)."""
-        wanted = list(keys)
-        full = [self._key(k) for k in wanted]
+        wanted: list[str] = []
+        full: list[str] = []
+        for key in keys:
+            full_key = self._key(key)
+            if full_key is not None:
+                wanted.append(key)
+                full.append(full_key)
+        if not full:
+            return {}
         tier, raws = self._read_many(full)
         out: dict[str, Any] = {}
         for key, full_key, raw in zip(wanted, full, raws, strict=True):
@@ -170,10 +190,17 @@ class CacheService:
         Concurrent misses on one key run the loader once in this process; across
         processes a short lock in the current tier makes the others wait and re-read.
         The result is always what a later hit returns (the value after a trip through
-        the codec: dataclasses and rows become dicts, tuples become lists).
+        the codec: dataclasses and rows become dicts, tuples become lists). A key too long
+        to store or a value over ``max_value_bytes`` is returned but not cached.
+
+        Raises:
+            TypeError: the key is not a str, or the loaded value is not data.
+            ValueError: an empty key or a bad ``ttl`` (before the loader runs).
         """
-        full = self._key(key)
         check_ttl(key, ttl)
+        full = self._key(key)
+        if full is None:
+            return codec.decode(codec.encode(self._checked_value(key, loader())))
         value = self._lookup(key, full)
         if value is not _MISSING:
             return value
@@ -182,27 +209,44 @@ class CacheService:
 
     # Writes ----------------------------------------------------------------------------
     def set(self, key: str, value: Any, ttl: float | None = TTL.MEDIUM) -> bool:
-        """Store ``value`` for ``ttl`` seconds (None: until evicted); False if no tier took it.
+        """Store ``value`` for ``ttl`` seconds (None: until evicted); False if no tier took
+        it, or if it is too big to cache (over ``max_value_bytes`` encoded, or a key over
+        1,024 characters: logged at DEBUG, never an error).
 
         Raises:
             TypeError: ``value`` is not serializable (the message names the key).
-            ValueError: the encoded value is larger than ``max_value_bytes``, or bad ttl.
+            ValueError: an empty key or a bad ttl.
         """
-        full = self._key(key)
         check_ttl(key, ttl)
-        return self._write({full: self._encode(key, value)}, ttl)
+        full = self._key(key)
+        data = self._encode(key, value)
+        if full is None or data is None:
+            return False
+        return self._write({full: data}, ttl)
 
     def set_many(self, mapping: Mapping[str, Any], ttl: float | None = TTL.MEDIUM) -> bool:
-        """Store every item; all values are checked before anything is stored."""
+        """Store every item; all values are checked before anything is stored. False if
+        some item was too big to cache (the others are stored) or no tier took them."""
         items: dict[str, bytes] = {}
+        complete = True
         for key, value in mapping.items():
             check_ttl(key, ttl)
-            items[self._key(key)] = self._encode(key, value)
-        return self._write(items, ttl) if items else True
+            full = self._key(key)
+            data = self._encode(key, value)
+            if full is None or data is None:
+                complete = False
+            else:
+                items[full] = data
+        if not items:
+            return complete
+        return self._write(items, ttl) and complete
 
     def delete(self, key: str) -> bool:
         """Remove ``key``; True if it was present in the current tier."""
-        return self._invalidate(Invalidation((self._key(key),), (), self._prefix)) > 0
+        full = self._key(key)
+        if full is None:
+            return False
+        return self._invalidate(Invalidation((full,), (), self._prefix)) > 0
 
     def delete_pattern(self, pattern: str) -> int:
         """Remove every key matching the glob ``pattern`` (``*``, ``?``, ``[...]``, ``\\``).
@@ -253,7 +297,7 @@ class CacheService:
                 try:
                     keys = self._redis.count(self._prefix)
                     memory = self._redis.memory_bytes()
-                except redis.RedisError as exc:
+                except Exception as exc:  # any failure of the Redis call: see _redis_failed
                     self._redis_failed(exc)
             counts = self._counters.snapshot("redis")
             tiers.append(TierStats("redis", **counts, keys=keys, memory_bytes=memory))
@@ -272,6 +316,7 @@ class CacheService:
             replay_pending=len(self._replay),
             last_error=self._breaker.last_error,
             tiers=tuple(tiers),
+            notices=self.notices,
         )
 
     def reset_stats(self) -> None:
@@ -292,21 +337,48 @@ class CacheService:
         self.close()
 
     # Internals: keys and values ----------------------------------------------------------
-    def _key(self, key: str) -> str:
+    def _key(self, key: str) -> str | None:
+        """The stored name of ``key``, or None when it cannot be stored (logged)."""
         check_key(key)
-        return self._prefix + key
+        why = unstorable_key(key)
+        if why is None:
+            return self._prefix + key
+        log.debug("cache: not caching key %r...: %s", key[:60], why)
+        return None
 
-    def _encode(self, key: str, value: Any) -> bytes:
+    def _encode(self, key: str, value: Any) -> bytes | None:
+        """The stored form of ``value``, or None when it is too big to cache (logged)."""
         try:
             data = codec.encode(value)
         except TypeError as exc:
             raise TypeError(f"cache value for key {key!r} is not serializable: {exc}") from None
         if len(data) > self.max_value_bytes:
-            raise ValueError(
-                f"cache value for key {key!r} is {len(data)} bytes encoded; the limit "
-                f"(max_value_bytes) is {self.max_value_bytes}"
+            log.debug(
+                "cache: not caching %r: %d bytes encoded, over max_value_bytes %d",
+                key,
+                len(data),
+                self.max_value_bytes,
             )
+            return None
         return data
+
+    def _checked_value(self, key: str, value: Any) -> Any:
+        """``value``, after checking it is data (``TypeError`` naming the key if not)."""
+        try:
+            codec.encode(value)
+        except TypeError as exc:
+            raise TypeError(f"cache value for key {key!r} is not serializable: {exc}") from None
+        return value
+
+    def _decodable(self, raw: bytes) -> bool:
+        """Whether ``raw`` is a value we would store (read back by a waiting loader)."""
+        if len(raw) > self.max_value_bytes:
+            return False
+        try:
+            codec.decode(raw)
+        except ValueError:
+            return False
+        return True
 
     def _decoded(self, tier: str, key: str, full: str, raw: bytes | None) -> Any:
         if raw is None:
@@ -315,9 +387,13 @@ class CacheService:
                 log.info("cache MISS %s (%s)", key, tier)
             return _MISSING
         try:
+            if len(raw) > self.max_value_bytes:
+                # What is written is bounded; so is what is read: whoever can write to
+                # Redis must not make every desk decode hundreds of megabytes.
+                raise ValueError(f"{len(raw)} bytes, over max_value_bytes")
             value = codec.decode(raw)
-        except ValueError:  # orjson.JSONDecodeError is a ValueError
-            log.warning("cache entry %r in %s is corrupt; dropping it", key, tier)
+        except ValueError as exc:  # orjson.JSONDecodeError is a ValueError
+            log.warning("cache entry %r in %s is corrupt (%s); dropping it", key, tier, exc)
             self._counters.add(tier, "errors")
             self._invalidate(Invalidation((full,), (), self._prefix))
             return _MISSING
@@ -335,7 +411,7 @@ class CacheService:
         if self._redis is not None and self._breaker.closed:
             try:
                 return "redis", self._redis.get(full)
-            except redis.RedisError as exc:
+            except Exception as exc:  # any failure of the Redis call: see _redis_failed
                 self._redis_failed(exc)
                 if self._breaker.closed:
                     return "redis", None
@@ -349,7 +425,7 @@ class CacheService:
         if self._redis is not None and self._breaker.closed:
             try:
                 return "redis", self._redis.get_many(full)
-            except redis.RedisError as exc:
+            except Exception as exc:  # any failure of the Redis call: see _redis_failed
                 self._redis_failed(exc)
                 if self._breaker.closed:
                     return "redis", [None] * len(full)
@@ -367,7 +443,7 @@ class CacheService:
                     self._redis.set(key, data, ttl)
                 else:
                     self._redis.set_many(items, ttl)
-            except redis.RedisError as exc:
+            except Exception as exc:  # any failure of the Redis call: see _redis_failed
                 self._redis_failed(exc)
                 if self._breaker.closed:
                     return False
@@ -401,7 +477,7 @@ class CacheService:
             if self._breaker.closed:
                 try:
                     deleted = self._apply(self._redis, op)
-                except redis.RedisError as exc:
+                except Exception as exc:  # any failure of the Redis call: see _redis_failed
                     # Whatever the error, Redis may still hold the entries: fail over so
                     # nothing reads them, and let the probe replay this before failback.
                     self._redis_failed(exc, force_open=True)
@@ -425,10 +501,13 @@ class CacheService:
             self._disk_failed(exc)
             return None
 
-    def _redis_failed(self, exc: redis.RedisError, force_open: bool = False) -> None:
+    def _redis_failed(self, exc: BaseException, force_open: bool = False) -> None:
+        """A Redis call failed: connection-level failures (and anything that is not a
+        Redis error, such as a socket closed mid-read) fail over; the rest are misses."""
         self._counters.add("redis", "errors")
         exhausted = POOL_EXHAUSTED in str(exc)  # busy, not down: a miss, keep Redis
-        if force_open or (isinstance(exc, REDIS_DOWN) and not exhausted):
+        down = isinstance(exc, REDIS_DOWN) or not isinstance(exc, redis.RedisError)
+        if force_open or (down and not exhausted):
             self._breaker.record_failure(exc)
         else:
             log.warning("cache: Redis error treated as a miss: %r", exc)
@@ -479,13 +558,19 @@ class CacheService:
             if isinstance(tier, RedisTier):
                 try:
                     raw, generation = tier.get_with_generation(full, self._generation)
-                except redis.RedisError as exc:
+                except Exception as exc:  # any failure of the Redis call: see _redis_failed
                     self._redis_failed(exc)
                     tier = self._disk
             if generation is None:
                 _, raw = self._read(full)
-            if raw is not None and raw[:1] in (codec.PLAIN, codec.TAGGED):
-                return raw
+            if raw is not None:
+                if self._decodable(raw):
+                    return raw  # another process loaded it meanwhile
+                # Corrupt (or too big): drop it, which also moves the generation on, so
+                # read again before loading.
+                self._decoded(tier.name, key, full, raw)
+                if time.monotonic() <= deadline:
+                    continue
             try:
                 acquired: bool | None = tier.try_lock(lock_name, token, self.lock_timeout)
             except _ANY_TIER_ERROR:
@@ -513,7 +598,10 @@ class CacheService:
         """Load and store, unless an invalidation came in meanwhile: from this process
         (the epoch) or from any process through Redis (the generation, read before)."""
         epoch = self._epoch
-        data = self._encode(key, loader())
+        value = loader()
+        data = self._encode(key, value)
+        if data is None:  # too big to cache: the caller still gets it, in a hit's shape
+            return codec.encode(value)
         if self._epoch != epoch:
             log.info("cache: %r was invalidated while loading; not storing it", key)
         elif generation is not None and self._redis is not None and self._breaker.closed:
@@ -521,7 +609,7 @@ class CacheService:
                 stored = self._redis.set_if_generation(
                     full, data, ttl, self._generation, generation
                 )
-            except redis.RedisError as exc:
+            except Exception as exc:  # any failure of the Redis call: see _redis_failed
                 self._redis_failed(exc)
             else:
                 if stored:

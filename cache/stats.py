@@ -77,6 +77,8 @@ class CacheStats:
         failovers: times this process moved from Redis to disk.
         replay_pending: invalidations waiting for Redis to come back.
         last_error: the last Redis failure, if any.
+        notices: what the admin should know about this run, e.g. an unreadable disk
+            cache that was moved aside at start.
     """
 
     namespace: str
@@ -86,6 +88,7 @@ class CacheStats:
     replay_pending: int
     last_error: str | None
     tiers: tuple[TierStats, ...]
+    notices: tuple[str, ...] = ()
 
     @property
     def hits(self) -> int:
@@ -118,4 +121,5 @@ class CacheStats:
             "misses": self.misses,
             "hit_rate": round(self.hit_rate, 4),
             "tiers": {t.name: t.as_dict() for t in self.tiers},
+            "notices": list(self.notices),
         }

@@ -6,18 +6,16 @@ the :class:`~cache.service.CacheService` decides what a failure means.
 
 from __future__ import annotations
 
-import os
 import re
-import sqlite3
-import stat
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-import diskcache
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from cache.diskfiles import BoundedCache, BytesOnlyDisk, make_private_dir
 
 SCAN_COUNT = 1000
 UNLINK_BATCH = 500
@@ -66,32 +64,58 @@ def escape_glob(text: str) -> str:
     return _GLOB_SPECIAL.sub(r"\\\1", text)
 
 
+def _glob_class(pattern: str, i: int) -> tuple[str, int]:
+    """The regex of the ``[...]`` class whose body starts at ``pattern[i]``, and the index
+    of its last character. A port of Redis's ``stringmatchlen`` (util.c), quirks included:
+    ``\\x`` is a literal anywhere in the class, ``a-z`` is a range in either order (even
+    ``a-]``), ``]`` first closes an empty class, and an unclosed class runs to the end."""
+    n = len(pattern)
+    negate = i < n and pattern[i] == "^"
+    if negate:
+        i += 1
+    members: list[str] = []
+    while True:
+        if n - i >= 2 and pattern[i] == "\\":
+            i += 1
+            members.append(re.escape(pattern[i]))
+        elif i >= n:
+            i = n - 1
+            break
+        elif pattern[i] == "]":
+            break
+        elif n - i >= 3 and pattern[i + 1] == "-":
+            low, high = sorted((pattern[i], pattern[i + 2]))
+            members.append(f"{re.escape(low)}-{re.escape(high)}")
+            i += 2
+        else:
+            members.append(re.escape(pattern[i]))
+        i += 1
+    if not members:
+        return ("." if negate else "(?!)"), i
+    return f"[{'^' if negate else ''}{''.join(members)}]", i
+
+
 def glob_to_regex(pattern: str) -> re.Pattern[str]:
-    """Redis glob semantics (``*``, ``?``, ``[a-z]``, ``[^x]``, ``\\x``) as a regex."""
+    """Redis glob semantics (``*``, ``?``, ``[a-z]``, ``[^x]``, ``\\x``) as a regex.
+
+    One difference, on purpose: ``?`` and a class match one *character* here, where
+    Redis matches one byte; :meth:`RedisTier.delete_matching` applies such patterns
+    itself so that both tiers follow this rule.
+    """
     out: list[str] = []
     i, n = 0, len(pattern)
     while i < n:
         c = pattern[i]
         if c == "\\" and i + 1 < n:
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        if c == "*":
+            i += 1
+            out.append(re.escape(pattern[i]))
+        elif c == "*":
             out.append(".*")
         elif c == "?":
             out.append(".")
         elif c == "[":
-            end = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] == "^" else i + 1)
-            if end == -1:
-                out.append("(?!)")  # Redis: an unclosed class matches nothing
-            else:
-                body = pattern[i + 1 : end]
-                negate = body.startswith("^")
-                if negate:
-                    body = body[1:]
-                cls = "".join(ch if ch == "-" else re.escape(ch) for ch in body.replace("\\", ""))
-                out.append(f"[{'^' if negate else ''}{cls}]")
-                i = end
+            cls, i = _glob_class(pattern, i + 1)
+            out.append(cls)
         else:
             out.append(re.escape(c))
         i += 1
@@ -113,6 +137,10 @@ def literal_prefix(pattern: str) -> str:
         out.append(c)
         i += 1
     return "".join(out)
+
+
+# An unescaped ``?`` or ``[``: Redis would match it against a byte.
+_BYTEWISE = re.compile(r"(?<!\\)(?:\\\\)*[?\[]")
 
 
 def _matcher(patterns: Sequence[str]) -> re.Pattern[str]:
@@ -209,8 +237,10 @@ class RedisTier:
         return bool(self.client.ping())
 
     def disconnect(self) -> None:
-        """Drop pooled sockets (after a failure they are dead; new ones are made on use)."""
-        self.client.connection_pool.disconnect()
+        """Drop the idle pooled sockets (after a failure they are dead; new ones are made
+        on use). Sockets in use are left to their threads, which drop them when their own
+        call fails: closing them here would pull them from under a read in progress."""
+        self.client.connection_pool.disconnect(inuse_connections=False)
 
     def get(self, key: str) -> bytes | None:
         value: bytes | None = self._call("GET", key)
@@ -244,9 +274,12 @@ class RedisTier:
         if not patterns:
             return 0
         # One SCAN pass however many patterns: MATCH the single pattern, or the common
-        # prefix with the patterns applied here.
-        if len(patterns) == 1:
+        # prefix with the patterns applied here. Redis matches ``?`` and ``[...]`` against
+        # one byte, not one character, so patterns using them are applied here too.
+        if len(patterns) == 1 and not _BYTEWISE.search(patterns[0]):
             match, check = patterns[0], None
+        elif len(patterns) == 1:
+            match, check = escape_glob(literal_prefix(patterns[0])) + "*", _matcher(patterns)
         else:
             match, check = escape_glob(prefix) + "*", _matcher(patterns)
         deleted = 0
@@ -303,43 +336,6 @@ def _ms(ttl: float | None) -> int | None:
 
 
 # Disk ----------------------------------------------------------------------------------
-class BytesOnlyDisk(diskcache.Disk):  # type: ignore[misc]
-    """diskcache serialization that stores our encoded bytes as they are and never pickles.
-
-    diskcache pickles any value that is not bytes/str/int/float and unpickles on read
-    (CVE-2025-69872): this disk refuses to store anything but ``str`` keys and ``bytes``
-    values, and refuses to read a pickled row written by anything else.
-    """
-
-    def put(self, key: Any) -> tuple[Any, bool]:
-        if type(key) is not str:
-            raise TypeError(f"disk cache keys are str, not {type(key).__name__}")
-        return super().put(key)  # type: ignore[no-any-return]
-
-    def get(self, key: Any, raw: bool) -> Any:
-        if not raw:
-            raise ValueError("refusing to unpickle a disk cache key")
-        return key
-
-    def store(self, value: Any, read: bool, key: Any = diskcache.core.UNKNOWN) -> Any:
-        if read or type(value) is not bytes:
-            raise TypeError(f"disk cache values are bytes, not {type(value).__name__}")
-        return super().store(value, read, key=key)
-
-    def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
-        if mode not in (diskcache.core.MODE_RAW, diskcache.core.MODE_BINARY) or read:
-            raise ValueError("refusing to read a disk cache row that is not plain bytes")
-        return super().fetch(mode, filename, value, read)
-
-
-def make_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) and make it 0700: other users must not read the cache."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if stat.S_IMODE(path.stat().st_mode) != 0o700:
-        os.chmod(path, 0o700)
-    return path
-
-
 class DiskTier:
     """The local tier: a diskcache (SQLite + files) in a 0700 directory, bytes only.
 
@@ -353,7 +349,7 @@ class DiskTier:
 
     def __init__(self, directory: Path, size_limit: int = 512 * 2**20, timeout: float = 1.0):
         self.directory = make_private_dir(directory)
-        self.cache = diskcache.Cache(
+        self.cache = BoundedCache(
             str(self.directory),
             timeout=timeout,
             disk=BytesOnlyDisk,
@@ -429,12 +425,3 @@ class DiskTier:
 
     def close(self) -> None:
         self.cache.close()
-
-
-# ValueError: BytesOnlyDisk refusing a row that is not ours (e.g. a pickle).
-DISK_ERRORS: tuple[type[BaseException], ...] = (
-    diskcache.Timeout,
-    sqlite3.Error,
-    OSError,
-    ValueError,
-)

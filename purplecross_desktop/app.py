@@ -127,7 +127,8 @@ def start_jobs_in_background(context: AppContext) -> threading.Thread:
 
 
 def cache_health_check(cache: CacheService) -> HealthCheck:
-    """Health rows for the cache: the tier in use, the breaker, hit rates per tier."""
+    """Health rows for the cache: the tier in use, the breaker, hit rates per tier, and
+    notices (such as an unreadable disk cache moved aside at start)."""
 
     def check() -> list[tuple[str, str]]:
         stats = cache.stats()
@@ -142,6 +143,7 @@ def cache_health_check(cache: CacheService) -> HealthCheck:
             )
         if stats.last_error:
             rows.append(("Cache last error", stats.last_error))
+        rows += [("Cache notice", notice) for notice in stats.notices]
         return rows
 
     return check

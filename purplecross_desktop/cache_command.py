@@ -65,6 +65,8 @@ def cache_stats(as_json: bool) -> None:
     )
     if stats.last_error:
         click.echo(f"last error {stats.last_error}")
+    for notice in stats.notices:
+        click.echo(f"notice     {notice}")
     click.echo("")
     click.echo(f"{'tier':<6} {'keys':>8} {'memory':>11}")
     for tier in stats.tiers:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from cache import ENTITIES, CacheService
+from cache import ENTITIES, ENTITY_NAME, CacheService
 from purplecross_desktop.domain.events import DomainEvent, EventBus
 from purplecross_desktop.secrets import redis_password_for
 from purplecross_desktop.settings import Settings
@@ -48,7 +48,7 @@ def build_cache_service(settings: Settings) -> CacheService:
 def wire_cache_invalidation(bus: EventBus, cache: CacheService) -> Callable[[], None]:
     """Invalidate what every committed change touches; returns the unsubscriber.
 
-    An event invalidates its own entity (when the cache knows that kind) and every
+    An event invalidates its own entity (any kind the domain publishes) and every
     related record named in its payload (``patient_id``, ``client_id``, ``vet_id``, ...),
     so an appointment booking drops the patient's and the client's cached views too.
     Searches go with any write.
@@ -56,7 +56,7 @@ def wire_cache_invalidation(bus: EventBus, cache: CacheService) -> Callable[[], 
 
     def on_event(event: DomainEvent) -> None:
         targets: set[tuple[str, object]] = set()
-        if event.entity in ENTITIES:
+        if ENTITY_NAME.fullmatch(event.entity):
             targets.add((event.entity, event.entity_id))
         for key, entity in RELATED_IDS.items():
             value = event.data.get(key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import zoneinfo
 from collections.abc import Iterable, Mapping
@@ -121,15 +122,21 @@ class Settings:
         return out
 
 
+_SECRET_QUERY = re.compile(r"([?&](?:password|passwd|pass|pwd|secret|token)=)[^&#]*", re.IGNORECASE)
+
+
 def mask_url(url: str) -> str:
-    """Replace the password part of ``scheme://user:password@host`` with ``***``."""
+    """``url`` with its secrets as ``***``: the password of ``scheme://user:password@host``
+    and query parameters such as ``?password=`` (redis-py and libpq read both)."""
+    url = _SECRET_QUERY.sub(r"\1***", url)
     scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
+    if not sep or "@" not in rest.split("?", 1)[0]:
         return url
-    creds, _, host = rest.rpartition("@")
+    location, query_sep, query = rest.partition("?")
+    creds, _, host = location.rpartition("@")
     if ":" in creds:
         user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}"
+        return f"{scheme}://{user}:***@{host}{query_sep}{query}"
     return url
 
 

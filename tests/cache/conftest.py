@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from cache import CacheService
 from tests.cache.proxy import TcpProxy
+from tests.support.redis_server import RedisServer
 
 # The probe must not race the tests that drive failback themselves.
 NO_PROBE = (3600.0, 3600.0)
@@ -56,3 +61,23 @@ def proxy(redis_url: str) -> Iterator[TcpProxy]:
     p.restore()
     yield p
     p.cut()
+
+
+@contextlib.contextmanager
+def frozen(server: RedisServer) -> Iterator[None]:
+    """SIGSTOP the server for the block: connections stay open and nothing answers (a hung
+    host, a swapping VM), the case where timeouts, not refusals, decide what happens."""
+    assert server.process is not None
+    os.kill(server.process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)

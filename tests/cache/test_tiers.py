@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,10 +10,12 @@ from pathlib import Path
 import diskcache
 import pytest
 import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cache import CacheService
+from cache.diskfiles import BytesOnlyDisk
 from cache.tiers import (
-    BytesOnlyDisk,
     DiskTier,
     RedisTier,
     Tier,
@@ -21,6 +24,7 @@ from cache.tiers import (
     make_redis_client,
 )
 from tests.cache.conftest import make_service
+from tests.support.redis_server import RedisServer
 
 PREFIX = "pc:tiers:"
 
@@ -98,6 +102,34 @@ def test_glob_matches_like_redis(
         client.close()
     assert found == set(matches)
     assert [k for k in matches + misses if regex.fullmatch(k)] == matches
+
+
+# Every key of up to three characters over the characters glob syntax cares about.
+GLOB_ALPHABET = "ab-]^\\[*?"
+GLOB_KEYS = ["".join(p) for n in (1, 2, 3) for p in itertools.product("ab-]^\\[", repeat=n)]
+
+
+@pytest.fixture(scope="module")
+def glob_keys(redis_server_session: RedisServer) -> Iterator[redis.Redis[bytes]]:
+    client: redis.Redis[bytes] = redis.Redis.from_url(redis_server_session.url.replace("/0", "/9"))
+    client.flushdb()
+    client.mset({f"g:{k}": 1 for k in GLOB_KEYS})
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(pattern=st.text(GLOB_ALPHABET, min_size=1, max_size=6))
+def test_glob_to_regex_agrees_with_redis_on_any_pattern(
+    glob_keys: redis.Redis[bytes], pattern: str
+) -> None:
+    """Redis's own matcher is the reference: brackets, escapes, ranges, unclosed classes."""
+    found = {k.decode()[2:] for k in glob_keys.scan_iter(match="g:" + pattern, count=5000)}
+    regex = glob_to_regex("g:" + pattern)
+    assert {k for k in GLOB_KEYS if regex.fullmatch("g:" + k)} == found
 
 
 def test_escape_glob_makes_a_literal() -> None:

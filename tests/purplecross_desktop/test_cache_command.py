@@ -63,6 +63,16 @@ def test_clear_refuses_an_empty_pattern(runner: CliRunner) -> None:
     assert "must be a non-empty glob" in result.output
 
 
+def test_clear_takes_any_glob_redis_takes(runner: CliRunner, tier: str) -> None:
+    with build_cache_service(load_settings()) as cache:
+        cache.set_many({"k:]": 1, "k:x": 2, "k:y": 3})
+    result = runner.invoke(cli, ["cache", "clear", "--pattern", "k:[\\]x]"])
+    assert result.exit_code == 0, result.output
+    assert "removed 2 entries" in result.output
+    with build_cache_service(load_settings()) as cache:
+        assert cache.get_many(["k:]", "k:x", "k:y"]) == {"k:y": 3}
+
+
 def test_clear_while_redis_is_down_is_applied_when_it_returns(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer
 ) -> None:

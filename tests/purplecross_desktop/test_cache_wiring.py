@@ -62,16 +62,30 @@ def test_an_event_invalidates_its_entity_and_the_related_records(cache: CacheSer
     assert cache.get("patient:8:x") == 1  # no longer wired
 
 
-def test_events_of_kinds_the_cache_does_not_know_still_drop_searches(
+def test_events_of_every_kind_the_domain_publishes_invalidate_their_entity(
     cache: CacheService,
 ) -> None:
     bus = EventBus()
     wire_cache_invalidation(bus, cache)
-    cache.set_many({"search:rooms": 1, "patient:4:vaccinations": 2, "patient:5": 3})
+    cache.set_many({"search:rooms": 1, "room:1": 2, "room:list": 3, "room:2": 4})
     bus.publish(DomainEvent("room.created", "room", 1, {"name": "Room 2"}))
-    assert cache.get("search:rooms") is None
+    assert cache.get_many(["search:rooms", "room:1", "room:list", "room:2"]) == {"room:2": 4}
+    cache.set_many({"vaccination:9": 1, "patient:4:vaccinations": 2, "patient:5": 3})
     bus.publish(DomainEvent("vaccination.recorded", "vaccination", 9, {"patient_id": 4}))
-    assert cache.get_many(["patient:4:vaccinations", "patient:5"]) == {"patient:5": 3}
+    assert cache.get_many(["vaccination:9", "patient:4:vaccinations", "patient:5"]) == {
+        "patient:5": 3
+    }
+    cache.set_many({"reminder:3": 1, "appointment:8:reminders": 2})
+    bus.publish(DomainEvent("reminder.updated", "reminder", 3, {"appointment_id": 8}))
+    assert cache.get_many(["reminder:3", "appointment:8:reminders"]) == {}
+
+
+def test_an_event_of_a_new_kind_still_invalidates_it_and_the_searches(cache: CacheService) -> None:
+    bus = EventBus()
+    wire_cache_invalidation(bus, cache)
+    cache.set_many({"lab_result:5": 1, "search:x": 2, "patient:1": 3})
+    bus.publish(DomainEvent("lab_result.created", "lab_result", 5, {"note": "x"}))
+    assert cache.get_many(["lab_result:5", "search:x", "patient:1"]) == {"patient:1": 3}
 
 
 class PatientReads:
