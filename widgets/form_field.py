@@ -92,6 +92,8 @@ class FormField(QWidget):
         self._error = text
         self._error_label.setText(text)
         self._error_label.setVisible(bool(text))
+        # the rule broken says more than the hint; one line under the input, not two
+        self._hint_label.setVisible(bool(self._hint) and not text)
         self._editor.setProperty("invalid", bool(text))
         # re-polish: the theme's [invalid="true"] rule reads the property at polish time
         style = self._editor.style()
@@ -111,7 +113,7 @@ class FormField(QWidget):
         """Replace the hint line ("" hides it)."""
         self._hint = hint
         self._hint_label.setText(hint)
-        self._hint_label.setVisible(bool(hint))
+        self._hint_label.setVisible(bool(hint) and not self._error)
         self._describe()
 
     # Internals ----------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from purplecross_desktop.operations import BackgroundOperation, OperationRunner
 from purplecross_desktop.settings import Settings
+from purplecross_desktop.staff_session import StaffSession
 
 if TYPE_CHECKING:
     from purplecross_desktop.services import Services
@@ -21,6 +22,7 @@ class AppContext:
         runner: delivers background work to the UI thread.
         session_factory: the clinic database's session factory.
         services: the domain services (None only in tests of the bare shell).
+        staff_session: who is signed in at this workstation; the services act as them.
         extras: optional subsystems (cache, jobs) by name; absent ones are missing keys.
     """
 
@@ -28,6 +30,7 @@ class AppContext:
     runner: OperationRunner
     session_factory: Any = None
     services: Services | None = None
+    staff_session: StaffSession = field(default_factory=StaffSession)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def wait_for_jobs(self, timeout: float = 30.0) -> None:
