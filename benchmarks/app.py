@@ -303,7 +303,7 @@ def _open_app(clock: _Clock) -> Any:
     clock.mark("QApplication")
     context = app_module.build_context(settings, start_jobs=False)
     clock.mark("build_context (db check, services, cache)")
-    context.extras["themes"] = ThemeManager(app, settings.theme)
+    context.themes = ThemeManager(app, settings.theme)
     window = app_module.build_window(context)
     clock.mark("build_window (MainWindow + Today page)")
     window.show()
@@ -326,7 +326,7 @@ def _child_start() -> None:
     clock.mark("interpreter up")
     app_module, context, window = _open_app(clock)
     cpu = time.process_time()
-    context.extras["jobs_starter"].join()
+    context.job_runtime()
     grid = window.current_page().grid
     t0 = float(os.environ[T0_ENV])
     marks = [("spawn to interpreter up", clock.marks[0][1]), *clock.marks[1:]]
@@ -418,8 +418,7 @@ def _child_stall() -> None:
 
     clock = _Clock()
     app_module, context, window = _open_app(clock)
-    context.extras["jobs_starter"].join()
-    platform = context.extras["jobs"].platform
+    platform = context.job_runtime().platform
     platform.register(TaskSpec("bench.noop", noop, NOTIFICATIONS))
     collections = _record_gc_pauses()
     registry = JobRegistry(platform)
