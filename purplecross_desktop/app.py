@@ -17,10 +17,12 @@ from cache import CacheService
 from purplecross_desktop.cache_wiring import build_cache_service, wire_cache_invalidation
 from purplecross_desktop.database.session import make_engine, make_session_factory, upgrade
 from purplecross_desktop.domain.events import EventBus
+from purplecross_desktop.domain.roles import Permission
 from purplecross_desktop.operations import OperationRunner
 from purplecross_desktop.schema_check import schema_is_current
 from purplecross_desktop.services import build_services
 from purplecross_desktop.settings import Settings, mask_url
+from purplecross_desktop.staff_session import StaffSession
 from purplecross_desktop.ui.context import AppContext, HealthCheck
 from purplecross_desktop.ui.main_window import MainWindow, PageSpec
 from purplecross_desktop.ui.pages.appointments_page import AppointmentsPage
@@ -31,6 +33,7 @@ from purplecross_desktop.ui.pages.patients_page import PatientsPage
 from purplecross_desktop.ui.pages.queue_monitor_page import QueueMonitorPage
 from purplecross_desktop.ui.pages.reports_page import ReportsPage
 from purplecross_desktop.ui.pages.settings_page import SettingsPage
+from purplecross_desktop.ui.pages.staff_page import StaffPage
 from purplecross_desktop.ui.pages.today_page import TodayPage
 from widgets.theme import ThemeManager
 
@@ -49,9 +52,10 @@ def default_pages() -> list[PageSpec]:
         PageSpec("clients", "Clients", ClientsPage),
         PageSpec("invoices", "Invoices", InvoicesPage),
         PageSpec("reports", "Reports", ReportsPage),
-        PageSpec("queues", "Queue monitor", QueueMonitorPage, admin_only=True),
+        PageSpec("queues", "Queue monitor", QueueMonitorPage, Permission.MONITOR_QUEUES),
         PageSpec("health", "Health", HealthPage),
-        PageSpec("settings", "Settings", SettingsPage),
+        PageSpec("staff", "Staff", StaffPage, Permission.MANAGE_STAFF),
+        PageSpec("settings", "Settings", SettingsPage, Permission.MANAGE_SETTINGS),
     ]
 
 
@@ -80,12 +84,16 @@ def build_context(
     engine = make_engine(url)
     factory = make_session_factory(engine)
     bus = EventBus()
+    staff_session = StaffSession()
     cache = build_cache_service(settings)
     context = AppContext(
         settings=settings,
         runner=runner or OperationRunner(),
         session_factory=factory,
-        services=build_services(factory, bus),
+        # every write from a screen is made, audited and permission-checked as the
+        # staff member signed in at this workstation
+        services=build_services(factory, bus, current_actor=staff_session.actor),
+        staff_session=staff_session,
         engine=engine,
         cache=cache,
         cache_unsubscribe=wire_cache_invalidation(bus, cache),

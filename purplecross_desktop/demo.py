@@ -26,6 +26,7 @@ from purplecross_desktop.demo_diary import ClinicRows
 from purplecross_desktop.domain.appointments import SQLITE_GUARDS
 from purplecross_desktop.domain.clients import Client
 from purplecross_desktop.domain.errors import DomainError
+from purplecross_desktop.domain.rooms import Room
 from purplecross_desktop.domain.staff import Staff
 from purplecross_desktop.domain.validation import Checker
 
@@ -53,15 +54,14 @@ class DemoSummary:
 
 
 def is_database_empty(session_factory: SessionFactory) -> bool:
-    """Whether the clinic has no clients and no staff yet (the app offers demo data then)."""
+    """Whether the clinic has no clients yet (the app offers demo data then; the admin
+    account made at the first start does not count)."""
     with session_factory() as session:
         tables = set(sa.inspect(session.connection()).get_table_names())
-        if not {Client.__tablename__, Staff.__tablename__} <= tables:
+        if Client.__tablename__ not in tables:
             return True  # no schema yet: certainly no data
         # Any other failure (a locked file, a refused connection) is an error, not "empty".
-        has_client = session.scalar(sa.select(Client.id).limit(1)) is not None
-        has_staff = session.scalar(sa.select(Staff.id).limit(1)) is not None
-    return not (has_client or has_staff)
+        return session.scalar(sa.select(Client.id).limit(1)) is None
 
 
 def generate_demo_data(
@@ -76,8 +76,10 @@ def generate_demo_data(
 ) -> DemoSummary:
     """Fill an empty, migrated clinic database with demo data; all of it or none.
 
-    The same sizes, seed and day of ``now`` give the same data. Raises
-    ``ValidationError`` for bad sizes and ``DemoDataError`` when the database has data.
+    Staff already there (the admin made at the first start) stay and keep their logins;
+    the demo's staff get ids after theirs. The same sizes, seed, day of ``now`` and
+    existing staff give the same data. Raises ``ValidationError`` for bad sizes and
+    ``DemoDataError`` when the database has clients.
     """
     checker = Checker()
     checker.integer("clients", clients, minimum=1)
@@ -105,14 +107,15 @@ def generate_demo_data(
                 conn.commit()
             try:
                 with conn.begin():
-                    if conn.scalar(sa.select(Client.id).limit(1)) or conn.scalar(
-                        sa.select(Staff.id).limit(1)
-                    ):
+                    if conn.scalar(sa.select(Client.id).limit(1)):
                         raise DemoDataError(
-                            "the database already has clients or staff; use an empty one"
+                            "the database already has clients; use one without clients"
                         )
                     writer = _Writer(conn, progress or (lambda stage, done, total: None))
                     builder = ClinicRows(writer, random.Random(seed), seed, now or utcnow())
+                    builder.staff_offset = int(conn.scalar(sa.select(sa.func.max(Staff.id))) or 0)
+                    builder.room_offset = int(conn.scalar(sa.select(sa.func.max(Room.id))) or 0)
+                    builder.taken_logins = set(conn.scalars(sa.select(Staff.login)))
                     builder.run(clients, patients, appointments)
                     writer.finish()
             finally:

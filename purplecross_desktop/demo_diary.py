@@ -91,6 +91,8 @@ class ClinicRows(PeopleRows):
         stamp, pick, lifecycle, times = self.stamp, self.pick, self._lifecycle, self._times
         random_, alive, owner, vets = self.random, self.alive, self.owner, self.vets
         completed, upcoming = self.completed, self.upcoming
+        # staff and rooms made before the demo (the first admin) keep their ids
+        staff_offset, room_offset = self.staff_offset, self.room_offset
         kinds = [
             (t.value, minutes, reasons) for t, (_, minutes, reasons) in APPOINTMENT_TYPES.items()
         ]
@@ -125,7 +127,7 @@ class ClinicRows(PeopleRows):
                     booked_day = min(day - 1 - int(random_() * 60), -1)
                     booked = stamp(booked_day, 480 + int(random_() * 601))
                     if status == "completed":
-                        completed.append((aid, patient, vet, day, kind))
+                        completed.append((aid, patient, staff_offset + vet, day, kind))
                     elif status == "scheduled" or status == "confirmed":
                         upcoming.append((aid, owner[patient], patient, day, start))
                     last_change = row[6] or row[5] or row[4] or row[3] or row[2] or row[1] or booked
@@ -133,8 +135,8 @@ class ClinicRows(PeopleRows):
                         aid,
                         patient,
                         owner[patient],
-                        vet,
-                        (vet + day) % vets + 1,  # room: each vet its own room each day
+                        staff_offset + vet,
+                        room_offset + (vet + day) % vets + 1,  # each vet its own room a day
                         base + times[start],
                         base + times[end],
                         kind,

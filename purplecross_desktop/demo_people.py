@@ -19,6 +19,14 @@ T = TypeVar("T")
 
 DEMO_PASSWORD = "purplecross"  # every demo staff member; docs/domain.md says so
 
+#: Easy logins for the first demo staff member of each role (when not taken already).
+DEMO_LOGINS = {
+    "veterinarian": "vet",
+    "front_desk": "desk",
+    "practice_manager": "manager",
+    "admin": "admin",
+}
+
 
 class RowSink(Protocol):
     """Where rows go (``demo._Writer``)."""
@@ -48,6 +56,10 @@ class PeopleRows:
         self.today = self.now.date()
         self.now_minute = self.now.hour * 60 + self.now.minute
         self.random = rng.random
+        # set by the generator: ids and logins of staff already in the database
+        self.staff_offset = 0
+        self.room_offset = 0
+        self.taken_logins: set[str] = set()
         self._days: dict[int, Any] = {}
         # minute of the day -> what to add to the day's base value
         self._times: list[Any] = [
@@ -104,8 +116,10 @@ class PeopleRows:
         return self.pick(self.first_names), self.pick(self.last_names)
 
     def staff(self, appointments: int) -> None:
+        """Vets (ids ``staff_offset + 1..vets``, the diary books them), front desk, one
+        practice manager and two admins; the first of each role gets an easy login."""
         self.vets = max(2, min(40, -(-appointments // 40_000)))
-        desk, admins = max(2, self.vets // 2), 2
+        desk, managers, admins = max(2, self.vets // 2), 1, 2
         # once: argon2 is slow on purpose; a salt from the seed keeps the data deterministic
         # (the demo password is public anyway)
         salt = self.rng.getrandbits(128).to_bytes(16, "big")
@@ -113,17 +127,18 @@ class PeopleRows:
             DEMO_PASSWORD, salt=salt
         )  # once: argon2 is slow on purpose
         rows: list[tuple[Any, ...]] = []
-        logins: set[str] = set()
-        for i in range(self.vets + desk + admins):
-            role = (
-                "veterinarian"
-                if i < self.vets
-                else "front_desk"
-                if i < self.vets + desk
-                else "admin"
-            )
+        logins: set[str] = set(self.taken_logins)
+        roles = (
+            ["veterinarian"] * self.vets
+            + ["front_desk"] * desk
+            + ["practice_manager"] * managers
+            + ["admin"] * admins
+        )
+        for i, role in enumerate(roles):
             first, last = self.person()
-            login = f"{first}.{last}".lower().replace(" ", "").replace("'", "")[:36]
+            login = DEMO_LOGINS.get(role, "")
+            if not login or login in logins:
+                login = f"{first}.{last}".lower().replace(" ", "").replace("'", "")[:36]
             while login in logins:
                 login = f"{login[:34]}{len(logins) % 100:02d}"
             logins.add(login)
@@ -131,7 +146,7 @@ class PeopleRows:
             created = self.stamp(-3000, 9 * 60)
             rows.append(
                 (
-                    i + 1,
+                    self.staff_offset + i + 1,
                     name,
                     fold_text(name),
                     role,
@@ -163,7 +178,10 @@ class PeopleRows:
         self.w.write(
             "rooms",
             ("id", "name", "active"),
-            [(r + 1, f"Consulting room {r + 1}", True) for r in range(self.vets)],
+            [
+                (self.room_offset + r + 1, f"Consulting room {self.room_offset + r + 1}", True)
+                for r in range(self.vets)
+            ],
             self.vets,
         )
 

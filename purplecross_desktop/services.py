@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from purplecross_desktop.database.session import SessionFactory
+from purplecross_desktop.domain.access import AccessService
 from purplecross_desktop.domain.appointments import AppointmentService
 from purplecross_desktop.domain.audit import AuditService
 from purplecross_desktop.domain.billing import InvoiceService
@@ -18,6 +19,7 @@ from purplecross_desktop.domain.medical import MedicalService
 from purplecross_desktop.domain.patients import PatientService
 from purplecross_desktop.domain.reminders import ReminderService
 from purplecross_desktop.domain.rooms import RoomService
+from purplecross_desktop.domain.service import CurrentActor, system_actor
 from purplecross_desktop.domain.staff import StaffService
 
 
@@ -35,20 +37,33 @@ class Services:
     reminders: ReminderService
     staff: StaffService
     audit: AuditService
+    access: AccessService
 
 
-def build_services(session_factory: SessionFactory, events: EventBus | None = None) -> Services:
-    """Build every service on ``session_factory``, publishing to ``events`` (a new bus if None)."""
+def build_services(
+    session_factory: SessionFactory,
+    events: EventBus | None = None,
+    *,
+    current_actor: CurrentActor = system_actor,
+) -> Services:
+    """Build every service on ``session_factory``, publishing to ``events`` (a new bus if None).
+
+    ``current_actor`` names who acts when a call names no actor: a workstation passes its
+    signed-in staff member (recorded in the audit log, checked against the role's
+    permissions); workers and the command line act as the system.
+    """
     bus = events or EventBus()
+    who = current_actor
     return Services(
         events=bus,
-        clients=ClientService(session_factory, bus),
-        patients=PatientService(session_factory, bus),
-        appointments=AppointmentService(session_factory, bus),
-        rooms=RoomService(session_factory, bus),
-        invoices=InvoiceService(session_factory, bus),
-        medical=MedicalService(session_factory, bus),
-        reminders=ReminderService(session_factory, bus),
-        staff=StaffService(session_factory, bus),
+        clients=ClientService(session_factory, bus, current_actor=who),
+        patients=PatientService(session_factory, bus, current_actor=who),
+        appointments=AppointmentService(session_factory, bus, current_actor=who),
+        rooms=RoomService(session_factory, bus, current_actor=who),
+        invoices=InvoiceService(session_factory, bus, current_actor=who),
+        medical=MedicalService(session_factory, bus, current_actor=who),
+        reminders=ReminderService(session_factory, bus, current_actor=who),
+        staff=StaffService(session_factory, bus, current_actor=who),
         audit=AuditService(session_factory),
+        access=AccessService(session_factory, who),
     )

@@ -84,6 +84,7 @@ class Settings:
     embedded_worker: bool = True
     theme: Theme = "system"
     cache_debug: bool = False
+    idle_lock_minutes: int = 10
 
     # Derived paths ---------------------------------------------------------------
     @property
@@ -158,6 +159,8 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             raise SettingsError(name, "must be a whole number", source) from None
         if name == "smtp_port" and not 0 < value < 65536:
             raise SettingsError(name, "must be a port between 1 and 65535", source)
+        if name == "idle_lock_minutes" and not 0 <= value <= 480:
+            raise SettingsError(name, "must be between 0 (never) and 480 minutes", source)
         return value
     if kind == "float":
         try:

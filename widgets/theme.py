@@ -157,6 +157,50 @@ Button:disabled, Button[variant]:disabled {{
     return "".join(rules)
 
 
+# Combo and spin boxes keep Fusion's arrows (a style sheet border would drop them); their
+# outline and focus ring are drawn by TokenStyle instead.
+_INPUTS = ("QLineEdit", "QPlainTextEdit", "QTextEdit")
+
+
+def _input_rules(c: Colors, px: _Px) -> str:
+    """Text inputs: a visible outline, a focus ring in ``focus_ring`` (2 px, the padding
+    shrinks by the extra pixel so the text never moves), and ``[invalid="true"]`` in the
+    error colour (set by FormField while its input breaks a rule)."""
+
+    def each(suffix: str) -> str:
+        return ", ".join(f"{name}{suffix}" for name in _INPUTS)
+
+    pad_v, pad_h = px(Spacing.XS), px(Spacing.SM)
+    invalid = each('[invalid="true"]')
+    return f"""
+{each("")} {{
+    background: {c.surface};
+    color: {c.text};
+    border: {px(BORDER_WIDTH)}px solid {c.border_strong};
+    border-radius: {px(Radius.SM)}px;
+    padding: {pad_v}px {pad_h}px;
+    selection-background-color: {c.selection};
+    selection-color: {c.on_selection};
+}}
+{invalid} {{ border-color: {c.error_icon}; }}
+{each(":focus")} {{
+    border: {px(FOCUS_RING_WIDTH)}px solid {c.focus_ring};
+    padding: {max(0, pad_v - 1)}px {max(0, pad_h - 1)}px;
+}}
+{each(":disabled")} {{
+    background: {c.disabled}; color: {c.on_disabled}; border-color: {c.border};
+}}
+QAbstractSpinBox QLineEdit, QComboBox QLineEdit, QAbstractSpinBox QLineEdit:focus,
+QComboBox QLineEdit:focus {{
+    border: none; padding: 0px; background: transparent;
+}}
+QComboBox QAbstractItemView {{
+    background: {c.surface}; color: {c.text}; border: 1px solid {c.border};
+    selection-background-color: {c.selection}; selection-color: {c.on_selection};
+}}
+QCheckBox {{ color: {c.text}; spacing: {px(Spacing.SM)}px; }}"""
+
+
 class _Px:
     """Scales a pixel token (the gallery shows widgets at 100-200 %)."""
 
@@ -190,6 +234,7 @@ Alert[kind="{kind}"] QLabel {{ color: {getattr(c, f"{kind}_text")}; background: 
     return f"""
 QToolTip {{ background: {c.surface}; color: {c.text}; border: 1px solid {c.border}; }}
 {_button_rules(c, px)}
+{_input_rules(c, px)}
 Card {{
     background: {c.surface};
     border: {px(BORDER_WIDTH)}px solid {c.border};
@@ -198,6 +243,11 @@ Card {{
 Card QLabel {{ color: {c.text}; background: transparent; font-size: {px(FontSize.BODY)}px; }}
 Card QLabel#card_title {{ font-size: {px(FontSize.TITLE)}px; font-weight: 600; }}
 Card QLabel#card_subtitle {{ color: {c.text_muted}; font-size: {px(FontSize.SMALL)}px; }}
+FormField QLabel#form_field_label {{
+    color: {c.text}; font-size: {px(FontSize.SMALL)}px; font-weight: 600;
+}}
+FormField QLabel#form_field_hint {{ color: {c.text_muted}; font-size: {px(FontSize.SMALL)}px; }}
+FormField QLabel#form_field_error {{ color: {c.error_text}; font-size: {px(FontSize.SMALL)}px; }}
 Card QFrame#card_divider {{ background: {c.border}; border: none; max-height: {px(1)}px; }}
 {alerts}
 Alert QLabel, AlertIcon, AlertCloseButton {{ font-size: {px(FontSize.BODY)}px; }}
@@ -214,8 +264,9 @@ def apply_theme(
     """Style ``app`` with the tokens of ``mode`` and return the concrete theme applied.
 
     Sets the Fusion style (the only built-in style that honours a dark palette on every
-    OS), the token palette and the style sheet, and records the theme for
-    ``current_colors()``. ``scheme`` overrides the OS colour scheme for "system".
+    OS, with token-coloured check boxes: ``TokenStyle``), the token palette and the style
+    sheet, and records the theme for ``current_colors()``. ``scheme`` overrides the OS
+    colour scheme for "system".
 
     Raises:
         ValueError: ``mode`` is not light, dark or system (nothing is changed).
@@ -224,7 +275,9 @@ def apply_theme(
     colors = colors_for(theme)
     if app.property(THEME_PROPERTY) is None:
         # Once: a style sheet wraps the style in a proxy whose name() is empty.
-        app.setStyle("Fusion")
+        from widgets.token_style import TokenStyle  # it paints with current_colors()
+
+        app.setStyle(TokenStyle())
     app.setProperty(THEME_PROPERTY, theme)
     # Re-applying the same theme is free: setting a style sheet re-polishes every widget.
     palette = build_palette(colors)

@@ -201,6 +201,10 @@ TEXT_PAIRS: Final[tuple[tuple[str, str], ...]] = (
     ("success_text", "success_bg"),
     ("warning_text", "warning_bg"),
     ("error_text", "error_bg"),
+    # FormField's inline error sits on the page or on a card
+    ("error_text", "window"),
+    ("error_text", "surface"),
+    ("error_text", "surface_alt"),
 )
 
 #: (graphic token, background token) pairs for icons and focus rings: 3:1 (WCAG 1.4.11).

@@ -49,3 +49,17 @@ class NotFound(DomainError):  # noqa: N818 (the name the other areas code agains
 class Conflict(DomainError):  # noqa: N818
     """The write clashes with data another user committed meanwhile (e.g. a double booking
     caught by the database guard); reload and try again."""
+
+
+class PermissionDenied(DomainError):  # noqa: N818
+    """The acting staff member's role may not do this (or nobody is signed in); nothing
+    was written.
+
+    Attributes:
+        permission: the permission that was missing (its value, e.g. ``"manage_staff"``),
+            or None when nobody was signed in or the account is inactive.
+    """
+
+    def __init__(self, message: str, permission: str | None = None) -> None:
+        self.permission = permission
+        super().__init__(message)

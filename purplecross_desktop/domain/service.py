@@ -13,12 +13,23 @@ from sqlalchemy.orm import Session
 from purplecross_desktop.database.base import Base, StaffId, utcnow
 from purplecross_desktop.database.session import SessionFactory
 from purplecross_desktop.domain import audit
-from purplecross_desktop.domain.errors import Conflict, NotFound, ValidationError
+from purplecross_desktop.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from purplecross_desktop.domain.events import DomainEvent, EventBus
+from purplecross_desktop.domain.roles import Permission, can, refusal
 
 M = TypeVar("M", bound=Base)
 
 Clock = Callable[[], dt.datetime]
+
+#: Who is acting when a call names no ``actor``: the signed-in staff member of a
+#: workstation (it raises ``PermissionDenied`` when nobody is signed in), or None for the
+#: system (jobs, the command line, demo data).
+CurrentActor = Callable[[], StaffId | None]
+
+
+def system_actor() -> StaffId | None:
+    """The default current actor: the system (no staff member)."""
+    return None
 
 
 class UnitOfWork:
@@ -62,18 +73,39 @@ class ServiceBase:
         session_factory: opens one session per call.
         events: the bus that receives events after each committed write.
         clock: the current time (tests pass a fixed one); aware UTC.
+        current_actor: who acts when a write names no ``actor`` (the workstation's
+            signed-in staff member); the system by default.
     """
 
     def __init__(
-        self, session_factory: SessionFactory, events: EventBus, *, clock: Clock = utcnow
+        self,
+        session_factory: SessionFactory,
+        events: EventBus,
+        *,
+        clock: Clock = utcnow,
+        current_actor: CurrentActor = system_actor,
     ) -> None:
         self._sessions = session_factory
         self._events = events
         self._clock = clock
+        self._current_actor = current_actor
 
     @contextmanager
-    def _write(self, actor: StaffId | None) -> Iterator[UnitOfWork]:
-        """One transaction: committed whole (then events published) or rolled back whole."""
+    def _write(
+        self,
+        actor: StaffId | None,
+        *,
+        permission: Permission | None = None,
+        as_system: bool = False,
+    ) -> Iterator[UnitOfWork]:
+        """One transaction: committed whole (then events published) or rolled back whole.
+
+        ``actor`` None means the current actor (the signed-in staff member, or the system);
+        ``permission`` is refused (``PermissionDenied``) unless that actor's role has it.
+        ``as_system`` ignores the current actor (only for the first admin of a new clinic).
+        """
+        if actor is None and not as_system:
+            actor = self._current_actor()
         with self._sessions() as session:
             try:
                 with session.begin():
@@ -82,7 +114,7 @@ class ServiceBase:
                         # would otherwise fail at once if another writer committed meanwhile
                         # (WAL snapshot); this way it waits (busy_timeout) and sees that write.
                         session.connection().exec_driver_sql("BEGIN IMMEDIATE")
-                    _check_actor(session, actor)
+                    check_actor(session, actor, permission)
                     uow = UnitOfWork(session, actor, self._clock())
                     yield uow
             except sa_exc.IntegrityError as exc:
@@ -97,13 +129,29 @@ class ServiceBase:
         return self._sessions()
 
 
-def _check_actor(session: Session, actor: StaffId | None) -> None:
+def check_actor(
+    session: Session, actor: StaffId | None, permission: Permission | None = None
+) -> None:
+    """Check that ``actor`` (None: the system, which may do anything) is an active staff
+    member whose role has ``permission``.
+
+    Raises:
+        ValidationError: ``actor`` is not a staff member.
+        PermissionDenied: the staff member is inactive, or their role lacks ``permission``.
+    """
     if actor is None:
         return
     from purplecross_desktop.domain.staff import Staff
 
-    if isinstance(actor, bool) or not isinstance(actor, int) or session.get(Staff, actor) is None:
+    staff = (
+        None if isinstance(actor, bool) or not isinstance(actor, int) else session.get(Staff, actor)
+    )
+    if staff is None:
         raise ValidationError.single("actor", "must be an existing staff member")
+    if not staff.active:
+        raise PermissionDenied(f"{staff.name}'s account is inactive; ask an admin")
+    if permission is not None and not can(staff.role, permission):
+        raise PermissionDenied(refusal(permission, staff.name, staff.role), permission.value)
 
 
 def get_or_raise(session: Session, model: type[M], entity: str, entity_id: object) -> M:

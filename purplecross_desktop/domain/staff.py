@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
-import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,21 +18,25 @@ from purplecross_desktop.database.base import Base, StaffId, UTCDateTime, utcnow
 from purplecross_desktop.database.session import SessionFactory
 from purplecross_desktop.database.text_order import fold_text, sort_key_column
 from purplecross_desktop.domain.columns import enum_type
+from purplecross_desktop.domain.errors import Conflict
 from purplecross_desktop.domain.events import EventBus
 from purplecross_desktop.domain.query import Page, like_pattern, paginate
-from purplecross_desktop.domain.service import Clock, ServiceBase, apply_changes, get_or_raise
+from purplecross_desktop.domain.roles import Permission, StaffRole
+from purplecross_desktop.domain.service import (
+    Clock,
+    CurrentActor,
+    ServiceBase,
+    apply_changes,
+    check_actor,
+    get_or_raise,
+    system_actor,
+)
 from purplecross_desktop.domain.validation import Checker, unknown_fields
+
+__all__ = ["Staff", "StaffData", "StaffRole", "StaffService", "require_role"]
 
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 MIN_PASSWORD_LENGTH = 8
-
-
-class StaffRole(enum.StrEnum):
-    """What a staff member does (and may do in the app)."""
-
-    FRONT_DESK = "front_desk"
-    VETERINARIAN = "veterinarian"
-    ADMIN = "admin"
 
 
 class Staff(Base):
@@ -57,6 +61,7 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(default=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (sa.Index("ix_staff_name_lower", sa.func.lower(name)),)
 
@@ -76,7 +81,12 @@ EDITABLE = frozenset(f.name for f in dataclasses.fields(StaffData))
 
 
 class StaffService(ServiceBase):
-    """Create, update, find and authenticate staff members."""
+    """Create, update, find and authenticate staff members.
+
+    Creating and changing staff needs ``Permission.MANAGE_STAFF`` (admins); anyone may
+    change their own password. The first admin of an empty clinic is created by
+    :meth:`create_first_admin`, which refuses once any staff member exists.
+    """
 
     ORDER = {
         "name": sa.func.lower(Staff.name),
@@ -93,16 +103,18 @@ class StaffService(ServiceBase):
         *,
         clock: Clock = utcnow,
         password_hasher: PasswordHasher | None = None,
+        current_actor: CurrentActor = system_actor,
     ) -> None:
-        super().__init__(session_factory, events, clock=clock)
+        super().__init__(session_factory, events, clock=clock, current_actor=current_actor)
         self._hasher = password_hasher or PasswordHasher()
+        self._dummy_hash: str | None = None
 
     def create(self, data: StaffData, password: str, *, actor: StaffId | None = None) -> Staff:
         """Add a staff member with ``password`` (stored as an argon2 hash only)."""
         checker = Checker()
         values = self._validate(data, checker)
         _check_password(password, checker)
-        with self._write(actor) as uow:
+        with self._write(actor, permission=Permission.MANAGE_STAFF) as uow:
             self._check_login_free(uow.session, values.get("login"), None, checker)
             checker.raise_if_any()
             staff = Staff(**values, password_hash=self._hasher.hash(password))
@@ -118,12 +130,13 @@ class StaffService(ServiceBase):
     ) -> Staff:
         """Change some fields of a staff member."""
         unknown_fields(dict(changes), EDITABLE)
-        with self._write(actor) as uow:
+        with self._write(actor, permission=Permission.MANAGE_STAFF) as uow:
             staff = get_or_raise(uow.session, Staff, "staff", staff_id)
             current = StaffData(staff.name, staff.role, staff.login, staff.email, staff.active)
             checker = Checker()
             values = self._validate(dataclasses.replace(current, **changes), checker)  # type: ignore[arg-type]
             self._check_login_free(uow.session, values.get("login"), staff.id, checker)
+            self._check_an_admin_remains(uow.session, staff, values, checker)
             checker.raise_if_any()
             changed = apply_changes(staff, values)
             if changed:
@@ -135,28 +148,85 @@ class StaffService(ServiceBase):
     def set_password(
         self, staff_id: StaffId, password: str, *, actor: StaffId | None = None
     ) -> None:
-        """Replace the password of a staff member."""
+        """Replace the password of a staff member (their own, or anyone's for an admin)."""
         checker = Checker()
         _check_password(password, checker)
         checker.raise_if_any()
         with self._write(actor) as uow:
+            if uow.actor != staff_id:
+                check_actor(uow.session, uow.actor, Permission.MANAGE_STAFF)
             staff = get_or_raise(uow.session, Staff, "staff", staff_id)
             staff.password_hash = self._hasher.hash(password)
             staff.updated_at = uow.now
             uow.audit("password_changed", "staff", staff.id, {})
             uow.emit("staff.updated", staff.id, fields=["password"])
 
+    def create_first_admin(self, data: StaffData, password: str) -> Staff:
+        """The first staff member of a new clinic: an admin, created by nobody.
+
+        Raises:
+            ValidationError: a field breaks its rule (``role`` must be admin).
+            Conflict: the clinic has staff already (sign in instead).
+        """
+        checker = Checker()
+        values = self._validate(data, checker)
+        _check_password(password, checker)
+        if checker.ok("role") and values["role"] != StaffRole.ADMIN:
+            checker.add("role", "must be admin for the first account")
+        checker.raise_if_any()
+        with self._write(None, as_system=True) as uow:
+            if uow.session.get_bind().dialect.name == "postgresql":
+                # two desks running the first start at once: the second waits, then sees one
+                uow.session.execute(sa.text("LOCK TABLE staff IN SHARE ROW EXCLUSIVE MODE"))
+            if uow.session.scalar(sa.select(Staff.id).limit(1)) is not None:
+                raise Conflict("the clinic has staff already; sign in with an existing account")
+            staff = Staff(**values, password_hash=self._hasher.hash(password))
+            staff.created_at = staff.updated_at = uow.now
+            uow.session.add(staff)
+            uow.session.flush()
+            uow.audit("created", "staff", staff.id, {k: [None, v] for k, v in values.items()})
+            uow.emit("staff.created", staff.id, role=staff.role, login=staff.login)
+        return staff
+
+    def has_staff(self) -> bool:
+        """Whether any staff member exists (if not, the app asks for the first admin)."""
+        with self._read() as session:
+            return session.scalar(sa.select(Staff.id).limit(1)) is not None
+
     def authenticate(self, login: str, password: str) -> Staff | None:
         """The active staff member with this login and password, else None."""
         with self._read() as session:
             staff = session.scalar(sa.select(Staff).where(Staff.login == login.strip().lower()))
             if staff is None or not staff.active:
+                if staff is None:
+                    # as slow as a real check, so timing does not tell which logins exist
+                    self._verify_dummy(password)
                 return None
             try:
                 self._hasher.verify(staff.password_hash, password)
             except (VerificationError, InvalidHashError):
                 return None
             return staff
+
+    def _verify_dummy(self, password: str) -> None:
+        if self._dummy_hash is None:
+            self._dummy_hash = self._hasher.hash("not a password anyone has")
+        with contextlib.suppress(VerificationError, InvalidHashError):
+            self._hasher.verify(self._dummy_hash, password)
+
+    def sign_in(self, login: str, password: str) -> Staff | None:
+        """:meth:`authenticate`, and on success stamp ``last_sign_in_at`` (no audit row:
+        signing in changes nothing in the clinic's records)."""
+        staff = self.authenticate(login, password)
+        if staff is None:
+            return None
+        now = self._clock()
+        with self._sessions() as session, session.begin():
+            session.execute(
+                sa.update(Staff).where(Staff.id == staff.id).values(last_sign_in_at=now)
+            )
+        staff.last_sign_in_at = now
+        return staff
 
     def get(self, staff_id: StaffId) -> Staff:
         """One staff member, or ``NotFound``."""
@@ -207,6 +277,26 @@ class StaffService(ServiceBase):
                 checker.add("login", "must be 2-40 characters: letters, digits, '.', '_' or '-'")
         values["login"] = login
         return values
+
+    @staticmethod
+    def _check_an_admin_remains(
+        session: sa.orm.Session, staff: Staff, values: Mapping[str, object], checker: Checker
+    ) -> None:
+        """Refuse to demote or deactivate the last active admin (nobody could manage staff)."""
+        if staff.role != StaffRole.ADMIN or not staff.active:
+            return
+        demoted = values.get("role") not in (None, StaffRole.ADMIN)
+        deactivated = values.get("active") is False
+        if not (demoted or deactivated):
+            return
+        others = session.scalar(
+            sa.select(sa.func.count(Staff.id)).where(
+                Staff.role == StaffRole.ADMIN, Staff.active.is_(True), Staff.id != staff.id
+            )
+        )
+        if not others:
+            field = "role" if demoted else "active"
+            checker.add(field, "must leave the clinic at least one active admin")
 
     @staticmethod
     def _check_login_free(

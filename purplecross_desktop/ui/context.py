@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from purplecross_desktop.operations import BackgroundOperation, OperationRunner
 from purplecross_desktop.settings import Settings
+from purplecross_desktop.staff_session import StaffSession
 
 if TYPE_CHECKING:  # annotations only: the screens must not pull these stacks in at import
     from sqlalchemy import Engine
@@ -40,6 +41,7 @@ class AppContext:
         session_factory: the clinic database's session factory.
         engine: the clinic database's engine (demo data, the job registry).
         services: the domain services (None only in tests of the bare shell).
+        staff_session: who is signed in at this workstation; the services act as them.
         cache: the cache service (Redis with the disk tier, or the disk tier alone).
         cache_unsubscribe: detaches the cache's invalidation from the event bus.
         health_checks: checks of the subsystems, shown on the Health page; subsystems that
@@ -54,6 +56,7 @@ class AppContext:
     session_factory: SessionFactory
     engine: Engine
     services: Services | None = None
+    staff_session: StaffSession = field(default_factory=StaffSession)
     cache: CacheService | None = None
     cache_unsubscribe: Callable[[], None] | None = None
     health_checks: list[HealthCheck] = field(default_factory=list)

@@ -1,4 +1,5 @@
-"""The main window: navigation on the left, the current page, and a status bar."""
+"""The main window: navigation on the left, the current page, a status bar, and the sign-in
+screen that covers it all until a staff member signs in (and again when it locks)."""
 
 from __future__ import annotations
 
@@ -8,43 +9,57 @@ from dataclasses import dataclass
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QStackedWidget,
+    QVBoxLayout,
     QWidget,
 )
 
+from purplecross_desktop.domain.roles import Permission
 from purplecross_desktop.settings import mask_url
+from purplecross_desktop.staff_session import SignedIn
 from purplecross_desktop.ui.context import AppContext
+from purplecross_desktop.ui.idle import IdleWatcher
 from purplecross_desktop.ui.pages.base import Page
+from purplecross_desktop.ui.sign_in import SignInScreen
 from purplecross_desktop.ui.style import chrome_qss
+from widgets.button import Button
 from widgets.datagrid import DataGrid
-from widgets.tokens import colors_for
+from widgets.tokens import Spacing, colors_for
 
 
 @dataclass(frozen=True)
 class PageSpec:
-    """One entry of the navigation: a key, its label and how to build the page."""
+    """One entry of the navigation: a key, its label, how to build the page, and the
+    permission a role needs to see it (None: every signed-in role)."""
 
     key: str
     title: str
     factory: Callable[[AppContext], Page]
-    admin_only: bool = False
+    permission: Permission | None = None
 
 
 class MainWindow(QMainWindow):
     """The workstation window.
 
-    Pages are created on first visit, so start-up costs one page, not nine.
+    Pages are created on first visit, so start-up costs one page, not ten. Until a staff
+    member signs in (and while the screen is locked) the sign-in screen covers the pages;
+    the navigation then lists only the pages the signed-in role may use.
 
     Signals:
         sig_page_changed(str): the key of the page now shown.
+        sig_user_changed(object): the signed-in staff member (``SignedIn``) or None.
     """
 
     sig_page_changed = Signal(str)
+    sig_user_changed = Signal(object)
 
     def __init__(self, context: AppContext, pages: list[PageSpec]) -> None:
         super().__init__()
@@ -59,46 +74,125 @@ class MainWindow(QMainWindow):
         self.navigation = QListWidget()
         self.navigation.setObjectName("navigation")
         self.navigation.setAccessibleName("Navigation")
-        self.navigation.setFixedWidth(200)
         self.navigation.setFrameShape(QListWidget.Shape.NoFrame)
         self.navigation.setUniformItemSizes(True)
         self.stack = QStackedWidget()
         self.stack.setObjectName("pageStack")
 
-        central = QWidget()
-        layout = QHBoxLayout(central)
+        sidebar = QFrame()
+        sidebar.setObjectName("sidebar")
+        sidebar.setFixedWidth(200)
+        side = QVBoxLayout(sidebar)
+        side.setContentsMargins(0, 0, 0, 0)
+        side.setSpacing(0)
+        side.addWidget(self.navigation, 1)
+        side.addWidget(self._build_user_panel())
+
+        self.shell = QWidget()
+        layout = QHBoxLayout(self.shell)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.navigation)
+        layout.addWidget(sidebar)
         layout.addWidget(self.stack, 1)
-        self.setCentralWidget(central)
+        self.sign_in_screen = SignInScreen(context)
+        self.sign_in_screen.sig_signed_in.connect(self._on_signed_in)
+        self.sign_in_screen.sig_switch_user.connect(self.switch_user)
+        self.root = QStackedWidget()
+        self.root.addWidget(self.shell)
+        self.root.addWidget(self.sign_in_screen)
+        self.setCentralWidget(self.root)
 
-        for number, spec in enumerate(pages, start=1):
+        for spec in pages:
             item = QListWidgetItem(spec.title)
             item.setData(Qt.ItemDataRole.UserRole, spec.key)
             item.setSizeHint(QSize(180, 36))
-            tip = f"{spec.title} (Ctrl+{number})" if number <= 9 else spec.title
-            item.setToolTip(tip)
+            item.setToolTip(spec.title)
             self.navigation.addItem(item)
-            if number <= 9:
-                shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
-                shortcut.activated.connect(
-                    lambda row=number - 1: self.navigation.setCurrentRow(row)
-                )
+        for number in range(1, 10):
+            shortcut = QShortcut(QKeySequence(f"Ctrl+{number}"), self)
+            shortcut.activated.connect(lambda n=number: self._go_to_nth(n))
         self.navigation.currentRowChanged.connect(self._on_row_changed)
+        self._lock_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
+        self._lock_shortcut.activated.connect(self.lock)
+        self._hidden_dialogs: list[QDialog] = []
+        self._last_signed: SignedIn | None = None
 
         self._build_status_bar()
+        context.staff_session.subscribe(self._on_session_changed)
+        app = QApplication.instance()
+        assert isinstance(app, QApplication), "the window needs a QApplication"
+        self.idle = IdleWatcher(
+            app, lambda: self.context.settings.idle_lock_minutes * 60.0, parent=self
+        )
+        self.idle.sig_idle.connect(self.lock)
+        self._number_shortcuts()
         if pages:
             self.navigation.setCurrentRow(0)
+        signed = context.staff_session.current
+        if signed is not None and not context.staff_session.locked:
+            self._on_session_changed(signed)  # signed in already (a second window, tests)
+        else:
+            self.root.setCurrentWidget(self.sign_in_screen)
+            self.sign_in_screen.start()
 
     # Public API ---------------------------------------------------------------
     def show_page(self, key: str) -> Page:
-        """Show the page ``key`` (building it on first visit) and return it."""
+        """Show the page ``key`` (building it on first visit) and return it.
+
+        Raises:
+            KeyError: no such page, or the signed-in role may not use it.
+        """
         for row, spec in enumerate(self._specs):
             if spec.key == key:
+                if not self.allows(spec):
+                    raise KeyError(f"{key}: not available to the signed-in role")
                 self.navigation.setCurrentRow(row)
                 return self._pages[key]
         raise KeyError(key)
+
+    def allows(self, spec: PageSpec) -> bool:
+        """Whether the signed-in staff member may use ``spec``'s page (anyone may while
+        nobody is signed in: the sign-in screen covers the pages then)."""
+        signed = self.context.staff_session.current
+        return spec.permission is None or signed is None or signed.can(spec.permission)
+
+    def page_specs(self) -> list[PageSpec]:
+        """The pages the signed-in role may use, in navigation order."""
+        return [spec for spec in self._specs if self.allows(spec)]
+
+    def signed_in(self) -> SignedIn | None:
+        """The staff member signed in at this workstation."""
+        return self.context.staff_session.current
+
+    def is_covered(self) -> bool:
+        """Whether the sign-in screen covers the pages (nobody signed in, or locked)."""
+        return self.root.currentWidget() is self.sign_in_screen
+
+    def lock(self) -> None:
+        """Cover the window until the signed-in staff member types their password again;
+        open dialogs are hidden meanwhile and come back on unlock."""
+        session = self.context.staff_session
+        signed = session.current
+        if signed is None or self.is_covered():
+            return
+        session.lock()
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, QDialog) and widget.isVisible():
+                widget.hide()
+                self._hidden_dialogs.append(widget)
+        self.root.setCurrentWidget(self.sign_in_screen)
+        self.activateWindow()  # a hidden dialog was the active window
+        self.sign_in_screen.show_locked(signed)
+
+    def switch_user(self) -> None:
+        """Sign the current staff member out and ask who is next (the app stays open);
+        dialogs they left open are closed unsaved."""
+        for dialog in self._hidden_dialogs:
+            dialog.reject()
+        self._hidden_dialogs.clear()
+        self.context.staff_session.sign_out()
+        self.root.setCurrentWidget(self.sign_in_screen)
+        self.sign_in_screen.show_sign_in()
 
     def current_page(self) -> Page | None:
         widget = self.stack.currentWidget()
@@ -117,10 +211,85 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, msecs)
 
     # Internals ----------------------------------------------------------------
+    def _build_user_panel(self) -> QWidget:
+        panel = QFrame()
+        panel.setObjectName("userPanel")
+        layout = QVBoxLayout(panel)
+        layout.setContentsMargins(Spacing.MD, Spacing.SM, Spacing.MD, Spacing.MD)
+        layout.setSpacing(Spacing.XS)
+        self.user_label = QLabel("")
+        self.user_label.setObjectName("userName")
+        self.user_label.setAccessibleName("Signed in as")
+        self.user_label.setWordWrap(True)
+        self.role_label = QLabel("")
+        self.role_label.setObjectName("userRole")
+        self.role_label.setAccessibleName("Role")
+        buttons = QHBoxLayout()
+        buttons.setSpacing(Spacing.XS)
+        self.lock_button = Button("Lock", variant="secondary", button_size="small")
+        self.lock_button.setToolTip("Lock the screen (Ctrl+L)")
+        self.lock_button.setAccessibleDescription("Lock the screen; your password unlocks it")
+        self.lock_button.clicked.connect(self.lock)
+        self.switch_button = Button("Switch user", variant="secondary", button_size="small")
+        self.switch_button.setAccessibleDescription("Sign out and let someone else sign in")
+        self.switch_button.clicked.connect(self.switch_user)
+        buttons.addWidget(self.lock_button)
+        buttons.addWidget(self.switch_button)
+        layout.addWidget(self.user_label)
+        layout.addWidget(self.role_label)
+        layout.addLayout(buttons)
+        return panel
+
+    def _on_signed_in(self, staff: object) -> None:
+        self.context.staff_session.sign_in(staff)  # type: ignore[arg-type]
+
+    def _on_session_changed(self, signed: SignedIn | None) -> None:
+        previous, self._last_signed = self._last_signed, signed
+        self.user_label.setText(signed.name if signed else "")
+        self.role_label.setText(signed.role.label if signed else "")
+        for row, spec in enumerate(self._specs):
+            self.navigation.setRowHidden(row, not self.allows(spec))
+        self._number_shortcuts()
+        current = self.navigation.currentRow()
+        if current >= 0 and not self.allows(self._specs[current]):
+            self.navigation.setCurrentRow(0)
+        if signed is not None:
+            # unlocked by the same person: their dialogs come back; anyone else: closed
+            same = previous is not None and previous.staff_id == signed.staff_id
+            for dialog in self._hidden_dialogs:
+                if same:
+                    dialog.show()
+                else:
+                    dialog.reject()
+            self._hidden_dialogs.clear()
+            self.idle.touch()
+            self.root.setCurrentWidget(self.shell)
+            page = self.current_page()
+            if page is not None and not same:
+                page.activate()
+            if page is not None:
+                page.setFocus()
+        self.sig_user_changed.emit(signed)
+
+    def _number_shortcuts(self) -> None:
+        for number, spec in enumerate(self.page_specs(), start=1):
+            row = self._specs.index(spec)
+            tip = f"{spec.title} (Ctrl+{number})" if number <= 9 else spec.title
+            item = self.navigation.item(row)
+            item.setToolTip(tip)
+
+    def _go_to_nth(self, number: int) -> None:
+        specs = self.page_specs()
+        if self.is_covered() or number > len(specs):
+            return
+        self.navigation.setCurrentRow(self._specs.index(specs[number - 1]))
+
     def _on_row_changed(self, row: int) -> None:
         if row < 0:
             return
         spec = self._specs[row]
+        if not self.allows(spec):
+            return
         page = self._pages.get(spec.key)
         if page is None:
             page = spec.factory(self.context)
@@ -160,6 +329,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         # Qt sends no close event to child widgets: stop every grid's worker and save its
         # layout here, before the composition root disposes of the database.
+        self.idle.stop()
         for page in self._pages.values():
             for grid in page.findChildren(DataGrid):
                 grid.shutdown()

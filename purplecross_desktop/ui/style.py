@@ -8,10 +8,14 @@ from widgets.tokens import Colors, FontSize, Radius, Spacing
 def chrome_qss(c: Colors) -> str:
     """QSS for the main window; set on the window so the app-wide theme stays untouched."""
     return f"""
+QFrame#sidebar {{ background: {c.surface_alt}; border-right: 1px solid {c.border}; }}
+QFrame#userPanel {{ border-top: 1px solid {c.border}; }}
+QLabel#userName {{ color: {c.text}; font-weight: 600; font-size: {FontSize.BODY}px; }}
+QLabel#userRole {{ color: {c.text_muted}; font-size: {FontSize.SMALL}px; }}
+QWidget#signInScreen {{ background: {c.window}; }}
 QListWidget#navigation {{
     background: {c.surface_alt};
     border: none;
-    border-right: 1px solid {c.border};
     padding: {Spacing.SM}px;
     font-size: {FontSize.BODY}px;
     outline: none;

@@ -207,7 +207,7 @@ def test_refuses_a_database_with_data_and_bad_sizes(sqlite_url: str) -> None:
         generate_demo_data(engine, clients=1, patients=0, appointments=5)
     generate_demo_data(engine, clients=5, patients=5, appointments=10, now=NOW)
     before = _snapshot(engine)
-    with pytest.raises(DemoDataError, match="already has clients or staff"):
+    with pytest.raises(DemoDataError, match="already has clients"):
         generate_demo_data(engine, clients=5, patients=5, appointments=10, now=NOW)
     assert _snapshot(engine) == before
     engine.dispose()
@@ -229,7 +229,7 @@ def test_the_demo_command_upgrades_and_fills_the_configured_database(tmp_path: P
     assert "100" in result.output
     again = runner.invoke(demo_command, ["--clients", "20"])
     assert again.exit_code == 1
-    assert "already has clients or staff" in again.output
+    assert "already has clients" in again.output
 
 
 def test_row_prefetching_hands_over_errors_and_never_hangs() -> None:
@@ -253,3 +253,50 @@ def test_row_prefetching_hands_over_errors_and_never_hangs() -> None:
 
     with pytest.raises(ValueError, match="database broke"):
         write_all()
+
+
+def test_the_first_admin_stays_and_demo_staff_have_every_role_and_easy_logins(
+    database_url: str,
+) -> None:
+    from argon2 import PasswordHasher
+
+    from purplecross_desktop.domain.roles import StaffRole
+    from purplecross_desktop.domain.rooms import RoomService
+    from purplecross_desktop.domain.staff import StaffData
+
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    bus = EventBus()
+    staff = StaffService(sessions, bus, password_hasher=PasswordHasher(time_cost=1))
+    first = staff.create_first_admin(StaffData("Jo Owner", "admin", "admin"), "jo's secret")
+    RoomService(sessions, bus).create("Consulting room 1b")
+    assert is_database_empty(sessions)  # an admin alone is still an empty clinic
+    generate_demo_data(engine, clients=20, patients=30, appointments=200, seed=2, now=NOW)
+    assert not is_database_empty(sessions)
+    assert staff.authenticate("admin", "jo's secret") is not None
+    assert staff.get(StaffId(first.id)).name == "Jo Owner"
+    for login, role in (
+        ("vet", StaffRole.VETERINARIAN),
+        ("desk", StaffRole.FRONT_DESK),
+        ("manager", StaffRole.PRACTICE_MANAGER),
+    ):
+        signed = staff.authenticate(login, "purplecross")
+        assert signed is not None, login
+        assert signed.role == role
+    admins = staff.search(role="admin").items
+    assert len(admins) == 3
+    assert {a.login for a in admins} > {"admin"}
+    with engine.connect() as conn:
+        booked_vets = {
+            r[0] for r in conn.execute(sa.text("SELECT DISTINCT vet_id FROM appointments"))
+        }
+        vets = {
+            r[0] for r in conn.execute(sa.text("SELECT id FROM staff WHERE role='veterinarian'"))
+        }
+        rooms = set(conn.execute(sa.text("SELECT DISTINCT room_id FROM appointments")).scalars())
+        first_room = conn.execute(sa.text("SELECT min(id) FROM rooms")).scalar_one()
+    assert booked_vets <= vets
+    assert first.id not in booked_vets
+    assert first_room not in rooms
+    engine.dispose()

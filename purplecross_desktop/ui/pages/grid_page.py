@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Sequence
+from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.grid_sql_source import SqlSource
 from purplecross_desktop.ui.pages.base import Page
-from widgets.datagrid import Column, DataGrid, SavedView
+from widgets.datagrid import Column, DataGrid, GridRow, SavedView
 
 
 class GridPage(Page):
@@ -40,6 +41,7 @@ class GridPage(Page):
             timezone=zoneinfo.ZoneInfo(context.settings.clinic_timezone),
         )
         self.grid.setAccessibleName(f"{self.title} table")
+        self.grid.sig_row_activated.connect(self.open_row)
         self.body.addWidget(self.grid, 1)
         self._first_visit = True
 
@@ -51,6 +53,19 @@ class GridPage(Page):
 
     def saved_views(self) -> Sequence[SavedView]:
         return ()
+
+    def open_row(self, row: GridRow) -> None:
+        """Enter or a double-click on ``row``: pages with a record view open it here."""
+
+    def current_id(self) -> Any:
+        """The id of the row the keyboard cursor is on, else of the one ticked row."""
+        index = self.grid.table_view().currentIndex()
+        if index.isValid():
+            row = self.grid.row_at(index.row())
+            if row is not None:
+                return row.id
+        ids = self.grid.selected_ids()
+        return ids[0] if len(ids) == 1 else None
 
     def activate(self) -> None:
         if self._first_visit:

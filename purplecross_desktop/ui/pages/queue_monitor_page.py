@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
+from purplecross_desktop.domain.roles import Permission
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.pages.base import Page
 from purplecross_desktop.ui.pages.labels import enum_label, local_time
@@ -118,7 +119,10 @@ class QueueMonitorPage(Page):
         self.body.addWidget(self.jobs, 1)
 
     def _registry(self) -> Any:
-        """The registry of the running job platform (waits for it to start)."""
+        """The registry of the running job platform (waits for it to start); only for
+        staff whose role may monitor the queues (checked by the access service)."""
+        if self.context.services is not None:
+            self.context.services.access.require(Permission.MONITOR_QUEUES)
         from jobs.registry import JobRegistry
 
         return JobRegistry(self.context.job_runtime().platform)

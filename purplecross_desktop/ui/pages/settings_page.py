@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from purplecross_desktop.domain.roles import Permission
 from purplecross_desktop.settings import (
     Settings,
     SettingsError,
@@ -29,6 +31,7 @@ TEXT_FIELDS = (
     ("clinic_address", "Address"),
     ("clinic_phone", "Phone"),
     ("clinic_timezone", "Time zone"),
+    ("idle_lock_minutes", "Lock after idle minutes (0: never)"),
     ("smtp_host", "SMTP server"),
     ("smtp_port", "SMTP port"),
     ("smtp_user", "SMTP user"),
@@ -118,7 +121,12 @@ class SettingsPage(Page):
         return out
 
     def save(self) -> Settings | None:
-        """Validate every field and save; on a bad value, say which and change nothing."""
+        """Validate every field, then save in the background if the signed-in staff member
+        may manage settings (the access service checks their role in the database).
+
+        Returns the validated settings, or None (nothing saved) when a value breaks its
+        rule; the outcome of the save itself shows in ``message``.
+        """
         try:
             new = updated_settings(self.context.settings, self.values(), "settings page")
         except SettingsError as exc:
@@ -132,9 +140,21 @@ class SettingsPage(Page):
             for name in self.inputs
             if getattr(new, name) != getattr(self.context.settings, name)
         ]
-        path = save_settings(new, changed)
-        self.context.settings = new
-        self.message.setText(f"Saved to {path}. Some changes apply after a restart.")
+        services = self.context.services
+
+        def work() -> Path:
+            if services is not None:
+                services.access.require(Permission.MANAGE_SETTINGS)
+            return save_settings(new, changed)
+
+        def saved(path: Path) -> None:
+            self.context.settings = new
+            self.message.setText(f"Saved to {path}. Some changes apply after a restart.")
+
+        self.save_button.setEnabled(False)
+        self.context.background(self, work).success(saved).failure(
+            lambda exc: self.message.setText(f"Not saved. {exc}.")
+        ).finally_(lambda: self.save_button.setEnabled(True)).run_in_background()
         return new
 
     def send_test_email(self) -> None:

@@ -353,7 +353,7 @@ CASES: list[Case] = [
     (
         "staff bad role",
         lambda w: w.clinic.staff.create(StaffData("Boss", "king", "boss"), "long enough"),
-        {"role": "must be one of: front_desk, veterinarian, admin"},
+        {"role": "must be one of: front_desk, veterinarian, practice_manager, admin"},
     ),
     (
         "staff bad login",

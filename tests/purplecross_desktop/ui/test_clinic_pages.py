@@ -23,6 +23,7 @@ from purplecross_desktop.settings import load_settings
 from purplecross_desktop.ui.main_window import MainWindow
 from purplecross_desktop.ui.pages.grid_page import GridPage
 from purplecross_desktop.ui.pages.today_page import TodayPage
+from tests.support.staff import sign_in
 
 pytestmark = pytest.mark.gui
 
@@ -38,6 +39,7 @@ def seeded(qtbot: QtBot) -> Iterator[Seeded]:
     context = build_context(load_settings(), start_jobs=False)
     services = context.services
     assert services is not None
+    sign_in(context)  # the admin adds the vet
     ada = services.clients.create(ClientData(name="Ada Lovelace", email="ada@example.org"))
     services.patients.create(
         PatientData(client_id=ClientId(ada.id), name="Bella", species="cat", breed="Siamese")
@@ -63,6 +65,7 @@ def seeded(qtbot: QtBot) -> Iterator[Seeded]:
             reason="Annual check",
         )
     )
+    sign_in(context, StaffRole.FRONT_DESK)
     window = build_window(context)
     qtbot.addWidget(window)
     yield Seeded(window, appointment.id)
@@ -109,6 +112,12 @@ def test_today_check_in_changes_the_status(seeded: Seeded, qtbot: QtBot) -> None
     services = seeded.window.context.services
     assert services is not None
     assert services.appointments.get(seeded.appointment_id).status == AppointmentStatus.ARRIVED
+    # recorded under the front desk signed in at this workstation, not "system"
+    entry = services.audit.search(entity="appointment", entity_id=seeded.appointment_id).items[0]
+    assert entry.action == "status_changed"
+    desk = seeded.window.signed_in()
+    assert desk is not None
+    assert entry.staff_id == desk.staff_id
 
 
 def test_today_refuses_an_invalid_transition_and_changes_nothing(

@@ -13,6 +13,7 @@ from purplecross_desktop.ui.context import JobsUnavailableError
 from purplecross_desktop.ui.main_window import MainWindow
 from purplecross_desktop.ui.pages.health_page import HealthPage
 from purplecross_desktop.ui.pages.settings_page import SettingsPage
+from tests.support.staff import sign_in
 
 pytestmark = pytest.mark.gui
 
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.gui
 @pytest.fixture
 def window(qtbot: QtBot) -> MainWindow:
     context = build_context(load_settings(), start_jobs=False)
+    sign_in(context)
     win = build_window(context)
     qtbot.addWidget(win)
     yield win
@@ -99,11 +101,12 @@ def test_settings_page_refuses_bad_input_and_changes_nothing(
     assert not config_file.exists()
 
 
-def test_settings_page_saves_what_was_edited(window: MainWindow) -> None:
+def test_settings_page_saves_what_was_edited(window: MainWindow, qtbot: QtBot) -> None:
     page = window.show_page("settings")
     assert isinstance(page, SettingsPage)
     page.inputs["clinic_name"].setText("Happy Paws")  # type: ignore[union-attr]
     assert page.save() is not None
+    qtbot.waitUntil(lambda: page.message.text().startswith("Saved to"), timeout=10000)
     assert load_settings().clinic_name == "Happy Paws"
 
 
@@ -247,12 +250,14 @@ def test_saving_settings_does_not_copy_environment_values_into_the_file(
     settings = load_settings()
     context = build_context(settings, start_jobs=False)
     try:
+        sign_in(context)
         window = build_window(context)
         qtbot.addWidget(window)
         page = window.show_page("settings")
         assert isinstance(page, SettingsPage)
         page.inputs["clinic_name"].setText("Happy Paws")  # type: ignore[union-attr]
         assert page.save() is not None
+        qtbot.waitUntil(lambda: page.message.text().startswith("Saved to"), timeout=10000)
         from purplecross_desktop.settings import default_config_file
 
         text = default_config_file().read_text()

@@ -8,6 +8,7 @@ from pytestqt.qtbot import QtBot
 from purplecross_desktop.app import build_context, build_window, shutdown
 from purplecross_desktop.settings import load_settings
 from purplecross_desktop.ui.pages.queue_monitor_page import QueueMonitorPage
+from tests.support.staff import sign_in
 
 pytestmark = pytest.mark.gui
 
@@ -17,6 +18,7 @@ def test_counts_recent_jobs_and_revoke(qtbot: QtBot) -> None:
 
     context = build_context(load_settings())
     try:
+        sign_in(context)
         window = build_window(context)
         qtbot.addWidget(window)
         runtime = context.job_runtime()

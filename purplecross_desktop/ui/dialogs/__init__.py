@@ -1,0 +1,1 @@
+"""Dialogs of the clinic screens: forms that save through the domain services."""
