@@ -16,6 +16,7 @@ from purplecross_desktop.domain.clients import ClientService
 from purplecross_desktop.domain.events import EventBus
 from purplecross_desktop.domain.medical import MedicalService
 from purplecross_desktop.domain.patients import PatientService
+from purplecross_desktop.domain.price_list import PriceListService
 from purplecross_desktop.domain.reminders import ReminderService
 from purplecross_desktop.domain.rooms import RoomService
 from purplecross_desktop.domain.staff import StaffService
@@ -35,6 +36,7 @@ class Services:
     reminders: ReminderService
     staff: StaffService
     audit: AuditService
+    price_list: PriceListService
 
 
 def build_services(session_factory: SessionFactory, events: EventBus | None = None) -> Services:
@@ -51,4 +53,5 @@ def build_services(session_factory: SessionFactory, events: EventBus | None = No
         reminders=ReminderService(session_factory, bus),
         staff=StaffService(session_factory, bus),
         audit=AuditService(session_factory),
+        price_list=PriceListService(session_factory, bus),
     )

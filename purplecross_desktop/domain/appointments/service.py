@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,10 +27,15 @@ from purplecross_desktop.domain.appointments.model import (
     AppointmentType,
 )
 from purplecross_desktop.domain.clients import Client
-from purplecross_desktop.domain.patients import Patient
+from purplecross_desktop.domain.patients import MAX_WEIGHT_KG, Patient, PatientWeight
 from purplecross_desktop.domain.query import Page, like_pattern, paginate
 from purplecross_desktop.domain.rooms import Room, check_room
-from purplecross_desktop.domain.service import ServiceBase, apply_changes, get_or_raise
+from purplecross_desktop.domain.service import (
+    ServiceBase,
+    UnitOfWork,
+    apply_changes,
+    get_or_raise,
+)
 from purplecross_desktop.domain.staff import Staff, StaffRole, require_role
 from purplecross_desktop.domain.validation import Checker, unknown_fields
 
@@ -204,39 +210,51 @@ class AppointmentService(ServiceBase):
         ``appointment.cancelled`` / ``appointment.completed``.
         """
         with self._write(actor) as uow:
-            appt = get_or_raise(uow.session, Appointment, "appointment", appointment_id)
-            checker = Checker()
-            target = checker.choice("status", status, AppointmentStatus)
+            return self._move(uow, appointment_id, status, reason, Checker())
+
+    def _move(
+        self,
+        uow: UnitOfWork,
+        appointment_id: AppointmentId,
+        status: AppointmentStatus | str,
+        reason: str | None,
+        checker: Checker,
+    ) -> Appointment:
+        """``set_status`` inside an open unit of work; problems already in ``checker``
+        (e.g. a check-in weight) are reported together with the move's own."""
+        appt = get_or_raise(uow.session, Appointment, "appointment", appointment_id)
+        target = checker.choice("status", status, AppointmentStatus)
+        if target is None:
             checker.raise_if_any()
-            assert target is not None
-            current = appt.status
-            if target not in TRANSITIONS[current]:
-                allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (it is final)"
-                checker.add(
-                    "status",
-                    f"cannot go from {current.value} to {target.value} (allowed: {allowed})",
-                )
-            if target is AppointmentStatus.NO_SHOW and uow.now < appt.starts_at:
-                checker.add("status", "no_show can only be recorded after the start time")
-            note = checker.text("reason", reason, required=False, max_length=500)
-            checker.raise_if_any()
-            appt.status = target
-            setattr(appt, STAMP[target], uow.now)
-            if target is AppointmentStatus.CANCELLED:
-                appt.cancel_reason = note
-            appt.updated_at = uow.now
-            uow.audit(
-                "status_changed",
-                "appointment",
-                appt.id,
-                {"status": [current.value, target.value], STAMP[target]: [None, uow.now]},
+        assert target is not None
+        current = appt.status
+        if target not in TRANSITIONS[current]:
+            allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (it is final)"
+            checker.add(
+                "status",
+                f"cannot go from {current.value} to {target.value} (allowed: {allowed})",
             )
-            payload = _payload(appt)
-            uow.emit("appointment.status_changed", appt.id, **payload, previous=current)
-            if target is AppointmentStatus.CANCELLED:
-                uow.emit("appointment.cancelled", appt.id, **payload, reason=note)
-            elif target is AppointmentStatus.COMPLETED:
-                uow.emit("appointment.completed", appt.id, **payload)
+        if target is AppointmentStatus.NO_SHOW and uow.now < appt.starts_at:
+            checker.add("status", "no_show can only be recorded after the start time")
+        note = checker.text("reason", reason, required=False, max_length=500)
+        checker.raise_if_any()
+        appt.status = target
+        setattr(appt, STAMP[target], uow.now)
+        if target is AppointmentStatus.CANCELLED:
+            appt.cancel_reason = note
+        appt.updated_at = uow.now
+        uow.audit(
+            "status_changed",
+            "appointment",
+            appt.id,
+            {"status": [current.value, target.value], STAMP[target]: [None, uow.now]},
+        )
+        payload = _payload(appt)
+        uow.emit("appointment.status_changed", appt.id, **payload, previous=current)
+        if target is AppointmentStatus.CANCELLED:
+            uow.emit("appointment.cancelled", appt.id, **payload, reason=note)
+        elif target is AppointmentStatus.COMPLETED:
+            uow.emit("appointment.completed", appt.id, **payload)
         return appt
 
     def confirm(
@@ -246,10 +264,40 @@ class AppointmentService(ServiceBase):
         return self.set_status(appointment_id, AppointmentStatus.CONFIRMED, actor=actor)
 
     def check_in(
-        self, appointment_id: AppointmentId, *, actor: StaffId | None = None
+        self,
+        appointment_id: AppointmentId,
+        *,
+        weight_kg: Decimal | str | float | None = None,
+        actor: StaffId | None = None,
     ) -> Appointment:
-        """The patient arrived at the front desk."""
-        return self.set_status(appointment_id, AppointmentStatus.ARRIVED, actor=actor)
+        """The patient arrived at the front desk; ``weight_kg``, when weighed there, goes
+        into the patient's weight history in the same transaction (both or neither)."""
+        with self._write(actor) as uow:
+            checker = Checker()
+            weight = None
+            if weight_kg is not None and weight_kg != "":
+                weight = checker.decimal(
+                    "weight_kg",
+                    weight_kg,
+                    minimum=Decimal(0),
+                    exclusive_minimum=True,
+                    maximum=MAX_WEIGHT_KG,
+                    places=3,
+                )
+            appt = self._move(uow, appointment_id, AppointmentStatus.ARRIVED, None, checker)
+            if weight is not None:
+                patient = get_or_raise(uow.session, Patient, "patient", appt.patient_id)
+                uow.session.add(
+                    PatientWeight(
+                        patient_id=patient.id, measured_on=uow.now.date(), weight_kg=weight
+                    )
+                )
+                patient.updated_at = uow.now
+                uow.audit("weight_recorded", "patient", patient.id, {"weight_kg": [None, weight]})
+                uow.emit(
+                    "patient.updated", patient.id, client_id=patient.client_id, fields=["weights"]
+                )
+        return appt
 
     def start_consult(
         self, appointment_id: AppointmentId, *, actor: StaffId | None = None
