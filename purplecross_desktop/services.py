@@ -14,6 +14,7 @@ from purplecross_desktop.domain.audit import AuditService
 from purplecross_desktop.domain.billing import InvoiceService
 from purplecross_desktop.domain.clients import ClientService
 from purplecross_desktop.domain.events import EventBus
+from purplecross_desktop.domain.front_desk import FrontDeskQueries
 from purplecross_desktop.domain.medical import MedicalService
 from purplecross_desktop.domain.patients import PatientService
 from purplecross_desktop.domain.price_list import PriceListService
@@ -37,6 +38,7 @@ class Services:
     staff: StaffService
     audit: AuditService
     price_list: PriceListService
+    front_desk: FrontDeskQueries
 
 
 def build_services(session_factory: SessionFactory, events: EventBus | None = None) -> Services:
@@ -54,4 +56,5 @@ def build_services(session_factory: SessionFactory, events: EventBus | None = No
         staff=StaffService(session_factory, bus),
         audit=AuditService(session_factory),
         price_list=PriceListService(session_factory, bus),
+        front_desk=FrontDeskQueries(session_factory),
     )

@@ -220,3 +220,50 @@ def test_check_in_without_a_weight_still_works(clinic: Clinic) -> None:
     assert clinic.appointments.get(appt.id).arrived_at == clinic.clock.now
     assert clinic.patients.get(patient.id).weights == []
     assert clinic.clock.now - dt.timedelta(minutes=1) == appt.starts_at
+
+
+# --- the Today board's read model ------------------------------------------------------
+
+
+def test_the_board_lists_the_day_with_alerts_and_open_balance(clinic: Clinic) -> None:
+    from purplecross_desktop.domain.front_desk import FrontDeskQueries
+
+    client = clinic.client()
+    rex = clinic.patient(client.id, alerts=["Bites"])
+    vet, room = clinic.vet(), clinic.room()
+    later = clinic.appointments.book(clinic.booking(rex, vet, room, at=START_PLUS(3)))
+    first = clinic.appointments.book(clinic.booking(rex, vet, room, at=START_PLUS(1)))
+    clinic.appointments.book(clinic.booking(rex, vet, room, at=START_PLUS(26)))  # tomorrow
+    invoice = clinic.invoices.create(
+        InvoiceData(client_id=ClientId(client.id), lines=[LineData("X", 1, "30", "0")])
+    )
+    clinic.invoices.add_payment(invoice.id, PaymentData("10", "card"))
+    queries = FrontDeskQueries(clinic.sessions)
+    day = (START_PLUS(-8), START_PLUS(16))
+    rows = queries.board(*day)
+    assert [r.id for r in rows] == [first.id, later.id]
+    assert rows[0].alerts == ("Bites",)
+    assert rows[0].balance == Decimal("20.00")
+    assert rows[0].vet == "Dr Who"
+    card = queries.appointment_card(first.id)
+    assert (card.patient, card.balance, card.alerts) == ("Rex", Decimal("20.00"), ("Bites",))
+
+
+def test_the_probe_moves_even_when_the_writer_s_clock_is_behind(clinic: Clinic) -> None:
+    from purplecross_desktop.domain.front_desk import FrontDeskQueries
+
+    rex = clinic.patient()
+    appt = clinic.appointments.book(clinic.booking(rex, clinic.vet(), clinic.room()))
+    queries = FrontDeskQueries(clinic.sessions)
+    day = (START_PLUS(-8), START_PLUS(16))
+    before = queries.board_probe(*day)
+    assert before.count == 1
+    clinic.clock.advance(hours=-1)  # this workstation's clock runs an hour behind
+    clinic.appointments.check_in(AppointmentId(appt.id))
+    assert queries.board_probe(*day) != before
+
+
+def START_PLUS(hours: float) -> dt.datetime:
+    from tests.purplecross_desktop.domain.conftest import START
+
+    return START + dt.timedelta(hours=hours)

@@ -13,7 +13,6 @@ from purplecross_desktop.app import build_context, build_window, shutdown
 from purplecross_desktop.database.base import ClientId, PatientId, StaffId
 from purplecross_desktop.domain.appointments import (
     AppointmentService,
-    AppointmentStatus,
     Booking,
 )
 from purplecross_desktop.domain.clients import ClientData
@@ -91,39 +90,13 @@ def test_patients_page_lists_patients_with_their_owner(seeded: Seeded, qtbot: Qt
 
 
 def test_every_list_page_loads(seeded: Seeded, qtbot: QtBot) -> None:
-    for key, expected in [("clients", 1), ("appointments", 1), ("invoices", 0), ("today", 1)]:
+    for key, expected in [("clients", 1), ("appointments", 1), ("invoices", 0)]:
         page = seeded.window.show_page(key)
         assert isinstance(page, GridPage)
         _wait_rows(qtbot, page, expected)
-
-
-def test_today_check_in_changes_the_status(seeded: Seeded, qtbot: QtBot) -> None:
-    page = seeded.window.show_page("today")
-    assert isinstance(page, TodayPage)
-    _wait_rows(qtbot, page, 1)
-    assert "1 appointment" in page.summary.text()
-    page.grid.select_ids([seeded.appointment_id])
-    assert page.action_buttons["Check in"].isEnabled()
-    page.action_buttons["Check in"].click()
-    qtbot.waitUntil(lambda: page.message.text() == "Check in: done.", timeout=10000)
-    services = seeded.window.context.services
-    assert services is not None
-    assert services.appointments.get(seeded.appointment_id).status == AppointmentStatus.ARRIVED
-
-
-def test_today_refuses_an_invalid_transition_and_changes_nothing(
-    seeded: Seeded, qtbot: QtBot
-) -> None:
-    page = seeded.window.show_page("today")
-    assert isinstance(page, TodayPage)
-    _wait_rows(qtbot, page, 1)
-    page.grid.select_ids([seeded.appointment_id])
-    page.action_buttons["Complete"].click()
-    qtbot.waitUntil(lambda: page.message.text().startswith("Not changed."), timeout=10000)
-    assert "status" in page.message.text()
-    services = seeded.window.context.services
-    assert services is not None
-    assert services.appointments.get(seeded.appointment_id).status == AppointmentStatus.SCHEDULED
+    today = seeded.window.show_page("today")
+    assert isinstance(today, TodayPage)
+    qtbot.waitUntil(lambda: today.row_count() == 1, timeout=10000)
 
 
 def test_appointments_open_newest_first(seeded: Seeded, qtbot: QtBot) -> None:
