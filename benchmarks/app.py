@@ -292,7 +292,7 @@ def _open_app(clock: _Clock) -> Any:
     clock.mark("QApplication")
     context = app_module.build_context(settings, start_jobs=False)
     clock.mark("build_context (db check, services, cache)")
-    context.extras["themes"] = ThemeManager(app, settings.theme)
+    context.themes = ThemeManager(app, settings.theme)
     window = app_module.build_window(context)
     clock.mark("build_window (MainWindow + Today page)")
     window.show()
@@ -315,7 +315,7 @@ def _child_start() -> None:
     clock.mark("interpreter up")
     app_module, context, window = _open_app(clock)
     cpu = time.process_time()
-    context.extras["jobs_starter"].join()
+    context.job_runtime()
     page = window.current_page()
     t0 = float(os.environ[T0_ENV])
     marks = [("spawn to interpreter up", clock.marks[0][1]), *clock.marks[1:]]
@@ -407,8 +407,7 @@ def _child_stall() -> None:
 
     clock = _Clock()
     app_module, context, window = _open_app(clock)
-    context.extras["jobs_starter"].join()
-    platform = context.extras["jobs"].platform
+    platform = context.job_runtime().platform
     platform.register(TaskSpec("bench.noop", noop, NOTIFICATIONS))
     collections = _record_gc_pauses()
     registry = JobRegistry(platform)

@@ -1,9 +1,9 @@
 """Background jobs on Huey: named queues, a job registry, retries, runners and job families.
 
-The composition root builds one :class:`JobPlatform` from settings and binds it as this
-process's default with :func:`configure`; after that ``jobs.enqueue(...)`` (and the job
-families' helpers such as ``queue_email``) go to it. Library code that can take the
-platform as a collaborator should do so instead.
+The composition root builds one :class:`JobPlatform` from settings and hands it to what
+needs it (the app's ``AppContext.jobs``); it binds no process-wide default. The
+module-level helpers ``jobs.enqueue(...)`` and ``queue_email(...)`` are for scripts and
+the REPL: they use the platform bound with :func:`configure`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ def default_platform() -> JobPlatform:
     """The platform bound by :func:`configure`."""
     if _default is None:
         raise NotConfiguredError(
-            "no job platform is configured: the composition root calls jobs.configure(platform)"
+            "no job platform is bound: a script binds one with jobs.configure(platform); "
+            "app code takes the platform from the composition root (AppContext.jobs)"
         )
     return _default
 

@@ -81,6 +81,7 @@ class Recorder:
             postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         )
         self._insert_job = self._insert(JOB).on_conflict_do_nothing(index_elements=["id"])
+        self._insert_job_returning = self._insert_job.returning(JOB.c.id)
         # SQLite lets one writer in at a time and makes the others sleep and poll; queuing
         # this process's writers on a lock instead keeps many worker threads fast.
         self._write_lock: Any = (
@@ -140,8 +141,10 @@ class Recorder:
     def insert_job(self, values: Mapping[str, Any], event: str | None = None) -> bool:
         """Insert a job row unless one with its id exists; returns whether it inserted."""
         with self.tx() as conn:
-            # Parameters instead of .values(): the compiled statement is cached.
-            inserted = conn.execute(self._insert_job, dict(values)).rowcount == 1
+            # Parameters instead of .values(): the compiled statement is cached. RETURNING,
+            # not rowcount: an INSERT's rowcount is -1 on PostgreSQL with psycopg under
+            # SQLAlchemy 2.1, which once made every insert look refused.
+            inserted = conn.execute(self._insert_job_returning, dict(values)).first() is not None
             if inserted and event:
                 self._event(conn, values["id"], event, values.get("queue"), None, "")
         return inserted
@@ -223,51 +226,66 @@ class Recorder:
             "b_worker": worker_id,
         }
         with self.tx() as conn:
-            row = conn.execute(self._claim_stmt, params).first()
-            if row is not None:
-                attempts, enqueued_at, next_run_at = row
-                ready = max(enqueued_at, next_run_at or enqueued_at)
-                return int(attempts), ready
-            current = conn.execute(
-                select(JOB.c.state, JOB.c.token).where(JOB.c.id == job_id)
-            ).first()
-            if current is None:
-                paused = conn.execute(select(PAUSED.c.queue).where(PAUSED.c.queue == queue)).first()
-                values = dict(row_if_missing)
-                if paused is not None:
-                    values.update(state=JobState.PAUSED.value, held=True)
-                    conn.execute(self._insert(JOB).values(**values).on_conflict_do_nothing())
-                    self._event(conn, job_id, "held", queue, worker_id, "queue paused")
-                    return None
-                values.update(
-                    state=JobState.ACTIVE.value, attempts=1, started_at=now, worker_id=worker_id
-                )
-                inserted = conn.execute(
-                    self._insert(JOB).values(**values).on_conflict_do_nothing()
-                ).rowcount
-                if inserted == 1:
-                    return 1, values["enqueued_at"]
-                # The enqueuer's writer committed the row between our two statements
-                # (PostgreSQL, read committed): claim that row now instead of dropping a
-                # message whose job is waiting under this very token.
+            # Each statement sees what was committed before it started (read committed):
+            # the enqueuer's row may appear between two of them, so look again rather
+            # than conclude from a stale view. Two rounds suffice: the row can only
+            # appear once, and nothing but an insert makes a missing row exist.
+            for _ in range(3):
                 row = conn.execute(self._claim_stmt, params).first()
                 if row is not None:
                     attempts, enqueued_at, next_run_at = row
                     return int(attempts), max(enqueued_at, next_run_at or enqueued_at)
-                return None
-            state, current_token = current
-            if current_token == token and state in {s.value for s in CLAIMABLE}:
-                # Only a paused queue stops a claimable job: hold it until resumed.
-                conn.execute(
-                    update(JOB)
-                    .where(JOB.c.id == job_id, JOB.c.token == token)
-                    .values(state=JobState.PAUSED.value, held=True)
-                )
-                self._event(conn, job_id, "held", queue, worker_id, "queue paused")
-            else:
-                reason = "stale token" if current_token != token else f"state {state}"
-                self._event(conn, job_id, "skipped", queue, worker_id, reason)
-        return None
+                current = conn.execute(
+                    select(JOB.c.state, JOB.c.token).where(JOB.c.id == job_id)
+                ).first()
+                paused = self._paused(conn, queue)
+                if current is None:
+                    values = dict(row_if_missing)
+                    if paused:
+                        values.update(state=JobState.PAUSED.value, held=True)
+                    else:
+                        values.update(
+                            state=JobState.ACTIVE.value,
+                            attempts=1,
+                            started_at=now,
+                            worker_id=worker_id,
+                        )
+                    # RETURNING says whether this insert took; rowcount cannot (it is -1
+                    # for an INSERT on PostgreSQL with psycopg under SQLAlchemy 2.1).
+                    inserted = conn.execute(
+                        self._insert(JOB)
+                        .values(**values)
+                        .on_conflict_do_nothing()
+                        .returning(JOB.c.id)
+                    ).first()
+                    if inserted is None:
+                        continue  # the enqueuer's row was committed meanwhile: claim that
+                    if paused:
+                        self._event(conn, job_id, "held", queue, worker_id, "queue paused")
+                        return None
+                    return 1, values["enqueued_at"]
+                state, current_token = current
+                if current_token != token or state not in {s.value for s in CLAIMABLE}:
+                    reason = "stale token" if current_token != token else f"state {state}"
+                    self._event(conn, job_id, "skipped", queue, worker_id, reason)
+                    return None
+                if paused:
+                    # Only a paused queue stops a claimable job: hold it until resumed.
+                    conn.execute(
+                        update(JOB)
+                        .where(JOB.c.id == job_id, JOB.c.token == token)
+                        .values(state=JobState.PAUSED.value, held=True)
+                    )
+                    self._event(conn, job_id, "held", queue, worker_id, "queue paused")
+                    return None
+                # Claimable and not paused: the row was committed after our UPDATE looked.
+        raise RuntimeError(f"job {job_id}: the claim did not settle in three rounds")
+
+    @staticmethod
+    def _paused(conn: Connection, queue: str) -> bool:
+        return (
+            conn.execute(select(PAUSED.c.queue).where(PAUSED.c.queue == queue)).first() is not None
+        )
 
     def complete_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Record completions in one transaction (group-committed by the platform's writer).

@@ -198,6 +198,7 @@ class Runner:
                 self._refresh_paused()
                 if now - last_heartbeat >= config.heartbeat_interval:
                     self.heartbeat()
+                    self.release_strays()
                     last_heartbeat = now
                 self.upkeep_once()
                 if self.consume and now - last_sweep >= config.heartbeat_timeout:
@@ -238,6 +239,39 @@ class Runner:
                 .where(WORKER.c.id == self.worker_id)
                 .values(last_heartbeat=utcnow(), stopped_at=None)
             )
+
+    def release_strays(self) -> int:
+        """Jobs ``active`` under this runner that none of its threads runs go back to run again.
+
+        A live runner's heartbeat keeps the reaper away from its jobs, so a job left
+        ``active`` without a thread behind it (a claim recorded but never executed, an
+        outcome that could not be written) would otherwise wait forever. A job counts as
+        a stray once it has been active for ``heartbeat_timeout`` without being in flight
+        here, and after this process's buffered completions are written.
+        """
+        if not self.consume:
+            return 0
+        config = self.platform.config
+        if not self.platform.completions.flush(timeout=config.heartbeat_timeout):
+            return 0  # completions still unwritten: they may be what looks stray
+        in_flight = self.platform.in_flight()
+        cutoff = utcnow() - dt.timedelta(seconds=config.heartbeat_timeout)
+        with self.platform.engine.connect() as conn:
+            rows = conn.execute(
+                select(JOB.c.id, JOB.c.token).where(
+                    JOB.c.state == JobState.ACTIVE.value,
+                    JOB.c.worker_id == self.worker_id,
+                    JOB.c.started_at < cutoff,
+                )
+            ).all()
+        count = 0
+        for job_id, token in rows:
+            if job_id in in_flight:
+                continue
+            log.warning("job %s was active here but no thread ran it; it runs again", job_id)
+            self.platform.requeue_or_bury(job_id, token, "active but no worker thread ran it")
+            count += 1
+        return count
 
     def reap_dead_workers(self) -> int:
         """Jobs left ``active`` by a worker that stopped heart-beating run again (or die).

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QApplication
@@ -22,7 +21,7 @@ from purplecross_desktop.operations import OperationRunner
 from purplecross_desktop.schema_check import schema_is_current
 from purplecross_desktop.services import build_services
 from purplecross_desktop.settings import Settings, mask_url
-from purplecross_desktop.ui.context import AppContext
+from purplecross_desktop.ui.context import AppContext, HealthCheck
 from purplecross_desktop.ui.main_window import MainWindow, PageSpec
 from purplecross_desktop.ui.pages.appointments_page import AppointmentsPage
 from purplecross_desktop.ui.pages.clients_page import ClientsPage
@@ -81,31 +80,31 @@ def build_context(
     engine = make_engine(url)
     factory = make_session_factory(engine)
     bus = EventBus()
+    cache = build_cache_service(settings)
     context = AppContext(
         settings=settings,
         runner=runner or OperationRunner(),
         session_factory=factory,
         services=build_services(factory, bus),
+        engine=engine,
+        cache=cache,
+        cache_unsubscribe=wire_cache_invalidation(bus, cache),
+        health_checks=[cache_health_check(cache)],
     )
-    context.extras["engine"] = engine
-    cache = build_cache_service(settings)
-    context.extras["cache"] = cache
-    context.extras["cache_unsubscribe"] = wire_cache_invalidation(bus, cache)
-    context.extras["health_checks"] = [cache_health_check(cache)]
     if start_jobs:
         start_jobs_runtime(context)
     return context
 
 
 def start_jobs_runtime(context: AppContext) -> JobsRuntime:
-    """Bind this process's job platform and start its runner (consuming every queue when
-    ``settings.embedded_worker``, else only draining the outbox)."""
+    """Build this process's job platform and start its runner (consuming every queue when
+    ``settings.embedded_worker``, else only draining the outbox); ``context.jobs`` holds it."""
     from purplecross_desktop.jobs_wiring import JobsRuntime
 
-    jobs_runtime = JobsRuntime(context.settings, context.extras["engine"])
+    jobs_runtime = JobsRuntime(context.settings, context.engine)
     jobs_runtime.start()
-    context.extras["jobs"] = jobs_runtime
-    context.extras["health_checks"].append(jobs_health_check(jobs_runtime))
+    context.jobs = jobs_runtime
+    context.health_checks.append(jobs_health_check(jobs_runtime))
     return jobs_runtime
 
 
@@ -119,15 +118,15 @@ def start_jobs_in_background(context: AppContext) -> threading.Thread:
         except Exception as exc:  # the window is up: say so on the Health page, not crash
             log.exception("the job runner could not start")
             reason = f"not started: {type(exc).__name__}: {exc}"
-            context.extras["health_checks"].append(lambda: [("Jobs", reason)])
+            context.health_checks.append(lambda: [("Jobs", reason)])
 
     thread = threading.Thread(target=start, name="jobs-start", daemon=True)
-    context.extras["jobs_starter"] = thread
+    context.jobs_starter = thread
     thread.start()
     return thread
 
 
-def cache_health_check(cache: CacheService) -> Callable[[], list[tuple[str, str]]]:
+def cache_health_check(cache: CacheService) -> HealthCheck:
     """Health rows for the cache: the tier in use, the breaker, hit rates per tier."""
 
     def check() -> list[tuple[str, str]]:
@@ -148,7 +147,7 @@ def cache_health_check(cache: CacheService) -> Callable[[], list[tuple[str, str]
     return check
 
 
-def jobs_health_check(jobs_runtime: JobsRuntime) -> Callable[[], list[tuple[str, str]]]:
+def jobs_health_check(jobs_runtime: JobsRuntime) -> HealthCheck:
     """Health rows for the job queues: counts per queue and state, and paused queues."""
 
     def check() -> list[tuple[str, str]]:
@@ -169,7 +168,7 @@ def jobs_health_check(jobs_runtime: JobsRuntime) -> Callable[[], list[tuple[str,
 def build_window(context: AppContext) -> MainWindow:
     """The main window, styled by the app's theme manager when there is one."""
     window = MainWindow(context, default_pages())
-    themes: ThemeManager | None = context.extras.get("themes")
+    themes = context.themes
     if themes is not None:
         window.apply_chrome(themes.theme)
         themes.sig_theme_changed.connect(window.apply_chrome)
@@ -181,21 +180,19 @@ def build_window(context: AppContext) -> MainWindow:
 def shutdown(context: AppContext) -> None:
     """Wait briefly for background work, then release the database."""
     context.runner.wait_for_done(5000)
-    starter: threading.Thread | None = context.extras.pop("jobs_starter", None)
+    starter, context.jobs_starter = context.jobs_starter, None
     if starter is not None:
         starter.join()
-    jobs_runtime: JobsRuntime | None = context.extras.pop("jobs", None)
+    jobs_runtime, context.jobs = context.jobs, None
     if jobs_runtime is not None:
         jobs_runtime.stop()
-    unsubscribe = context.extras.pop("cache_unsubscribe", None)
+    unsubscribe, context.cache_unsubscribe = context.cache_unsubscribe, None
     if unsubscribe is not None:
         unsubscribe()
-    cache: CacheService | None = context.extras.pop("cache", None)
+    cache, context.cache = context.cache, None
     if cache is not None:
         cache.close()
-    engine = context.extras.get("engine")
-    if engine is not None:
-        engine.dispose()
+    context.engine.dispose()
 
 
 def run_app(settings: Settings) -> int:
@@ -211,7 +208,7 @@ def run_app(settings: Settings) -> int:
     app.setApplicationName("Purple Cross")
     app.setOrganizationName("Purple Cross")
     context = build_context(settings, start_jobs=False)
-    context.extras["themes"] = ThemeManager(app, settings.theme)
+    context.themes = ThemeManager(app, settings.theme)
     window = build_window(context)
     window.show()
     start_jobs_in_background(context)

@@ -6,13 +6,12 @@ import hashlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
 from cache import ENTITIES, CacheService
 from purplecross_desktop.domain.events import DomainEvent, EventBus
-from purplecross_desktop.secrets import get_secret
+from purplecross_desktop.secrets import redis_password_for
 from purplecross_desktop.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,14 +36,11 @@ def namespace_for_database(database_url: str) -> str:
 def build_cache_service(settings: Settings) -> CacheService:
     """The cache of this process: Redis from ``redis_url`` (password from the keyring when
     the URL has none) with the disk tier in ``cache_path``, or the disk tier alone."""
-    password = None
-    if settings.redis_url and urlsplit(settings.redis_url).password is None:
-        password = get_secret("redis_password")
     return CacheService(
         settings.redis_url,
         settings.cache_path,
         namespace=namespace_for_database(settings.effective_database_url),
-        password=password,
+        password=redis_password_for(settings.redis_url),
         debug=settings.cache_debug,
     )
 

@@ -137,17 +137,9 @@ def queues(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps({"counts": counts, "paused": sorted(paused)}, indent=2))
         return
-    states = [
-        "outbox",
-        "waiting",
-        "scheduled",
-        "active",
-        "completed",
-        "failed_retrying",
-        "dead",
-        "revoked",
-        "paused",
-    ]
+    from jobs.models import JobState
+
+    states = [state.value for state in JobState]
     header = f"{'queue':<15}" + "".join(f"{s[:9]:>10}" for s in states)
     click.echo(header)
     for queue, by_state in counts.items():

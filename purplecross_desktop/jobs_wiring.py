@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, inspect
 
 from jobs.platform import JobPlatform, JobsConfig
-from purplecross_desktop.secrets import get_secret
+from purplecross_desktop.secrets import get_secret, redis_password_for
 from purplecross_desktop.settings import Settings
+
+if TYPE_CHECKING:
+    from jobs.email import EmailService
 
 JOB_TABLES = ("job", "job_event", "job_worker", "job_paused_queue", "email_log")
 
@@ -66,10 +68,9 @@ def jobs_config(settings: Settings, **config_overrides: Any) -> JobsConfig:
     """
     import dataclasses
 
-    redis_password = None
-    if settings.redis_url and urlsplit(settings.redis_url).password is None:
-        redis_password = get_secret("redis_password")
-    config = JobsConfig.from_settings(settings, get_secret("job_signing_key"), redis_password)
+    config = JobsConfig.from_settings(
+        settings, get_secret("job_signing_key"), redis_password_for(settings.redis_url)
+    )
     if config_overrides:
         config = dataclasses.replace(config, **config_overrides)
     return config
@@ -94,12 +95,15 @@ def load_registration(spec: str) -> Callable[[JobPlatform], Any]:
 
 
 class JobsRuntime:
-    """The app's jobs: the platform bound as the default, and its runner.
+    """The app's jobs: its platform and its runner (``AppContext.jobs``).
 
     With ``settings.embedded_worker`` the runner consumes every queue on background
     threads; otherwise separate ``purplecross worker`` processes do, and the app's
     runner only drains the outbox and watches the broker. Neither touches the
     process's signal handlers, and :meth:`start` returns at once.
+
+    The runtime does not bind the process-wide ``jobs.configure`` default: app code
+    enqueues through ``platform`` (or :attr:`email`), which it gets from the context.
 
     Args:
         settings: the effective settings.
@@ -114,17 +118,17 @@ class JobsRuntime:
 
         self.runner = Runner(self.platform, embedded=True, consume=settings.embedded_worker)
 
-    def start(self) -> None:
-        """Bind the platform for ``jobs.enqueue``/``queue_email`` and start the runner."""
-        import jobs
+    @property
+    def email(self) -> EmailService:
+        """The email family's service: ``runtime.email.queue(to, subject, template, ...)``."""
+        service: EmailService = self.platform.services["email"]
+        return service
 
-        jobs.configure(self.platform)
+    def start(self) -> None:
+        """Start the runner."""
         self.runner.start()
 
     def stop(self) -> None:
-        """Stop the runner (unfinished jobs run again later) and unbind the platform."""
-        import jobs
-
+        """Stop the runner (unfinished jobs run again later) and close the platform."""
         self.runner.stop()
-        jobs.configure(None)
         self.platform.close()

@@ -18,10 +18,13 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
+
+from widgets.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,14 @@ T = TypeVar("T")
 class OperationRunner(QObject):
     """Delivers the outcome of background work on the thread this object lives in (the UI).
 
+    The threads and the hand-over to the UI thread are :class:`widgets.tasks.TaskRunner`'s,
+    the same mechanism the DataGrid uses; this class adds the in-flight count, dropped
+    callbacks for destroyed parents and the report of unhandled failures.
+
+    Args:
+        threads: worker threads (the screens' work mostly waits on the database or Redis).
+        parent: the owning QObject.
+
     Signals:
         sig_busy_changed(int): the number of operations in flight changed.
         sig_unhandled_error(str): an operation failed and nobody handled it.
@@ -38,14 +49,11 @@ class OperationRunner(QObject):
 
     sig_busy_changed = Signal(int)
     sig_unhandled_error = Signal(str)
-    _sig_finished = Signal(object, bool, object)  # operation, ok, result-or-exception
 
-    def __init__(self, pool: QThreadPool | None = None, parent: QObject | None = None) -> None:
+    def __init__(self, threads: int = 4, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pool = pool or QThreadPool.globalInstance()
+        self._tasks = TaskRunner(threads, parent=self)
         self._in_flight: set[BackgroundOperation[Any]] = set()
-        # Emitted from pool threads; Qt queues the call onto this object's thread.
-        self._sig_finished.connect(self._deliver)
 
     # Public API ---------------------------------------------------------------
     def in_flight(self) -> int:
@@ -53,40 +61,23 @@ class OperationRunner(QObject):
         return len(self._in_flight)
 
     def wait_for_done(self, msecs: int = 30000) -> bool:
-        """Block until the pool is idle (tests and shutdown only, never from a screen)."""
-        return bool(self._pool.waitForDone(msecs))
+        """Block until the started work has run (tests and shutdown only, never a screen)."""
+        return self._tasks.wait(msecs / 1000)
 
     # Internals ----------------------------------------------------------------
     def _start(self, operation: BackgroundOperation[Any]) -> None:
         self._in_flight.add(operation)
         self.sig_busy_changed.emit(len(self._in_flight))
-        self._pool.start(_Job(self, operation))
-
-    def _finished_in_worker(
-        self, operation: BackgroundOperation[Any], ok: bool, value: object
-    ) -> None:
-        self._sig_finished.emit(operation, ok, value)
+        self._tasks.submit(
+            operation._work,
+            partial(self._deliver, operation, True),
+            partial(self._deliver, operation, False),
+        )
 
     def _deliver(self, operation: BackgroundOperation[Any], ok: bool, value: object) -> None:
         self._in_flight.discard(operation)
         self.sig_busy_changed.emit(len(self._in_flight))
         operation._deliver(ok, value)
-
-
-class _Job(QRunnable):
-    def __init__(self, runner: OperationRunner, operation: BackgroundOperation[Any]) -> None:
-        super().__init__()
-        self._runner = runner
-        self._operation = operation
-
-    def run(self) -> None:
-        try:
-            result = self._operation._work()
-        except BaseException as exc:  # delivered to the UI thread, not lost
-            exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
-            self._runner._finished_in_worker(self._operation, False, exc)
-        else:
-            self._runner._finished_in_worker(self._operation, True, result)
 
 
 class BackgroundOperation(Generic[T]):
@@ -135,7 +126,11 @@ class BackgroundOperation(Generic[T]):
             elif self._on_failure is not None:
                 self._on_failure(value)  # type: ignore[arg-type]
             else:
-                text = getattr(value, "__traceback_text__", repr(value))
+                text = (
+                    "".join(traceback.format_exception(value))
+                    if isinstance(value, BaseException)
+                    else repr(value)
+                )
                 log.error("background operation failed:\n%s", text)
                 self._runner.sig_unhandled_error.emit(f"{type(value).__name__}: {value}")
         finally:

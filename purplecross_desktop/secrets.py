@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 SERVICE = "purplecross"
 KNOWN = ("smtp_password", "redis_password", "job_signing_key")
@@ -37,6 +38,18 @@ def get_secret(name: str, env: Mapping[str, str] | None = None) -> str | None:
     except Exception as exc:
         log.info("keyring lookup for %s failed: %s", name, type(exc).__name__)
         return None
+
+
+def redis_password_for(url: str | None, env: Mapping[str, str] | None = None) -> str | None:
+    """The password to log in to Redis at ``url`` with, beside the URL itself.
+
+    None when there is no URL or the URL carries its own password (that one wins);
+    otherwise the ``redis_password`` secret (environment, then keyring), if any. The
+    cache, the job broker and the Health page all connect through this rule.
+    """
+    if not url or urlsplit(url).password is not None:
+        return None
+    return get_secret("redis_password", env)
 
 
 def set_secret(name: str, value: str) -> None:

@@ -4,6 +4,7 @@ and widgets/gallery never reach for jobs, the cache or the database."""
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -88,5 +89,20 @@ def test_registering_every_cli_command_imports_no_qt() -> None:
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""
+
+
+def test_the_window_loads_without_the_jobs_stack() -> None:
+    """The app starts its jobs on a thread after the window shows: importing the composition
+    root (every page module) must not load Huey or the jobs package (start-up budget)."""
+    code = (
+        "import sys\n"
+        "import purplecross_desktop.app\n"
+        "print(','.join(sorted(m for m in sys.modules if m in ('jobs', 'huey'))))\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.strip() == ""

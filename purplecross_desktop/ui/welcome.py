@@ -65,7 +65,7 @@ class WelcomeBanner(QWidget):
         """Generate the demo data in the background; the UI stays usable meanwhile."""
         from purplecross_desktop.demo import generate_demo_data
 
-        engine = self.context.extras["engine"]
+        engine = self.context.engine
         bridge = self._bridge
         self.load_button.set_loading(True)
         self.progress.setVisible(True)

@@ -48,17 +48,20 @@ def test_embedded_runtime_sends_test_email_to_the_outbox_without_touching_signal
     try:
         runtime.start()
         assert {s: signal.getsignal(s) for s in watched} == dict.fromkeys(watched, the_apps_handler)
-        job_id = jobs.queue_email("ada@example.org", "Test", "appointment_reminder", CONTEXT)
+        job_id = runtime.email.queue("ada@example.org", "Test", "appointment_reminder", CONTEXT)
         registry = JobRegistry(runtime.platform)
         wait_until(lambda: registry.get(job_id).job.state == "completed")
         assert len(list(settings.email_outbox_path.glob("*.eml"))) == 1
         assert (tmp_path / "data" / "queue.db").exists()
         assert registry.workers()[0].embedded
+        with pytest.raises(jobs.NotConfiguredError):
+            jobs.default_platform()
     finally:
         runtime.stop()
         engine.dispose()
         for s, handler in saved.items():
             signal.signal(s, handler)
+    # The runtime binds no process-wide default: the module-level helpers are for scripts.
     with pytest.raises(jobs.NotConfiguredError):
         jobs.queue_email("ada@example.org", "Test", "appointment_reminder", CONTEXT)
 
@@ -82,7 +85,7 @@ def test_the_runtime_starts_from_a_thread_other_than_the_main_one(
     starter.join(10)
     try:
         assert errors == []
-        job_id = jobs.queue_email("ada@example.org", "Test", "appointment_reminder", CONTEXT)
+        job_id = runtime.email.queue("ada@example.org", "Test", "appointment_reminder", CONTEXT)
         registry = JobRegistry(runtime.platform)
         wait_until(lambda: registry.get(job_id).job.state == "completed")
     finally:
@@ -98,7 +101,7 @@ def test_without_embedded_worker_the_app_only_queues(
     runtime = JobsRuntime(load_settings(), engine, **FAST)
     runtime.start()
     try:
-        job_id = jobs.queue_email("ada@example.org", "Test", "appointment_reminder", CONTEXT)
+        job_id = runtime.email.queue("ada@example.org", "Test", "appointment_reminder", CONTEXT)
         import time
 
         time.sleep(0.5)

@@ -70,3 +70,13 @@ def test_callbacks_are_dropped_when_the_parent_is_gone(qtbot: QtBot) -> None:
     gate.set()
     qtbot.waitUntil(lambda: runner.in_flight() == 0)
     assert called == []
+
+
+def test_wait_for_done_waits_for_running_work_and_times_out(qtbot: QtBot) -> None:
+    runner = OperationRunner()
+    gate = threading.Event()
+    BackgroundOperation(None, lambda: gate.wait(5), runner).run_in_background()
+    assert runner.wait_for_done(50) is False  # still running
+    gate.set()
+    assert runner.wait_for_done(5000) is True
+    qtbot.waitUntil(lambda: runner.in_flight() == 0)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from widgets.datagrid.state import Column, ColumnFilter, GridQuery, GridRow, SavedView
     from widgets.datagrid.table import GridTable
     from widgets.datagrid.toolbar import GridToolbar
-    from widgets.datagrid.worker import TaskRunner
+    from widgets.tasks import TaskRunner
 
 
 class GridHost:

@@ -37,7 +37,7 @@ from widgets.datagrid.state import (
 )
 from widgets.datagrid.table import GridTable
 from widgets.datagrid.toolbar import GridToolbar
-from widgets.datagrid.worker import TaskRunner
+from widgets.tasks import TaskRunner
 from widgets.tokens import Spacing
 
 SelectionMode = Literal["none", "single", "multi"]

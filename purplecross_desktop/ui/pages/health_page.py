@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from purplecross_desktop.settings import mask_url
-from purplecross_desktop.ui.context import AppContext
+from purplecross_desktop.ui.context import AppContext, HealthCheck
 from purplecross_desktop.ui.pages.base import Page
-
-# A check returns rows of (label, value); it runs on a worker thread.
-HealthCheck = Callable[[], list[tuple[str, str]]]
 
 
 def database_check(context: AppContext) -> HealthCheck:
@@ -45,16 +41,15 @@ def redis_check(context: AppContext) -> HealthCheck:
         url = context.settings.redis_url
         if not url:
             return [("Redis", "not configured (jobs and cache use this computer)")]
-        from urllib.parse import urlsplit
-
         import redis
 
-        from purplecross_desktop.secrets import get_secret
+        from purplecross_desktop.secrets import redis_password_for
 
-        # As the cache and the broker do: the keyring's password when the URL has none.
-        password = None if urlsplit(url).password else get_secret("redis_password")
         client = redis.Redis.from_url(
-            url, password=password, socket_connect_timeout=0.5, socket_timeout=0.5
+            url,
+            password=redis_password_for(url),
+            socket_connect_timeout=0.5,
+            socket_timeout=0.5,
         )
         try:
             started = time.perf_counter()
@@ -101,7 +96,7 @@ class HealthPage(Page):
     def _run_checks(self) -> list[tuple[str, str]]:
         rows: list[tuple[str, str]] = []
         # Subsystems that start after the window (the job runner) add their checks later.
-        for check in [*self.checks, *self.context.extras.get("health_checks", [])]:
+        for check in [*self.checks, *self.context.health_checks]:
             try:
                 rows.extend(check())
             except Exception as exc:  # a failing check is a row, not a crash

@@ -16,17 +16,15 @@ from purplecross_desktop.ui.pages.labels import enum_label, local_time
 from widgets.button import Button
 from widgets.datagrid import Column, DataGrid
 
-STATES = (
-    "outbox",
-    "waiting",
-    "scheduled",
-    "active",
-    "completed",
-    "failed_retrying",
-    "dead",
-    "revoked",
-    "paused",
-)
+
+def job_states() -> tuple[str, ...]:
+    """Every job state, in the registry's order (``jobs.models.JobState``).
+
+    Imported on use: the jobs stack (Huey, Redis) must not load with the window.
+    """
+    from jobs.models import JobState
+
+    return tuple(state.value for state in JobState)
 
 
 def load_snapshot(
@@ -37,7 +35,7 @@ def load_snapshot(
     counts = []
     for queue, states in sorted(registry.counts().items()):
         row: dict[str, Any] = {"queue": queue, "queue_paused": queue in paused}
-        row.update({state: states.get(state, 0) for state in STATES})
+        row.update({state: states.get(state, 0) for state in job_states()})
         counts.append(row)
     jobs = [
         {
@@ -69,7 +67,10 @@ class QueueMonitorPage(Page):
         self.counts = DataGrid(
             [
                 Column("queue", "Queue", kind="text", width=120),
-                *(Column(state, enum_label(state), kind="number", width=90) for state in STATES),
+                *(
+                    Column(state, enum_label(state), kind="number", width=90)
+                    for state in job_states()
+                ),
                 Column("queue_paused", "Queue paused", kind="bool", width=100),
             ],
             rows=[],
@@ -118,13 +119,9 @@ class QueueMonitorPage(Page):
 
     def _registry(self) -> Any:
         """The registry of the running job platform (waits for it to start)."""
-        self.context.wait_for_jobs()
-        runtime = self.context.extras.get("jobs")
-        if runtime is None:
-            raise RuntimeError("the job runner is not running in this app (see Health)")
         from jobs.registry import JobRegistry
 
-        return JobRegistry(runtime.platform)
+        return JobRegistry(self.context.job_runtime().platform)
 
     def activate(self) -> None:
         self.context.background(self, lambda: load_snapshot(self._registry())).success(
@@ -135,7 +132,7 @@ class QueueMonitorPage(Page):
         counts, jobs = snapshot
         self.counts.set_rows(counts)
         self.jobs.set_rows(jobs)
-        total = sum(row[state] for row in counts for state in STATES)
+        total = sum(row[state] for row in counts for state in job_states())
         noun = "job" if total == 1 else "jobs"
         summary = f"{total:,} {noun} in the registry; the newest {len(jobs)} below."
         # The outcome of the last retry/revoke stays visible above the refreshed lists.

@@ -146,11 +146,8 @@ class SettingsPage(Page):
         address = self.test_address.text().strip()
 
         def work() -> str:
-            import jobs
-
-            self.context.wait_for_jobs()
             return str(
-                jobs.queue_email(
+                self.context.job_runtime().email.queue(
                     address,
                     "Purple Cross test message",
                     "test_message",
@@ -165,7 +162,7 @@ class SettingsPage(Page):
 
     def _test_queued(self, job_id: object) -> None:
         # The mailer runs with the settings the app started with, not unsaved-yet edits.
-        runtime = self.context.extras.get("jobs")
+        runtime = self.context.jobs
         settings = runtime.settings if runtime is not None else self.context.settings
         where = (
             f"via {settings.smtp_host}"

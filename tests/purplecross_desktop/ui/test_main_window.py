@@ -9,6 +9,7 @@ from pytestqt.qtbot import QtBot
 
 from purplecross_desktop.app import build_context, build_window, default_pages, shutdown
 from purplecross_desktop.settings import load_settings
+from purplecross_desktop.ui.context import JobsUnavailableError
 from purplecross_desktop.ui.main_window import MainWindow
 from purplecross_desktop.ui.pages.health_page import HealthPage
 from purplecross_desktop.ui.pages.settings_page import SettingsPage
@@ -68,7 +69,7 @@ def test_health_refresh_updates_values_in_place_and_rebuilds_when_checks_change(
     labels = list(page.value_labels)
     assert [label.text() for label in labels] == [value for _, value in page.rows]
 
-    checks = window.context.extras["health_checks"]  # where late subsystems add theirs
+    checks = window.context.health_checks  # where late subsystems add theirs
     checks.append(lambda: [("Extra", "first")])
     page.activate()
     qtbot.waitUntil(page.refresh_button.isEnabled, timeout=10000)
@@ -133,7 +134,6 @@ def test_an_empty_clinic_is_offered_demo_data_in_one_click(
 def test_the_app_runs_its_jobs_in_process_and_stops_them_cleanly(qtbot: QtBot) -> None:
     """The embedded default: the runner consumes the queues; an email lands in the outbox."""
     import jobs
-    from jobs import queue_email
     from jobs.registry import JobRegistry
 
     settings = load_settings()
@@ -141,53 +141,52 @@ def test_the_app_runs_its_jobs_in_process_and_stops_them_cleanly(qtbot: QtBot) -
     try:
         window = build_window(context)
         qtbot.addWidget(window)
-        job_id = queue_email(
+        assert context.jobs is not None
+        job_id = context.jobs.email.queue(
             "owner@example.org",
             "Your appointment",
             "appointment_confirmation",
             {"client_name": "Ada", "patient_name": "Rex", "appointment_time": "Mon 10:00"},
         )
-        registry = JobRegistry(context.extras["jobs"].platform)
+        registry = JobRegistry(context.jobs.platform)
         qtbot.waitUntil(lambda: registry.get(job_id).job.state == "completed", timeout=30000)
         assert list(settings.email_outbox_path.glob("*.eml"))
         page = window.show_page("health")
         qtbot.waitUntil(lambda: any(k == "Queue email" for k, _ in page.rows), timeout=10000)  # type: ignore[attr-defined]
+        # The app hands its platform to what needs it; the process-wide default stays
+        # unbound (it is for scripts), so no screen can depend on it by accident.
+        with pytest.raises(jobs.NotConfiguredError):
+            jobs.default_platform()
     finally:
         shutdown(context)
-    with pytest.raises(jobs.NotConfiguredError):
-        jobs.default_platform()
+    assert context.jobs is None
 
 
-def test_jobs_started_in_the_background_are_bound_then_stopped_by_shutdown() -> None:
+def test_jobs_started_in_the_background_are_set_then_stopped_by_shutdown() -> None:
     """``purplecross run`` shows the window first and starts the jobs stack on a thread."""
-    import jobs
     from purplecross_desktop.app import start_jobs_in_background
 
     context = build_context(load_settings(), start_jobs=False)
-    assert "jobs" not in context.extras
-    checks = len(context.extras["health_checks"])
+    assert context.jobs is None
+    checks = len(context.health_checks)
     try:
         start_jobs_in_background(context).join(30)
-        assert jobs.default_platform() is context.extras["jobs"].platform
-        assert len(context.extras["health_checks"]) == checks + 1
+        assert context.jobs is not None
+        assert context.job_runtime() is context.jobs
+        assert len(context.health_checks) == checks + 1
     finally:
         shutdown(context)
-    assert "jobs" not in context.extras
-    with pytest.raises(jobs.NotConfiguredError):
-        jobs.default_platform()
+    assert context.jobs is None
 
 
 def test_shutdown_waits_for_a_jobs_start_still_under_way() -> None:
-    import jobs
     from purplecross_desktop.app import start_jobs_in_background
 
     context = build_context(load_settings(), start_jobs=False)
     starter = start_jobs_in_background(context)
     shutdown(context)  # at once, most likely before the runner is up
     assert not starter.is_alive()
-    assert "jobs" not in context.extras
-    with pytest.raises(jobs.NotConfiguredError):
-        jobs.default_platform()
+    assert context.jobs is None
 
 
 def test_a_jobs_start_failure_shows_on_the_health_page(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -201,9 +200,11 @@ def test_a_jobs_start_failure_shows_on_the_health_page(monkeypatch: pytest.Monke
     context = build_context(load_settings(), start_jobs=False)
     try:
         start_jobs_in_background(context).join(30)
-        rows = [row for check in context.extras["health_checks"] for row in check()]
+        rows = [row for check in context.health_checks for row in check()]
         assert ("Jobs", "not started: RuntimeError: no queue file") in rows
-        assert "jobs" not in context.extras
+        assert context.jobs is None
+        with pytest.raises(JobsUnavailableError, match="not running"):
+            context.job_runtime()
     finally:
         shutdown(context)
 
@@ -226,7 +227,7 @@ def test_settings_sends_a_test_email_through_the_queue(qtbot: QtBot) -> None:
         page.test_button.click()
         qtbot.waitUntil(lambda: "queued as job" in page.mail_message.text(), timeout=30000)
         job_id = page.mail_message.text().split("job ")[1].split(";")[0]
-        registry = JobRegistry(context.extras["jobs"].platform)
+        registry = JobRegistry(context.job_runtime().platform)
         qtbot.waitUntil(lambda: registry.get(job_id).job.state == "completed", timeout=30000)
         sent = list(settings.email_outbox_path.glob("*.eml"))
         assert len(sent) == 1

@@ -13,16 +13,16 @@ pytestmark = pytest.mark.gui
 
 
 def test_counts_recent_jobs_and_revoke(qtbot: QtBot) -> None:
-    import jobs
     from jobs.registry import JobRegistry
 
     context = build_context(load_settings())
     try:
         window = build_window(context)
         qtbot.addWidget(window)
-        registry = JobRegistry(context.extras["jobs"].platform)
+        runtime = context.job_runtime()
+        registry = JobRegistry(runtime.platform)
         registry.pause("email")  # hold the job so there is something to revoke
-        job_id = jobs.queue_email(
+        job_id = runtime.email.queue(
             "owner@example.org",
             "Your appointment",
             "appointment_reminder",
