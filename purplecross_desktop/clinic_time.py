@@ -14,6 +14,11 @@ from collections.abc import Callable
 
 from purplecross_desktop.database.base import utcnow
 
+#: Opening hours a free-slot search and the calendar use (clinic time); Sunday closed.
+OPENS = dt.time(8, 0)
+CLOSES = dt.time(18, 0)
+CLOSED_WEEKDAYS = frozenset({6})
+
 
 class ClinicTime:
     """Conversions between aware UTC instants and the clinic's local dates and times.
@@ -68,3 +73,26 @@ class ClinicTime:
     def format_day(self, day: dt.date) -> str:
         """A date as a receptionist reads it: ``Tuesday 4 March 2031``."""
         return f"{day:%A} {day.day} {day:%B %Y}"
+
+    def opening_windows(
+        self,
+        after: dt.datetime,
+        days: int = 14,
+        opens: dt.time = OPENS,
+        closes: dt.time = CLOSES,
+        closed_weekdays: frozenset[int] = CLOSED_WEEKDAYS,
+    ) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The clinic's opening hours from ``after`` on, one window per open day (aware UTC);
+        the first window starts at ``after`` when that falls inside it."""
+        first = self.local(after).date()
+        windows: list[tuple[dt.datetime, dt.datetime]] = []
+        for offset in range(days):
+            day = first + dt.timedelta(days=offset)
+            if day.weekday() in closed_weekdays:
+                continue
+            start = self.at(day, opens).astimezone(dt.UTC)
+            end = self.at(day, closes).astimezone(dt.UTC)
+            start = max(start, after.astimezone(dt.UTC))
+            if start < end:
+                windows.append((start, end))
+        return windows

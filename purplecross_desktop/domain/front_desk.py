@@ -17,9 +17,10 @@ from sqlalchemy.orm import aliased
 from purplecross_desktop.database.session import SessionFactory
 from purplecross_desktop.domain.appointments import Appointment, AppointmentStatus
 from purplecross_desktop.domain.billing import Invoice, InvoiceStatus
-from purplecross_desktop.domain.clients import Client
+from purplecross_desktop.domain.clients import Client, ClientPhone
 from purplecross_desktop.domain.errors import NotFound
 from purplecross_desktop.domain.patients import Patient, PatientWeight
+from purplecross_desktop.domain.query import like_pattern
 from purplecross_desktop.domain.rooms import Room
 from purplecross_desktop.domain.staff import Staff
 
@@ -92,6 +93,30 @@ class AppointmentCard:
     last_weight_kg: Decimal | None = None
     last_weighed_on: dt.date | None = None
     invoice_ids: tuple[int, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientChoice:
+    """A patient as a picker lists it: enough to tell two "Bella"s apart."""
+
+    id: int
+    name: str
+    species: str
+    client_id: int
+    client: str
+    alerts: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.species.replace('_', ' ')}), owner {self.client}"
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """An id and a name (a vet, a room)."""
+
+    id: int
+    name: str
 
 
 class FrontDeskQueries:
@@ -253,6 +278,74 @@ class FrontDeskQueries:
                 last_weighed_on=weight[1] if weight else None,
                 invoice_ids=tuple(invoices),
             )
+
+    def find_patients(
+        self,
+        text: str = "",
+        *,
+        client_id: int | None = None,
+        patient_id: int | None = None,
+        limit: int = 20,
+    ) -> list[PatientChoice]:
+        """Active, living patients whose name or owner's name contains ``text``, or whose
+        owner has a phone number containing its digits (any part of the number)."""
+        stmt = (
+            sa.select(
+                Patient.id,
+                Patient.name,
+                Patient.species,
+                Patient.client_id,
+                Client.name,
+                Patient.alerts,
+            )
+            .join(Client, Patient.client_id == Client.id)
+            .where(Patient.active.is_(True), Patient.deceased.is_(False))
+        )
+        words = text.strip()
+        if words:
+            pattern = like_pattern(words)
+            conditions = [
+                sa.func.lower(Patient.name).like(pattern, escape="\\"),
+                sa.func.lower(Client.name).like(pattern, escape="\\"),
+            ]
+            digits = "".join(ch for ch in words if ch.isdigit())
+            if len(digits) >= 3:
+                conditions.append(
+                    Patient.client_id.in_(
+                        sa.select(ClientPhone.client_id).where(
+                            ClientPhone.number.like(f"%{digits}%")
+                        )
+                    )
+                )
+            stmt = stmt.where(sa.or_(*conditions))
+        if client_id is not None:
+            stmt = stmt.where(Patient.client_id == client_id)
+        if patient_id is not None:
+            stmt = stmt.where(Patient.id == patient_id)
+        stmt = stmt.order_by(sa.func.lower(Patient.name), Patient.id).limit(max(1, min(limit, 200)))
+        with self._sessions() as session:
+            return [
+                PatientChoice(r[0], r[1], str(r[2]), r[3], r[4], tuple(r[5] or ()))
+                for r in session.execute(stmt)
+            ]
+
+    def vets(self) -> list[Choice]:
+        """Active veterinarians by name."""
+        from purplecross_desktop.domain.staff import StaffRole
+
+        stmt = (
+            sa.select(Staff.id, Staff.name)
+            .where(Staff.role == StaffRole.VETERINARIAN, Staff.active.is_(True))
+            .order_by(Staff.name, Staff.id)
+        )
+        with self._sessions() as session:
+            return [Choice(r[0], r[1]) for r in session.execute(stmt)]
+
+    def rooms(self) -> list[Choice]:
+        """Active rooms by name."""
+        stmt = sa.select(Room.id, Room.name).where(Room.active.is_(True)).order_by(Room.name)
+        with self._sessions() as session:
+            return [Choice(r[0], r[1]) for r in session.execute(stmt)]
 
     def client_balance(self, client_id: int) -> Decimal:
         """What the client owes on open invoices."""

@@ -61,6 +61,19 @@ class Booking:
 
 EDITABLE = frozenset({"type", "reason", "notes"})
 
+#: Candidate start times of a free-slot search fall on this grid (from each window's start).
+SLOT_STEP = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class FreeSlot:
+    """A time when a vet and a room (and the patient, if given) are all free."""
+
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    vet_id: int
+    room_id: int
+
 
 class AppointmentService(ServiceBase):
     """Book, reschedule, move through statuses and find appointments."""
@@ -392,6 +405,85 @@ class AppointmentService(ServiceBase):
                 session, stmt, order, self.ORDER, limit, offset, tiebreak=Appointment.id
             )
 
+    def next_free_slot(
+        self,
+        windows: Sequence[tuple[dt.datetime, dt.datetime]],
+        length: dt.timedelta,
+        *,
+        vet_id: StaffId | None = None,
+        room_id: RoomId | None = None,
+        patient_id: PatientId | None = None,
+        step: dt.timedelta = SLOT_STEP,
+    ) -> FreeSlot | None:
+        """The earliest slot of ``length`` inside one of ``windows`` (opening hours, in
+        order) when the vet (any active vet if None), the room (any active room if None)
+        and the patient are all free; None if there is none. Two queries, whatever the span.
+        """
+        checker = Checker()
+        if not windows:
+            checker.add("windows", "must not be empty")
+        if length < MIN_LENGTH or length > MAX_LENGTH:
+            checker.add("length", "must be between 5 minutes and 12 hours")
+        if step <= dt.timedelta(0):
+            checker.add("step", "must be positive")
+        bounds = [(checker.moment("windows", a), checker.moment("windows", b)) for a, b in windows]
+        checker.raise_if_any()
+        span_start = min(a for a, _b in bounds if a is not None)
+        span_end = max(b for _a, b in bounds if b is not None)
+        with self._read() as session:
+            vets = (
+                [int(vet_id)]
+                if vet_id is not None
+                else list(
+                    session.scalars(
+                        sa.select(Staff.id)
+                        .where(Staff.role == StaffRole.VETERINARIAN, Staff.active.is_(True))
+                        .order_by(Staff.name, Staff.id)
+                    )
+                )
+            )
+            rooms = (
+                [int(room_id)]
+                if room_id is not None
+                else list(
+                    session.scalars(
+                        sa.select(Room.id).where(Room.active.is_(True)).order_by(Room.name)
+                    )
+                )
+            )
+            if not vets or not rooms:
+                return None
+            busy = session.execute(
+                sa.select(
+                    Appointment.starts_at,
+                    Appointment.ends_at,
+                    Appointment.vet_id,
+                    Appointment.room_id,
+                    Appointment.patient_id,
+                ).where(
+                    Appointment.status.in_(BLOCKING),
+                    Appointment.starts_at < span_end,
+                    Appointment.ends_at > span_start,
+                    sa.or_(
+                        Appointment.vet_id.in_(vets),
+                        Appointment.room_id.in_(rooms),
+                        Appointment.patient_id == (patient_id or -1),
+                    ),
+                )
+            ).all()
+        now = self._clock()
+        for start, end in bounds:
+            assert start is not None
+            assert end is not None
+            moment = start
+            while moment + length <= end:
+                if moment >= now - PAST_GRACE:
+                    slot = _free_at(moment, moment + length, vets, rooms, patient_id, busy)
+                    if slot is not None:
+                        return slot
+                moment += step
+        return None
+
     # --- checks --------------------------------------------------------------------------
 
     @staticmethod
@@ -476,6 +568,26 @@ class AppointmentService(ServiceBase):
                 checker.add("room_id", f"is already booked {when} (appointment {other.id})")
             if other.patient_id == booking.patient_id:
                 checker.add("patient_id", f"already has an appointment {when} ({other.id})")
+
+
+def _free_at(
+    starts: dt.datetime,
+    ends: dt.datetime,
+    vets: Sequence[int],
+    rooms: Sequence[int],
+    patient_id: int | None,
+    busy: Sequence[Any],
+) -> FreeSlot | None:
+    clashing = [b for b in busy if b[0] < ends and b[1] > starts]
+    if patient_id is not None and any(b[4] == patient_id for b in clashing):
+        return None
+    taken_vets = {b[2] for b in clashing}
+    taken_rooms = {b[3] for b in clashing}
+    vet = next((v for v in vets if v not in taken_vets), None)
+    room = next((r for r in rooms if r not in taken_rooms), None)
+    if vet is None or room is None:
+        return None
+    return FreeSlot(starts, ends, vet, room)
 
 
 def _payload(appt: Appointment) -> dict[str, Any]:

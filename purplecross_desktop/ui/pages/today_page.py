@@ -141,6 +141,11 @@ class TodayPage(Page):
 
         bar = QHBoxLayout()
         bar.setSpacing(Spacing.SM)
+        self.book_button = Button("&Book…", variant="primary", button_size="small")
+        self.book_button.setAccessibleName("Book an appointment")
+        self.book_button.clicked.connect(lambda: self.open_booking())
+        bar.addWidget(self.book_button)
+        bar.addSpacing(Spacing.LG)
         self.action_buttons: dict[str, Button] = {}
         for key, label, _target in ACTIONS:
             variant = "danger" if key == "cancel" else "secondary"
@@ -324,6 +329,14 @@ class TodayPage(Page):
 
         dialog = open_check_in_dialog(self.context, self, appointment_id)
         dialog.sig_checked_in.connect(lambda _id: self._after_dialog("Checked in."))
+        return dialog
+
+    def open_booking(self, **kwargs: Any) -> Any:
+        """The booking dialog; the board shows the new appointment when it is today."""
+        from purplecross_desktop.ui.dialogs.booking import open_booking_dialog
+
+        dialog = open_booking_dialog(self.context, self, **kwargs)
+        dialog.sig_booked.connect(lambda _id: self._after_dialog("Booked."))
         return dialog
 
     def open_cancel(self, appointment_id: int) -> Any:

@@ -267,3 +267,55 @@ def START_PLUS(hours: float) -> dt.datetime:
     from tests.purplecross_desktop.domain.conftest import START
 
     return START + dt.timedelta(hours=hours)
+
+
+# --- finding a free slot and a patient -------------------------------------------------
+
+
+def test_next_free_slot_skips_busy_vets_rooms_and_the_patient(clinic: Clinic) -> None:
+    rex = clinic.patient()
+    tom = clinic.patient(name="Tom")
+    who, house = clinic.vet(), clinic.vet("house", "Dr House")
+    room1, room2 = clinic.room(), clinic.room("Room 2")
+    nine = START_PLUS(1)
+    window = [(nine, START_PLUS(10))]
+    half = dt.timedelta(minutes=30)
+    slot = clinic.appointments.next_free_slot(window, half, vet_id=StaffId(who.id))
+    assert slot is not None
+    assert (slot.starts_at, slot.vet_id) == (nine, who.id)
+    clinic.appointments.book(clinic.booking(rex, who, room1, at=nine))
+    slot = clinic.appointments.next_free_slot(window, half, vet_id=StaffId(who.id))
+    assert slot is not None
+    assert (slot.starts_at, slot.room_id) == (nine + half, room1.id)
+    # Any vet: Dr House (the other vet, other room) is free at nine.
+    slot = clinic.appointments.next_free_slot(window, half)
+    assert slot is not None
+    assert (slot.starts_at, slot.vet_id, slot.room_id) == (nine, house.id, room2.id)
+    # Rex is busy at nine whoever sees him.
+    slot = clinic.appointments.next_free_slot(window, half, patient_id=PatientId(rex.id))
+    assert slot is not None
+    assert slot.starts_at == nine + half
+    assert (
+        clinic.appointments.next_free_slot([(nine, nine + half)], half, vet_id=StaffId(who.id))
+        is None
+    )
+    with pytest.raises(ValidationError, match="length: must be between"):
+        clinic.appointments.next_free_slot(window, dt.timedelta(minutes=1))
+    assert tom.id
+
+
+def test_find_patients_by_name_owner_or_any_part_of_a_phone(clinic: Clinic) -> None:
+    from purplecross_desktop.domain.clients import Phone
+    from purplecross_desktop.domain.front_desk import FrontDeskQueries
+
+    ada = clinic.client(phones=(Phone("+44 20 7946 0123"),))
+    clinic.patient(ada.id, name="Rex")
+    bob = clinic.client("Bob Stone", email="bob@example.org", phones=(Phone("01632 960555"),))
+    clinic.patient(bob.id, name="Bella", species="cat")
+    queries = FrontDeskQueries(clinic.sessions)
+    assert [p.name for p in queries.find_patients("bel")] == ["Bella"]
+    assert [p.name for p in queries.find_patients("lovelace")] == ["Rex"]
+    assert [p.name for p in queries.find_patients("960 555")] == ["Bella"]
+    assert [p.name for p in queries.find_patients("7946")] == ["Rex"]
+    assert queries.find_patients("bella")[0].label == "Bella (cat), owner Bob Stone"
+    assert [c.name for c in queries.vets()] == []
