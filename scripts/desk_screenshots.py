@@ -70,10 +70,12 @@ def main() -> None:
 
     from purplecross_desktop.app import build_context, build_window, shutdown
     from purplecross_desktop.settings import load_settings
+    from purplecross_desktop.ui.pages.calendar_page import CalendarPage
     from purplecross_desktop.ui.pages.today_page import TodayPage
     from widgets.theme import apply_theme
 
     TodayPage.clock = staticmethod(lambda: NOW)  # type: ignore[method-assign]
+    CalendarPage.clock = staticmethod(lambda: NOW)  # type: ignore[method-assign]
     app = QApplication(sys.argv[:1])
     context = build_context(load_settings(), start_jobs=False)
     _morning(context)
@@ -98,6 +100,17 @@ def main() -> None:
         settle(300)
         window.grab().save(str(out / f"desk-today-{theme}.png"))
         print("wrote", out / f"desk-today-{theme}.png")
+        calendar = window.show_page("calendar")
+        settle()
+        assert isinstance(calendar, CalendarPage)
+        calendar.view.set_cursor(calendar.view.columns()[0].key, 11 * 60 + 30)
+        settle(300)
+        window.grab().save(str(out / f"desk-calendar-day-{theme}.png"))
+        calendar.span.setCurrentIndex(1)
+        settle()
+        window.grab().save(str(out / f"desk-calendar-week-{theme}.png"))
+        calendar.span.setCurrentIndex(0)
+        print("wrote calendar", theme)
     window.close()
     shutdown(context)
 

@@ -145,5 +145,13 @@ def test_text_contrast_meets_wcag_aa(
         checked += 1
         if ratio < 4.5:
             failures.append(f"{type(widget).__name__} {foreground}: {ratio:.2f}")
+    painted = stage.content()
+    if hasattr(painted, "text_pairs"):  # widgets that paint their text say which tokens
+        colors = current_colors()
+        for text, background in painted.text_pairs():
+            ratio = contrast_ratio(getattr(colors, text), getattr(colors, background))
+            checked += 1
+            if ratio < 4.5:
+                failures.append(f"{type(painted).__name__} {text}/{background}: {ratio:.2f}")
     assert checked > 0
     assert failures == []
