@@ -99,10 +99,14 @@ def test_every_list_page_loads(seeded: Seeded, qtbot: QtBot) -> None:
     qtbot.waitUntil(lambda: today.row_count() == 1, timeout=10000)
 
 
-def test_appointments_open_newest_first(seeded: Seeded, qtbot: QtBot) -> None:
-    from widgets.datagrid import SortKey
+def test_appointments_open_on_today_in_time_order(seeded: Seeded, qtbot: QtBot) -> None:
+    from widgets.datagrid import RangeFilter, SortKey
 
     page = seeded.window.show_page("appointments")
     assert isinstance(page, GridPage)
     _wait_rows(qtbot, page, 1)
-    assert page.grid.query().sort == (SortKey("starts_at", descending=True),)
+    assert page.grid.query().sort == (SortKey("starts_at"),)
+    today_filter = page.grid.column_filter("starts_at")
+    assert isinstance(today_filter, RangeFilter)
+    assert today_filter.high is None
+    assert today_filter.low == dt.datetime.combine(dt.date.today(), dt.time.min, tzinfo=dt.UTC)
