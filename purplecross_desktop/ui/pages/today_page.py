@@ -155,6 +155,11 @@ class TodayPage(Page):
             button.clicked.connect(lambda _=False, k=key: self.run_action(k))
             bar.addWidget(button)
             self.action_buttons[key] = button
+        self.checkout_button = Button("Check &out…", variant="secondary", button_size="small")
+        self.checkout_button.setAccessibleName("Check out")
+        self.checkout_button.setEnabled(False)
+        self.checkout_button.clicked.connect(self._checkout_current)
+        bar.addWidget(self.checkout_button)
         bar.addStretch(1)
         self.updated_label = QLabel("")
         self.updated_label.setObjectName("mutedText")
@@ -424,6 +429,21 @@ class TodayPage(Page):
     def _action_done(self, key: str, row: BoardRow, text: str) -> None:
         self.show_message(text, "success")
         self.refresh()
+        if key == "complete":  # the consult is over: the owner is at the desk to pay
+            self.open_checkout(row.id)
+
+    def open_checkout(self, appointment_id: int) -> Any:
+        """The checkout (invoice, payment, receipt) for a completed appointment."""
+        from purplecross_desktop.ui.dialogs.checkout import open_checkout_dialog
+
+        dialog = open_checkout_dialog(self.context, self, appointment_id)
+        dialog.sig_checked_out.connect(lambda _id: self.refresh())
+        return dialog
+
+    def _checkout_current(self) -> None:
+        row = self.current_row()
+        if row is not None:
+            self.open_checkout(row.id)
 
     def _after_dialog(self, text: str) -> None:
         self.show_message(text, "success")
@@ -448,6 +468,9 @@ class TodayPage(Page):
             button.setEnabled(target in allowed and self.context.services is not None)
             if key != "cancel":
                 button.set_variant("primary" if key == step else "secondary")
+        completed = row is not None and row.status is S.COMPLETED
+        self.checkout_button.setEnabled(completed)
+        self.checkout_button.set_variant("primary" if completed else "secondary")
 
     def _update_summary(self, rows: list[BoardRow]) -> None:
         counts = status_counts(rows)
