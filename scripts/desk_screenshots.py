@@ -111,6 +111,32 @@ def main() -> None:
         window.grab().save(str(out / f"desk-calendar-week-{theme}.png"))
         calendar.span.setCurrentIndex(0)
         print("wrote calendar", theme)
+    # Checkout of a consult that just finished: two lines, a discount, part paid in cash.
+    from purplecross_desktop.ui.dialogs.checkout import CheckoutDialog
+
+    CheckoutDialog.open_receipts = False
+    today = window.show_page("today")
+    assert isinstance(today, TodayPage)
+    settle()
+    consult = next(r for r in today.model.rows() if r.status == "in_consult")
+    context.services.appointments.complete(consult.id)
+    for theme in ("light", "dark"):
+        apply_theme(app, theme)
+        window.apply_chrome(theme)
+        dialog = today.open_checkout(consult.id)
+        settle()
+        for name in ("Consultation", "Worming tablets"):
+            item = next(i for i in dialog.items if i.name == name)
+            dialog.add_item(item)
+        dialog.discount.setValue(10)
+        dialog.amount.setText("40.00")
+        dialog.amount.setModified(True)
+        dialog.tendered.setText("50")
+        dialog._recompute()
+        settle(300)
+        dialog.grab().save(str(out / f"desk-checkout-{theme}.png"))
+        dialog.reject()
+        print("wrote checkout", theme)
     window.close()
     shutdown(context)
 

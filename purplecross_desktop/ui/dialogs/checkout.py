@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -110,7 +110,9 @@ class CheckoutDialog(DeskDialog):
         self.lines.setAccessibleName("Invoice lines")
         self.lines.setHorizontalHeaderLabels(list(COLUMNS))
         self.lines.verticalHeader().setVisible(False)
-        self.lines.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.lines.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.lines.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.lines.setTabKeyNavigation(False)
         self.lines.setMinimumHeight(150)
@@ -127,6 +129,10 @@ class CheckoutDialog(DeskDialog):
         self._row(form, "&Discount", self.discount)
         self.totals = QLabel("")
         self.totals.setAccessibleName("Totals")
+        bold = self.totals.font()
+        bold.setBold(True)
+        bold.setPointSizeF(bold.pointSizeF() * 1.15)
+        self.totals.setFont(bold)
         form.addRow("Totals", self.totals)
         self.method = QComboBox()
         self.method.setAccessibleName("Payment method")
@@ -185,6 +191,8 @@ class CheckoutDialog(DeskDialog):
         )
         for column, text in enumerate(cells):
             cell = QTableWidgetItem(text)
+            if column:
+                cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if column in (0, 2, 4, 5):  # price and tax come from the price list
                 cell.setFlags(cell.flags() & ~cell.flags().ItemIsEditable)
             self.lines.setItem(row, column, cell)
@@ -482,8 +490,6 @@ class CheckoutDialog(DeskDialog):
         self.done_note.set_message(f"{self.done_note.get_message()} Receipt emailed.")
 
     def keyPressEvent(self, event: Any) -> None:
-        from PySide6.QtCore import Qt
-
         if event.key() == Qt.Key.Key_Delete and self.lines.hasFocus() and self.invoice is None:
             row = self.lines.currentRow()
             if row >= 0:
