@@ -467,10 +467,10 @@ class TodayPage(Page):
             button = self.action_buttons[key]
             button.setEnabled(target in allowed and self.context.services is not None)
             if key != "cancel":
-                button.set_variant("primary" if key == step else "secondary")
+                _set_variant(button, "primary" if key == step else "secondary")
         completed = row is not None and row.status is S.COMPLETED
         self.checkout_button.setEnabled(completed)
-        self.checkout_button.set_variant("primary" if completed else "secondary")
+        _set_variant(self.checkout_button, "primary" if completed else "secondary")
 
     def _update_summary(self, rows: list[BoardRow]) -> None:
         counts = status_counts(rows)
@@ -517,3 +517,10 @@ class TodayPage(Page):
     def _on_demo_loaded(self) -> None:
         self.welcome.setVisible(False)
         self.refresh()
+
+
+def _set_variant(button: Button, variant: str) -> None:
+    """Restyle only on a change: a variant change re-polishes the button (~ms each), and
+    the cursor moves on every arrow key."""
+    if button.get_variant() != variant:
+        button.set_variant(variant)
