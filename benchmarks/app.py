@@ -243,21 +243,10 @@ def _pin_day() -> None:
     pinned = os.environ.get(DAY_ENV)
     if not pinned:
         return
-    import types
+    from purplecross_desktop.ui.pages.today_page import TodayPage
 
-    from purplecross_desktop.ui.pages import today_page
-
-    day = dt.date.fromisoformat(pinned)
-
-    class PinnedDate(dt.date):
-        @classmethod
-        def today(cls) -> dt.date:
-            return day
-
-    shim = types.ModuleType("datetime")
-    shim.__dict__.update(vars(dt))
-    shim.date = PinnedDate  # type: ignore[attr-defined]
-    today_page.dt = shim  # type: ignore[attr-defined]
+    noon = dt.datetime.combine(dt.date.fromisoformat(pinned), dt.time(12), tzinfo=dt.UTC)
+    TodayPage.clock = staticmethod(lambda: noon)  # type: ignore[method-assign]
 
 
 def _open_app(clock: _Clock) -> Any:
@@ -309,11 +298,11 @@ def _open_app(clock: _Clock) -> Any:
     window.show()
     app_module.start_jobs_in_background(context)
     clock.mark("window.show(), jobs start on a thread")
-    grid = window.current_page().grid
+    page = window.current_page()
     loop = QEventLoop()
-    grid.sig_view_changed.connect(loop.quit)
+    page.sig_board_loaded.connect(loop.quit)
     QTimer.singleShot(60_000, loop.quit)
-    if grid.current_result() is None or grid.is_loading():
+    if page.loaded_at is None:
         loop.exec()
     clock.mark("Today's first page delivered")
     window.repaint()
@@ -327,14 +316,14 @@ def _child_start() -> None:
     app_module, context, window = _open_app(clock)
     cpu = time.process_time()
     context.job_runtime()
-    grid = window.current_page().grid
+    page = window.current_page()
     t0 = float(os.environ[T0_ENV])
     marks = [("spawn to interpreter up", clock.marks[0][1]), *clock.marks[1:]]
     report = {
         "t0": t0,
         "marks": marks,
         "spans": clock.spans,
-        "today_rows": grid.row_count(),
+        "today_rows": page.row_count(),
         "day": str(window.current_page().day),
         "cpu": cpu,
         "jobs_ready": clock.jobs_ready,

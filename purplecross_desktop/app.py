@@ -26,6 +26,7 @@ from purplecross_desktop.staff_session import StaffSession
 from purplecross_desktop.ui.context import AppContext, HealthCheck
 from purplecross_desktop.ui.main_window import MainWindow, PageSpec
 from purplecross_desktop.ui.pages.appointments_page import AppointmentsPage
+from purplecross_desktop.ui.pages.calendar_page import CalendarPage
 from purplecross_desktop.ui.pages.clients_page import ClientsPage
 from purplecross_desktop.ui.pages.health_page import HealthPage
 from purplecross_desktop.ui.pages.invoices_page import InvoicesPage
@@ -47,6 +48,7 @@ def default_pages() -> list[PageSpec]:
     """The navigation, in order."""
     return [
         PageSpec("today", "Today", TodayPage),
+        PageSpec("calendar", "Calendar", CalendarPage),
         PageSpec("appointments", "Appointments", AppointmentsPage),
         PageSpec("patients", "Patients", PatientsPage),
         PageSpec("clients", "Clients", ClientsPage),

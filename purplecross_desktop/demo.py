@@ -118,6 +118,7 @@ def generate_demo_data(
                     builder.taken_logins = set(conn.scalars(sa.select(Staff.login)))
                     builder.run(clients, patients, appointments)
                     writer.finish()
+                    writer.counts["price_items"] = _write_price_list(conn, now or utcnow())
             finally:
                 if sqlite:
                     conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
@@ -128,6 +129,41 @@ def generate_demo_data(
         if isinstance(url_or_engine, str):
             engine.dispose()
     return DemoSummary(counts=dict(writer.counts), seconds=time.perf_counter() - started)
+
+
+#: The demo clinic's price list: (name, kind, unit price, tax rate).
+DEMO_PRICE_LIST: tuple[tuple[str, str, str, str], ...] = (
+    ("Consultation", "service", "45.00", "0.2"),
+    ("Follow-up consultation", "service", "30.00", "0.2"),
+    ("Vaccination (annual booster)", "service", "55.00", "0.2"),
+    ("Nail clip", "service", "12.00", "0.2"),
+    ("Dental scale and polish", "service", "220.00", "0.2"),
+    ("Microchipping", "service", "25.00", "0.2"),
+    ("Worming tablets", "product", "8.50", "0.2"),
+    ("Flea treatment (spot-on)", "product", "14.00", "0.2"),
+    ("Prescription diet, 2 kg", "product", "24.99", "0.2"),
+    ("Pain relief (meloxicam), 10 ml", "product", "16.40", "0.2"),
+)
+
+
+def _write_price_list(conn: sa.Connection, now: dt.datetime) -> int:
+    from decimal import Decimal
+
+    from purplecross_desktop.domain.price_list import PriceItem
+
+    rows = [
+        {
+            "name": name,
+            "kind": kind,
+            "unit_price": Decimal(price),
+            "tax_rate": Decimal(rate),
+            "active": True,
+            "updated_at": now,
+        }
+        for name, kind, price, rate in DEMO_PRICE_LIST
+    ]
+    conn.execute(sa.insert(PriceItem), rows)
+    return len(rows)
 
 
 class _Writer:

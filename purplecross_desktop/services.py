@@ -15,8 +15,10 @@ from purplecross_desktop.domain.audit import AuditService
 from purplecross_desktop.domain.billing import InvoiceService
 from purplecross_desktop.domain.clients import ClientService
 from purplecross_desktop.domain.events import EventBus
+from purplecross_desktop.domain.front_desk import FrontDeskQueries
 from purplecross_desktop.domain.medical import MedicalService
 from purplecross_desktop.domain.patients import PatientService
+from purplecross_desktop.domain.price_list import PriceListService
 from purplecross_desktop.domain.reminders import ReminderService
 from purplecross_desktop.domain.rooms import RoomService
 from purplecross_desktop.domain.service import CurrentActor, system_actor
@@ -38,6 +40,8 @@ class Services:
     staff: StaffService
     audit: AuditService
     access: AccessService
+    price_list: PriceListService
+    front_desk: FrontDeskQueries
 
 
 def build_services(
@@ -66,4 +70,6 @@ def build_services(
         staff=StaffService(session_factory, bus, current_actor=who),
         audit=AuditService(session_factory),
         access=AccessService(session_factory, who),
+        price_list=PriceListService(session_factory, bus, current_actor=who),
+        front_desk=FrontDeskQueries(session_factory),
     )

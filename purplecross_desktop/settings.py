@@ -81,6 +81,8 @@ class Settings:
     clinic_address: str = ""
     clinic_timezone: str = "UTC"
     clinic_phone: str = ""
+    clinic_currency: str = "£"
+    wait_alert_minutes: int = 15
     embedded_worker: bool = True
     theme: Theme = "system"
     cache_debug: bool = False

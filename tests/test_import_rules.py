@@ -64,7 +64,7 @@ def test_qt_free_modules_do_not_import_pyside6(module: str) -> None:
 
 # The rules ------------------------------------------------------------------------------
 
-FIRST_PARTY = ("purplecross_desktop", "widgets", "jobs", "cache", "gallery")
+FIRST_PARTY = ("purplecross_desktop", "widgets", "jobs", "cache", "gallery", "textorder")
 QT = ("PySide6", "shiboken6")
 QT_GLUE = ("purplecross_desktop.ui", "purplecross_desktop.app", "purplecross_desktop.operations")
 STORAGE = ("sqlalchemy", "alembic", "psycopg", "redis", "huey", "diskcache", "keyring")
@@ -85,7 +85,7 @@ class Rule:
     ruff: bool = True
 
 
-QT_FREE_CORE = ("purplecross_desktop.database", "purplecross_desktop.domain")
+QT_FREE_CORE = ("purplecross_desktop.database", "purplecross_desktop.domain", "textorder")
 RULES: dict[str, Rule] = {
     # The domain is Qt-free and never calls jobs, the cache or the UI (DESIGN.md): events
     # go through the bus and the composition root wires them.
@@ -113,12 +113,18 @@ RULES: dict[str, Rule] = {
         may_use=("cache",),
         banned=(*QT, "jobs", "purplecross_desktop", "widgets", "gallery"),
     ),
+    # The app's one text order, shared by every layer: the standard library only.
+    "textorder": Rule(
+        may_use=("textorder",),
+        banned=(*QT, "jobs", "cache", "purplecross_desktop", "widgets", "gallery", *STORAGE),
+        ruff=False,
+    ),
     "widgets": Rule(
-        may_use=("widgets",),
+        may_use=("widgets", "textorder"),
         banned=("jobs", "cache", "purplecross_desktop", "gallery", *STORAGE),
     ),
     "gallery": Rule(
-        may_use=("gallery", "widgets"),
+        may_use=("gallery", "widgets", "textorder"),
         banned=("jobs", "cache", "purplecross_desktop", *STORAGE),
     ),
 }

@@ -1,23 +1,7 @@
-"""The app's one text order, as a sort key: case- and accent-insensitive (Qt-free).
-
-``fold_text("Émile") == "emile"``: the text is decomposed (NFKD), its combining marks
-(accents) dropped and the rest case-folded ("Straße" -> "strasse"); keys compare by code
-point. The in-memory grid sorts by it, the database stores it beside the names people
-sort by (``name_key``), and the SQL grid computes it for other text columns, so the same
-names sort the same way in memory, on SQLite and on PostgreSQL. Changing it means a
-migration that recomputes the stored keys.
-
-This module imports nothing of Qt: the domain stores keys computed by this function.
-"""
+"""The grid's text order: :func:`textorder.fold_text`, the app's one definition."""
 
 from __future__ import annotations
 
-import unicodedata
+from textorder import fold_text as fold_text
 
-
-def fold_text(text: str) -> str:
-    """A case- and accent-insensitive sort key: "Émile" sorts with "emile", before "f"."""
-    if text.isascii():
-        return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+__all__ = ["fold_text"]

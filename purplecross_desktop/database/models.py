@@ -9,6 +9,7 @@ import purplecross_desktop.domain.billing
 import purplecross_desktop.domain.clients
 import purplecross_desktop.domain.medical
 import purplecross_desktop.domain.patients
+import purplecross_desktop.domain.price_list
 import purplecross_desktop.domain.reminders
 import purplecross_desktop.domain.rooms
 import purplecross_desktop.domain.staff  # noqa: F401

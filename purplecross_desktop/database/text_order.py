@@ -1,4 +1,4 @@
-"""Stored sort keys: the app's one text order (``widgets.text_order.fold_text``) in a column.
+"""Stored sort keys: the app's one text order (``textorder.fold_text``) in a column.
 
 A ``name_key`` column beside a name holds ``fold_text(name)``, indexed, compared by code
 point on every backend (``COLLATE "C"`` on PostgreSQL, SQLite's binary order), so the SQL
@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import MappedColumn, mapped_column
 
-from widgets.text_order import fold_text as fold_text  # the one definition of the order
+from textorder import fold_text as fold_text  # the one definition of the order
 
 #: Text compared by code point: PostgreSQL's "C" collation (a server may default to a
 #: linguistic one); SQLite compares text bytewise already.

@@ -69,6 +69,7 @@ class Invoice(Base):
     due_on: Mapped[dt.date] = mapped_column(index=True)
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     subtotal: Mapped[Decimal] = mapped_column(MONEY, default=ZERO)
+    discount: Mapped[Decimal] = mapped_column(MONEY, default=ZERO, server_default="0")
     tax: Mapped[Decimal] = mapped_column(MONEY, default=ZERO)
     total: Mapped[Decimal] = mapped_column(MONEY, default=ZERO, index=True)
     paid: Mapped[Decimal] = mapped_column(MONEY, default=ZERO)
@@ -86,7 +87,9 @@ class Invoice(Base):
 
 
 class InvoiceLine(Base):
-    """One item: ``quantity * unit_price`` plus tax at ``tax_rate`` (0.2 = 20 %)."""
+    """One item: ``quantity * unit_price`` less ``discount_rate`` (0.1 = 10 % off), plus tax
+    at ``tax_rate`` (0.2 = 20 %) on what is left; ``price_item_id`` is the price list entry it
+    was picked from, if any (the line keeps its own copy of the price)."""
 
     __tablename__ = "invoice_lines"
 
@@ -99,6 +102,11 @@ class InvoiceLine(Base):
     quantity: Mapped[Decimal] = mapped_column(sa.Numeric(10, 3))
     unit_price: Mapped[Decimal] = mapped_column(MONEY)
     tax_rate: Mapped[Decimal] = mapped_column(sa.Numeric(5, 4))
+    discount_rate: Mapped[Decimal] = mapped_column(
+        sa.Numeric(5, 4), default=Decimal("0"), server_default="0"
+    )
+    discount_amount: Mapped[Decimal] = mapped_column(MONEY, default=ZERO, server_default="0")
+    price_item_id: Mapped[int | None] = mapped_column(sa.ForeignKey("price_items.id"), index=True)
     net_amount: Mapped[Decimal] = mapped_column(MONEY)
     tax_amount: Mapped[Decimal] = mapped_column(MONEY)
 
@@ -116,8 +124,16 @@ class Payment(Base):
     method: Mapped[PaymentMethod] = mapped_column(enum_type(PaymentMethod, "method"))
     paid_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     reference: Mapped[str | None] = mapped_column(sa.String(100))
+    tendered: Mapped[Decimal | None] = mapped_column(MONEY)
 
     __table_args__ = (sa.CheckConstraint("amount > 0", name="amount_positive"),)
+
+    @property
+    def change_due(self) -> Decimal:
+        """What was handed back: tendered cash above the amount taken."""
+        if self.tendered is None:
+            return ZERO
+        return max(ZERO, self.tendered - self.amount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +144,8 @@ class LineData:
     quantity: Decimal | str | int
     unit_price: Decimal | str | int
     tax_rate: Decimal | str | int = Decimal("0")
+    discount_rate: Decimal | str | int = Decimal("0")
+    price_item_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,12 +163,14 @@ class InvoiceData:
 
 @dataclass(frozen=True, slots=True)
 class PaymentData:
-    """A payment as entered; ``paid_at`` defaults to now."""
+    """A payment as entered; ``paid_at`` defaults to now. ``tendered`` is the cash handed
+    over when it is more than ``amount`` (the change due is the difference)."""
 
     amount: Decimal | str | int
     method: PaymentMethod | str
     paid_at: dt.datetime | None = None
     reference: str | None = None
+    tendered: Decimal | str | int | None = None
 
 
 EDITABLE = frozenset({"lines", "due_on", "notes"})
@@ -169,8 +189,15 @@ class InvoiceService(ServiceBase):
         "id": Invoice.id,
     }
 
-    def create(self, data: InvoiceData, *, actor: StaffId | None = None) -> Invoice:
-        """Add an open invoice numbered ``<year>-<id>``."""
+    def create(
+        self,
+        data: InvoiceData,
+        *,
+        payments: Sequence[PaymentData] = (),
+        actor: StaffId | None = None,
+    ) -> Invoice:
+        """Add an invoice numbered ``<year>-<id>``, taking ``payments`` in the same
+        transaction (a checkout: the invoice and what was paid at the desk, or nothing)."""
         with self._write(actor) as uow:
             checker = Checker()
             today = uow.now.date()
@@ -183,6 +210,15 @@ class InvoiceService(ServiceBase):
             notes = checker.text("notes", data.notes, required=False, max_length=10_000) or ""
             _check_links(uow.session, data, checker)
             lines = _check_lines(data.lines, checker)
+            _check_price_items(uow.session, lines, checker)
+            total = sum((ln.net_amount + ln.tax_amount for ln in lines), start=ZERO)
+            taken = [
+                _check_payment(f"payments[{i}].", p, total, uow.now, checker)
+                for i, p in enumerate(payments)
+            ]
+            paid = sum((p.amount for p in taken if p is not None), start=ZERO)
+            if taken and checker.ok("lines") and paid > total:
+                checker.add("payments", f"must not exceed the total of {total}")
             checker.raise_if_any()
             invoice = Invoice(
                 number=f"new-{uuid.uuid4().hex[:12]}",  # renumbered once the id is known
@@ -196,6 +232,7 @@ class InvoiceService(ServiceBase):
                 updated_at=uow.now,
             )
             invoice.lines = lines
+            invoice.payments = [p for p in taken if p is not None]
             _recompute(invoice)
             uow.session.add(invoice)
             uow.session.flush()
@@ -203,6 +240,7 @@ class InvoiceService(ServiceBase):
             invoice.number = f"{issued.year}-{invoice.id:06d}"
             uow.audit("created", "invoice", invoice.id, _totals(invoice, new=True))
             uow.emit("invoice.created", invoice.id, **_payload(invoice))
+            self._emit_paid_if_settled(uow, invoice, was=None)
         return invoice
 
     def update(
@@ -229,6 +267,7 @@ class InvoiceService(ServiceBase):
                 if (notes or "") != invoice.notes:
                     changed["notes"] = [invoice.notes, notes or ""]
             lines = _check_lines(changes["lines"], checker) if "lines" in changes else None
+            _check_price_items(uow.session, lines or [], checker)
             if lines is not None:
                 new_total = sum((ln.net_amount + ln.tax_amount for ln in lines), start=Decimal("0"))
                 if new_total < invoice.paid:
@@ -262,19 +301,11 @@ class InvoiceService(ServiceBase):
             if invoice.status is not InvoiceStatus.OPEN:
                 checker.add("status", f"a {invoice.status.value} invoice takes no payments")
                 checker.raise_if_any()
-            amount = checker.decimal(
-                "amount", data.amount, minimum=Decimal(0), exclusive_minimum=True, places=2
-            )
-            if amount is not None and amount > invoice.balance:
-                checker.add("amount", f"must not exceed the balance of {invoice.balance}")
-            method = checker.choice("method", data.method, PaymentMethod)
-            paid_at = checker.moment("paid_at", data.paid_at or uow.now)
-            if paid_at is not None and paid_at > uow.now + dt.timedelta(minutes=5):
-                checker.add("paid_at", "must not be in the future")
-            reference = checker.text("reference", data.reference, required=False, max_length=100)
+            payment = _check_payment("", data, invoice.balance, uow.now, checker)
             checker.raise_if_any()
+            assert payment is not None
+            amount, method = payment.amount, payment.method
             before = _totals(invoice)
-            payment = Payment(amount=amount, method=method, paid_at=paid_at, reference=reference)
             invoice.payments.append(payment)
             _recompute(invoice)
             invoice.updated_at = uow.now
@@ -363,15 +394,52 @@ class InvoiceService(ServiceBase):
 
 
 def line_amounts(
-    quantity: Decimal, unit_price: Decimal, tax_rate: Decimal
+    quantity: Decimal, unit_price: Decimal, tax_rate: Decimal, discount_rate: Decimal = ZERO
 ) -> tuple[Decimal, Decimal]:
-    """Net and tax of one line, each rounded half up to cents."""
-    net = to_cents(quantity * unit_price)
+    """Net (after the discount) and tax of one line, each rounded half up to cents."""
+    net = to_cents(quantity * unit_price) - line_discount(quantity, unit_price, discount_rate)
     return net, to_cents(net * tax_rate)
+
+
+def line_discount(quantity: Decimal, unit_price: Decimal, discount_rate: Decimal) -> Decimal:
+    """The amount taken off one line by its discount, rounded half up to cents."""
+    return to_cents(to_cents(quantity * unit_price) * discount_rate)
+
+
+def _check_payment(
+    prefix: str, data: PaymentData, balance: Decimal, now: dt.datetime, checker: Checker
+) -> Payment | None:
+    """A valid payment of at most ``balance``, or None (the problems are in ``checker``)."""
+    if not isinstance(data, PaymentData):
+        checker.add(prefix.rstrip(".") or "payment", "must be a payment")
+        return None
+    amount = checker.decimal(
+        f"{prefix}amount", data.amount, minimum=Decimal(0), exclusive_minimum=True, places=2
+    )
+    if amount is not None and not prefix and amount > balance:
+        checker.add("amount", f"must not exceed the balance of {balance}")
+    method = checker.choice(f"{prefix}method", data.method, PaymentMethod)
+    paid_at = checker.moment(f"{prefix}paid_at", data.paid_at or now)
+    if paid_at is not None and paid_at > now + dt.timedelta(minutes=5):
+        checker.add(f"{prefix}paid_at", "must not be in the future")
+    reference = checker.text(f"{prefix}reference", data.reference, required=False, max_length=100)
+    tendered = checker.decimal(
+        f"{prefix}tendered", data.tendered, required=False, minimum=Decimal(0), places=2
+    )
+    if tendered is not None and amount is not None and tendered < amount:
+        checker.add(f"{prefix}tendered", f"must be at least the amount of {amount}")
+    if tendered is not None and method is not None and method is not PaymentMethod.CASH:
+        checker.add(f"{prefix}tendered", "is only for cash payments")
+    if amount is None or method is None or paid_at is None:
+        return None
+    return Payment(
+        amount=amount, method=method, paid_at=paid_at, reference=reference, tendered=tendered
+    )
 
 
 def _recompute(invoice: Invoice) -> None:
     invoice.subtotal = sum((ln.net_amount for ln in invoice.lines), start=ZERO)
+    invoice.discount = sum((ln.discount_amount for ln in invoice.lines), start=ZERO)
     invoice.tax = sum((ln.tax_amount for ln in invoice.lines), start=ZERO)
     invoice.total = invoice.subtotal + invoice.tax
     invoice.paid = sum((p.amount for p in invoice.payments), start=ZERO)
@@ -406,6 +474,26 @@ def _check_links(session: Session, data: InvoiceData, checker: Checker) -> None:
             checker.add("appointment_id", "must be an existing appointment")
         elif client is not None and appt.client_id != client.id:
             checker.add("appointment_id", "must be an appointment of the client")
+        else:
+            other = session.scalar(
+                sa.select(Invoice.number).where(
+                    Invoice.appointment_id == appt.id, Invoice.status != InvoiceStatus.VOID
+                )
+            )
+            if other is not None:
+                checker.add("appointment_id", f"is already invoiced ({other})")
+
+
+def _check_price_items(session: Session, lines: list[InvoiceLine], checker: Checker) -> None:
+    from purplecross_desktop.domain.price_list import PriceItem
+
+    wanted = {ln.price_item_id for ln in lines if ln.price_item_id is not None}
+    if not wanted:
+        return
+    found = set(session.scalars(sa.select(PriceItem.id).where(PriceItem.id.in_(wanted))))
+    for ln in lines:
+        if ln.price_item_id is not None and ln.price_item_id not in found:
+            checker.add(f"lines[{ln.position}].price_item_id", "must be an existing price item")
 
 
 def _check_lines(lines: object, checker: Checker) -> list[InvoiceLine]:
@@ -439,9 +527,22 @@ def _check_lines(lines: object, checker: Checker) -> list[InvoiceLine]:
         rate = checker.decimal(
             f"lines[{i}].tax_rate", line.tax_rate, minimum=Decimal(0), maximum=Decimal(1), places=4
         )
-        if description is None or quantity is None or price is None or rate is None:
+        discount = checker.decimal(
+            f"lines[{i}].discount_rate",
+            line.discount_rate,
+            minimum=Decimal(0),
+            maximum=Decimal(1),
+            places=4,
+        )
+        item = line.price_item_id
+        if item is not None and (isinstance(item, bool) or not isinstance(item, int)):
+            checker.add(f"lines[{i}].price_item_id", "must be a price list entry id")
+            item = None
+        if description is None or quantity is None or price is None:
             continue
-        net, tax = line_amounts(quantity, price, rate)
+        if rate is None or discount is None:
+            continue
+        net, tax = line_amounts(quantity, price, rate, discount)
         result.append(
             InvoiceLine(
                 position=i,
@@ -449,6 +550,9 @@ def _check_lines(lines: object, checker: Checker) -> list[InvoiceLine]:
                 quantity=quantity,
                 unit_price=price,
                 tax_rate=rate,
+                discount_rate=discount,
+                discount_amount=line_discount(quantity, price, discount),
+                price_item_id=item,
                 net_amount=net,
                 tax_amount=tax,
             )
@@ -459,6 +563,7 @@ def _check_lines(lines: object, checker: Checker) -> list[InvoiceLine]:
 def _totals(invoice: Invoice, *, new: bool = False) -> dict[str, Any]:
     values = {
         "subtotal": str(invoice.subtotal),
+        "discount": str(invoice.discount),
         "tax": str(invoice.tax),
         "total": str(invoice.total),
         "paid": str(invoice.paid),

@@ -23,6 +23,7 @@ from tests.gallery.conftest import ALL_STORIES, COMPONENTS
 from widgets.alert import Alert
 from widgets.button import Button
 from widgets.card import Card
+from widgets.status_chip import StatusChip
 from widgets.theme import apply_theme, current_colors
 from widgets.tokens import THEME_NAMES, contrast_ratio
 
@@ -111,6 +112,8 @@ def _background(widget: QWidget) -> str:
         return str(getattr(colors, widget.get_variant()))
     if isinstance(widget, QLineEdit | QTableWidget):
         return colors.surface
+    if isinstance(widget, StatusChip):
+        return str(getattr(colors, widget.background_token()))
     parent = widget.parentWidget()
     while parent is not None:
         if isinstance(parent, Alert):
@@ -142,5 +145,13 @@ def test_text_contrast_meets_wcag_aa(
         checked += 1
         if ratio < 4.5:
             failures.append(f"{type(widget).__name__} {foreground}: {ratio:.2f}")
+    painted = stage.content()
+    if hasattr(painted, "text_pairs"):  # widgets that paint their text say which tokens
+        colors = current_colors()
+        for text, background in painted.text_pairs():
+            ratio = contrast_ratio(getattr(colors, text), getattr(colors, background))
+            checked += 1
+            if ratio < 4.5:
+                failures.append(f"{type(painted).__name__} {text}/{background}: {ratio:.2f}")
     assert checked > 0
     assert failures == []

@@ -44,6 +44,7 @@ def test_filter_matches_components_and_stories_case_insensitively(
     assert _names(model) == {
         "Alert": ["Success", "SuccessfulAppointment"],
         "Button": ["Success"],
+        "StatusChip": ["Success"],
     }
     model.set_filter("")
     assert len(_names(model)) == len(components)

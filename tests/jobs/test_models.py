@@ -47,7 +47,12 @@ def test_the_job_migrations_are_chained_in_order() -> None:
 
 
 def test_upgrade_and_downgrade_through_alembic(sqlite_url: str) -> None:
-    from purplecross_desktop.database.session import current_revision, downgrade, upgrade
+
+    from purplecross_desktop.database.session import (
+        current_revision,
+        downgrade,
+        upgrade,
+    )
 
     upgrade(sqlite_url)
     assert current_revision(sqlite_url) == _head(sqlite_url)

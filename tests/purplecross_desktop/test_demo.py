@@ -300,3 +300,14 @@ def test_the_first_admin_stays_and_demo_staff_have_every_role_and_easy_logins(
     assert first.id not in booked_vets
     assert first_room not in rooms
     engine.dispose()
+
+
+def test_the_demo_clinic_has_a_price_list_for_checkout(filled: sa.Engine) -> None:
+    from purplecross_desktop.database import make_session_factory
+    from purplecross_desktop.demo import DEMO_PRICE_LIST
+    from purplecross_desktop.domain.events import EventBus
+    from purplecross_desktop.domain.price_list import PriceListService
+
+    items = PriceListService(make_session_factory(filled), EventBus()).search().items
+    assert sorted(i.name for i in items) == sorted(name for name, *_ in DEMO_PRICE_LIST)
+    assert {i.kind.value for i in items} == {"service", "product"}

@@ -16,6 +16,7 @@ from purplecross_desktop.domain.appointments.service import (
     PAST_GRACE,
     AppointmentService,
     Booking,
+    FreeSlot,
 )
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "AppointmentStatus",
     "AppointmentType",
     "Booking",
+    "FreeSlot",
 ]

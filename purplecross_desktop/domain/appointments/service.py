@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,10 +27,15 @@ from purplecross_desktop.domain.appointments.model import (
     AppointmentType,
 )
 from purplecross_desktop.domain.clients import Client
-from purplecross_desktop.domain.patients import Patient
+from purplecross_desktop.domain.patients import MAX_WEIGHT_KG, Patient, PatientWeight
 from purplecross_desktop.domain.query import Page, like_pattern, paginate
 from purplecross_desktop.domain.rooms import Room, check_room
-from purplecross_desktop.domain.service import ServiceBase, apply_changes, get_or_raise
+from purplecross_desktop.domain.service import (
+    ServiceBase,
+    UnitOfWork,
+    apply_changes,
+    get_or_raise,
+)
 from purplecross_desktop.domain.staff import Staff, StaffRole, require_role
 from purplecross_desktop.domain.validation import Checker, unknown_fields
 
@@ -54,6 +60,19 @@ class Booking:
 
 
 EDITABLE = frozenset({"type", "reason", "notes"})
+
+#: Candidate start times of a free-slot search fall on this grid (from each window's start).
+SLOT_STEP = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class FreeSlot:
+    """A time when a vet and a room (and the patient, if given) are all free."""
+
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    vet_id: int
+    room_id: int
 
 
 class AppointmentService(ServiceBase):
@@ -204,39 +223,51 @@ class AppointmentService(ServiceBase):
         ``appointment.cancelled`` / ``appointment.completed``.
         """
         with self._write(actor) as uow:
-            appt = get_or_raise(uow.session, Appointment, "appointment", appointment_id)
-            checker = Checker()
-            target = checker.choice("status", status, AppointmentStatus)
+            return self._move(uow, appointment_id, status, reason, Checker())
+
+    def _move(
+        self,
+        uow: UnitOfWork,
+        appointment_id: AppointmentId,
+        status: AppointmentStatus | str,
+        reason: str | None,
+        checker: Checker,
+    ) -> Appointment:
+        """``set_status`` inside an open unit of work; problems already in ``checker``
+        (e.g. a check-in weight) are reported together with the move's own."""
+        appt = get_or_raise(uow.session, Appointment, "appointment", appointment_id)
+        target = checker.choice("status", status, AppointmentStatus)
+        if target is None:
             checker.raise_if_any()
-            assert target is not None
-            current = appt.status
-            if target not in TRANSITIONS[current]:
-                allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (it is final)"
-                checker.add(
-                    "status",
-                    f"cannot go from {current.value} to {target.value} (allowed: {allowed})",
-                )
-            if target is AppointmentStatus.NO_SHOW and uow.now < appt.starts_at:
-                checker.add("status", "no_show can only be recorded after the start time")
-            note = checker.text("reason", reason, required=False, max_length=500)
-            checker.raise_if_any()
-            appt.status = target
-            setattr(appt, STAMP[target], uow.now)
-            if target is AppointmentStatus.CANCELLED:
-                appt.cancel_reason = note
-            appt.updated_at = uow.now
-            uow.audit(
-                "status_changed",
-                "appointment",
-                appt.id,
-                {"status": [current.value, target.value], STAMP[target]: [None, uow.now]},
+        assert target is not None
+        current = appt.status
+        if target not in TRANSITIONS[current]:
+            allowed = ", ".join(sorted(TRANSITIONS[current])) or "none (it is final)"
+            checker.add(
+                "status",
+                f"cannot go from {current.value} to {target.value} (allowed: {allowed})",
             )
-            payload = _payload(appt)
-            uow.emit("appointment.status_changed", appt.id, **payload, previous=current)
-            if target is AppointmentStatus.CANCELLED:
-                uow.emit("appointment.cancelled", appt.id, **payload, reason=note)
-            elif target is AppointmentStatus.COMPLETED:
-                uow.emit("appointment.completed", appt.id, **payload)
+        if target is AppointmentStatus.NO_SHOW and uow.now < appt.starts_at:
+            checker.add("status", "no_show can only be recorded after the start time")
+        note = checker.text("reason", reason, required=False, max_length=500)
+        checker.raise_if_any()
+        appt.status = target
+        setattr(appt, STAMP[target], uow.now)
+        if target is AppointmentStatus.CANCELLED:
+            appt.cancel_reason = note
+        appt.updated_at = uow.now
+        uow.audit(
+            "status_changed",
+            "appointment",
+            appt.id,
+            {"status": [current.value, target.value], STAMP[target]: [None, uow.now]},
+        )
+        payload = _payload(appt)
+        uow.emit("appointment.status_changed", appt.id, **payload, previous=current)
+        if target is AppointmentStatus.CANCELLED:
+            uow.emit("appointment.cancelled", appt.id, **payload, reason=note)
+        elif target is AppointmentStatus.COMPLETED:
+            uow.emit("appointment.completed", appt.id, **payload)
         return appt
 
     def confirm(
@@ -246,10 +277,40 @@ class AppointmentService(ServiceBase):
         return self.set_status(appointment_id, AppointmentStatus.CONFIRMED, actor=actor)
 
     def check_in(
-        self, appointment_id: AppointmentId, *, actor: StaffId | None = None
+        self,
+        appointment_id: AppointmentId,
+        *,
+        weight_kg: Decimal | str | float | None = None,
+        actor: StaffId | None = None,
     ) -> Appointment:
-        """The patient arrived at the front desk."""
-        return self.set_status(appointment_id, AppointmentStatus.ARRIVED, actor=actor)
+        """The patient arrived at the front desk; ``weight_kg``, when weighed there, goes
+        into the patient's weight history in the same transaction (both or neither)."""
+        with self._write(actor) as uow:
+            checker = Checker()
+            weight = None
+            if weight_kg is not None and weight_kg != "":
+                weight = checker.decimal(
+                    "weight_kg",
+                    weight_kg,
+                    minimum=Decimal(0),
+                    exclusive_minimum=True,
+                    maximum=MAX_WEIGHT_KG,
+                    places=3,
+                )
+            appt = self._move(uow, appointment_id, AppointmentStatus.ARRIVED, None, checker)
+            if weight is not None:
+                patient = get_or_raise(uow.session, Patient, "patient", appt.patient_id)
+                uow.session.add(
+                    PatientWeight(
+                        patient_id=patient.id, measured_on=uow.now.date(), weight_kg=weight
+                    )
+                )
+                patient.updated_at = uow.now
+                uow.audit("weight_recorded", "patient", patient.id, {"weight_kg": [None, weight]})
+                uow.emit(
+                    "patient.updated", patient.id, client_id=patient.client_id, fields=["weights"]
+                )
+        return appt
 
     def start_consult(
         self, appointment_id: AppointmentId, *, actor: StaffId | None = None
@@ -344,6 +405,85 @@ class AppointmentService(ServiceBase):
                 session, stmt, order, self.ORDER, limit, offset, tiebreak=Appointment.id
             )
 
+    def next_free_slot(
+        self,
+        windows: Sequence[tuple[dt.datetime, dt.datetime]],
+        length: dt.timedelta,
+        *,
+        vet_id: StaffId | None = None,
+        room_id: RoomId | None = None,
+        patient_id: PatientId | None = None,
+        step: dt.timedelta = SLOT_STEP,
+    ) -> FreeSlot | None:
+        """The earliest slot of ``length`` inside one of ``windows`` (opening hours, in
+        order) when the vet (any active vet if None), the room (any active room if None)
+        and the patient are all free; None if there is none. Two queries, whatever the span.
+        """
+        checker = Checker()
+        if not windows:
+            checker.add("windows", "must not be empty")
+        if length < MIN_LENGTH or length > MAX_LENGTH:
+            checker.add("length", "must be between 5 minutes and 12 hours")
+        if step <= dt.timedelta(0):
+            checker.add("step", "must be positive")
+        bounds = [(checker.moment("windows", a), checker.moment("windows", b)) for a, b in windows]
+        checker.raise_if_any()
+        span_start = min(a for a, _b in bounds if a is not None)
+        span_end = max(b for _a, b in bounds if b is not None)
+        with self._read() as session:
+            vets = (
+                [int(vet_id)]
+                if vet_id is not None
+                else list(
+                    session.scalars(
+                        sa.select(Staff.id)
+                        .where(Staff.role == StaffRole.VETERINARIAN, Staff.active.is_(True))
+                        .order_by(Staff.name, Staff.id)
+                    )
+                )
+            )
+            rooms = (
+                [int(room_id)]
+                if room_id is not None
+                else list(
+                    session.scalars(
+                        sa.select(Room.id).where(Room.active.is_(True)).order_by(Room.name)
+                    )
+                )
+            )
+            if not vets or not rooms:
+                return None
+            busy = session.execute(
+                sa.select(
+                    Appointment.starts_at,
+                    Appointment.ends_at,
+                    Appointment.vet_id,
+                    Appointment.room_id,
+                    Appointment.patient_id,
+                ).where(
+                    Appointment.status.in_(BLOCKING),
+                    Appointment.starts_at < span_end,
+                    Appointment.ends_at > span_start,
+                    sa.or_(
+                        Appointment.vet_id.in_(vets),
+                        Appointment.room_id.in_(rooms),
+                        Appointment.patient_id == (patient_id or -1),
+                    ),
+                )
+            ).all()
+        now = self._clock()
+        for start, end in bounds:
+            assert start is not None
+            assert end is not None
+            moment = start
+            while moment + length <= end:
+                if moment >= now - PAST_GRACE:
+                    slot = _free_at(moment, moment + length, vets, rooms, patient_id, busy)
+                    if slot is not None:
+                        return slot
+                moment += step
+        return None
+
     # --- checks --------------------------------------------------------------------------
 
     @staticmethod
@@ -428,6 +568,26 @@ class AppointmentService(ServiceBase):
                 checker.add("room_id", f"is already booked {when} (appointment {other.id})")
             if other.patient_id == booking.patient_id:
                 checker.add("patient_id", f"already has an appointment {when} ({other.id})")
+
+
+def _free_at(
+    starts: dt.datetime,
+    ends: dt.datetime,
+    vets: Sequence[int],
+    rooms: Sequence[int],
+    patient_id: int | None,
+    busy: Sequence[Any],
+) -> FreeSlot | None:
+    clashing = [b for b in busy if b[0] < ends and b[1] > starts]
+    if patient_id is not None and any(b[4] == patient_id for b in clashing):
+        return None
+    taken_vets = {b[2] for b in clashing}
+    taken_rooms = {b[3] for b in clashing}
+    vet = next((v for v in vets if v not in taken_vets), None)
+    room = next((r for r in rooms if r not in taken_rooms), None)
+    if vet is None or room is None:
+        return None
+    return FreeSlot(starts, ends, vet, room)
 
 
 def _payload(appt: Appointment) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +10,7 @@ from PySide6.QtWidgets import QWidget
 from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 
+from purplecross_desktop.clinic_time import ClinicTime
 from purplecross_desktop.domain.appointments import (
     Appointment,
     AppointmentStatus,
@@ -24,17 +24,25 @@ from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.grid_sql_source import SqlExpr, SqlSource
 from purplecross_desktop.ui.pages.grid_page import GridPage
 from purplecross_desktop.ui.pages.labels import enum_label
+from purplecross_desktop.ui.pages.labels import local_time as machine_time
 from widgets.datagrid import ChoiceFilter, Column, RangeFilter, SavedView, SortKey
 
 Vet = aliased(Staff, name="vet")
 
 
-def appointment_columns() -> list[Column]:
-    """The columns of an appointment list (shared by the Appointments and Today pages)."""
+def appointment_columns(clinic_time: ClinicTime | None = None) -> list[Column]:
+    """The columns of an appointment list; times in the clinic's zone when given."""
+    local_time = clinic_time.format_datetime if clinic_time is not None else machine_time
     return [
         Column("id", "No.", kind="number", width=80, visible=False),
-        # Shown (and range bounds typed) in the zone the grid is given: the clinic's.
-        Column("starts_at", "Starts", kind="datetime", filter_mode="range", width=150),
+        Column(
+            "starts_at",
+            "Starts",
+            kind="datetime",
+            filter_mode="range",
+            width=150,
+            formatter=local_time,
+        ),
         Column("patient", "Patient", kind="text", width=140),
         Column("client", "Owner", kind="text", width=170),
         Column("vet", "Vet", kind="text", width=160),
@@ -82,34 +90,33 @@ def appointment_select() -> tuple[Select[Any], dict[str, SqlExpr]]:
     return stmt, columns
 
 
-def day_bounds(day: dt.date, zone: dt.tzinfo | None = None) -> tuple[dt.datetime, dt.datetime]:
-    """The first and last instant of ``day`` in ``zone`` (default: the workstation's), aware."""
-    if zone is not None:
-        return (
-            dt.datetime.combine(day, dt.time.min, tzinfo=zone),
-            dt.datetime.combine(day, dt.time.max, tzinfo=zone),
-        )
+def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The first and last instant of ``day`` in local time, as aware datetimes."""
     start = dt.datetime.combine(day, dt.time.min).astimezone()
     end = dt.datetime.combine(day, dt.time.max).astimezone()
     return start, end
 
 
 class AppointmentsPage(GridPage):
-    """Every appointment, newest first by default, with day and status presets."""
+    """Every appointment; opens on today (clinic time), the coming ones in time order."""
 
     title = "Appointments"
     grid_id = "appointments"
     empty_text = "No appointments yet"
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        self.clinic_time = ClinicTime(context.settings.clinic_timezone)
         super().__init__(context, parent)
         if not self.grid.query().sort:
-            # Newest first unless the user's remembered layout says otherwise: the front
-            # desk looks for recent and coming bookings, not the clinic's first ones.
-            self.grid.sort_by("starts_at", descending=True)
+            # Opens on today, not at either end of the diary: from the start of the
+            # clinic's day on, in time order (the remembered layout wins when there is one;
+            # clearing the filter shows the whole diary).
+            self.grid.sort_by("starts_at")
+            start = self.clinic_time.day_bounds(self.clinic_time.today())[0]
+            self.grid.set_column_filter("starts_at", RangeFilter(start, None))
 
     def columns(self) -> Sequence[Column]:
-        return appointment_columns()
+        return appointment_columns(self.clinic_time)
 
     def source(self) -> SqlSource:
         stmt, columns = appointment_select()
@@ -127,10 +134,9 @@ class AppointmentsPage(GridPage):
         )
 
     def saved_views(self) -> Sequence[SavedView]:
-        zone = zoneinfo.ZoneInfo(self.context.settings.clinic_timezone)  # as the grid shows
-        today = dt.datetime.now(zone).date()
-        start, end = day_bounds(today, zone)
-        week_end = day_bounds(today + dt.timedelta(days=7), zone)[1]
+        today = self.clinic_time.today()
+        start, end = self.clinic_time.day_bounds(today)
+        week_end = self.clinic_time.day_bounds(today + dt.timedelta(days=7))[1]
         return (
             SavedView(
                 "Upcoming week",

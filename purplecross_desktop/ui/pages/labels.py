@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from decimal import Decimal
 from typing import Any
 
 
@@ -18,3 +19,10 @@ def local_time(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.astimezone().strftime("%Y-%m-%d %H:%M")
     return str(value)
+
+
+def money(value: Any, symbol: str = "£") -> str:
+    """An amount as the desk reads it: ``£1,234.50`` (``-£3.00`` when negative)."""
+    amount = Decimal(str(value or 0))
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{symbol}{abs(amount):,.2f}"

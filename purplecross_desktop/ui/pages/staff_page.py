@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from purplecross_desktop.database.base import StaffId
 from purplecross_desktop.domain.roles import StaffRole
@@ -80,7 +80,7 @@ class StaffPage(GridPage):
                 "last_sign_in_at": Staff.last_sign_in_at,
             },
             id_column=Staff.id,
-            sort_columns={"name": func.lower(Staff.name)},
+            sort_columns={"name": Staff.name_key},
             searchable=["name", "login", "email"],
         )
 

@@ -5,7 +5,7 @@ the grids sort names the same way in memory, on SQLite and on PostgreSQL. Existi
 are filled here, in batches, with the same Python function the app uses.
 
 Revision ID: 0004_sort_keys
-Revises: 0002_jobs
+Revises: 0003_job_guarantees
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from alembic import op
 from purplecross_desktop.database.text_order import SORT_KEY_TYPE, fold_text
 
 revision: str = "0004_sort_keys"
-down_revision: str | None = "0002_jobs"
+down_revision: str | None = "0003_job_guarantees"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

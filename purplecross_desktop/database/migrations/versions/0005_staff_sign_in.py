@@ -1,7 +1,7 @@
 """Staff sign-in: the practice manager role and the time of each staff member's last sign-in.
 
-Revision ID: 0005
-Revises: 0002_jobs
+Revision ID: 0005_staff_sign_in
+Revises: 0004_sort_keys
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from alembic import op
 
 from purplecross_desktop.database.base import UTCDateTime
 
-revision: str = "0005"
-down_revision: str | None = "0002_jobs"
+revision: str = "0005_staff_sign_in"
+down_revision: str | None = "0004_sort_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

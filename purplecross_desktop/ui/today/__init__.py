@@ -1,0 +1,1 @@
+"""The Today board: its table model and the page around it."""
