@@ -102,7 +102,7 @@ def start_jobs_runtime(context: AppContext) -> JobsRuntime:
     ``settings.embedded_worker``, else only draining the outbox)."""
     from purplecross_desktop.jobs_wiring import JobsRuntime
 
-    jobs_runtime = JobsRuntime(context.settings, context.extras["engine"])
+    jobs_runtime = JobsRuntime(context.settings, context.extras["engine"], context.services)
     jobs_runtime.start()
     context.extras["jobs"] = jobs_runtime
     context.extras["health_checks"].append(jobs_health_check(jobs_runtime))

@@ -81,6 +81,7 @@ class Settings:
     clinic_timezone: str = "UTC"
     clinic_phone: str = ""
     embedded_worker: bool = True
+    event_retention_days: int = 90
     theme: Theme = "system"
     cache_debug: bool = False
 
@@ -151,6 +152,8 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             raise SettingsError(name, "must be a whole number", source) from None
         if name == "smtp_port" and not 0 < value < 65536:
             raise SettingsError(name, "must be a port between 1 and 65535", source)
+        if name == "event_retention_days" and value < 1:
+            raise SettingsError(name, "must be at least 1 (days)", source)
         return value
     if kind == "float":
         try:

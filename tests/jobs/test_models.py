@@ -44,7 +44,7 @@ def test_revision_chain() -> None:
 def test_upgrade_and_downgrade_through_alembic(sqlite_url: str) -> None:
     from purplecross_desktop.database.session import current_revision, downgrade, upgrade
 
-    upgrade(sqlite_url)
+    upgrade(sqlite_url, "0002_jobs")
     assert current_revision(sqlite_url) == "0002_jobs"
     engine = make_engine(sqlite_url)
     try:
