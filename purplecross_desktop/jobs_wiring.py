@@ -110,20 +110,34 @@ def _register_families(platform: JobPlatform, settings: Settings, services: Serv
     event_dispatch.register(platform, handlers, retention_days=settings.event_retention_days)
 
 
+def _add_reminders(
+    handlers: Any, platform: JobPlatform, settings: Settings, services: Services
+) -> None:
+    from jobs import reminders
+
+    reminders.register(
+        platform, services, handlers, reminders.ReminderPolicy.from_settings(settings)
+    )
+
+
 #: Functions that register durable event handlers (reminders; webhooks and workflows next):
 #: each gets the handler registry, the platform, the settings and the domain services.
-DURABLE_HANDLERS: list[Callable[[Any, JobPlatform, Settings, Services], None]] = []
+DURABLE_HANDLERS: list[Callable[[Any, JobPlatform, Settings, Services], None]] = [_add_reminders]
 
 
 def start_families(
-    platform: JobPlatform, bus: EventBus | None = None, poll_interval: float = 15.0
+    platform: JobPlatform,
+    bus: EventBus | None = None,
+    poll_interval: float = 15.0,
+    scan_interval: float = 300.0,
 ) -> Callable[[], None]:
     """Start what the families run beside the consumers; returns the function that stops it.
 
     The durable-event dispatcher is triggered after each commit published on ``bus`` and
     on the bus of the platform's own domain services, and polls the event table (now,
     then every ``poll_interval`` seconds): events whose writer died right after
-    committing, or that another workstation wrote, are delivered.
+    committing, or that another workstation wrote, are delivered. The reminder scan is
+    enqueued now and every ``scan_interval`` seconds (one job per slot cluster-wide).
     """
     from jobs.event_dispatch import DispatchTrigger, EventDispatchService
 
@@ -134,11 +148,16 @@ def start_families(
         buses.append(bus)
     unsubscribers = [each.subscribe("*", trigger.notify) for each in buses]
     trigger.start()
+    from jobs.reminders import ScanTrigger
+
+    scans = ScanTrigger(platform.services["reminders"], scan_interval)
+    scans.start()  # now (also at worker start), then every scan_interval
 
     def stop() -> None:
         for unsubscribe in unsubscribers:
             unsubscribe()
         trigger.stop()
+        scans.stop()
 
     return stop
 
