@@ -55,6 +55,12 @@ TEMPLATES: dict[str, TemplateSpec] = {
             "Sent when a patient's vaccination falls due.",
         ),
         TemplateSpec(
+            "client_reminder",
+            frozenset({"client_name", "message"}),
+            frozenset({"patient_name"}),
+            "A reminder in the clinic's words: medication refills, follow-ups, payments.",
+        ),
+        TemplateSpec(
             "test_message",
             frozenset({"sent_by"}),
             frozenset(),

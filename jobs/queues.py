@@ -34,6 +34,7 @@ REMINDERS = "reminders"
 NOTIFICATIONS = "notifications"
 WEBHOOKS = "webhooks"
 WORKFLOWS = "workflows"
+EVENTS = "events"  # the durable-event dispatcher (jobs.event_dispatch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,8 @@ DEFAULT_QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(NOTIFICATIONS, concurrency=2, timeout=300.0),
     QueueSpec(WEBHOOKS, concurrency=1, timeout=300.0),
     QueueSpec(WORKFLOWS, concurrency=1, timeout=600.0),
+    # One attempt: a dispatch that fails is simply run again by the next trigger or sweep.
+    QueueSpec(EVENTS, concurrency=1, policy=SINGLE_ATTEMPT, timeout=300.0),
 )
 
 

@@ -111,7 +111,7 @@ def start_jobs_runtime(context: AppContext) -> JobsRuntime:
     ``settings.embedded_worker``, else only draining the outbox); ``context.jobs`` holds it."""
     from purplecross_desktop.jobs_wiring import JobsRuntime
 
-    jobs_runtime = JobsRuntime(context.settings, context.engine)
+    jobs_runtime = JobsRuntime(context.settings, context.engine, context.services)
     jobs_runtime.start()
     context.jobs = jobs_runtime
     context.health_checks.append(jobs_health_check(jobs_runtime))

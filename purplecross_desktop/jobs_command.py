@@ -120,9 +120,13 @@ def worker(
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
         runner.start()
+        from purplecross_desktop.jobs_wiring import start_families
+
+        stop_families = start_families(platform)  # also at worker start: dispatch, sweeps
         click.echo(f"worker {platform.worker_id} serving {', '.join(names)}", err=True)
         while not runner.wait(0.5):
             pass
+        stop_families()
         runner.stop()
     sys.exit(0)
 

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, inspect
 
 from jobs.platform import JobPlatform, JobsConfig
+from purplecross_desktop.domain.events import EventBus
 from purplecross_desktop.secrets import get_secret, redis_password_for
 from purplecross_desktop.settings import Settings
 
 if TYPE_CHECKING:
     from jobs.email import EmailService
+    from purplecross_desktop.services import Services
 
 JOB_TABLES = (
     "job",
@@ -26,6 +28,9 @@ JOB_TABLES = (
     "job_paused_queue",
     "email_log",
     "job_rate_window",
+    "domain_event",
+    "event_delivery",
+    "event_handler_state",
 )
 
 
@@ -47,6 +52,7 @@ def build_job_platform(
     settings: Settings,
     engine: Engine,
     extra_registrations: Iterable[Callable[[JobPlatform], Any]] = (),
+    services: Services | None = None,
     **config_overrides: Any,
 ) -> JobPlatform:
     """The job platform with every job family registered.
@@ -55,13 +61,22 @@ def build_job_platform(
         settings: the effective settings (Redis URL or SQLite queue file, SMTP, clinic).
         engine: the app database, which holds the registry.
         extra_registrations: callables that register more task kinds (plugins, tests).
+        services: the domain services jobs and durable event handlers use (the app
+            passes its own; a worker gets new ones on ``engine``).
         config_overrides: fields of :class:`JobsConfig` to override (timings).
 
     Raises:
         JobsConfigError: the settings cannot work (Redis without ``job_signing_key``).
     """
     platform = JobPlatform(jobs_config(settings, **config_overrides), engine)
-    _register_families(platform, settings)
+    if services is None:
+        from purplecross_desktop.database.session import make_session_factory
+        from purplecross_desktop.services import build_services
+
+        bus = EventBus(f"worker {platform.worker_id}")
+        services = build_services(make_session_factory(engine), bus)
+    platform.services["domain"] = services
+    _register_families(platform, settings, services)
     for register in extra_registrations:
         register(platform)
     return platform
@@ -83,11 +98,68 @@ def jobs_config(settings: Settings, **config_overrides: Any) -> JobsConfig:
     return config
 
 
-def _register_families(platform: JobPlatform, settings: Settings) -> None:
-    """Every job family of the app (email now; reports, reminders, notifications next)."""
+def _register_families(platform: JobPlatform, settings: Settings, services: Services) -> None:
+    """Every job family of the app, and the durable event handlers that produce their jobs."""
     # A missing dependency of a family is an error, never a silent skip.
     email = importlib.import_module("jobs.email")
     email.register(platform, settings)
+    event_dispatch = importlib.import_module("jobs.event_dispatch")
+    handlers = event_dispatch.EventHandlers()
+    for add_handlers in DURABLE_HANDLERS:
+        add_handlers(handlers, platform, settings, services)
+    event_dispatch.register(platform, handlers, retention_days=settings.event_retention_days)
+
+
+def _add_reminders(
+    handlers: Any, platform: JobPlatform, settings: Settings, services: Services
+) -> None:
+    from jobs import reminders
+
+    reminders.register(
+        platform, services, handlers, reminders.ReminderPolicy.from_settings(settings)
+    )
+
+
+#: Functions that register durable event handlers (reminders; webhooks and workflows next):
+#: each gets the handler registry, the platform, the settings and the domain services.
+DURABLE_HANDLERS: list[Callable[[Any, JobPlatform, Settings, Services], None]] = [_add_reminders]
+
+
+def start_families(
+    platform: JobPlatform,
+    bus: EventBus | None = None,
+    poll_interval: float = 15.0,
+    scan_interval: float = 300.0,
+) -> Callable[[], None]:
+    """Start what the families run beside the consumers; returns the function that stops it.
+
+    The durable-event dispatcher is triggered after each commit published on ``bus`` and
+    on the bus of the platform's own domain services, and polls the event table (now,
+    then every ``poll_interval`` seconds): events whose writer died right after
+    committing, or that another workstation wrote, are delivered. The reminder scan is
+    enqueued now and every ``scan_interval`` seconds (one job per slot cluster-wide).
+    """
+    from jobs.event_dispatch import DispatchTrigger, EventDispatchService
+
+    service: EventDispatchService = platform.services["events"]
+    trigger = DispatchTrigger(service, poll_interval=poll_interval)
+    buses = [platform.services["domain"].events]
+    if bus is not None and bus is not buses[0]:
+        buses.append(bus)
+    unsubscribers = [each.subscribe("*", trigger.notify) for each in buses]
+    trigger.start()
+    from jobs.reminders import ScanTrigger
+
+    scans = ScanTrigger(platform.services["reminders"], scan_interval)
+    scans.start()  # now (also at worker start), then every scan_interval
+
+    def stop() -> None:
+        for unsubscribe in unsubscribers:
+            unsubscribe()
+        trigger.stop()
+        scans.stop()
+
+    return stop
 
 
 def load_registration(spec: str) -> Callable[[JobPlatform], Any]:
@@ -115,15 +187,23 @@ class JobsRuntime:
     Args:
         settings: the effective settings.
         engine: the app database.
+        services: the app's domain services (their bus triggers event dispatches).
         config_overrides: fields of :class:`JobsConfig` to override (timings).
     """
 
-    def __init__(self, settings: Settings, engine: Engine, **config_overrides: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        services: Services | None = None,
+        **config_overrides: Any,
+    ) -> None:
         self.settings = settings
-        self.platform = build_job_platform(settings, engine, **config_overrides)
+        self.platform = build_job_platform(settings, engine, (), services, **config_overrides)
         from jobs.runner import Runner
 
         self.runner = Runner(self.platform, embedded=True, consume=settings.embedded_worker)
+        self._stop_families: Callable[[], None] | None = None
 
     @property
     def email(self) -> EmailService:
@@ -134,8 +214,12 @@ class JobsRuntime:
     def start(self) -> None:
         """Start the runner."""
         self.runner.start()
+        self._stop_families = start_families(self.platform)
 
     def stop(self) -> None:
         """Stop the runner (unfinished jobs run again later) and close the platform."""
+        if self._stop_families is not None:
+            self._stop_families()
+            self._stop_families = None
         self.runner.stop()
         self.platform.close()

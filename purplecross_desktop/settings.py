@@ -7,6 +7,7 @@ written to the TOML file; they come from :mod:`purplecross_desktop.secrets`.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import re
 import tomllib
@@ -84,6 +85,9 @@ class Settings:
     clinic_currency: str = "£"
     wait_alert_minutes: int = 15
     embedded_worker: bool = True
+    event_retention_days: int = 90
+    reminder_lead_hours: int = 24
+    reminder_time: str = ""
     theme: Theme = "system"
     cache_debug: bool = False
     idle_lock_minutes: int = 10
@@ -163,6 +167,10 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             raise SettingsError(name, "must be a port between 1 and 65535", source)
         if name == "idle_lock_minutes" and not 0 <= value <= 480:
             raise SettingsError(name, "must be between 0 (never) and 480 minutes", source)
+        if name == "event_retention_days" and value < 1:
+            raise SettingsError(name, "must be at least 1 (days)", source)
+        if name == "reminder_lead_hours" and not 1 <= value <= 24 * 14:
+            raise SettingsError(name, "must be between 1 and 336 (hours)", source)
         return value
     if kind == "float":
         try:
@@ -192,6 +200,14 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             zoneinfo.ZoneInfo(raw)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise SettingsError(name, f"unknown time zone {raw!r}", source) from None
+    if name == "reminder_time" and raw.strip():
+        try:
+            dt.time.fromisoformat(raw.strip())
+        except ValueError:
+            raise SettingsError(
+                name, "must be a time of day as HH:MM, e.g. 09:00", source
+            ) from None
+        return raw.strip()
     if name == "redis_url" and raw and not raw.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError(name, "must start with redis://, rediss:// or unix://", source)
     return raw

@@ -22,6 +22,7 @@ from purplecross_desktop.database.base import (
 )
 from purplecross_desktop.domain.clients import Client
 from purplecross_desktop.domain.columns import enum_type
+from purplecross_desktop.domain.errors import Conflict
 from purplecross_desktop.domain.query import Page, paginate
 from purplecross_desktop.domain.service import ServiceBase, apply_changes, get_or_raise
 from purplecross_desktop.domain.validation import Checker, unknown_fields
@@ -94,13 +95,20 @@ class Reminder(Base):
         sa.ForeignKey("invoices.id", ondelete="CASCADE"), index=True
     )
     message: Mapped[str] = mapped_column(sa.Text, default="")
+    # What the reminder is for, e.g. "vaccination:12:2031-04-01": unique, so that several
+    # scanners (workers, workstations) create each reminder once (None: no such guard).
+    dedupe_key: Mapped[str | None] = mapped_column(sa.String(160))
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # "what is due now" scans pending reminders by due time
-    __table_args__ = (sa.Index("ix_reminders_state_due", "state", "due_at"),)
+    __table_args__ = (
+        sa.Index("ix_reminders_state_due", "state", "due_at"),
+        # A unique index (not a constraint): SQLite adds it without rebuilding the table.
+        sa.Index("ix_reminders_dedupe_key", "dedupe_key", unique=True),
+    )
 
 
 LINKS = ("patient_id", "appointment_id", "vaccination_id", "prescription_id", "invoice_id")
@@ -120,6 +128,7 @@ class ReminderData:
     vaccination_id: int | None = None
     prescription_id: int | None = None
     invoice_id: int | None = None
+    dedupe_key: str | None = None
 
 
 EDITABLE = frozenset({"due_at", "channel", "message"})
@@ -137,8 +146,19 @@ class ReminderService(ServiceBase):
     }
 
     def create(self, data: ReminderData, *, actor: StaffId | None = None) -> Reminder:
-        """Add a pending reminder (the client must be active)."""
+        """Add a pending reminder (the client must be active).
+
+        Raises:
+            Conflict: a reminder with the same ``dedupe_key`` exists (also when another
+                process created it at the same moment: the unique constraint decides).
+        """
         with self._write(actor) as uow:
+            if data.dedupe_key is not None:
+                existing = uow.session.scalar(
+                    sa.select(Reminder.id).where(Reminder.dedupe_key == data.dedupe_key)
+                )
+                if existing is not None:
+                    raise Conflict(f"dedupe_key: reminder {existing} already has this key")
             checker = Checker()
             values: dict[str, Any] = {
                 "client_id": data.client_id,
@@ -151,7 +171,9 @@ class ReminderService(ServiceBase):
             _check_links(uow.session, data, checker)
             values |= {name: getattr(data, name) for name in LINKS}
             checker.raise_if_any()
-            reminder = Reminder(**values, created_at=uow.now, updated_at=uow.now)
+            reminder = Reminder(
+                **values, dedupe_key=data.dedupe_key, created_at=uow.now, updated_at=uow.now
+            )
             uow.session.add(reminder)
             uow.session.flush()
             uow.audit("created", "reminder", reminder.id, {k: [None, v] for k, v in values.items()})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from sqlalchemy import exc as sa_exc
@@ -14,6 +15,7 @@ from purplecross_desktop.database.base import Base, StaffId, utcnow
 from purplecross_desktop.database.session import SessionFactory
 from purplecross_desktop.domain import audit
 from purplecross_desktop.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from purplecross_desktop.domain.event_log import record_events
 from purplecross_desktop.domain.events import DomainEvent, EventBus
 from purplecross_desktop.domain.roles import Permission, can, refusal
 
@@ -117,6 +119,16 @@ class ServiceBase:
                     check_actor(session, actor, permission)
                     uow = UnitOfWork(session, actor, self._clock())
                     yield uow
+                    if uow.events and self._events.durable:
+                        # The transactional outbox: the events commit with their change.
+                        ids = record_events(
+                            session,
+                            uow.events,
+                            workstation=self._events.workstation,
+                            staff_id=uow.actor,
+                        )
+                        pairs = zip(uow.events, ids, strict=True)
+                        uow.events = [replace(e, event_id=i) for e, i in pairs]
             except sa_exc.IntegrityError as exc:
                 raise Conflict(
                     "the change clashes with data saved meanwhile by someone else; "

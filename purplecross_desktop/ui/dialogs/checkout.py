@@ -309,7 +309,6 @@ class CheckoutDialog(DeskDialog):
         self.email_button.set_loading(True)
 
         def send() -> str:
-            from jobs import queue_email
             from jobs.email import Attachment
 
             client = services.clients.get(ClientId(client_id))
@@ -317,7 +316,7 @@ class CheckoutDialog(DeskDialog):
                 raise ValueError(f"{client.name} has no email address on record")
             invoice = services.invoices.get(InvoiceId(invoice_id))
             pdf = self._render(invoice_id)
-            context.wait_for_jobs()
+            email = context.job_runtime().email
             lines = [
                 {
                     "description": ln.description,
@@ -326,7 +325,7 @@ class CheckoutDialog(DeskDialog):
                 for ln in invoice.lines
             ]
             return str(
-                queue_email(
+                email.queue(
                     client.email,
                     f"Your receipt {invoice.number}",
                     "invoice",
@@ -341,6 +340,7 @@ class CheckoutDialog(DeskDialog):
                         Attachment(f"receipt-{invoice.number}.pdf", pdf, "application/pdf"),
                     ),
                     idempotency_key=f"receipt:invoice:{invoice.id}:{invoice.paid}",
+                    record={"invoice": invoice.id, "client": client.id},
                 )
             )
 
