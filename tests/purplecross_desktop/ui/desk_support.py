@@ -16,6 +16,7 @@ from purplecross_desktop.domain.patients import PatientData
 from purplecross_desktop.domain.staff import StaffData, StaffRole
 from purplecross_desktop.settings import load_settings
 from purplecross_desktop.ui.context import AppContext
+from tests.support.staff import sign_in
 
 
 @dataclass
@@ -47,6 +48,7 @@ class SeededDesk:
     def second_workstation(self) -> AppContext:
         """Another app context on the same database (its own engine, bus and services)."""
         other = build_context(load_settings(), start_jobs=False)
+        sign_in(other)  # the desk's writes are made as the signed-in staff member
         self.others.append(other)
         return other
 
@@ -61,6 +63,7 @@ def seed_desk(database_url: str, monkeypatch: Any, *, day: dt.date | None = None
     upgrade(database_url)
     monkeypatch.setenv("PURPLECROSS_DATABASE_URL", database_url)
     context = build_context(load_settings(), start_jobs=False)
+    sign_in(context)  # the desk's writes are made as the signed-in staff member
     services = context.services
     assert services is not None
     day = day or dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)

@@ -16,6 +16,7 @@ from purplecross_desktop.domain.patients import PatientData
 from purplecross_desktop.domain.staff import StaffData, StaffRole
 from purplecross_desktop.settings import load_settings
 from purplecross_desktop.ui.pages.grid_page import GridPage
+from tests.support.staff import sign_in
 
 pytestmark = [
     pytest.mark.gui,
@@ -28,6 +29,7 @@ def test_appointments_show_and_filter_in_the_clinic_zone(
 ) -> None:
     monkeypatch.setenv("PURPLECROSS_CLINIC_TIMEZONE", "Pacific/Auckland")  # UTC+13 in January
     context = build_context(load_settings(), start_jobs=False)
+    sign_in(context)
     services = context.services
     assert services is not None
     ada = services.clients.create(ClientData(name="Ada Lovelace"))

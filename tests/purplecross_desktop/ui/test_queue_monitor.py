@@ -32,12 +32,18 @@ def test_counts_recent_jobs_and_revoke(qtbot: QtBot) -> None:
         )
         page = window.show_page("queues")
         assert isinstance(page, QueueMonitorPage)
-        qtbot.waitUntil(lambda: page.jobs.row_count() == 1, timeout=15000)
+
+        def shown_ids() -> set[str]:
+            rows = (page.jobs.row_at(r) for r in range(page.jobs.row_count()))
+            return {str(row.id) for row in rows if row is not None}
+
+        # Signing in records events, whose dispatch jobs are listed too.
+        qtbot.waitUntil(lambda: str(job_id) in shown_ids(), timeout=15000)
         qtbot.waitUntil(lambda: page.counts.row_count() >= 1, timeout=15000)
         email_row = page.counts.model()
         queues = [email_row.index(r, 0).data() for r in range(email_row.rowCount())]
         assert "email" in queues
-        assert page.message.text().startswith("1 job in the registry")
+        assert " in the registry" in page.message.text()
 
         page.jobs.select_ids([str(job_id)])
         page.revoke_button.click()

@@ -25,5 +25,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_reminders_dedupe_key", table_name="reminders")
-    with op.batch_alter_table("reminders", schema=None) as batch_op:
-        batch_op.drop_column("dedupe_key")
+    # SQLite 3.35+ drops a column in place; batch mode would rebuild the table and, through
+    # its foreign keys, reflect `clients`, whose lower(name) index it cannot reflect.
+    op.execute("ALTER TABLE reminders DROP COLUMN dedupe_key")
