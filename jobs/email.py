@@ -32,10 +32,10 @@ from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from sqlalchemy import Table, or_, select, update
+from sqlalchemy import Table, select, update
 
 from jobs.email_templates import ClinicInfo, EmailTemplates
-from jobs.models import EmailLog, JobId
+from jobs.models import EmailLog, JobId, JobWorker
 from jobs.platform import JobContext, JobPlatform, RecordLinks, TaskSpec
 from jobs.policy import PermanentError, TransientError
 from jobs.queues import EMAIL
@@ -53,6 +53,7 @@ MAX_KEY = 194
 #: Longest a run may hold a message's send lease before another may take it over.
 LEASE_SECONDS = 300.0
 LOG = cast(Table, EmailLog.__table__)
+WORKER = cast(Table, JobWorker.__table__)
 TlsMode = Literal["none", "starttls", "ssl"]
 
 
@@ -240,20 +241,15 @@ class EmailService:
         message = self.build(payload)
         owner = f"{job.job_id}:{job.attempt}"
         status = self._take_lease(key, payload, job.job_id, message["Message-ID"], owner)
-        if status == "sent" or status == "outbox":
+        if status in {"sent", "outbox"}:
             return f"already {status}: {message['Message-ID']}"
         if status in {"sending", "unknown"}:
-            with self.engine.begin() as conn:  # the run that was sending is gone
-                conn.execute(
-                    update(LOG)
-                    .where(LOG.c.idempotency_key == key, LOG.c.status.in_(["sending", "unknown"]))
-                    .values(
-                        status="unknown",
-                        server_response="a previous attempt may have been accepted; not re-sent",
-                        lease_owner=None,
-                        lease_until=None,
-                        updated_at=utcnow(),
-                    )
+            if status == "sending":  # we took the lease of a run that is gone
+                self._log(
+                    key,
+                    owner,
+                    "unknown",
+                    "a previous attempt may have been accepted; not re-sent",
                 )
             return f"not re-sent (outcome of an earlier attempt unknown): {message['Message-ID']}"
         try:
@@ -405,13 +401,17 @@ class EmailService:
     ) -> str:
         """Take the send lease of ``key`` for ``owner``; returns the log's status then.
 
-        Waits while another run holds an unexpired lease (its outcome decides whether
-        this run sends at all); raises :class:`EmailBusyError` if it is still held
-        after ``LEASE_SECONDS``. A finished status (sent, outbox, sending, unknown) is
-        returned without taking the lease.
+        A finished status (``sent``, ``outbox``, ``unknown``) is returned without taking
+        the lease. Otherwise this run waits while another run holds the lease (its outcome
+        decides whether this one sends at all): until the holder records an outcome, its
+        lease runs out, or its worker stops heart-beating (database clock). ``sending``
+        is returned only with the lease taken from a holder that is gone. Raises
+        :class:`EmailBusyError` if the lease is still held after ``LEASE_SECONDS``.
         """
         recorder = self.platform.recorder
+        worker = self.platform.worker_id
         deadline = time.monotonic() + LEASE_SECONDS
+        waiting_logged = False
         while True:
             with recorder.tx() as conn:
                 now = recorder.now(conn)
@@ -431,6 +431,7 @@ class EmailService:
                         created_at=now,
                         updated_at=now,
                         lease_owner=owner,
+                        lease_worker=worker,
                         lease_until=until,
                     )
                     .on_conflict_do_nothing(index_elements=["idempotency_key"])
@@ -438,32 +439,64 @@ class EmailService:
                 ).first()
                 if created is not None:
                     return "queued"
-                status = conn.execute(
-                    select(LOG.c.status).where(LOG.c.idempotency_key == key)
-                ).scalar_one()
-                if status in {"sent", "outbox", "sending", "unknown"}:
+                status, holder, holder_worker, held_until = conn.execute(
+                    select(
+                        LOG.c.status, LOG.c.lease_owner, LOG.c.lease_worker, LOG.c.lease_until
+                    ).where(LOG.c.idempotency_key == key)
+                ).one()
+                if status in {"sent", "outbox", "unknown"}:
                     return str(status)
-                free = or_(
-                    LOG.c.lease_owner.is_(None),
-                    LOG.c.lease_owner == owner,
-                    LOG.c.lease_until <= now,
+                free = (
+                    holder is None
+                    or holder == owner
+                    or held_until is None
+                    or held_until <= now
+                    or self._worker_gone(conn, holder_worker, now)
                 )
-                taken = conn.execute(
-                    update(LOG)
-                    .where(LOG.c.idempotency_key == key, free)
-                    .values(
-                        lease_owner=owner,
-                        lease_until=until,
-                        job_id=job_id,
-                        attempts=LOG.c.attempts + 1,
-                        updated_at=now,
+                if free:
+                    held_by = (
+                        LOG.c.lease_owner.is_(None)
+                        if holder is None
+                        else (LOG.c.lease_owner == holder)
                     )
-                ).rowcount
-                if taken:
-                    return str(status)
+                    taken = conn.execute(
+                        update(LOG)
+                        .where(LOG.c.idempotency_key == key, LOG.c.status == status, held_by)
+                        .values(
+                            lease_owner=owner,
+                            lease_worker=worker,
+                            lease_until=until,
+                            job_id=job_id,
+                            attempts=LOG.c.attempts + 1,
+                            updated_at=now,
+                        )
+                    ).rowcount
+                    if taken:
+                        return str(status)
+                    continue  # changed under us: look again at once
+            if not waiting_logged:
+                log.info("email %s: waiting for run %s, which holds its send lease", key, holder)
+                waiting_logged = True
             if time.monotonic() > deadline:
                 raise EmailBusyError(f"another run is still sending {message_id}")
             time.sleep(0.2)
+
+    def _worker_gone(self, conn: Any, worker_id: str | None, now: dt.datetime) -> bool:
+        """Whether the worker that holds a lease stopped, or fell silent (database clock).
+
+        An unknown worker (no row, or a lease written before leases named their worker)
+        is not known to be gone: its lease is honoured until it runs out.
+        """
+        if worker_id is None:
+            return False
+        row = conn.execute(
+            select(WORKER.c.last_heartbeat, WORKER.c.stopped_at).where(WORKER.c.id == worker_id)
+        ).first()
+        if row is None:
+            return False
+        last_heartbeat, stopped_at = row
+        silent = dt.timedelta(seconds=self.platform.config.heartbeat_timeout)
+        return stopped_at is not None or bool(last_heartbeat < now - silent)
 
     def _log(
         self, key: str, owner: str, status: str, response: str, keep_lease: bool = False
@@ -475,7 +508,7 @@ class EmailService:
             "updated_at": utcnow(),
         }
         if not keep_lease:
-            values.update(lease_owner=None, lease_until=None)
+            values.update(lease_owner=None, lease_worker=None, lease_until=None)
         with self.engine.begin() as conn:
             conn.execute(
                 update(LOG)

@@ -170,9 +170,11 @@ class EmailLog(Base):
     subject: Mapped[str] = mapped_column(String(500))
     template: Mapped[str] = mapped_column(String(80))
     status: Mapped[str] = mapped_column(String(20))  # sending, sent, failed, outbox
-    # The job run (job id and dispatch token) that may send this message now, and until
-    # when (database clock): only the lease holder connects to the server.
+    # The job run (job id and attempt) that may send this message now, the worker it runs
+    # on, and until when (database clock): only the lease holder connects to the server.
+    # A holder whose worker stopped heart-beating holds nothing.
     lease_owner: Mapped[str | None] = mapped_column(String(60))
+    lease_worker: Mapped[str | None] = mapped_column(String(WORKER_ID_LENGTH))
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     server_response: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -128,6 +128,7 @@ class Runner:
         self._stop = threading.Event()
         self._stop_requested = threading.Event()
         self._upkeep: threading.Thread | None = None
+        self._heartbeat: threading.Thread | None = None
         self._started = False
 
     @property
@@ -163,6 +164,11 @@ class Runner:
             self.consumers[name] = consumer
         self._upkeep = threading.Thread(target=self._upkeep_loop, name="jobs-upkeep", daemon=True)
         self._upkeep.start()
+        if self.consume:
+            self._heartbeat = threading.Thread(
+                target=self._heartbeat_loop, name="jobs-heartbeat", daemon=True
+            )
+            self._heartbeat.start()
         log.info("job runner %s serving %s", self.worker_id, self.concurrency)
 
     def stop(self) -> None:
@@ -179,8 +185,9 @@ class Runner:
             consumer.stop(graceful=True)
             # Jobs still running now are handed back (SIGNAL_INTERRUPTED → outbox).
             consumer.huey.notify_interrupted_tasks()
-        if self._upkeep is not None:
-            self._upkeep.join(timeout=5)
+        for thread in (self._upkeep, self._heartbeat):
+            if thread is not None:
+                thread.join(timeout=5)
         self.platform.completions.flush()  # before the worker is marked stopped
         try:
             self.platform.drain_outbox()
@@ -200,21 +207,35 @@ class Runner:
         return self._stop_requested.wait(timeout)
 
     # Upkeep -------------------------------------------------------------------------
+    def _heartbeat_loop(self) -> None:
+        """Heart-beat on a thread of its own, so slow upkeep never makes this runner look dead.
+
+        The upkeep thread drains outboxes, purges old jobs and reaps other runners; any of
+        those can take longer than ``heartbeat_timeout`` on a busy database, and a
+        heartbeat that waited for them would get this runner's running jobs reaped and
+        run twice.
+        """
+        interval = self.platform.config.heartbeat_interval
+        while not self._stop.wait(interval):
+            try:
+                self.heartbeat()
+            except Exception:
+                log.exception("job runner heartbeat failed; trying again")
+
     def _upkeep_loop(self) -> None:
         config = self.platform.config
-        last_heartbeat = time.monotonic()
+        last_strays = time.monotonic()
         last_health = time.monotonic()
         last_sweep = time.monotonic()
-        last_purge = 0.0  # at once, then hourly
+        last_purge = -PURGE_INTERVAL  # at once, then hourly
         while not self._stop.wait(config.maintenance_interval):
             now = time.monotonic()
             try:
                 self.watchdog()
                 self._refresh_paused()
-                if now - last_heartbeat >= config.heartbeat_interval:
-                    self.heartbeat()
+                if now - last_strays >= config.heartbeat_interval:
                     self.release_strays()
-                    last_heartbeat = now
+                    last_strays = now
                 self.upkeep_once()
                 if self.consume and now - last_sweep >= config.heartbeat_timeout:
                     self.platform.sweep_lost(config.heartbeat_timeout)

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 import jobs.models  # noqa: F401  (registers the tables on Base.metadata)
+import purplecross_desktop.domain.event_log  # noqa: F401  (a worker also checks for these)
 from jobs.platform import JobPlatform, JobsConfig
 from jobs.queues import BrokerConfig
 from jobs.runner import Runner

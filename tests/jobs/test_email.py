@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import jobs
-from jobs.email import Attachment, EmailService, SmtpConfig, message_id_for
+from jobs.email import LOG, Attachment, EmailService, SmtpConfig, message_id_for
 from jobs.email_templates import ClinicInfo, EmailTemplateError
 from jobs.platform import JobPlatform, TaskSpec
 from jobs.policy import RetryPolicy
 from jobs.queues import EMAIL
 from jobs.registry import JobRegistry
+from purplecross_desktop.database.base import utcnow
 from tests.jobs.conftest import Harness, wait_until
 from tests.jobs.smtp_server import SmtpServer, self_signed_context
 
@@ -314,21 +318,95 @@ def test_queue_email_needs_a_configured_platform() -> None:
 
 
 def test_two_runs_of_one_key_that_overlap_send_one_copy(
-    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path
+    harness: Harness,
+    platform: JobPlatform,
+    server: SmtpServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Issue 9, case 2: a duplicate made while the original is still being sent."""
-    server.inbox.rcpt_delay = 0.5  # a slow server: both runs are mid-envelope together
+    """Issue 9, case 2: a duplicate made while the original is still being sent.
+
+    The original is held inside the message data (after ``sending``, before ``sent``),
+    the narrowest window; the duplicate must wait for its outcome, not call it unknown.
+    """
+    in_data = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:  # runs on the server's loop: the reply waits until released
+        in_data.set()
+        release.wait(30)
+
+    server.inbox.on_data = hold
+    caplog.set_level(logging.INFO, logger="jobs.email")
     service = _service(platform, _plain(server, tmp_path))
+    registry = JobRegistry(platform)
+    harness.runner(platform)  # two email threads
     first = service.queue("ada@example.org", "Hi", "appointment_reminder", CONTEXT, (), "lap")
-    copy = JobRegistry(platform).duplicate(first)  # same payload, same key
-    harness.runner(platform)  # two email threads take both at once
+    try:
+        assert in_data.wait(20)
+        assert (service.log_entry("lap") or {}).get("status") == "sending"
+        copy = registry.duplicate(first)  # same payload, same key
+
+        def copy_waits_or_ended() -> bool:
+            waiting = any("waiting for run" in r.getMessage() for r in list(caplog.records))
+            return waiting or _state(platform, copy) in {"completed", "dead"}
+
+        wait_until(copy_waits_or_ended, timeout=20)
+        assert _state(platform, copy) == "active"  # it waits on the lease, it did not decide
+    finally:
+        release.set()
     wait_until(lambda: {_state(platform, j) for j in (first, copy)} == {"completed"}, timeout=20)
     assert len(server.inbox.messages) == 1
-    summaries = sorted(JobRegistry(platform).get(j).job.result_summary or "" for j in (first, copy))
-    assert summaries[0].startswith("already sent")
+    assert (registry.get(copy).job.result_summary or "").startswith("already sent")
+    assert (registry.get(first).job.result_summary or "").startswith("sent")
     entry = service.log_entry("lap")
     assert entry is not None
     assert (entry["status"], entry["lease_owner"]) == ("sent", None)
+
+
+def test_a_run_whose_worker_died_mid_envelope_frees_its_lease(
+    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path
+) -> None:
+    """Issue 9, case 2: a re-run after a worker was reaped waits for nobody who is gone.
+
+    The log says ``queued`` under a lease of a worker that stopped heart-beating long
+    before the lease would run out: the re-run takes the lease and sends, once.
+    """
+    service = _service(platform, _plain(server, tmp_path))
+    registry = JobRegistry(platform)
+    job_id = service.queue("ada@example.org", "Hi", "appointment_reminder", CONTEXT, (), "gone")
+    recorder = platform.recorder
+    recorder.register_worker(
+        "dead-host:1:aaaaaa",
+        {"host": "dead-host", "pid": 1, "queues": [], "concurrency": {}, "embedded": False},
+    )
+    recorder.worker_stopped("dead-host:1:aaaaaa")
+    payload = registry.get(job_id).job.args[0]
+    with platform.engine.begin() as conn:  # what the dead run left: its lease, for 5 minutes
+        conn.execute(
+            LOG.insert().values(
+                idempotency_key="gone",
+                message_id=message_id_for("gone"),
+                job_id=job_id,
+                to=", ".join(payload["to"]),
+                subject="Hi",
+                template="appointment_reminder",
+                status="queued",
+                server_response="",
+                attempts=1,
+                created_at=utcnow(),
+                updated_at=utcnow(),
+                lease_owner=f"{'0' * 32}:1",  # a duplicate of it, on the dead worker
+                lease_worker="dead-host:1:aaaaaa",
+                lease_until=utcnow() + dt.timedelta(minutes=5),
+            )
+        )
+    harness.runner(platform)
+    wait_until(lambda: _state(platform, job_id) == "completed", timeout=20)
+    assert len(server.inbox.messages) == 1
+    entry = service.log_entry("gone")
+    assert entry is not None
+    assert (entry["status"], entry["attempts"]) == ("sent", 2)
 
 
 def test_a_recipient_the_server_defers_is_not_dropped(

@@ -296,3 +296,35 @@ def test_jobs_over_a_rate_limit_wait_instead_of_failing(harness: Harness) -> Non
     assert starts[1] - starts[0] < 1.0
     assert starts[2] - starts[0] >= 1.2  # waited for the next window
     assert all(registry.get(j).job.attempts == 1 for j in ids)  # waiting is not failing
+
+
+def test_a_runner_whose_upkeep_is_slow_keeps_heart_beating(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Case 5: a long outbox drain or purge never makes a live runner look dead.
+
+    The upkeep thread is held (its broker check blocks) for several heartbeat timeouts;
+    the runner's heartbeat keeps advancing meanwhile, so no other runner reaps its jobs.
+    """
+    platform = harness.platform()
+    registry = JobRegistry(platform)
+    harness.runner(platform)
+    held = threading.Event()
+    release = threading.Event()
+    real_check = platform.check_broker
+
+    def slow_check() -> int:
+        if not release.is_set():
+            held.set()
+            release.wait(30)
+        return real_check()
+
+    monkeypatch.setattr(platform, "check_broker", slow_check)
+    try:
+        assert held.wait(10)
+        (before,) = registry.workers()
+        span = dt.timedelta(seconds=3 * platform.config.heartbeat_timeout)
+        wait_until(lambda: registry.workers()[0].last_heartbeat - before.last_heartbeat > span, 20)
+        assert not release.is_set()  # the upkeep was held all along
+    finally:
+        release.set()

@@ -17,7 +17,7 @@ from purplecross_desktop.database.session import MIGRATIONS_DIR, alembic_config
 from purplecross_desktop.jobs_wiring import JOB_TABLES
 
 #: The migrations of the job registry, oldest first (found by file name, not revision id).
-JOB_MIGRATIONS = ("jobs", "job_guarantees")
+JOB_MIGRATIONS = ("jobs", "job_guarantees", "email_lease_worker")
 
 
 def _migration(slug: str) -> ModuleType:
@@ -54,9 +54,11 @@ def test_the_runtime_checks_every_registry_table() -> None:
     assert set(REGISTRY_TABLES) <= set(JOB_TABLES)
 
 
-def test_the_job_migrations_are_chained_in_order() -> None:
-    first, second = (_migration(slug) for slug in JOB_MIGRATIONS)
-    assert second.down_revision == first.revision
+def test_the_job_migrations_are_chained_in_order(sqlite_url: str) -> None:
+    script = ScriptDirectory.from_config(alembic_config(sqlite_url))
+    history = [r.revision for r in reversed(list(script.walk_revisions()))]
+    ours = [history.index(_migration(slug).revision) for slug in JOB_MIGRATIONS]
+    assert ours == sorted(ours)
 
 
 def test_upgrade_and_downgrade_through_alembic(sqlite_url: str) -> None:
