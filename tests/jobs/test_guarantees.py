@@ -328,3 +328,45 @@ def test_a_runner_whose_upkeep_is_slow_keeps_heart_beating(
         assert not release.is_set()  # the upkeep was held all along
     finally:
         release.set()
+
+
+@pytest.mark.redis
+def test_a_valid_message_replayed_never_runs_its_job_again(
+    harness: Harness, redis_url: str
+) -> None:
+    """Case 9: a copied, correctly signed message put back in Redis, before and after clean.
+
+    The dispatch token is a one-time id: the claim that runs a job consumes it (the job
+    leaves the claimable states), and a job that was cleaned has no row to claim.
+    """
+    import redis as redis_client
+
+    platform = harness.platform(redis_url)
+    done: list[Any] = []
+    _recording(platform, done)
+    registry = JobRegistry(platform)
+    job_id = platform.enqueue("email", "t.record", "once")
+    client = redis_client.Redis.from_url(redis_url)
+    key = platform.hueys["email"].storage.queue_key
+    ((copied, score),) = client.zrange(key, 0, -1, withscores=True)
+
+    def skipped(detail: str) -> int:
+        with harness.engine.connect() as conn:
+            rows = conn.execute(
+                text("select detail from job_event where kind = 'skipped'")
+            ).scalars()
+            return sum(detail in row for row in rows)
+
+    try:
+        harness.runner(platform)
+        wait_until(lambda: registry.get(job_id).job.state == "completed", timeout=15)
+        client.zadd(key, {copied: score})  # replayed while the job's row is still there
+        wait_until(lambda: skipped("state completed"), timeout=15)
+        assert registry.clean("email", "completed") == 1
+        client.zadd(key, {copied: score})  # replayed after the row was cleaned
+        wait_until(lambda: skipped(f"unknown job {job_id}"), timeout=15)
+    finally:
+        client.close()
+    assert done == ["once"]
+    assert registry.search() == []  # the replay re-created nothing
+    assert registry.refused_payloads() == []  # it was genuine, and still did not run
