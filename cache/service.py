@@ -10,7 +10,9 @@ How it stays correct (docs/caching.md tells the whole story):
   breaker closes only after the log has been replayed on Redis, under the same lock
   that invalidations take, so no invalidation can slip between replay and failback.
 * On each failover the disk tier's entries of this namespace are dropped: they may
-  predate invalidations that other workstations made through Redis.
+  predate invalidations that other workstations made through Redis. On each failback
+  the namespace is cleared in Redis: other workstations' invalidations during the
+  outage are in their own replay logs, out of this one's reach.
 * ``get_or_set`` does not store a loaded value if an invalidation happened while the
   loader ran (it may have read the database before the write): in this process (an
   epoch counter) or in any other (a generation in Redis that every invalidation bumps
@@ -142,6 +144,7 @@ class CacheService:
         self._counters = Counters(("redis", "disk"))
         self._flight: SingleFlight[bytes] = SingleFlight()
         self._epoch = 0
+        self._disk_stale = False
         self._breaker = CircuitBreaker(
             probe=self._probe,
             recover=self._replay_invalidations,
@@ -149,10 +152,10 @@ class CacheService:
             initial_backoff=probe_backoff[0],
             max_backoff=probe_backoff[1],
         )
-        if self._redis is not None and (len(self._replay) or replay_notice):
+        if self._redis is not None and (self._replay.dirty() or replay_notice):
             # An earlier run could not deliver invalidations (or we can't tell, the log
-            # being unreadable): Redis may hold stale entries until they are replayed,
-            # so start on disk and let the probe do it.
+            # being unreadable or incomplete): Redis may hold stale entries until they
+            # are replayed, so start on disk and let the probe do it.
             self._breaker.open("invalidations from an earlier run are waiting for Redis")
 
     # Reads -----------------------------------------------------------------------------
@@ -323,7 +326,16 @@ class CacheService:
         self._counters.reset()
 
     def close(self) -> None:
-        """Stop the probe thread and close both tiers."""
+        """Stop the probe thread and close both tiers.
+
+        A process that quits with invalidations waiting for Redis tries Redis once more
+        first (a refused port answers in a millisecond, a hung one within
+        ``connect_timeout``): other desks on Redis would read what they invalidate.
+        """
+        if self._redis is not None and not self._breaker.closed:
+            with contextlib.suppress(Exception):
+                if self._replay.dirty():
+                    self._breaker.try_close()
         self._breaker.stop()
         if self._redis is not None:
             self._redis.close()
@@ -415,6 +427,8 @@ class CacheService:
                 self._redis_failed(exc)
                 if self._breaker.closed:
                     return "redis", None
+        if self._disk_stale:
+            return "disk", None
         try:
             return "disk", self._disk.get(full)
         except DISK_ERRORS as exc:
@@ -429,6 +443,8 @@ class CacheService:
                 self._redis_failed(exc)
                 if self._breaker.closed:
                     return "redis", [None] * len(full)
+        if self._disk_stale:
+            return "disk", [None] * len(full)
         try:
             return "disk", self._disk.get_many(full)
         except DISK_ERRORS as exc:
@@ -452,6 +468,8 @@ class CacheService:
                 return True
         if self._redis is not None and self.fallback_max_ttl is not None:
             ttl = self.fallback_max_ttl if ttl is None else min(ttl, self.fallback_max_ttl)
+        if not self._disk_trusted():
+            return False
         try:
             if len(items) == 1:
                 ((key, data),) = items.items()
@@ -467,8 +485,11 @@ class CacheService:
     def _invalidate(self, op: Invalidation) -> int:
         with self._breaker.lock:
             self._epoch += 1
-            disk_deleted = self._apply(self._disk, op)
+            disk_deleted = self._apply(self._disk, op) if self._disk_trusted() else None
             if disk_deleted is None:
+                # The disk still holds what should be gone (a full or failing disk): this
+                # process reads nothing from it until a clear of the namespace succeeds.
+                self._disk_stale = True
                 disk_deleted = 0
             else:
                 self._counters.add("disk", "deletes", disk_deleted)
@@ -485,8 +506,21 @@ class CacheService:
                     assert deleted is not None
                     self._counters.add("redis", "deletes", deleted)
                     return deleted
+            # Never raises: an entry that can't be recorded marks the log incomplete, and
+            # failback then clears the whole namespace in Redis (see _replay_invalidations).
             self._replay.append(op)
             return disk_deleted
+
+    def _disk_trusted(self) -> bool:
+        """Whether the disk tier holds nothing an invalidation failed to delete; after such
+        a failure, try once more to clear this namespace from it (True if that worked)."""
+        if not self._disk_stale:
+            return True
+        if self._apply(self._disk, Invalidation((), (self._prefix + "*",), self._prefix)) is None:
+            return False
+        log.info("cache: the disk tier could be cleared again; using it")
+        self._disk_stale = False
+        return True
 
     def _apply(self, tier: Tier, op: Invalidation) -> int | None:
         """Apply ``op`` to ``tier``; Redis errors propagate, disk errors give None."""
@@ -525,23 +559,45 @@ class CacheService:
         if self._redis is not None:
             self._redis.disconnect()
         # Disk entries may predate invalidations made through Redis by other machines.
-        if self._apply(self._disk, Invalidation((), (self._prefix + "*",), self._prefix)):
-            log.info("cache: dropped this namespace's old disk entries on failover")
+        dropped = self._apply(self._disk, Invalidation((), (self._prefix + "*",), self._prefix))
+        if dropped is None:
+            self._disk_stale = True  # not dropped: read nothing from the disk until it is
+        else:
+            self._disk_stale = False
+            if dropped:
+                log.info("cache: dropped this namespace's old disk entries on failover")
 
     def _replay_invalidations(self) -> bool:
-        """Runs under the breaker lock before failback: Redis gets what it missed."""
+        """Runs under the breaker lock before failback: Redis gets what it missed.
+
+        That is more than this workstation's log: other desks invalidated during the
+        outage too, into logs of their own that only they can replay (and a desk closed
+        meanwhile never will). So the whole namespace is cleared in Redis, then the other
+        namespaces in the log are replayed. A cold cache once per outage is the price of
+        serving nothing stale after it.
+        """
         assert self._redis is not None
         # Merged per namespace: a long outage leaves many entries, and each pattern
         # delete is a SCAN of the whole database; one pass per namespace does them all.
-        merged: dict[str, tuple[list[str], dict[str, None], dict[str, None]]] = {}
+        merged: dict[str, tuple[dict[str, None], dict[str, None]]] = {
+            self._prefix: ({}, {self._prefix + "*": None})
+        }
+        entries: list[str] = []
         for entry, op in self._replay.pending():
-            entries, keys, patterns = merged.setdefault(op.prefix, ([], {}, {}))
             entries.append(entry)
+            if op is None:
+                log.warning("cache: dropping unreadable replay entry %r", entry)
+                continue
+            if op.prefix == self._prefix:
+                continue  # the namespace is cleared whole
+            keys, patterns = merged.setdefault(op.prefix, ({}, {}))
             keys.update(dict.fromkeys(op.keys))
             patterns.update(dict.fromkeys(op.patterns))
-        for prefix, (entries, keys, patterns) in merged.items():
+        for prefix, (keys, patterns) in merged.items():
             self._apply(self._redis, Invalidation(tuple(keys), tuple(patterns), prefix))
-            self._replay.remove(entries)
+        self._replay.remove(entries)
+        self._replay.mark_complete()
+        log.info("cache: cleared this namespace in Redis and replayed %d entries", len(entries))
         return True
 
     # Internals: loading ----------------------------------------------------------------
