@@ -162,6 +162,14 @@ end
 return 1
 """
 
+# The generation must move on even when Redis is out of memory (maxmemory with
+# noeviction refuses INCR, a "denyoom" command): an invalidation that can't bump it
+# would be refused before it deletes anything, and so would every replay of it.
+# ``allow-oom`` (Redis 7+) lets this one script write; UNLINK needs no such flag.
+_BUMP_GENERATION = """#!lua flags=allow-oom
+return redis.call('incr', KEYS[1])
+"""
+
 _RELEASE_LOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
     return redis.call('del', KEYS[1])
@@ -217,6 +225,7 @@ class RedisTier:
         self._pool = client.connection_pool
         self._release = client.register_script(_RELEASE_LOCK)
         self._set_if_generation = client.register_script(_SET_IF_GENERATION)
+        self._bump_generation = client.register_script(_BUMP_GENERATION)
 
     def _call(self, *args: Any) -> Any:
         """One command on a pooled connection, without redis-py's retry/callback layers
@@ -310,7 +319,7 @@ class RedisTier:
     # Generations: a counter per namespace that every invalidation bumps first, so a
     # loader that read the database before an invalidation cannot store afterwards.
     def bump_generation(self, name: str) -> None:
-        self._call("INCR", name)
+        self._bump_generation(keys=[name])
 
     def get_with_generation(self, key: str, name: str) -> tuple[bytes | None, bytes]:
         value, generation = self._call("MGET", key, name)

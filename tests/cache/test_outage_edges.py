@@ -21,7 +21,7 @@ import redis
 from cache.diskfiles import BoundedCache, BytesOnlyDisk
 from tests.cache.conftest import NO_PROBE, make_service
 from tests.cache.proxy import TcpProxy
-from tests.support.redis_server import free_port
+from tests.support.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -263,3 +263,44 @@ def test_a_desk_that_quits_with_invalidations_waiting_delivers_them(
         a.close()
         b.close()
         path_b.cut()
+
+
+# Case 8 ---------------------------------------------------------------------------------
+def test_invalidation_deletes_even_when_redis_is_out_of_memory(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """maxmemory reached with ``noeviction``: Redis refuses every write that needs memory,
+    and the cache's invalidations must still delete (deleting frees memory)."""
+    cache = make_service(redis_server.url, tmp_path, namespace="clinic", probe_backoff=NO_PROBE)
+    raw = redis.Redis.from_url(redis_server.url)
+    try:
+        cache.set_many({"patient:1": "old", "patient:2": "old", "client:1": "old"})
+        generation = int(raw.get("pc-gen:pc:clinic:") or 0)
+        used = int(raw.info("memory")["used_memory"])
+        raw.config_set("maxmemory-policy", "noeviction")
+        raw.config_set("maxmemory", str(used + 512 * 1024))
+        filler = iter(range(10**6))
+
+        def fill_to_the_limit() -> None:
+            refused = ""
+            for i in filler:
+                try:
+                    raw.set(f"filler:{i}", b"x" * 4096)
+                except redis.ResponseError as exc:
+                    refused = str(exc)
+                    break
+            assert "maxmemory" in refused
+
+        fill_to_the_limit()
+        assert cache.invalidate("patient", 1) >= 1
+        fill_to_the_limit()
+        assert cache.delete_pattern("client:*") == 1
+        assert cache.tier == "redis"  # not an outage: nothing waits for a replay
+        assert cache.stats().replay_pending == 0
+        assert raw.exists("pc:clinic:patient:1", "pc:clinic:client:1") == 0
+        assert raw.get("pc:clinic:patient:2") is not None  # only what was named
+        assert int(raw.get("pc-gen:pc:clinic:") or 0) == generation + 2
+    finally:
+        raw.config_set("maxmemory", "0")
+        raw.close()
+        cache.close()
