@@ -145,6 +145,7 @@ class CacheService:
         self._flight: SingleFlight[bytes] = SingleFlight()
         self._epoch = 0
         self._disk_stale = False
+        self._switches = 0  # failovers and failbacks: a load never stores across one
         self._breaker = CircuitBreaker(
             probe=self._probe,
             recover=self._replay_invalidations,
@@ -466,8 +467,7 @@ class CacheService:
             else:
                 self._counters.add("redis", "sets", len(items))
                 return True
-        if self._redis is not None and self.fallback_max_ttl is not None:
-            ttl = self.fallback_max_ttl if ttl is None else min(ttl, self.fallback_max_ttl)
+        ttl = self._disk_ttl(ttl)
         if not self._disk_trusted():
             return False
         try:
@@ -511,6 +511,12 @@ class CacheService:
             self._replay.append(op)
             return disk_deleted
 
+    def _disk_ttl(self, ttl: float | None) -> float | None:
+        """``ttl`` capped for the disk tier when it stands in for Redis."""
+        if self._redis is not None and self.fallback_max_ttl is not None:
+            return self.fallback_max_ttl if ttl is None else min(ttl, self.fallback_max_ttl)
+        return ttl
+
     def _disk_trusted(self) -> bool:
         """Whether the disk tier holds nothing an invalidation failed to delete; after such
         a failure, try once more to clear this namespace from it (True if that worked)."""
@@ -525,8 +531,7 @@ class CacheService:
     def _apply(self, tier: Tier, op: Invalidation) -> int | None:
         """Apply ``op`` to ``tier``; Redis errors propagate, disk errors give None."""
         try:
-            if isinstance(tier, RedisTier):
-                tier.bump_generation(_generation_key(op.prefix))  # before deleting: see _load
+            tier.bump_generation(_generation_key(op.prefix))  # before deleting: see _load
             deleted = tier.delete(op.keys) if op.keys else 0
             return deleted + tier.delete_matching(op.patterns, op.prefix)
         except DISK_ERRORS as exc:
@@ -556,6 +561,7 @@ class CacheService:
 
     def _on_failover(self) -> None:
         """Runs under the breaker lock as Redis is given up on."""
+        self._switches += 1
         if self._redis is not None:
             self._redis.disconnect()
         # Disk entries may predate invalidations made through Redis by other machines.
@@ -597,6 +603,7 @@ class CacheService:
             self._apply(self._redis, Invalidation(tuple(keys), tuple(patterns), prefix))
         self._replay.remove(entries)
         self._replay.mark_complete()
+        self._switches += 1
         log.info("cache: cleared this namespace in Redis and replayed %d entries", len(entries))
         return True
 
@@ -608,17 +615,24 @@ class CacheService:
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.002
         while True:
+            # Read before the loader reads the database: the tier's generation (which
+            # every invalidation of any process moves on first) and the tier itself.
+            switches = self._switches
             tier: Tier = self._redis if self._redis and self._breaker.closed else self._disk
             generation: bytes | None = None
             raw: bytes | None = None
-            if isinstance(tier, RedisTier):
-                try:
+            try:
+                if isinstance(tier, RedisTier):
                     raw, generation = tier.get_with_generation(full, self._generation)
-                except Exception as exc:  # any failure of the Redis call: see _redis_failed
+                elif not self._disk_stale:
+                    generation = self._disk.generation(self._generation)
+                    raw = self._disk.get(full)
+            except Exception as exc:  # any failure of either tier (see _redis_failed)
+                if isinstance(tier, RedisTier):
                     self._redis_failed(exc)
-                    tier = self._disk
-            if generation is None:
-                _, raw = self._read(full)
+                else:
+                    self._disk_failed(exc)
+                generation = None  # nothing to compare with: load, but do not store
             if raw is not None:
                 if self._decodable(raw):
                     return raw  # another process loaded it meanwhile
@@ -633,13 +647,13 @@ class CacheService:
                 acquired = None  # no lock to be had: load without one
             if acquired is not False:
                 try:
-                    return self._run_loader(key, full, loader, ttl, generation)
+                    return self._run_loader(key, full, loader, ttl, tier, generation, switches)
                 finally:
                     if acquired:
                         self._release(tier, lock_name, token)
             if time.monotonic() > deadline:
                 log.warning("cache: loader lock for %r held too long; loading anyway", key)
-                return self._run_loader(key, full, loader, ttl, generation)
+                return self._run_loader(key, full, loader, ttl, tier, generation, switches)
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
 
@@ -649,10 +663,14 @@ class CacheService:
         full: str,
         loader: Callable[[], Any],
         ttl: float | None,
+        tier: Tier,
         generation: bytes | None,
+        switches: int,
     ) -> bytes:
-        """Load and store, unless an invalidation came in meanwhile: from this process
-        (the epoch) or from any process through Redis (the generation, read before)."""
+        """Load, and store only where the load began and only if no invalidation came in
+        meanwhile: from this process (the epoch), from any process through that tier (its
+        generation, read before), and not across a failover or failback (a load begun on
+        disk saw no generation of Redis, and one begun on Redis none of the disk's)."""
         epoch = self._epoch
         value = loader()
         data = self._encode(key, value)
@@ -660,20 +678,27 @@ class CacheService:
             return codec.encode(value)
         if self._epoch != epoch:
             log.info("cache: %r was invalidated while loading; not storing it", key)
-        elif generation is not None and self._redis is not None and self._breaker.closed:
-            try:
-                stored = self._redis.set_if_generation(
-                    full, data, ttl, self._generation, generation
+            return data
+        if generation is None or self._switches != switches:
+            log.info("cache: %r was loaded across a change of tier; not storing it", key)
+            return data
+        try:
+            if isinstance(tier, RedisTier):
+                stored = tier.set_if_generation(full, data, ttl, self._generation, generation)
+            else:
+                stored = self._disk_trusted() and self._disk.set_if_generation(
+                    full, data, self._disk_ttl(ttl), self._generation, generation
                 )
-            except Exception as exc:  # any failure of the Redis call: see _redis_failed
+        except Exception as exc:  # any failure of either tier (see _redis_failed)
+            if isinstance(tier, RedisTier):
                 self._redis_failed(exc)
             else:
-                if stored:
-                    self._counters.add("redis", "sets")
-                else:
-                    log.info("cache: %r was invalidated elsewhere while loading", key)
+                self._disk_failed(exc)
+            return data
+        if stored:
+            self._counters.add(tier.name, "sets")
         else:
-            self._write({full: data}, ttl)
+            log.info("cache: %r was invalidated elsewhere while loading", key)
         return data
 
     def _release(self, tier: Tier, lock_name: str, token: str) -> None:

@@ -7,6 +7,7 @@ the :class:`~cache.service.CacheService` decides what a failure means.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -51,6 +52,16 @@ class Tier(Protocol):
     def try_lock(self, name: str, token: str, ttl: float) -> bool: ...
 
     def unlock(self, name: str, token: str) -> None: ...
+
+    def bump_generation(self, name: str) -> None:
+        """Move the generation ``name`` on (every invalidation does, before deleting)."""
+        ...
+
+    def set_if_generation(
+        self, key: str, value: bytes, ttl: float | None, name: str, generation: bytes
+    ) -> bool:
+        """Store unless the generation ``name`` moved on from ``generation``."""
+        ...
 
     def close(self) -> None: ...
 
@@ -431,6 +442,24 @@ class DiskTier:
         with self.cache.transact(retry=False):
             if self.cache.get(name, retry=False) == token.encode():
                 self.cache.delete(name, retry=False)
+
+    # Generations, as on Redis, for the processes sharing this disk. A random token rather
+    # than a counter: if eviction drops it, no later bump can bring an old value back.
+    def generation(self, name: str) -> bytes:
+        value = self.cache.get(name, retry=False)
+        return value if isinstance(value, bytes) else b"0"
+
+    def bump_generation(self, name: str) -> None:
+        self.cache.set(name, uuid.uuid4().hex.encode(), retry=False)
+
+    def set_if_generation(
+        self, key: str, value: bytes, ttl: float | None, name: str, generation: bytes
+    ) -> bool:
+        with self.cache.transact(retry=False):
+            if self.generation(name) != generation:
+                return False
+            self.cache.set(key, value, expire=ttl, retry=False)
+        return True
 
     def close(self) -> None:
         self.cache.close()
