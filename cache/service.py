@@ -54,6 +54,9 @@ T = TypeVar("T")
 
 
 MAX_VALUE_BYTES: Final = 2**20
+# How long a desk may go without seeing another desk's change when no shared tier tells
+# it (Redis down, or none on a shared database).
+FALLBACK_MAX_TTL: Final = 30.0
 # Connection-level failures open the breaker; AuthenticationError and BusyLoadingError
 # (a restarted Redis still loading its data) are ConnectionError subclasses.
 REDIS_DOWN: Final = (redis.ConnectionError, redis.TimeoutError)
@@ -81,8 +84,11 @@ class CacheService:
         password: Redis password when the URL has none (from the keyring).
         max_value_bytes: larger encoded values are refused with ``ValueError``.
         debug: log HIT/MISS per key (logger ``cache.service``, level INFO).
-        fallback_max_ttl: TTL cap for values stored on disk while Redis is down (other
-            workstations' invalidations can't reach this disk; this bounds their effect).
+        fallback_max_ttl: TTL cap for values stored on disk while Redis is down, or always
+            when ``shared_database`` and no Redis (other workstations' invalidations can't
+            reach this disk; this bounds how long they go unseen here).
+        shared_database: other workstations write to the same database (a clinic server),
+            so the disk tier alone can't know of their changes.
         lock_timeout: seconds a cross-process loader lock lives; waiters re-read until then.
         connect_timeout, socket_timeout, health_check_interval, max_connections:
             the Redis client (no retries; a bounded blocking pool).
@@ -102,7 +108,8 @@ class CacheService:
         password: str | None = None,
         max_value_bytes: int = MAX_VALUE_BYTES,
         debug: bool = False,
-        fallback_max_ttl: float | None = TTL.MEDIUM,
+        fallback_max_ttl: float | None = FALLBACK_MAX_TTL,
+        shared_database: bool = False,
         lock_timeout: float = 10.0,
         connect_timeout: float = 0.25,
         socket_timeout: float = 0.5,
@@ -117,6 +124,7 @@ class CacheService:
         self.max_value_bytes = max_value_bytes
         self.debug = debug
         self.fallback_max_ttl = fallback_max_ttl
+        self.shared_database = shared_database
         self.lock_timeout = lock_timeout
         self._prefix = f"pc:{namespace}:"
         self._lock_prefix = f"pc-lock:{namespace}:"
@@ -512,8 +520,9 @@ class CacheService:
             return disk_deleted
 
     def _disk_ttl(self, ttl: float | None) -> float | None:
-        """``ttl`` capped for the disk tier when it stands in for Redis."""
-        if self._redis is not None and self.fallback_max_ttl is not None:
+        """``ttl`` capped for the disk tier when it stands in for a shared tier."""
+        unshared = self._redis is not None or self.shared_database
+        if unshared and self.fallback_max_ttl is not None:
             return self.fallback_max_ttl if ttl is None else min(ttl, self.fallback_max_ttl)
         return ttl
 

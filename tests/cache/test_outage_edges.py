@@ -19,7 +19,7 @@ import pytest
 import redis
 
 from cache.diskfiles import BoundedCache, BytesOnlyDisk
-from tests.cache.conftest import NO_PROBE, make_service
+from tests.cache.conftest import NO_PROBE, make_service, wait_until
 from tests.cache.proxy import TcpProxy
 from tests.support.redis_server import RedisServer, free_port
 
@@ -304,3 +304,29 @@ def test_invalidation_deletes_even_when_redis_is_out_of_memory(
         raw.config_set("maxmemory", "0")
         raw.close()
         cache.close()
+
+
+# Case 11 --------------------------------------------------------------------------------
+def test_without_redis_desks_sharing_a_database_see_each_others_changes_in_bounded_time(
+    tmp_path: Path,
+) -> None:
+    """Two desks on one clinic database, no Redis, a disk each: nothing carries B's
+    invalidation to A, so A keeps what it loaded at most ``fallback_max_ttl``."""
+    a = make_service(
+        None, tmp_path / "a", namespace="clinic", shared_database=True, fallback_max_ttl=0.3
+    )
+    b = make_service(
+        None, tmp_path / "b", namespace="clinic", shared_database=True, fallback_max_ttl=0.3
+    )
+    database = {"patient:1": "v1"}
+    try:
+        assert a.get_or_set("patient:1", lambda: database["patient:1"], ttl=3600) == "v1"
+        assert a.get("patient:1") == "v1"  # cached, for a while
+        database["patient:1"] = "v2"
+        b.invalidate("patient", 1)  # reaches B's disk only
+        started = time.monotonic()
+        wait_until(lambda: a.get_or_set("patient:1", lambda: database["patient:1"]) == "v2", 5)
+        assert time.monotonic() - started < 2
+    finally:
+        a.close()
+        b.close()
