@@ -219,7 +219,74 @@ class CacheService:
         data = self._flight.run(full, lambda: self._load(key, full, loader, ttl))
         return codec.decode(data)
 
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` is cached now in the current tier (False on any cache failure)."""
+        full = self._key(key)
+        if full is None:
+            return False
+        if self._redis is not None and self._breaker.closed:
+            try:
+                return self._redis.exists(full)
+            except Exception as exc:  # any failure of the Redis call: see _redis_failed
+                self._redis_failed(exc)
+                if self._breaker.closed:
+                    return False
+        if self._disk_stale:
+            return False
+        try:
+            return self._disk.exists(full)
+        except DISK_ERRORS as exc:
+            self._disk_failed(exc)
+            return False
+
     # Writes ----------------------------------------------------------------------------
+    def increment(self, key: str, amount: int = 1, ttl: float | None = TTL.MEDIUM) -> int | None:
+        """Add ``amount`` to the counter ``key`` and return its new value (a rate limit, a
+        counter of attempts). A missing counter starts at 0 and expires ``ttl`` seconds
+        after it was made, however often it is incremented (a fixed window); ``get``
+        reads it like any value. Atomic across processes and desks on Redis; while Redis
+        is down, counters live in this workstation's disk tier (one count per
+        workstation, capped by ``fallback_max_ttl``).
+
+        Returns:
+            The new value; None when no tier could count (a cache failure, like a miss),
+            or the value under ``key`` is not an integer counter (logged).
+
+        Raises:
+            TypeError: ``amount`` is not an ``int``.
+            ValueError: an empty key or a bad ``ttl``.
+        """
+        if type(amount) is not int:
+            raise TypeError(
+                f"increment of cache key {key!r}: amount must be an int, not {amount!r}"
+            )
+        check_ttl(key, ttl)
+        full = self._key(key)
+        if full is None:
+            return None
+        if self._redis is not None and self._breaker.closed:
+            try:
+                value = self._redis.increment(full, amount, ttl)
+            except Exception as exc:  # any failure of the Redis call: see _redis_failed
+                self._redis_failed(exc)
+                if self._breaker.closed:
+                    return None
+            else:
+                self._counters.add("redis", "sets")
+                return value
+        if not self._disk_trusted():
+            return None
+        try:
+            value = self._disk.increment(full, amount, self._disk_ttl(ttl))
+        except DISK_ERRORS as exc:
+            self._disk_failed(exc)
+            return None
+        if value is None:
+            log.warning("cache: %r is not an integer counter; not incremented", key)
+        else:
+            self._counters.add("disk", "sets")
+        return value
+
     def set(self, key: str, value: Any, ttl: float | None = TTL.MEDIUM) -> bool:
         """Store ``value`` for ``ttl`` seconds (None: until evicted); False if no tier took
         it, or if it is too big to cache (over ``max_value_bytes`` encoded, or a key over
