@@ -223,6 +223,32 @@ def bench_stampede(server: RedisServer, root: Path) -> bool:
     return ok
 
 
+def bench_increment(server: RedisServer, root: Path) -> bool:
+    """A counter on Redis (one script: read, add, keep the expiry) against raw INCR +
+    PEXPIRE NX in one pipeline round trip, what a hand-written rate limit sends."""
+    raw_client: redis.Redis[bytes] = redis.Redis.from_url(server.url)
+    cache = CacheService(server.url, root / "increment", namespace="bench")
+
+    def raw_incr() -> None:
+        pipe = raw_client.pipeline(transaction=False)
+        pipe.incr("raw:counter")
+        pipe.pexpire("raw:counter", 300_000, nx=True)
+        pipe.execute()
+
+    try:
+        ours, base = compare(lambda: cache.increment("counter"), raw_incr)
+    finally:
+        cache.close()
+        raw_client.close()
+    ratio = ours / base
+    print(
+        f"increment   redis             CacheService {ours:6.1f} µs | "
+        f"raw INCR+PEXPIRE {base:6.1f} µs"
+    )
+    print(f"            ratio {ratio:.2f}x (no target; reported)")
+    return True
+
+
 class HungHost:
     """A TCP port that accepts connections (kernel backlog) but never answers: a frozen
     or unreachable server, the case where timeouts, not refusals, decide the cost."""
@@ -252,6 +278,7 @@ def main() -> int:
                     bench_dead_redis(root, "refused (server down)", refused),
                     bench_dead_redis(root, "hung (host frozen)", hung.url),
                     bench_stampede(server, root),
+                    bench_increment(server, root),
                 ]
             finally:
                 hung.close()

@@ -10,7 +10,9 @@ How it stays correct (docs/caching.md tells the whole story):
   breaker closes only after the log has been replayed on Redis, under the same lock
   that invalidations take, so no invalidation can slip between replay and failback.
 * On each failover the disk tier's entries of this namespace are dropped: they may
-  predate invalidations that other workstations made through Redis.
+  predate invalidations that other workstations made through Redis. On each failback
+  the namespace is cleared in Redis: other workstations' invalidations during the
+  outage are in their own replay logs, out of this one's reach.
 * ``get_or_set`` does not store a loaded value if an invalidation happened while the
   loader ran (it may have read the database before the write): in this process (an
   epoch counter) or in any other (a generation in Redis that every invalidation bumps
@@ -52,6 +54,9 @@ T = TypeVar("T")
 
 
 MAX_VALUE_BYTES: Final = 2**20
+# How long a desk may go without seeing another desk's change when no shared tier tells
+# it (Redis down, or none on a shared database).
+FALLBACK_MAX_TTL: Final = 30.0
 # Connection-level failures open the breaker; AuthenticationError and BusyLoadingError
 # (a restarted Redis still loading its data) are ConnectionError subclasses.
 REDIS_DOWN: Final = (redis.ConnectionError, redis.TimeoutError)
@@ -79,8 +84,11 @@ class CacheService:
         password: Redis password when the URL has none (from the keyring).
         max_value_bytes: larger encoded values are refused with ``ValueError``.
         debug: log HIT/MISS per key (logger ``cache.service``, level INFO).
-        fallback_max_ttl: TTL cap for values stored on disk while Redis is down (other
-            workstations' invalidations can't reach this disk; this bounds their effect).
+        fallback_max_ttl: TTL cap for values stored on disk while Redis is down, or always
+            when ``shared_database`` and no Redis (other workstations' invalidations can't
+            reach this disk; this bounds how long they go unseen here).
+        shared_database: other workstations write to the same database (a clinic server),
+            so the disk tier alone can't know of their changes.
         lock_timeout: seconds a cross-process loader lock lives; waiters re-read until then.
         connect_timeout, socket_timeout, health_check_interval, max_connections:
             the Redis client (no retries; a bounded blocking pool).
@@ -100,7 +108,8 @@ class CacheService:
         password: str | None = None,
         max_value_bytes: int = MAX_VALUE_BYTES,
         debug: bool = False,
-        fallback_max_ttl: float | None = TTL.MEDIUM,
+        fallback_max_ttl: float | None = FALLBACK_MAX_TTL,
+        shared_database: bool = False,
         lock_timeout: float = 10.0,
         connect_timeout: float = 0.25,
         socket_timeout: float = 0.5,
@@ -115,6 +124,7 @@ class CacheService:
         self.max_value_bytes = max_value_bytes
         self.debug = debug
         self.fallback_max_ttl = fallback_max_ttl
+        self.shared_database = shared_database
         self.lock_timeout = lock_timeout
         self._prefix = f"pc:{namespace}:"
         self._lock_prefix = f"pc-lock:{namespace}:"
@@ -142,6 +152,8 @@ class CacheService:
         self._counters = Counters(("redis", "disk"))
         self._flight: SingleFlight[bytes] = SingleFlight()
         self._epoch = 0
+        self._disk_stale = False
+        self._switches = 0  # failovers and failbacks: a load never stores across one
         self._breaker = CircuitBreaker(
             probe=self._probe,
             recover=self._replay_invalidations,
@@ -149,10 +161,10 @@ class CacheService:
             initial_backoff=probe_backoff[0],
             max_backoff=probe_backoff[1],
         )
-        if self._redis is not None and (len(self._replay) or replay_notice):
+        if self._redis is not None and (self._replay.dirty() or replay_notice):
             # An earlier run could not deliver invalidations (or we can't tell, the log
-            # being unreadable): Redis may hold stale entries until they are replayed,
-            # so start on disk and let the probe do it.
+            # being unreadable or incomplete): Redis may hold stale entries until they
+            # are replayed, so start on disk and let the probe do it.
             self._breaker.open("invalidations from an earlier run are waiting for Redis")
 
     # Reads -----------------------------------------------------------------------------
@@ -207,7 +219,74 @@ class CacheService:
         data = self._flight.run(full, lambda: self._load(key, full, loader, ttl))
         return codec.decode(data)
 
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` is cached now in the current tier (False on any cache failure)."""
+        full = self._key(key)
+        if full is None:
+            return False
+        if self._redis is not None and self._breaker.closed:
+            try:
+                return self._redis.exists(full)
+            except Exception as exc:  # any failure of the Redis call: see _redis_failed
+                self._redis_failed(exc)
+                if self._breaker.closed:
+                    return False
+        if self._disk_stale:
+            return False
+        try:
+            return self._disk.exists(full)
+        except DISK_ERRORS as exc:
+            self._disk_failed(exc)
+            return False
+
     # Writes ----------------------------------------------------------------------------
+    def increment(self, key: str, amount: int = 1, ttl: float | None = TTL.MEDIUM) -> int | None:
+        """Add ``amount`` to the counter ``key`` and return its new value (a rate limit, a
+        counter of attempts). A missing counter starts at 0 and expires ``ttl`` seconds
+        after it was made, however often it is incremented (a fixed window); ``get``
+        reads it like any value. Atomic across processes and desks on Redis; while Redis
+        is down, counters live in this workstation's disk tier (one count per
+        workstation, capped by ``fallback_max_ttl``).
+
+        Returns:
+            The new value; None when no tier could count (a cache failure, like a miss),
+            or the value under ``key`` is not an integer counter (logged).
+
+        Raises:
+            TypeError: ``amount`` is not an ``int``.
+            ValueError: an empty key or a bad ``ttl``.
+        """
+        if type(amount) is not int:
+            raise TypeError(
+                f"increment of cache key {key!r}: amount must be an int, not {amount!r}"
+            )
+        check_ttl(key, ttl)
+        full = self._key(key)
+        if full is None:
+            return None
+        if self._redis is not None and self._breaker.closed:
+            try:
+                value = self._redis.increment(full, amount, ttl)
+            except Exception as exc:  # any failure of the Redis call: see _redis_failed
+                self._redis_failed(exc)
+                if self._breaker.closed:
+                    return None
+            else:
+                self._counters.add("redis", "sets")
+                return value
+        if not self._disk_trusted():
+            return None
+        try:
+            value = self._disk.increment(full, amount, self._disk_ttl(ttl))
+        except DISK_ERRORS as exc:
+            self._disk_failed(exc)
+            return None
+        if value is None:
+            log.warning("cache: %r is not an integer counter; not incremented", key)
+        else:
+            self._counters.add("disk", "sets")
+        return value
+
     def set(self, key: str, value: Any, ttl: float | None = TTL.MEDIUM) -> bool:
         """Store ``value`` for ``ttl`` seconds (None: until evicted); False if no tier took
         it, or if it is too big to cache (over ``max_value_bytes`` encoded, or a key over
@@ -323,7 +402,16 @@ class CacheService:
         self._counters.reset()
 
     def close(self) -> None:
-        """Stop the probe thread and close both tiers."""
+        """Stop the probe thread and close both tiers.
+
+        A process that quits with invalidations waiting for Redis tries Redis once more
+        first (a refused port answers in a millisecond, a hung one within
+        ``connect_timeout``): other desks on Redis would read what they invalidate.
+        """
+        if self._redis is not None and not self._breaker.closed:
+            with contextlib.suppress(Exception):
+                if self._replay.dirty():
+                    self._breaker.try_close()
         self._breaker.stop()
         if self._redis is not None:
             self._redis.close()
@@ -415,6 +503,8 @@ class CacheService:
                 self._redis_failed(exc)
                 if self._breaker.closed:
                     return "redis", None
+        if self._disk_stale:
+            return "disk", None
         try:
             return "disk", self._disk.get(full)
         except DISK_ERRORS as exc:
@@ -429,6 +519,8 @@ class CacheService:
                 self._redis_failed(exc)
                 if self._breaker.closed:
                     return "redis", [None] * len(full)
+        if self._disk_stale:
+            return "disk", [None] * len(full)
         try:
             return "disk", self._disk.get_many(full)
         except DISK_ERRORS as exc:
@@ -450,8 +542,9 @@ class CacheService:
             else:
                 self._counters.add("redis", "sets", len(items))
                 return True
-        if self._redis is not None and self.fallback_max_ttl is not None:
-            ttl = self.fallback_max_ttl if ttl is None else min(ttl, self.fallback_max_ttl)
+        ttl = self._disk_ttl(ttl)
+        if not self._disk_trusted():
+            return False
         try:
             if len(items) == 1:
                 ((key, data),) = items.items()
@@ -467,8 +560,11 @@ class CacheService:
     def _invalidate(self, op: Invalidation) -> int:
         with self._breaker.lock:
             self._epoch += 1
-            disk_deleted = self._apply(self._disk, op)
+            disk_deleted = self._apply(self._disk, op) if self._disk_trusted() else None
             if disk_deleted is None:
+                # The disk still holds what should be gone (a full or failing disk): this
+                # process reads nothing from it until a clear of the namespace succeeds.
+                self._disk_stale = True
                 disk_deleted = 0
             else:
                 self._counters.add("disk", "deletes", disk_deleted)
@@ -485,14 +581,33 @@ class CacheService:
                     assert deleted is not None
                     self._counters.add("redis", "deletes", deleted)
                     return deleted
+            # Never raises: an entry that can't be recorded marks the log incomplete, and
+            # failback then clears the whole namespace in Redis (see _replay_invalidations).
             self._replay.append(op)
             return disk_deleted
+
+    def _disk_ttl(self, ttl: float | None) -> float | None:
+        """``ttl`` capped for the disk tier when it stands in for a shared tier."""
+        unshared = self._redis is not None or self.shared_database
+        if unshared and self.fallback_max_ttl is not None:
+            return self.fallback_max_ttl if ttl is None else min(ttl, self.fallback_max_ttl)
+        return ttl
+
+    def _disk_trusted(self) -> bool:
+        """Whether the disk tier holds nothing an invalidation failed to delete; after such
+        a failure, try once more to clear this namespace from it (True if that worked)."""
+        if not self._disk_stale:
+            return True
+        if self._apply(self._disk, Invalidation((), (self._prefix + "*",), self._prefix)) is None:
+            return False
+        log.info("cache: the disk tier could be cleared again; using it")
+        self._disk_stale = False
+        return True
 
     def _apply(self, tier: Tier, op: Invalidation) -> int | None:
         """Apply ``op`` to ``tier``; Redis errors propagate, disk errors give None."""
         try:
-            if isinstance(tier, RedisTier):
-                tier.bump_generation(_generation_key(op.prefix))  # before deleting: see _load
+            tier.bump_generation(_generation_key(op.prefix))  # before deleting: see _load
             deleted = tier.delete(op.keys) if op.keys else 0
             return deleted + tier.delete_matching(op.patterns, op.prefix)
         except DISK_ERRORS as exc:
@@ -522,26 +637,50 @@ class CacheService:
 
     def _on_failover(self) -> None:
         """Runs under the breaker lock as Redis is given up on."""
+        self._switches += 1
         if self._redis is not None:
             self._redis.disconnect()
         # Disk entries may predate invalidations made through Redis by other machines.
-        if self._apply(self._disk, Invalidation((), (self._prefix + "*",), self._prefix)):
-            log.info("cache: dropped this namespace's old disk entries on failover")
+        dropped = self._apply(self._disk, Invalidation((), (self._prefix + "*",), self._prefix))
+        if dropped is None:
+            self._disk_stale = True  # not dropped: read nothing from the disk until it is
+        else:
+            self._disk_stale = False
+            if dropped:
+                log.info("cache: dropped this namespace's old disk entries on failover")
 
     def _replay_invalidations(self) -> bool:
-        """Runs under the breaker lock before failback: Redis gets what it missed."""
+        """Runs under the breaker lock before failback: Redis gets what it missed.
+
+        That is more than this workstation's log: other desks invalidated during the
+        outage too, into logs of their own that only they can replay (and a desk closed
+        meanwhile never will). So the whole namespace is cleared in Redis, then the other
+        namespaces in the log are replayed. A cold cache once per outage is the price of
+        serving nothing stale after it.
+        """
         assert self._redis is not None
         # Merged per namespace: a long outage leaves many entries, and each pattern
         # delete is a SCAN of the whole database; one pass per namespace does them all.
-        merged: dict[str, tuple[list[str], dict[str, None], dict[str, None]]] = {}
+        merged: dict[str, tuple[dict[str, None], dict[str, None]]] = {
+            self._prefix: ({}, {self._prefix + "*": None})
+        }
+        entries: list[str] = []
         for entry, op in self._replay.pending():
-            entries, keys, patterns = merged.setdefault(op.prefix, ([], {}, {}))
             entries.append(entry)
+            if op is None:
+                log.warning("cache: dropping unreadable replay entry %r", entry)
+                continue
+            if op.prefix == self._prefix:
+                continue  # the namespace is cleared whole
+            keys, patterns = merged.setdefault(op.prefix, ({}, {}))
             keys.update(dict.fromkeys(op.keys))
             patterns.update(dict.fromkeys(op.patterns))
-        for prefix, (entries, keys, patterns) in merged.items():
+        for prefix, (keys, patterns) in merged.items():
             self._apply(self._redis, Invalidation(tuple(keys), tuple(patterns), prefix))
-            self._replay.remove(entries)
+        self._replay.remove(entries)
+        self._replay.mark_complete()
+        self._switches += 1
+        log.info("cache: cleared this namespace in Redis and replayed %d entries", len(entries))
         return True
 
     # Internals: loading ----------------------------------------------------------------
@@ -552,17 +691,24 @@ class CacheService:
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.002
         while True:
+            # Read before the loader reads the database: the tier's generation (which
+            # every invalidation of any process moves on first) and the tier itself.
+            switches = self._switches
             tier: Tier = self._redis if self._redis and self._breaker.closed else self._disk
             generation: bytes | None = None
             raw: bytes | None = None
-            if isinstance(tier, RedisTier):
-                try:
+            try:
+                if isinstance(tier, RedisTier):
                     raw, generation = tier.get_with_generation(full, self._generation)
-                except Exception as exc:  # any failure of the Redis call: see _redis_failed
+                elif not self._disk_stale:
+                    generation = self._disk.generation(self._generation)
+                    raw = self._disk.get(full)
+            except Exception as exc:  # any failure of either tier (see _redis_failed)
+                if isinstance(tier, RedisTier):
                     self._redis_failed(exc)
-                    tier = self._disk
-            if generation is None:
-                _, raw = self._read(full)
+                else:
+                    self._disk_failed(exc)
+                generation = None  # nothing to compare with: load, but do not store
             if raw is not None:
                 if self._decodable(raw):
                     return raw  # another process loaded it meanwhile
@@ -577,13 +723,13 @@ class CacheService:
                 acquired = None  # no lock to be had: load without one
             if acquired is not False:
                 try:
-                    return self._run_loader(key, full, loader, ttl, generation)
+                    return self._run_loader(key, full, loader, ttl, tier, generation, switches)
                 finally:
                     if acquired:
                         self._release(tier, lock_name, token)
             if time.monotonic() > deadline:
                 log.warning("cache: loader lock for %r held too long; loading anyway", key)
-                return self._run_loader(key, full, loader, ttl, generation)
+                return self._run_loader(key, full, loader, ttl, tier, generation, switches)
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
 
@@ -593,10 +739,14 @@ class CacheService:
         full: str,
         loader: Callable[[], Any],
         ttl: float | None,
+        tier: Tier,
         generation: bytes | None,
+        switches: int,
     ) -> bytes:
-        """Load and store, unless an invalidation came in meanwhile: from this process
-        (the epoch) or from any process through Redis (the generation, read before)."""
+        """Load, and store only where the load began and only if no invalidation came in
+        meanwhile: from this process (the epoch), from any process through that tier (its
+        generation, read before), and not across a failover or failback (a load begun on
+        disk saw no generation of Redis, and one begun on Redis none of the disk's)."""
         epoch = self._epoch
         value = loader()
         data = self._encode(key, value)
@@ -604,20 +754,27 @@ class CacheService:
             return codec.encode(value)
         if self._epoch != epoch:
             log.info("cache: %r was invalidated while loading; not storing it", key)
-        elif generation is not None and self._redis is not None and self._breaker.closed:
-            try:
-                stored = self._redis.set_if_generation(
-                    full, data, ttl, self._generation, generation
+            return data
+        if generation is None or self._switches != switches:
+            log.info("cache: %r was loaded across a change of tier; not storing it", key)
+            return data
+        try:
+            if isinstance(tier, RedisTier):
+                stored = tier.set_if_generation(full, data, ttl, self._generation, generation)
+            else:
+                stored = self._disk_trusted() and self._disk.set_if_generation(
+                    full, data, self._disk_ttl(ttl), self._generation, generation
                 )
-            except Exception as exc:  # any failure of the Redis call: see _redis_failed
+        except Exception as exc:  # any failure of either tier (see _redis_failed)
+            if isinstance(tier, RedisTier):
                 self._redis_failed(exc)
             else:
-                if stored:
-                    self._counters.add("redis", "sets")
-                else:
-                    log.info("cache: %r was invalidated elsewhere while loading", key)
+                self._disk_failed(exc)
+            return data
+        if stored:
+            self._counters.add(tier.name, "sets")
         else:
-            self._write({full: data}, ttl)
+            log.info("cache: %r was invalidated elsewhere while loading", key)
         return data
 
     def _release(self, tier: Tier, lock_name: str, token: str) -> None:

@@ -7,6 +7,8 @@ the :class:`~cache.service.CacheService` decides what a failure means.
 from __future__ import annotations
 
 import re
+import time
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -44,6 +46,12 @@ class Tier(Protocol):
         """Delete every key under ``prefix`` that matches one of the glob ``patterns``."""
         ...
 
+    def exists(self, key: str) -> bool: ...
+
+    def increment(self, key: str, amount: int, ttl: float | None) -> int | None:
+        """Add ``amount`` to the integer counter at ``key`` (made with ``ttl``)."""
+        ...
+
     def count(self, prefix: str) -> int: ...
 
     def memory_bytes(self) -> int: ...
@@ -51,6 +59,16 @@ class Tier(Protocol):
     def try_lock(self, name: str, token: str, ttl: float) -> bool: ...
 
     def unlock(self, name: str, token: str) -> None: ...
+
+    def bump_generation(self, name: str) -> None:
+        """Move the generation ``name`` on (every invalidation does, before deleting)."""
+        ...
+
+    def set_if_generation(
+        self, key: str, value: bytes, ttl: float | None, name: str, generation: bytes
+    ) -> bool:
+        """Store unless the generation ``name`` moved on from ``generation``."""
+        ...
 
     def close(self) -> None: ...
 
@@ -162,6 +180,36 @@ end
 return 1
 """
 
+# The generation must move on even when Redis is out of memory (maxmemory with
+# noeviction refuses INCR, a "denyoom" command): an invalidation that can't bump it
+# would be refused before it deletes anything, and so would every replay of it.
+# ``allow-oom`` (Redis 7+) lets this one script write; UNLINK needs no such flag.
+_BUMP_GENERATION = """#!lua flags=allow-oom
+return redis.call('incr', KEYS[1])
+"""
+
+# INCRBY on our encoding (``J`` + the JSON integer), so that ``get`` reads a counter like
+# any value; the expiry is set when the counter is made and kept by every increment.
+_INCREMENT = """
+local raw = redis.call('get', KEYS[1])
+local amount = tonumber(ARGV[1])
+if not raw then
+    if ARGV[2] == '' then
+        redis.call('set', KEYS[1], 'J' .. ARGV[1])
+    else
+        redis.call('set', KEYS[1], 'J' .. ARGV[1], 'PX', ARGV[2])
+    end
+    return amount
+end
+local n = string.match(raw, '^J(-?%d+)$')
+if not n then
+    return redis.error_reply('cache value is not an integer counter')
+end
+n = tonumber(n) + amount
+redis.call('set', KEYS[1], 'J' .. string.format('%d', n), 'KEEPTTL')
+return n
+"""
+
 _RELEASE_LOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
     return redis.call('del', KEYS[1])
@@ -217,6 +265,8 @@ class RedisTier:
         self._pool = client.connection_pool
         self._release = client.register_script(_RELEASE_LOCK)
         self._set_if_generation = client.register_script(_SET_IF_GENERATION)
+        self._bump_generation = client.register_script(_BUMP_GENERATION)
+        self._increment = client.register_script(_INCREMENT)
 
     def _call(self, *args: Any) -> Any:
         """One command on a pooled connection, without redis-py's retry/callback layers
@@ -296,6 +346,13 @@ class RedisTier:
             deleted += self.delete(batch)
         return deleted
 
+    def exists(self, key: str) -> bool:
+        return bool(self._call("EXISTS", key))
+
+    def increment(self, key: str, amount: int, ttl: float | None) -> int | None:
+        ms = _ms(ttl)
+        return int(self._increment(keys=[key], args=[amount, "" if ms is None else ms]))
+
     def count(self, prefix: str) -> int:
         return sum(1 for _ in self.client.scan_iter(match=escape_glob(prefix) + "*", count=1000))
 
@@ -310,7 +367,7 @@ class RedisTier:
     # Generations: a counter per namespace that every invalidation bumps first, so a
     # loader that read the database before an invalidation cannot store afterwards.
     def bump_generation(self, name: str) -> None:
-        self._call("INCR", name)
+        self._bump_generation(keys=[name])
 
     def get_with_generation(self, key: str, name: str) -> tuple[bytes | None, bytes]:
         value, generation = self._call("MGET", key, name)
@@ -329,6 +386,16 @@ class RedisTier:
     def close(self) -> None:
         self.client.close()
         self.client.connection_pool.disconnect()
+
+
+def _counter(raw: object) -> int | None:
+    """The integer a counter's stored bytes hold, or None if they hold something else."""
+    if not isinstance(raw, bytes) or not raw.startswith(b"J"):
+        return None
+    digits = raw[1:]
+    if not digits.lstrip(b"-").isdigit():
+        return None
+    return int(digits)
 
 
 def _ms(ttl: float | None) -> int | None:
@@ -408,6 +475,25 @@ class DiskTier:
             deleted += self.delete(keys[start : start + UNLINK_BATCH])
         return deleted
 
+    def exists(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def increment(self, key: str, amount: int, ttl: float | None) -> int | None:
+        """``amount`` added to the counter at ``key`` (made with ``ttl``, whose expiry
+        later increments keep); None if the value there is not an integer."""
+        with self.cache.transact(retry=False):
+            raw, expires_at = self.cache.get(key, expire_time=True, retry=False)
+            if raw is None:
+                value = amount
+            else:
+                number = _counter(raw)
+                if number is None:
+                    return None
+                value = number + amount
+                ttl = None if expires_at is None else max(expires_at - time.time(), 0.001)
+            self.cache.set(key, b"J%d" % value, expire=ttl, retry=False)
+        return value
+
     def count(self, prefix: str) -> int:
         self.cache.expire()
         return sum(1 for _ in self._keys(prefix))
@@ -422,6 +508,24 @@ class DiskTier:
         with self.cache.transact(retry=False):
             if self.cache.get(name, retry=False) == token.encode():
                 self.cache.delete(name, retry=False)
+
+    # Generations, as on Redis, for the processes sharing this disk. A random token rather
+    # than a counter: if eviction drops it, no later bump can bring an old value back.
+    def generation(self, name: str) -> bytes:
+        value = self.cache.get(name, retry=False)
+        return value if isinstance(value, bytes) else b"0"
+
+    def bump_generation(self, name: str) -> None:
+        self.cache.set(name, uuid.uuid4().hex.encode(), retry=False)
+
+    def set_if_generation(
+        self, key: str, value: bytes, ttl: float | None, name: str, generation: bytes
+    ) -> bool:
+        with self.cache.transact(retry=False):
+            if self.generation(name) != generation:
+                return False
+            self.cache.set(key, value, expire=ttl, retry=False)
+        return True
 
     def close(self) -> None:
         self.cache.close()

@@ -33,13 +33,22 @@ def namespace_for_database(database_url: str) -> str:
     return f"{backend}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
 
 
+def database_is_shared(database_url: str) -> bool:
+    """Whether other workstations may write to this database: any server database. A
+    SQLite file is one workstation's (SQLite over a network share is not supported)."""
+    return sa.engine.make_url(database_url).get_backend_name() != "sqlite"
+
+
 def build_cache_service(settings: Settings) -> CacheService:
     """The cache of this process: Redis from ``redis_url`` (password from the keyring when
-    the URL has none) with the disk tier in ``cache_path``, or the disk tier alone."""
+    the URL has none) with the disk tier in ``cache_path``, or the disk tier alone (whose
+    entries then live at most ``fallback_max_ttl`` on a shared database: no shared tier
+    tells this desk of other desks' changes)."""
     return CacheService(
         settings.redis_url,
         settings.cache_path,
         namespace=namespace_for_database(settings.effective_database_url),
+        shared_database=database_is_shared(settings.effective_database_url),
         password=redis_password_for(settings.redis_url),
         debug=settings.cache_debug,
     )

@@ -16,7 +16,7 @@ import pytest
 
 from cache import TTL, CacheService, cached, codec
 from cache.tiers import Tier
-from tests.cache.conftest import make_service
+from tests.cache.conftest import make_service, wait_until
 
 UNUSUAL_KEYS = [
     "patiënt:Zoë Ñúñez",
@@ -439,3 +439,69 @@ def test_disk_dir_is_private(tmp_path: Path) -> None:
             assert (tmp_path / "c" / sub).stat().st_mode & 0o777 == 0o700
     finally:
         cache.close()
+
+
+class TestExistsAndIncrement:
+    """``exists`` and ``increment`` (issue 16, "Also"), on every tier."""
+
+    def test_exists(self, cache: CacheService) -> None:
+        assert cache.exists("patient:1") is False
+        cache.set("patient:1", None)  # a cached None is there
+        assert cache.exists("patient:1") is True
+        cache.delete("patient:1")
+        assert cache.exists("patient:1") is False
+        cache.set("short", 1, ttl=0.1)
+        wait_until(lambda: not cache.exists("short"), 5)
+        assert cache.exists("x" * 1025) is False  # too long to be cached: never there
+
+    def test_increment_counts_from_zero_and_reads_back_as_an_int(self, cache: CacheService) -> None:
+        assert cache.increment("login-fails:ada") == 1
+        assert cache.increment("login-fails:ada") == 2
+        assert cache.increment("login-fails:ada", 5) == 7
+        assert cache.increment("login-fails:ada", -10) == -3
+        assert cache.get("login-fails:ada") == -3
+        assert type(cache.get("login-fails:ada")) is int
+        cache.set("visits", 40)  # a value set as an int counts on from there
+        assert cache.increment("visits") == 41
+
+    def test_a_counter_expires_ttl_after_it_was_made_however_often_incremented(
+        self, cache: CacheService
+    ) -> None:
+        assert cache.increment("rate:desk1", ttl=0.4) == 1
+        made = time.monotonic()
+        while time.monotonic() - made < 0.25:
+            assert cache.increment("rate:desk1", ttl=0.4) is not None
+        wait_until(lambda: cache.get("rate:desk1") is None, 5)
+        assert time.monotonic() - made < 1.5  # increments did not push the expiry back
+        assert cache.increment("rate:desk1", ttl=0.4) == 1  # a new window
+
+    def test_increment_of_something_else_is_none_and_changes_nothing(
+        self, cache: CacheService
+    ) -> None:
+        cache.set("patient:1", {"name": "Rex"})
+        assert cache.increment("patient:1") is None
+        assert cache.get("patient:1") == {"name": "Rex"}
+        cache.set("flag", True)
+        assert cache.increment("flag") is None
+        assert cache.increment("x" * 1025) is None  # too long to be cached: no counter
+
+    def test_increment_refuses_a_bad_amount_or_ttl(self, cache: CacheService) -> None:
+        with pytest.raises(TypeError, match=r"'n'.*amount must be an int"):
+            cache.increment("n", 1.5)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="amount"):
+            cache.increment("n", True)
+        with pytest.raises(ValueError, match="ttl for cache key 'n'"):
+            cache.increment("n", ttl=0)
+        assert cache.exists("n") is False
+
+    def test_increments_from_many_threads_are_all_counted(self, cache: CacheService) -> None:
+        def count() -> None:
+            for _ in range(50):
+                cache.increment("hits")
+
+        threads = [threading.Thread(target=count) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert cache.get("hits") == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -189,3 +190,26 @@ def test_build_cache_service_uses_the_keyring_password_only_when_the_url_has_non
     with build_cache_service(Settings(data_dir=tmp_path)) as cache:
         assert cache.tier == "disk"
         assert (tmp_path / "cache" / "values").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("database_url", "shared"),
+    [
+        (None, False),  # the workstation's own SQLite file
+        ("postgresql+psycopg://desk@clinic-server/clinic", True),
+    ],
+)
+def test_without_redis_a_shared_database_caps_what_the_disk_keeps(
+    tmp_path: Path, database_url: str | None, shared: bool
+) -> None:
+    """Issue 16, case 11: no shared tier tells this desk of other desks' changes."""
+    settings = Settings(data_dir=tmp_path, database_url=database_url)
+    with build_cache_service(settings) as cache:
+        assert cache.shared_database is shared
+        cache.set("patient:1", "v1", ttl=TTL.LONG)
+        row = cache._disk.cache.get(f"pc:{cache.namespace}:patient:1", expire_time=True)
+        expires_in = row[1] - time.time()
+        if shared:
+            assert 0 < expires_in <= cache.fallback_max_ttl == 30
+        else:
+            assert expires_in > TTL.LONG - 60
