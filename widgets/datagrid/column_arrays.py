@@ -82,8 +82,23 @@ def text_array(
     out = np.empty(len(values), dtype=StringDType())
     for start in range(0, len(values), CHUNK):
         _check(cancelled)
-        out[start : start + CHUNK] = convert(values[start : start + CHUNK])
+        _store(out, start, convert(values[start : start + CHUNK]))
     return out
+
+
+def _store(out: np.ndarray, start: int, texts: list[Any]) -> None:
+    """``out[start:...] = texts``; a lone surrogate (text decoded with surrogateescape, say)
+    cannot be stored as UTF-8 and is kept as U+FFFD instead of failing the whole grid."""
+    try:
+        out[start : start + len(texts)] = texts
+    except UnicodeEncodeError:
+        out[start : start + len(texts)] = [_replace_surrogates(t) for t in texts]
+
+
+def _replace_surrogates(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 def contains(texts: np.ndarray, needle: str) -> np.ndarray:
@@ -185,9 +200,9 @@ def _text_projection(keys: Sequence[Any], present: np.ndarray, cancelled: Cancel
     for start in range(0, len(present), CHUNK):
         _check(cancelled)
         if rows is None:
-            out[start : start + CHUNK] = keys[start : start + CHUNK]
+            _store(out, start, list(keys[start : start + CHUNK]))
         else:
-            out[start : start + CHUNK] = [keys[r] for r in rows[start : start + CHUNK]]
+            _store(out, start, [keys[r] for r in rows[start : start + CHUNK]])
     return out
 
 

@@ -192,3 +192,15 @@ def test_preparation_gives_way_to_a_sort_and_finishes_after_it(qtbot: Any) -> No
     first = grid.row_at(0)
     assert first is not None
     assert fold_text(first["name"]) == min(map(fold_text, source.column_values("name")))
+
+
+def test_a_lone_surrogate_neither_breaks_the_search_nor_the_sort() -> None:
+    broken = b"caf\xe9".decode("utf-8", "surrogateescape")  # a Latin-1 name read as UTF-8
+    long_broken = broken + LONG  # past the fixed-width limit: variable-width strings
+    rows = [(broken,), ("cafe",), (long_broken,), ("abc",)]
+    source = InMemorySource([Column("v", "V")], rows)
+    found = source.run(GridQuery(search="caf", search_keys=("v",)))
+    assert sorted(r[0] for r in found.rows(0, found.count)) == sorted([broken, "cafe", long_broken])
+    ordered = source.run(GridQuery(sort=(SortKey("v"),)))
+    assert ordered.rows(0, 1) == [("abc",)]
+    assert ordered.count == 4
