@@ -101,6 +101,64 @@ def _replace_surrogates(text: Any) -> Any:
     return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
+class ColumnText:
+    """The casefolded display text of a column, for search and text filters.
+
+    A column with few distinct values (species, status, a fee) keeps each distinct text
+    once and a code per row (4 bytes): a search scans the distinct texts and gathers.
+    Other columns keep a text per row.
+    """
+
+    def __init__(self, texts: np.ndarray, codes: np.ndarray | None = None) -> None:
+        self.texts = texts
+        self.codes = codes
+
+    def contains(self, needle: str) -> np.ndarray:
+        """Which rows' text contains ``needle``."""
+        found = contains(self.texts, needle)
+        return found if self.codes is None else np.asarray(found[self.codes])
+
+
+#: Values whose equality means the same display text (a value is its own key); others are
+#: told apart by their str() too (-0.0 and 0.0, Decimal 1.0 and 1.00, one instant in two zones).
+_PLAIN = frozenset({str, int, bool, dt.date, type(None)})
+#: Factorising stops once a column has more distinct values than this share of its rows.
+DISTINCT_SHARE = 4
+
+
+def column_text(
+    values: Sequence[Any], convert: Callable[[Sequence[Any]], list[str]], cancelled: Cancelled
+) -> ColumnText:
+    """The :class:`ColumnText` of ``values``; ``convert`` gives display texts of a slice."""
+    count = len(values)
+    codes = np.empty(count, dtype=np.int32)
+    index: dict[Any, int] = {}
+    distinct: list[Any] = []
+    types: set[type] = set()
+    for start in range(0, count, CHUNK):
+        _check(cancelled)
+        types.update(map(type, values[start : start + CHUNK]))
+    # One plain type (and None): equal values show the same text. Mixed (1 and True):
+    # they would not, so the type and str() join the key.
+    plain = types <= _PLAIN and len(types - {type(None)}) <= 1
+    for start in range(0, count, CHUNK):
+        _check(cancelled)
+        part = values[start : start + CHUNK]
+        out = []
+        for value in part:
+            key = value if plain else (type(value), value, str(value))
+            code = index.get(key)
+            if code is None:
+                code = index[key] = len(distinct)
+                distinct.append(value)
+            out.append(code)
+        codes[start : start + len(part)] = out
+        seen = start + len(part)
+        if seen >= 4 * CHUNK and len(distinct) * DISTINCT_SHARE > seen:
+            return ColumnText(text_array(values, convert, cancelled))  # mostly distinct
+    return ColumnText(text_array(distinct, convert, cancelled), codes)
+
+
 def contains(texts: np.ndarray, needle: str) -> np.ndarray:
     """Which ``texts`` contain ``needle`` (one ufunc, outside the interpreter lock)."""
     return np.asarray(np.strings.find(texts, needle) >= 0)

@@ -20,11 +20,11 @@ import numpy as np
 from widgets.datagrid.column_arrays import (
     CHUNK,
     ColumnOrder,
+    ColumnText,
     chunked_bools,
     chunked_list,
     column_order,
-    contains,
-    text_array,
+    column_text,
 )
 from widgets.datagrid.column_arrays import (
     QueryCancelledError as QueryCancelledError,
@@ -181,7 +181,7 @@ class InMemorySource:
 
     def _reset_caches(self) -> None:
         self._orders: dict[str, ColumnOrder] = {}
-        self._texts: dict[str, np.ndarray] = {}
+        self._texts: dict[str, ColumnText] = {}
         self._all_rows: np.ndarray | None = None
         self._last_filter: tuple[tuple[Any, ...], np.ndarray | None, np.ndarray] | None = None
 
@@ -284,7 +284,7 @@ class InMemorySource:
         if needle:
             selected = np.zeros(self._count, dtype=bool)
             for key in self._search_columns(query.search_keys):
-                selected |= contains(self._column_texts(key, cancelled), needle)
+                selected |= self._column_texts(key, cancelled).contains(needle)
         for key, flt in query.filters:
             if cancelled():
                 raise QueryCancelledError
@@ -312,7 +312,7 @@ class InMemorySource:
             needle = flt.text.strip().casefold()
             if not needle:
                 return None
-            return contains(self._column_texts(key, cancelled), needle)
+            return self._column_texts(key, cancelled).contains(needle)
         values = self.column_values(key)
         if isinstance(flt, ChoiceFilter):
             wanted = flt.values
@@ -369,12 +369,12 @@ class InMemorySource:
 
         return chunked_list(self.column_values(key), convert, cancelled)
 
-    def _column_texts(self, key: str, cancelled: Cancelled) -> np.ndarray:
+    def _column_texts(self, key: str, cancelled: Cancelled) -> ColumnText:
         """The casefolded display text of every value of column ``key`` (search, filters)."""
         texts = self._texts.get(key)
         if texts is None:
             column = self._columns[self._index[key]]
-            texts = text_array(
+            texts = column_text(
                 self.column_values(key), lambda part: _display_texts(column, part), cancelled
             )
             self._texts[key] = texts

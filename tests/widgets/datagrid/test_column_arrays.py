@@ -204,3 +204,31 @@ def test_a_lone_surrogate_neither_breaks_the_search_nor_the_sort() -> None:
     ordered = source.run(GridQuery(sort=(SortKey("v"),)))
     assert ordered.rows(0, 1) == [("abc",)]
     assert ordered.count == 4
+
+
+def test_a_search_tells_apart_values_that_are_equal_but_show_differently() -> None:
+    """Distinct texts are kept per distinct value; 1, 1.0 and True are equal in Python but
+    show "1", "1" and "Yes", Decimal 1.5 and 1.50 show alike, -0.0 shows "-0"."""
+    values = [1, True, 1.0, Decimal("1.5"), Decimal("1.50"), -0.0, 0.0, None]
+    source = InMemorySource([Column("v", "V")], [(v,) for v in values])
+
+    def found(text: str) -> list[Any]:
+        result = source.run(GridQuery(search=text, search_keys=("v",)))
+        return [r[0] for r in result.rows(0, result.count)]
+
+    assert found("yes") == [True]
+    assert found("-") == [-0.0]
+    assert len(found("1.50")) == 2
+
+
+@pytest.mark.parametrize("distinct", [5, 40_000])
+def test_search_by_distinct_values_or_per_row_text_finds_the_same_rows(distinct: int) -> None:
+    rng = random.Random(distinct)
+    pool = ["".join(rng.choices("abcdéfghij", k=8)) for _ in range(distinct)]
+    values = [None if i % 50 == 0 else rng.choice(pool) for i in range(5 * column_arrays.CHUNK)]
+    source = InMemorySource([Column("v", "V")], [(v,) for v in values])
+    texts = source._column_texts("v", lambda: False)
+    assert (texts.codes is not None) == (distinct == 5)  # few distinct values: codes
+    result = source.run(GridQuery(filters=(("v", TextFilter("É")),)))
+    expected = [i for i, v in enumerate(values) if v is not None and "é" in v]
+    assert result.order.tolist() == expected
