@@ -2,17 +2,19 @@
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints-dev.txt | cksum | cut -d' ' -f1)
+# The Qt-free packages' tests (cache, jobs, domain, database): `make test-fast`, no GUI tests.
+FAST_TESTS := tests/cache tests/jobs tests/purplecross_desktop/domain tests/purplecross_desktop/database tests/test_tooling.py
 
-.PHONY: run test lint format typecheck check bench gallery export-gallery baselines clean
+.PHONY: run test test-fast lint format typecheck check bench gallery export-gallery baselines clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11+ is needed: install python3.11 (Debian/Ubuntu: apt-get install python3.11 python3.11-venv) or run 'make PYTHON=python3.12 ...'"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(STAMP): $(BIN)/python pyproject.toml constraints-dev.txt
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -c constraints-dev.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
@@ -27,6 +29,11 @@ run: $(STAMP)
 test: $(STAMP)
 	@scripts/ensure-redis-server
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make test-fast: the tests of the Qt-free packages only (cache, jobs, domain, database, tooling).
+test-fast: $(STAMP)
+	@scripts/ensure-redis-server
+	$(BIN)/python -m pytest -m "not gui" $(wildcard $(FAST_TESTS)) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -27,7 +27,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 TARGETS = {
     "proxy_ratio": 200.0,  # grid ≥ 200x faster than the stock proxy at 100k
-    "sort_ratio": 2.0,  # grid sort ≤ 2x sorted() at 1M
+    "sort_ratio": 1.0,  # grid sort ≤ 1x sorted() at 1M (issue 15; DESIGN.md says 2x)
     "filter_ratio": 3.0,  # grid filter ≤ 3x a bare scan at 1M
     "page_ms": 5.0,  # in-memory page flip
     "sql_page_ms": 20.0,  # SQL page flip on 1M SQLite rows
@@ -129,12 +129,49 @@ def proxy_100k(columns: list[Any], check: Callable[[str, bool, str], None]) -> N
         f"sort {cold_sort * 1000:.1f} ms ({proxy_sort / cold_sort:.0f}x), "
         f"filter {cold_filter * 1000:.1f} ms ({proxy_filter / cold_filter:.0f}x)"
     )
+    fresh = fresh_grid_first_sort(columns, small)
+    print(
+        f"  first sort on a freshly opened grid (click right after it shows, through the "
+        f"worker, until the page is on screen): {fresh * 1000:.1f} ms"
+    )
     check(
         "proxy_sort",
         proxy_sort / grid_sort >= TARGETS["proxy_ratio"],
         f"sort {proxy_sort / grid_sort:.0f}x faster than the proxy (target ≥ 200x)",
     )
+    check(
+        "fresh_sort",
+        proxy_sort / fresh >= TARGETS["proxy_ratio"],
+        f"first sort on a fresh grid {proxy_sort / fresh:.0f}x faster than the proxy "
+        f"(target ≥ 200x)",
+    )
     print(f"  (filter {proxy_filter / grid_filter:.0f}x faster than the proxy)")
+
+
+def fresh_grid_first_sort(columns: list[Any], data: dict[str, list[Any]]) -> float:
+    """Open a grid on ``data``, sort by name as soon as its first page shows (its
+    preparation has just started on the worker) and time until the sorted page is shown.
+    The best of three fresh grids."""
+    from PySide6.QtWidgets import QApplication
+
+    from widgets.datagrid import DataGrid, InMemorySource
+
+    app = QApplication.instance()
+    best = float("inf")
+    for _ in range(3):
+        source = InMemorySource.from_columns(columns, data)
+        grid = DataGrid(columns, source=source, page_size=50)
+        grid.resize(900, 700)
+        grid.show()
+        wait_idle(app, grid)
+        start = time.perf_counter()
+        grid.sort_by("name")
+        wait_idle(app, grid)
+        best = min(best, time.perf_counter() - start)
+        grid.shutdown()
+        grid.deleteLater()
+        app.processEvents()
+    return best
 
 
 def in_memory_1m(app: Any, columns: list[Any], check: Callable[[str, bool, str], None]) -> None:
@@ -150,6 +187,8 @@ def in_memory_1m(app: Any, columns: list[Any], check: Callable[[str, bool, str],
     source = InMemorySource.from_columns(columns, data)
     cold_sort = timed(lambda: source.run(GridQuery(sort=(SortKey("name"),))))
     warm_sort = timed(lambda: source.run(GridQuery(sort=(SortKey("name"),))), repeat=2)
+    two_keys = GridQuery(sort=(SortKey("species"), SortKey("name", descending=True)))
+    two_key_sort = timed(lambda: source.run(two_keys), repeat=2)
     keys = ("name", "species", "age", "fee")
     cold_filter = timed(lambda: source.run(GridQuery(search=NEEDLE, search_keys=keys)))
 
@@ -180,6 +219,7 @@ def in_memory_1m(app: Any, columns: list[Any], check: Callable[[str, bool, str],
     print(f"  sorted() of the name column        {baseline_sort * 1000:8.1f} ms")
     print(f"  grid sort by name, keys built in the call  {cold_sort * 1000:8.1f} ms")
     print(f"  grid sort by name, keys built at load      {warm_sort * 1000:8.1f} ms")
+    print(f"  grid sort by species, then name descending {two_key_sort * 1000:8.1f} ms")
     print(f"  bare substring scan of names       {baseline_scan * 1000:8.1f} ms")
     print(f"  grid search, 4 columns (cold)      {cold_filter * 1000:8.1f} ms  (index built)")
     print(f"  grid search, 4 columns (prepared)  {warm_filter * 1000:8.1f} ms")
@@ -187,8 +227,9 @@ def in_memory_1m(app: Any, columns: list[Any], check: Callable[[str, bool, str],
     print(f"  grid memory per row (arrays, keys, search text, order): {per_row:.0f} bytes")
     check(
         "sort",
-        warm_sort <= TARGETS["sort_ratio"] * baseline_sort,
-        f"sort {warm_sort / baseline_sort:.2f}x sorted() (target ≤ {TARGETS['sort_ratio']}x; "
+        max(warm_sort, two_key_sort) <= TARGETS["sort_ratio"] * baseline_sort,
+        f"sort {warm_sort / baseline_sort:.2f}x sorted(), two keys "
+        f"{two_key_sort / baseline_sort:.2f}x (target ≤ {TARGETS['sort_ratio']}x; "
         f"{cold_sort / baseline_sort:.2f}x when the keys are built in the same call)",
     )
     check(
@@ -353,11 +394,13 @@ class _Base(DeclarativeBase):
 
 
 class Pet(_Base):
-    """The benchmark's table: 1M pets, the sort column indexed."""
+    """The benchmark's table: 1M pets; the name's stored sort key (``fold_text``) indexed,
+    as the app's tables have it (docs/datagrid.md, "Sort order")."""
 
     __tablename__ = "bench_pets"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(20), index=True)
+    name: Mapped[str] = mapped_column(String(20))
+    name_key: Mapped[str] = mapped_column(String(20), index=True)
     species: Mapped[str] = mapped_column(String(10))
     age: Mapped[int] = mapped_column(Integer)
     fee: Mapped[float] = mapped_column(Float)
@@ -366,6 +409,7 @@ class Pet(_Base):
 def sql_page_flips(app: Any, columns: list[Any]) -> tuple[float, float, float]:
     from purplecross_desktop.database import make_engine, make_session_factory
     from purplecross_desktop.ui.grid_sql_source import SqlSource
+    from textorder import fold_text
     from widgets.datagrid import DataGrid
 
     with tempfile.TemporaryDirectory() as folder:
@@ -375,7 +419,8 @@ def sql_page_flips(app: Any, columns: list[Any]) -> tuple[float, float, float]:
         with engine.begin() as conn:
             for start in range(0, 1_000_000, 100_000):
                 batch = [
-                    {"id": i + 1, **{k: data[k][i] for k in data}}
+                    {"id": i + 1, "name_key": fold_text(data["name"][i])}
+                    | {k: data[k][i] for k in data}
                     for i in range(start, start + 100_000)
                 ]
                 conn.execute(insert(Pet), batch)
@@ -385,6 +430,7 @@ def sql_page_flips(app: Any, columns: list[Any]) -> tuple[float, float, float]:
             make_session_factory(engine),
             {"name": Pet.name, "species": Pet.species, "age": Pet.age, "fee": Pet.fee},
             id_column=Pet.id,
+            sort_columns={"name": Pet.name_key},
         )
         from widgets.datagrid import GridQuery, SortKey
 

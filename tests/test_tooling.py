@@ -29,3 +29,21 @@ def test_every_wiring_and_command_module_is_type_checked_strictly() -> None:
     wanted |= {f"purplecross_desktop.{name}" for name in ("cli", "preflight", "schema_check")}
     assert len(wanted) >= 7
     assert sorted(wanted - _strict_modules()) == []
+
+
+def test_the_development_tools_are_pinned_and_installed_at_their_pins() -> None:
+    """`make` installs with constraints-dev.txt, and this environment matches it, so a new
+    ruff or mypy release cannot change what a clean clone's CI reports."""
+    from importlib.metadata import version
+
+    root = Path(__file__).resolve().parents[1]
+    makefile = (root / "Makefile").read_text(encoding="utf-8")
+    assert "-c constraints-dev.txt" in makefile
+    pins = [
+        line.split("==")
+        for line in (root / "constraints-dev.txt").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert {name for name, _ in pins} >= {"ruff", "mypy", "pytest"}
+    for name, pinned in pins:
+        assert version(name) == pinned, f"{name} {version(name)} is installed, {pinned} pinned"

@@ -2,26 +2,39 @@
 
 A source turns a :class:`GridQuery` into a :class:`GridResult` (the filtered, sorted rows) on a
 worker thread; the grid then reads only the rows it shows. The in-memory source keeps one list
-per column and answers with an array of source row numbers, so a sort is a ``sorted()`` of row
-numbers keyed by a cached per-column key list, and a filter is one C-speed scan of a cached,
-casefolded text per row.
+per column for display and, per column, numpy arrays for the work (``column_arrays``): dense
+sort ranks with the stable sorted order, and the casefolded display text. A sort is then a
+cached order (masked when rows are filtered) or a stable ``argsort`` of ranks, a search one
+string scan per column, both outside the interpreter lock, so the window keeps painting.
 """
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import heapq
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from itertools import compress, repeat
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
+
+from widgets.datagrid.column_arrays import (
+    CHUNK,
+    ColumnOrder,
+    ColumnText,
+    chunked_bools,
+    chunked_list,
+    column_order,
+    column_text,
+)
+from widgets.datagrid.column_arrays import (
+    QueryCancelledError as QueryCancelledError,
+)
 from widgets.datagrid.state import (
     ChoiceFilter,
     Column,
     ColumnFilter,
     GridQuery,
     RangeFilter,
-    SortKey,
     TextFilter,
     check_columns,
 )
@@ -30,8 +43,8 @@ from widgets.text_order import fold_text as fold_text  # re-exported: the grid's
 Cancelled = Callable[[], bool]
 
 
-class QueryCancelledError(Exception):
-    """Raised inside a source when the query it runs has been superseded."""
+def _never() -> bool:
+    return False
 
 
 @runtime_checkable
@@ -71,13 +84,19 @@ class GridSource(Protocol):
         ...
 
 
-_NUMBER_TYPES = (int, float, Decimal)
+def _value_types(values: Sequence[Any], cancelled: Cancelled = _never) -> set[type]:
+    """The types of ``values`` (None's too), a slice at a time."""
+    types: set[type] = set()
+    for start in range(0, len(values), CHUNK):
+        if cancelled():
+            raise QueryCancelledError
+        types.update(map(type, values[start : start + CHUNK]))
+    return types
 
 
-def _detect_kind(values: list[Any]) -> str:
-    """``text``, ``number``, ``same`` (one comparable type) or ``mixed``, at C speed."""
-    types = set(map(type, values))
-    types.discard(type(None))
+def _detect_kind(types: set[type]) -> str:
+    """``text``, ``number``, ``same`` (one comparable type) or ``mixed``."""
+    types = types - {type(None)}
     if not types or types == {str}:
         return "text"
     if types <= {int, float, Decimal, bool}:
@@ -106,19 +125,11 @@ def number_key(value: Any) -> int | float | Decimal | None:
     return None
 
 
-def _number_keys(values: list[Any]) -> list[Any]:
-    types = set(map(type, values))
-    if types <= {int, type(None)}:
-        return values  # nothing to convert: the values are their own keys (not copied)
-    return list(map(number_key, values))
-
-
-def _text_keys(values: list[Any], has_nulls: bool) -> list[Any]:
-    if not has_nulls and set(map(type, values)) <= {str}:
-        if all(map(str.isascii, values)):
-            return list(map(str.lower, values))  # the common case, at C speed
-        return list(map(fold_text, values))
-    return [None if v is None else fold_text(v if isinstance(v, str) else str(v)) for v in values]
+def _fold_part(part: Sequence[Any]) -> list[Any]:
+    """Text sort keys of a slice of values (None stays None)."""
+    if all(type(v) is str for v in part) and all(map(str.isascii, part)):
+        return list(map(str.lower, part))  # the common case, at C speed
+    return [None if v is None else fold_text(v if isinstance(v, str) else str(v)) for v in part]
 
 
 class InMemorySource:
@@ -166,10 +177,13 @@ class InMemorySource:
         self._data = data
         self._ids = ids
         self._count = len(data[0]) if data else 0
-        self._sort_keys: dict[str, tuple[list[Any], bool]] = {}
-        self._texts: dict[str, list[str]] = {}
-        self._haystacks: dict[tuple[str, ...], list[str]] = {}
-        self._last_filter: tuple[tuple[Any, ...], Sequence[int]] | None = None
+        self._reset_caches()
+
+    def _reset_caches(self) -> None:
+        self._orders: dict[str, ColumnOrder] = {}
+        self._texts: dict[str, ColumnText] = {}
+        self._all_rows: np.ndarray | None = None
+        self._last_filter: tuple[tuple[Any, ...], np.ndarray | None, np.ndarray] | None = None
 
     @classmethod
     def from_columns(
@@ -186,6 +200,7 @@ class InMemorySource:
             if len(ids) != source._count:
                 raise ValueError("ids: must have one id per row")
             source._ids = list(ids)
+        source._reset_caches()
         return source
 
     # ---- reading -------------------------------------------------------------------------
@@ -208,140 +223,165 @@ class InMemorySource:
         return row if self._ids is None else self._ids[row]
 
     def distinct_values(self, key: str, limit: int) -> list[Any]:
-        values = {v for v in self.column_values(key) if v is not None}
-        try:
-            ordered = sorted(values)
+        values: set[Any] = set()
+        column = self.column_values(key)
+        for start in range(0, len(column), CHUNK):  # a slice per step: the UI keeps painting
+            values.update(column[start : start + CHUNK])
+        values.discard(None)
+        try:  # the smallest ``limit`` without one long sort of every distinct value
+            return heapq.nsmallest(limit, values)
         except TypeError:
-            ordered = sorted(values, key=str)
-        return ordered[:limit]
+            return heapq.nsmallest(limit, values, key=str)
 
     # ---- querying ------------------------------------------------------------------------
 
-    def prepare(self, search_keys: Sequence[str], cancelled: Cancelled = lambda: False) -> None:
-        """Build the sort keys and the search text now (on a worker, after the first page
+    def prepare(self, search_keys: Sequence[str], cancelled: Cancelled = _never) -> bool:
+        """Build the sort orders and the search text now (on a worker, after the first page
         shows), so the first header click and the first search are as fast as later ones.
-        Stops early, between columns, once ``cancelled()`` is true."""
-        for column in self._columns:
-            if cancelled():
-                return
-            if column.sortable:
-                self._sort_key_list(column.key)
-        if not cancelled():
-            self._haystack(tuple(search_keys))
 
-    def run(self, query: GridQuery, cancelled: Cancelled = lambda: False) -> InMemoryResult:
+        Returns False when it stopped early because ``cancelled()`` turned true (a query is
+        waiting: the grid calls it again after that query); what it built is kept."""
+        try:
+            for column in self._columns:
+                if cancelled():
+                    return False
+                if column.sortable:
+                    self._column_order(column.key, cancelled)
+            for key in self._search_columns(tuple(search_keys)):
+                self._column_texts(key, cancelled)
+        except QueryCancelledError:
+            return False
+        return True
+
+    def run(self, query: GridQuery, cancelled: Cancelled = _never) -> InMemoryResult:
         for key in (*(s.key for s in query.sort), *(k for k, _ in query.filters)):
             if key not in self._index:
                 raise ValueError(f"query: unknown column key {key!r}")
-        order: Sequence[int] = self._filtered(query, cancelled)
-        for sort_key in reversed(query.sort):
+        selected, order = self._filtered(query, cancelled)
+        for step, sort_key in enumerate(reversed(query.sort)):
+            sorter = self._column_order(sort_key.key, cancelled)
             if cancelled():
                 raise QueryCancelledError
-            order = self._sorted(order, sort_key)
+            if step == 0:  # rows still in row order: the column's cached order, masked
+                order = (
+                    sorter.full_order(sort_key.descending)
+                    if selected is None
+                    else sorter.sort_subset(selected, sort_key.descending)
+                )
+            else:
+                order = sorter.sort(order, sort_key.descending)
         return InMemoryResult(self, order)
 
-    def _filtered(self, query: GridQuery, cancelled: Cancelled) -> Sequence[int]:
+    def _filtered(
+        self, query: GridQuery, cancelled: Cancelled
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        """The mask of matching rows (None: all match) and their row numbers in row order."""
         needle = query.search.strip().casefold()
         signature = (needle, query.search_keys if needle else (), query.filters)
         if self._last_filter is not None and self._last_filter[0] == signature:
-            return self._last_filter[1]
-        rows: Iterable[int] = range(self._count)
-        narrowed = False
+            return self._last_filter[1], self._last_filter[2]
+        selected: np.ndarray | None = None
         if needle:
-            hay = self._haystack(query.search_keys)
-            rows = compress(rows, map(operator.contains, hay, repeat(needle)))
-            narrowed = True
+            selected = np.zeros(self._count, dtype=bool)
+            for key in self._search_columns(query.search_keys):
+                selected |= self._column_texts(key, cancelled).contains(needle)
         for key, flt in query.filters:
             if cancelled():
                 raise QueryCancelledError
-            rows = self._apply_filter(list(rows) if narrowed else rows, key, flt)
-            narrowed = True
-        result: Sequence[int] = list(rows) if narrowed else range(self._count)
-        self._last_filter = (signature, result)
-        return result
+            mask = self._filter_mask(key, flt, cancelled)
+            if mask is not None:
+                selected = mask if selected is None else selected & mask
+        if selected is None:
+            order = self._row_numbers()
+        else:
+            order = np.flatnonzero(selected).astype(np.int32)
+        self._last_filter = (signature, selected, order)
+        return selected, order
 
-    def _apply_filter(self, rows: Iterable[int], key: str, flt: ColumnFilter) -> Iterable[int]:
-        rows = list(rows)
+    def _search_columns(self, keys: tuple[str, ...]) -> list[str]:
+        keys = keys or tuple(c.key for c in self._columns if c.filterable)
+        return [k for k in keys if k in self._index]
+
+    def _row_numbers(self) -> np.ndarray:
+        if self._all_rows is None:
+            self._all_rows = np.arange(self._count, dtype=np.int32)
+        return self._all_rows
+
+    def _filter_mask(self, key: str, flt: ColumnFilter, cancelled: Cancelled) -> np.ndarray | None:
         if isinstance(flt, TextFilter):
             needle = flt.text.strip().casefold()
             if not needle:
-                return rows
-            texts = self._column_texts(key)
-            return compress(
-                rows, map(operator.contains, map(texts.__getitem__, rows), repeat(needle))
-            )
+                return None
+            return self._column_texts(key, cancelled).contains(needle)
         values = self.column_values(key)
         if isinstance(flt, ChoiceFilter):
             wanted = flt.values
-            return compress(rows, map(wanted.__contains__, map(values.__getitem__, rows)))
-        if self._is_number_column(key):
-            values = self._sort_key_list(key)[0]  # numbers held as text compare as numbers
-        return [r for r in rows if _in_range(values[r], flt)]
+            return chunked_bools(
+                values, lambda part: list(map(wanted.__contains__, part)), cancelled
+            )
+        if self._is_number_column(key):  # numbers held as text compare as numbers
+            return chunked_bools(
+                values, lambda part: [_in_range(number_key(v), flt) for v in part], cancelled
+            )
+        return chunked_bools(values, lambda part: [_in_range(v, flt) for v in part], cancelled)
 
     def _is_number_column(self, key: str) -> bool:
         column = self._columns[self._index[key]]
         if column.kind in ("number", "money"):
             return True
-        return column.kind == "auto" and _detect_kind(self.column_values(key)) == "number"
-
-    def _sorted(self, order: Sequence[int], sort_key: SortKey) -> list[int]:
-        keys, has_nulls = self._sort_key_list(sort_key.key)
-        try:
-            return _sort_rows(order, keys, has_nulls, sort_key.descending)
-        except TypeError:  # e.g. aware and naive datetimes: order by the display text
-            keys = self._display_keys(sort_key.key)
-            self._sort_keys[sort_key.key] = (keys, has_nulls)
-            return _sort_rows(order, keys, has_nulls, sort_key.descending)
+        return column.kind == "auto" and _detect_kind(_value_types(self.column_values(key))) == (
+            "number"
+        )
 
     # ---- caches (built on the worker thread, reused until the rows change) ---------------
 
-    def _sort_key_list(self, key: str) -> tuple[list[Any], bool]:
-        cached = self._sort_keys.get(key)
+    def _column_order(self, key: str, cancelled: Cancelled) -> ColumnOrder:
+        cached = self._orders.get(key)
         if cached is not None:
             return cached
         column = self._columns[self._index[key]]
         values = self.column_values(key)
-        kind = _detect_kind(values)
-        has_nulls = None in values
-        keys: list[Any]
+        types = _value_types(values, cancelled)
+        kind = _detect_kind(types)
+        keys: Sequence[Any]
+        text = False
         if column.kind in ("number", "money") or (column.kind == "auto" and kind == "number"):
-            keys = _number_keys(values)  # the declared kind wins; NaN is empty
-            has_nulls = None in keys
+            if types <= {int, type(None)}:
+                keys = values  # the values are their own keys (not copied)
+            else:  # the declared kind wins; NaN is empty
+                keys = chunked_list(values, lambda part: list(map(number_key, part)), cancelled)
         elif column.kind == "text" or kind == "text":
-            keys = _text_keys(values, has_nulls)
+            keys, text = chunked_list(values, _fold_part, cancelled), True
         elif kind == "mixed":
-            keys = self._display_keys(key)
+            keys, text = self._display_keys(key, cancelled), True
         else:
-            keys = values  # dates: the values are their own keys (not copied)
-        self._sort_keys[key] = (keys, has_nulls)
-        return keys, has_nulls
+            keys = values  # dates: the values are their own keys
+        order = column_order(keys, text, cancelled, lambda: self._display_keys(key, cancelled))
+        self._orders[key] = order
+        return order
 
-    def _display_keys(self, key: str) -> list[Any]:
+    def _display_keys(self, key: str, cancelled: Cancelled) -> list[Any]:
         """Sort keys of a column whose values do not compare: what the user reads."""
         display = self._columns[self._index[key]].display
-        return [None if v is None else fold_text(display(v)) for v in self.column_values(key)]
 
-    def _column_texts(self, key: str, keep: bool = True) -> list[str]:
+        def convert(part: Sequence[Any]) -> list[Any]:
+            return [None if v is None else fold_text(display(v)) for v in part]
+
+        return chunked_list(self.column_values(key), convert, cancelled)
+
+    def _column_texts(self, key: str, cancelled: Cancelled) -> ColumnText:
+        """The casefolded display text of every value of column ``key`` (search, filters)."""
         texts = self._texts.get(key)
         if texts is None:
-            texts = _display_texts(self._columns[self._index[key]], self.column_values(key))
-            if keep:  # per-column text filters reuse them; the search text does not
-                self._texts[key] = texts
+            column = self._columns[self._index[key]]
+            texts = column_text(
+                self.column_values(key), lambda part: _display_texts(column, part), cancelled
+            )
+            self._texts[key] = texts
         return texts
 
-    def _haystack(self, keys: tuple[str, ...]) -> list[str]:
-        keys = keys or tuple(c.key for c in self._columns if c.filterable)
-        hay = self._haystacks.get(keys)
-        if hay is None:
-            parts = [self._column_texts(k, keep=False) for k in keys if k in self._index]
-            hay = (
-                ["\x1f".join(t) for t in zip(*parts, strict=True)] if parts else [""] * self._count
-            )
-            self._haystacks[keys] = hay
-        return hay
 
-
-def _display_texts(column: Column, values: list[Any]) -> list[str]:
+def _display_texts(column: Column, values: Sequence[Any]) -> list[str]:
     """The casefolded display text of every value; plain text and integers at C speed."""
     if column.formatter is None and column.kind in ("auto", "text", "number"):
         types = set(map(type, values))
@@ -351,19 +391,6 @@ def _display_texts(column: Column, values: list[Any]) -> list[str]:
             return list(map(str, values))
     display = column.display
     return [display(v).casefold() for v in values]
-
-
-def _sort_rows(
-    order: Sequence[int], keys: list[Any], has_nulls: bool, descending: bool
-) -> list[int]:
-    """``order`` stably sorted by ``keys[row]``, rows with a None key last."""
-    if not has_nulls:
-        return sorted(order, key=keys.__getitem__, reverse=descending)
-    present = compress(order, map(operator.is_not, map(keys.__getitem__, order), repeat(None)))
-    missing = compress(order, map(operator.is_, map(keys.__getitem__, order), repeat(None)))
-    ordered = sorted(present, key=keys.__getitem__, reverse=descending)
-    ordered.extend(missing)
-    return ordered
 
 
 def _in_range(value: Any, flt: RangeFilter) -> bool:
@@ -378,9 +405,9 @@ def _in_range(value: Any, flt: RangeFilter) -> bool:
 
 
 class InMemoryResult:
-    """An in-memory query result: the source row numbers in view order."""
+    """An in-memory query result: the source row numbers in view order (a numpy array)."""
 
-    def __init__(self, source: InMemorySource, order: Sequence[int]) -> None:
+    def __init__(self, source: InMemorySource, order: np.ndarray) -> None:
         self._source = source
         self.order = order
 
@@ -394,8 +421,8 @@ class InMemoryResult:
 
     def rows(self, start: int, stop: int) -> list[tuple[Any, ...]]:
         row_values = self._source.row_values
-        return [row_values(r) for r in self.order[start:stop]]
+        return [row_values(r) for r in self.order[start:stop].tolist()]
 
     def ids(self, start: int, stop: int) -> list[Any]:
         row_id = self._source.row_id
-        return [row_id(r) for r in self.order[start:stop]]
+        return [row_id(r) for r in self.order[start:stop].tolist()]

@@ -208,6 +208,7 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         self._toolbar.set_views([v.name for v in self._views])
         self._update_chrome()
         self._prepared = False
+        self._preparing = False
         self._run_query()
 
     # ---- public API: data ----------------------------------------------------------------
@@ -464,15 +465,31 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         self._prepare_source()
 
     def _prepare_source(self) -> None:
-        """Build the source's sort keys and search text in the background, once."""
+        """Build the source's sort orders and search text in the background, once.
+
+        The preparation gives way to a query: it stops as soon as a newer query is waiting
+        behind it on the worker (a header click right after the grid opens), and starts
+        again after that query's rows show, keeping what it had built."""
         prepare = getattr(self._source, "prepare", None)
-        if self._prepared or not callable(prepare):
+        if self._prepared or self._preparing or not callable(prepare):
             return
-        self._prepared = True
+        self._preparing = True
         self._runner.ensure_running()
         keys, alive = self._search_keys(), self._runner.alive
+        box, generation, source = self._query_generation, self._query_generation[0], self._source
+
+        def done(complete: object) -> None:
+            self._preparing = False
+            if source is self._source:
+                self._prepared = complete is not False
+            elif self._result is not None:  # the rows were replaced meanwhile: prepare those
+                self._prepare_source()
+
+        def failed(_exc: BaseException) -> None:
+            self._preparing = False
+
         self._runner.submit(
-            lambda: prepare(keys, lambda: not alive[0]), lambda _r: None, lambda _e: None
+            lambda: prepare(keys, lambda: not alive[0] or box[0] != generation), done, failed
         )
 
     def _on_failure(self, generation: int, exc: BaseException) -> None:
