@@ -59,6 +59,11 @@ class LineChart(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(480, 200)
 
+    def text_pairs(self) -> list[tuple[str, str]]:
+        """(text token, background token) of the text it paints: axis labels and the
+        empty message in ``text_muted`` on the window (for the contrast check)."""
+        return [("text_muted", "window")]
+
     # Painting -----------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:
         from widgets.theme import current_colors

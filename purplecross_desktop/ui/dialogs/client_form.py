@@ -99,6 +99,13 @@ class ClientFormDialog(FormDialog):
         self._checked: tuple[tuple[str, ...], str] | None = None
         for editor in (*self.phones.values(), self.email):
             editor.editingFinished.connect(self.check_duplicates)
+        # A new client's reminders follow what is typed (email, else a mobile, else none)
+        # until the receptionist picks a channel themselves.
+        self._channel_chosen = record is not None
+        self.channel.setCurrentIndex(self.channel.findData(ContactChannel.NONE))
+        self.channel.activated.connect(self._on_channel_picked)
+        for editor in (self.phones["mobile"], self.email):
+            editor.textChanged.connect(self._suggest_channel)
         self._queries = RecordQueries(context.session_factory)
         self._shown_kinds = {kind.value for _k, _l, kind in PHONE_FIELDS}
         self._phone_keys: list[str] = []
@@ -195,6 +202,20 @@ class ClientFormDialog(FormDialog):
                 target = keys[index] if index < len(keys) else "mobile"
             errors.setdefault(target, []).extend(rules)
         return ValidationError(errors)
+
+    def _on_channel_picked(self, _index: int) -> None:
+        self._channel_chosen = True
+
+    def _suggest_channel(self) -> None:
+        if self._channel_chosen:
+            return
+        if self.email.text().strip():
+            channel = ContactChannel.EMAIL
+        elif self.phones["mobile"].text().strip():
+            channel = ContactChannel.SMS
+        else:
+            channel = ContactChannel.NONE
+        self.channel.setCurrentIndex(self.channel.findData(channel))
 
     def _fill(self, record: ClientRecord) -> None:
         self.name.setText(record.name)

@@ -143,7 +143,8 @@ class PatientFormDialog(FormDialog):
         services = self.context.services
         assert services is not None
         owner_id = self.owner.currentData()
-        if owner_id is None:
+        index = self.owner.currentIndex()
+        if owner_id is None or self.owner.currentText() != self.owner.itemText(index):
             raise ValidationError.single("client_id", "choose the owner from the list")
         data = PatientData(
             client_id=ClientId(int(owner_id)),
@@ -221,13 +222,19 @@ class PatientFormDialog(FormDialog):
         self.owner.clear()
         for client_id, label in found:
             self.owner.addItem(label, client_id)
-        self.owner.setCurrentIndex(-1)
-        self._owner_line().setText(text)
-        self.owner.blockSignals(False)
-        if found:
-            self.owner.showPopup()
+        field = self.fields["client_id"]
+        if len(found) == 1:
+            self.owner.setCurrentIndex(0)  # the one owner matching: chosen
+            field.set_hint("")
         else:
-            self.fields["client_id"].set_error("no client matches; add the client first")
+            self.owner.setCurrentIndex(-1)
+            self._owner_line().setText(text)
+            field.set_hint(f"{len(found)} clients match: Alt+Down lists them" if found else "")
+        self.owner.blockSignals(False)
+        if not found:
+            field.set_error("no client matches; add the client first (Clients, Ctrl+N)")
+        else:
+            field.clear_error()
 
 
 def _phone_hint(client: Any) -> str:

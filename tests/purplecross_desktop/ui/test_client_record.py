@@ -117,7 +117,9 @@ def test_new_client_by_keyboard_shows_rules_inline_then_saves_as_the_signed_in_s
     assert focused() is dialog.name  # the first field starts
     type_text(qtbot, "Grace Hopper")
     dialog.email.setText("not-an-email")
+    assert dialog.channel.currentText() == "Email"  # follows the email typed
     dialog.channel.setCurrentIndex(dialog.channel.findText("Text message (SMS)"))
+    dialog.channel.activated.emit(dialog.channel.currentIndex())  # as a pick by hand
     qtbot.keyClick(dialog.name, Qt.Key.Key_Return)  # Enter saves
     qtbot.waitUntil(lambda: bool(dialog.fields["email"].error()), timeout=10000)
     assert "valid email" in dialog.fields["email"].error()
@@ -127,6 +129,7 @@ def test_new_client_by_keyboard_shows_rules_inline_then_saves_as_the_signed_in_s
         assert session.scalar(sa.select(Client.id).where(Client.name == "Grace Hopper")) is None
     dialog.email.setText("grace@example.org")
     dialog.phones["mobile"].setText("07700 900999")
+    assert dialog.channel.currentText() == "Text message (SMS)"  # the pick is kept
     with qtbot.waitSignal(dialog.sig_saved, timeout=10000) as saved:
         qtbot.keyClick(dialog.name, Qt.Key.Key_Return)
     client = saved.args[0]
