@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import Qt
+
 from purplecross_desktop.records import FoundItem, RecordQueries
 from widgets.command_palette import CommandPalette, PaletteItem
 
@@ -56,6 +58,7 @@ class PaletteController:
         )
         palette.sig_query_changed.connect(lambda text: self._search(palette, text))
         palette.sig_item_chosen.connect(self.run)
+        palette.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         palette.open()
         return palette
 

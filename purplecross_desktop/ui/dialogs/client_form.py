@@ -78,6 +78,14 @@ class ClientFormDialog(FormDialog):
             self.channel,
             hint="Email needs an email address; SMS a mobile number",
         )
+        self.duplicate = Alert("", kind="warning", title="Possible duplicate")
+        self.duplicate.setVisible(False)
+        self.open_duplicate = Button("Open that client", variant="secondary", button_size="small")
+        self.open_duplicate.setVisible(False)
+        self.open_duplicate.setAutoDefault(False)
+        self.open_duplicate.clicked.connect(self._open_duplicate)
+        self.add_widget(self.duplicate)
+        self.add_widget(self.open_duplicate, 1)
         self.add_section("Address")
         self.add_field("street", "S&treet", self.street, span=2)
         self.add_field("city", "Ci&ty", self.city)
@@ -87,14 +95,6 @@ class ClientFormDialog(FormDialog):
         if record is not None:
             self.add_field("active", "Status", self.active)
 
-        self.duplicate = Alert("", kind="warning", title="Possible duplicate")
-        self.duplicate.setVisible(False)
-        self.open_duplicate = Button("Open that client", variant="secondary", button_size="small")
-        self.open_duplicate.setVisible(False)
-        self.open_duplicate.setAutoDefault(False)
-        self.open_duplicate.clicked.connect(self._open_duplicate)
-        self.add_widget(self.duplicate)
-        self.add_widget(self.open_duplicate, 1)
         self._duplicates: list[DuplicateClient] = []
         self._checked: tuple[tuple[str, ...], str] | None = None
         for editor in (*self.phones.values(), self.email):
@@ -242,14 +242,15 @@ class ClientFormDialog(FormDialog):
             return
         first = found[0]
         what = first.matched.split(" ", 1)[0]
-        text = f"A client with this {what} exists: {first.name} (No. {first.id}, {first.matched})."
+        text = f"A client with this {what} exists: {first.name} (No. {first.id})."
         if len(found) > 1:
             text += f" {len(found) - 1} more share it."
-        text += " Open them instead, or save to add a new client anyway."
         self.duplicate.set_message(text)
         self.duplicate.setVisible(True)
         self.open_duplicate.setText(f"Open {first.name}")
+        self.open_duplicate.setToolTip("Open the existing client instead; or save to add anyway")
         self.open_duplicate.setVisible(True)
+        self.adjustSize()  # the warning needs its room, never clipped
 
     def _open_duplicate(self) -> None:
         if self._duplicates:

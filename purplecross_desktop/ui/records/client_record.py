@@ -22,7 +22,7 @@ from purplecross_desktop.domain.errors import NotFound
 from purplecross_desktop.records import ClientRecord, RecordQueries
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.pages.labels import enum_label, money
-from purplecross_desktop.ui.records.record_table import RecordTable
+from purplecross_desktop.ui.records.record_table import RecordTable, caption_label
 from widgets.alert import Alert
 from widgets.button import Button
 from widgets.tokens import Spacing
@@ -100,8 +100,7 @@ class ClientRecordDialog(QDialog):
                 ("notes", "Notes"),
             )
         ):
-            caption = QLabel(label)
-            caption.setObjectName("fieldCaption")
+            caption = caption_label(label)
             value = QLabel("")
             value.setAccessibleName(label)
             value.setWordWrap(True)
@@ -300,6 +299,8 @@ class ClientRecordDialog(QDialog):
         self.edit_button.setEnabled(True)
         self.pet_button.setEnabled(record.active)
         self.book_button.setEnabled(record.active and any(p.active for p in record.pets))
+        if self.focusWidget() in (None, self.close_button):
+            self.pets.focus_widget().setFocus()  # arrows pick a pet, Enter opens it
         self.sig_loaded.emit()
 
     def _failed(self, exc: BaseException) -> None:

@@ -27,7 +27,7 @@ from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.dialogs.desk_dialog import DeskDialog
 from purplecross_desktop.ui.dialogs.patient_form import SEX_LABELS, parse_day
 from purplecross_desktop.ui.pages.labels import enum_label, money
-from purplecross_desktop.ui.records.record_table import RecordTable
+from purplecross_desktop.ui.records.record_table import RecordTable, caption_label
 from widgets.alert import Alert
 from widgets.button import Button
 from widgets.line_chart import ChartPoint, LineChart
@@ -36,7 +36,7 @@ from widgets.tokens import Spacing
 
 def age_text(born: dt.date | None, today: dt.date) -> str:
     """ "3 years", "7 months", "12 days" (empty when unknown)."""
-    if born is None:
+    if born is None or born > today:
         return ""
     months = (today.year - born.year) * 12 + today.month - born.month - (today.day < born.day)
     if months >= 24:
@@ -120,8 +120,7 @@ class PatientRecordDialog(QDialog):
                 ("notes", "Notes"),
             )
         ):
-            caption = QLabel(label)
-            caption.setObjectName("fieldCaption")
+            caption = caption_label(label)
             value = QLabel("")
             value.setAccessibleName(label)
             value.setWordWrap(True)
@@ -351,6 +350,8 @@ class PatientRecordDialog(QDialog):
         self.edit_button.setEnabled(True)
         self.book_button.setEnabled(record.active)
         self.deceased_button.setEnabled(not record.deceased)
+        if self.focusWidget() in (None, self.close_button):
+            (self.book_button if record.active else self.edit_button).setFocus()
         self.sig_loaded.emit()
 
     def _failed(self, exc: BaseException) -> None:

@@ -19,6 +19,20 @@ from PySide6.QtWidgets import (
 ROW_HEIGHT = 30
 
 
+def caption_label(text: str) -> QLabel:
+    """A small muted caption above a value ("Phones" over the numbers)."""
+    from widgets.theme import current_colors
+
+    label = QLabel(text)
+    label.setObjectName("fieldCaption")
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * 0.9)
+    font.setBold(True)
+    label.setFont(font)
+    label.setStyleSheet(f"color: {current_colors().text_muted};")
+    return label
+
+
 class RecordTable(QStackedWidget):
     """A table of rows, or a quiet sentence when there are none.
 
