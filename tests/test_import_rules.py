@@ -138,6 +138,7 @@ QT_FREE_FILES = (
     "purplecross_desktop/schema_check.py",
     "purplecross_desktop/preflight.py",
     "purplecross_desktop/demo*.py",
+    "purplecross_desktop/records.py",
     "purplecross_desktop/*_wiring.py",
     "purplecross_desktop/*_command.py",
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
@@ -114,6 +116,19 @@ class MainWindow(QMainWindow):
         self.navigation.currentRowChanged.connect(self._on_row_changed)
         self._lock_shortcut = QShortcut(QKeySequence("Ctrl+L"), self)
         self._lock_shortcut.activated.connect(self.lock)
+        # The desk's keys, the same on every page: each asks the page shown (Page API).
+        self.shortcuts: dict[str, QShortcut] = {}
+        for keys, slot in (
+            ("Ctrl+K", self.open_palette),
+            ("Ctrl+F", self.focus_search),
+            ("Ctrl+N", self.create_new),
+            ("F5", self.refresh_page),
+            ("F1", self.show_shortcuts),
+            ("Ctrl+/", self.show_shortcuts),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.activated.connect(slot)
+            self.shortcuts[keys] = shortcut
         self._hidden_dialogs: list[QDialog] = []
         self._last_signed: SignedIn | None = None
 
@@ -193,6 +208,50 @@ class MainWindow(QMainWindow):
         self.context.staff_session.sign_out()
         self.root.setCurrentWidget(self.sign_in_screen)
         self.sign_in_screen.show_sign_in()
+
+    def open_palette(self) -> Any:
+        """The command palette (Ctrl+K): screens, clients, patients and actions."""
+        if self.is_covered():
+            return None
+        from purplecross_desktop.ui.palette import PaletteController
+
+        return PaletteController(self).open()
+
+    def focus_search(self) -> None:
+        """Ctrl+F: the page's search box, or the palette on pages without one."""
+        page = self.current_page()
+        if self.is_covered() or page is None:
+            return
+        box = page.search_box()
+        if box is None:
+            self.open_palette()
+            return
+        box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if isinstance(box, QLineEdit):
+            box.selectAll()
+
+    def create_new(self) -> None:
+        """Ctrl+N: what the page shown creates (a client on Clients, ...)."""
+        page = self.current_page()
+        if not self.is_covered() and page is not None:
+            page.create_new()
+
+    def refresh_page(self) -> None:
+        """F5: reload the page shown."""
+        page = self.current_page()
+        if not self.is_covered() and page is not None:
+            page.refresh()
+
+    def show_shortcuts(self) -> Any:
+        """The keyboard shortcuts help (F1)."""
+        if self.is_covered():
+            return None
+        from purplecross_desktop.ui.dialogs.shortcuts import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def current_page(self) -> Page | None:
         widget = self.stack.currentWidget()

@@ -26,9 +26,11 @@ class WelcomeBanner(QWidget):
 
     Signals:
         sig_demo_loaded(): the demo data is in the database.
+        sig_client_added(int): the first client was added from the banner.
     """
 
     sig_demo_loaded = Signal()
+    sig_client_added = Signal(int)
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -54,12 +56,34 @@ class WelcomeBanner(QWidget):
         self.progress.setVisible(False)
         self.status = QLabel("")
         self.status.setAccessibleName("Demo data status")
+        self.add_client_button = Button("Add the first client", variant="secondary", icon="plus")
+        self.add_client_button.setAccessibleName("Add the first client")
+        self.add_client_button.setToolTip("Register an owner; add their pets from their record")
+        self.add_client_button.clicked.connect(self.add_client)
         row.addWidget(self.load_button)
+        row.addWidget(self.add_client_button)
         row.addWidget(self.progress, 1)
         row.addWidget(self.status, 1)
         layout.addLayout(row)
         self._bridge = _ProgressBridge(self)
         self._bridge.sig_progress.connect(self._on_progress)
+
+    def add_client(self) -> Any:
+        """The New client form; once saved the banner goes and the client's record opens
+        (where "Add pet" registers their animals)."""
+        from purplecross_desktop.ui.dialogs.client_form import ClientFormDialog
+
+        dialog = ClientFormDialog(self.context, parent=self)
+        dialog.sig_saved.connect(self._client_added)
+        dialog.open()
+        return dialog
+
+    def _client_added(self, client: Any) -> None:
+        from purplecross_desktop.ui.records.client_record import open_client_record
+
+        self.setVisible(False)
+        self.sig_client_added.emit(client.id)
+        open_client_record(self.context, self.window(), client.id)
 
     def load_demo(self) -> None:
         """Generate the demo data in the background; the UI stays usable meanwhile."""
@@ -68,6 +92,7 @@ class WelcomeBanner(QWidget):
         engine = self.context.engine
         bridge = self._bridge
         self.load_button.set_loading(True)
+        self.add_client_button.setEnabled(False)
         self.progress.setVisible(True)
         self.status.setText("Loading demo data…")
 
@@ -81,8 +106,12 @@ class WelcomeBanner(QWidget):
             )
 
         self.context.background(self, work).success(self._loaded).failure(self._failed).finally_(
-            lambda: self.load_button.set_loading(False)
+            self._load_finished
         ).run_in_background()
+
+    def _load_finished(self) -> None:
+        self.load_button.set_loading(False)
+        self.add_client_button.setEnabled(True)
 
     def _on_progress(self, stage: str, done: int, total: int) -> None:
         self.progress.setMaximum(max(total, 1))

@@ -110,6 +110,9 @@ class FormDialog(QDialog):
         """A heading across the whole width, starting a new row."""
         heading = QLabel(title)
         heading.setObjectName("formSection")
+        font = heading.font()
+        font.setBold(True)
+        heading.setFont(font)
         if self._next % self._columns:
             self._next += self._columns - self._next % self._columns
         self._place(heading, self._columns)

@@ -12,7 +12,12 @@ class Page(QWidget):
 
     Subclasses set ``title`` and fill ``self.body`` (a vertical layout under the heading);
     ``activate()`` is called every time the page is shown and should start background loads.
+    The main window's shortcuts call ``refresh()`` (F5), ``create_new()`` (Ctrl+N) and
+    focus ``search_box()`` (Ctrl+F) on the page shown; the defaults do nothing.
     """
+
+    #: What Ctrl+N creates here ("client"), shown in the shortcuts help; "" for nothing.
+    creates = ""
 
     title = "Page"
 
@@ -38,3 +43,13 @@ class Page(QWidget):
 
     def activate(self) -> None:
         """Called each time the page is shown; override to refresh."""
+
+    def refresh(self) -> None:
+        """Reload what the page shows (F5), off the UI thread."""
+
+    def create_new(self) -> None:
+        """Start creating what this page lists (Ctrl+N); nothing by default."""
+
+    def search_box(self) -> QWidget | None:
+        """The page's search field (Ctrl+F focuses it), or None."""
+        return None

@@ -67,6 +67,12 @@ class GridPage(Page):
         ids = self.grid.selected_ids()
         return ids[0] if len(ids) == 1 else None
 
+    def refresh(self) -> None:
+        self.grid.refresh()
+
+    def search_box(self) -> QWidget | None:
+        return self.grid.toolbar().search_box()
+
     def activate(self) -> None:
         if self._first_visit:
             self._first_visit = False  # the grid loads its first page itself

@@ -3,23 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from PySide6.QtWidgets import QHBoxLayout, QWidget
 from sqlalchemy import select
 
 from purplecross_desktop.domain.clients import Client
 from purplecross_desktop.domain.patients import Patient, Sex, Species
+from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.grid_sql_source import SqlSource
 from purplecross_desktop.ui.pages.grid_page import GridPage
 from purplecross_desktop.ui.pages.labels import enum_label
-from widgets.datagrid import ChoiceFilter, Column, SavedView, SortKey
+from widgets.button import Button
+from widgets.datagrid import ChoiceFilter, Column, GridRow, SavedView, SortKey
 
 
 class PatientsPage(GridPage):
-    """The patient list on the database source."""
+    """The patient list on the database source; Enter opens the patient's record and
+    Ctrl+N registers a new patient (the owner found by name or phone)."""
 
     title = "Patients"
     grid_id = "patients"
     empty_text = "No patients yet"
+    creates = "patient"
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        bar = QHBoxLayout()
+        self.new_button = Button("New patient", icon="plus")
+        self.new_button.setToolTip("Register a new patient (Ctrl+N)")
+        self.new_button.clicked.connect(self.create_new)
+        self.open_button = Button("Open record", variant="secondary")
+        self.open_button.setToolTip("Open the selected patient's record (Enter)")
+        self.open_button.clicked.connect(self.open_current)
+        bar.addWidget(self.new_button)
+        bar.addWidget(self.open_button)
+        bar.addStretch(1)
+        self.body.insertLayout(0, bar)
 
     def columns(self) -> Sequence[Column]:
         return [
@@ -69,6 +89,35 @@ class PatientsPage(GridPage):
             SavedView("Active cats", filters=(_species(Species.CAT), _ACTIVE)),
             SavedView("Youngest first", sort=(SortKey("date_of_birth", descending=True),)),
         )
+
+    # Actions ------------------------------------------------------------------
+    def create_new(self) -> Any:
+        """The New patient form; the new patient's record opens once saved."""
+        from purplecross_desktop.ui.dialogs.patient_form import PatientFormDialog
+
+        dialog = PatientFormDialog(self.context, parent=self)
+        dialog.sig_saved.connect(self._created)
+        dialog.open()
+        return dialog
+
+    def open_row(self, row: GridRow) -> None:
+        self.open_record(row.id)
+
+    def open_current(self) -> None:
+        patient_id = self.current_id()
+        if patient_id is not None:
+            self.open_record(patient_id)
+
+    def open_record(self, patient_id: int) -> Any:
+        from purplecross_desktop.ui.records.patient_record import open_patient_record
+
+        dialog = open_patient_record(self.context, self, patient_id)
+        dialog.sig_changed.connect(self.grid.refresh)
+        return dialog
+
+    def _created(self, patient: Any) -> None:
+        self.grid.refresh()
+        self.open_record(patient.id)
 
 
 _ACTIVE = ("active", ChoiceFilter(frozenset({True})))

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -220,7 +219,8 @@ class TodayPage(Page):
         selection = self.table.selectionModel()
         selection.currentRowChanged.connect(self._on_current_changed)
 
-        QShortcut(QKeySequence(Qt.Key.Key_F5), self, self.refresh)
+        # F5 is the main window's (it calls refresh() on the page shown): a second F5
+        # shortcut in the same window would make both ambiguous and neither would fire.
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._check_for_changes)
