@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from purplecross_desktop.database.session import SessionFactory
 from purplecross_desktop.domain.access import AccessService
+from purplecross_desktop.domain.accounts import AccountService
 from purplecross_desktop.domain.appointments import AppointmentService
 from purplecross_desktop.domain.audit import AuditService
 from purplecross_desktop.domain.billing import InvoiceService
@@ -42,6 +43,7 @@ class Services:
     access: AccessService
     price_list: PriceListService
     front_desk: FrontDeskQueries
+    accounts: AccountService
 
 
 def build_services(
@@ -72,4 +74,5 @@ def build_services(
         access=AccessService(session_factory, who),
         price_list=PriceListService(session_factory, bus, current_actor=who),
         front_desk=FrontDeskQueries(session_factory),
+        accounts=AccountService(session_factory, bus, current_actor=who),
     )
