@@ -96,7 +96,7 @@ def build_context(
         session_factory=factory,
         # every write from a screen is made, audited and permission-checked as the
         # staff member signed in at this workstation
-        services=build_services(factory, bus, current_actor=staff_session.actor),
+        services=build_services(factory, bus, current_actor=staff_session.actor, cache=cache),
         staff_session=staff_session,
         engine=engine,
         cache=cache,
