@@ -1,5 +1,5 @@
 """Front-desk screens at 100k patients: the UI thread's longest stall while a receptionist
-uses Today, the check-in and booking dialogs, the Calendar and checkout.
+uses Today, the check-in and booking dialogs, the Calendar, checkout and Balances.
 
 Runs the real composition root in a fresh subprocess (offscreen) on an embedded clinic
 filled with demo data, with a 10 ms QTimer on the UI thread; the gap between ticks is the
@@ -141,6 +141,16 @@ def _child() -> None:
         step(
             "Checkout dialog: open, load price list",
             lambda: dialogs.append(today.open_checkout(done[0].id)),
+        )
+    balances = window.show_page("balances")
+    step("Balances: open, most owed first", balances.activate, 2.0)
+    step("Balances: search 'smi'", lambda: balances.grid.set_filter("smi"), 2.0)
+    step("Balances: clear the search", lambda: balances.grid.set_filter(""), 2.0)
+    owing = balances.grid.row_at(0)
+    if owing is not None:
+        step(
+            "Take payment: open and load the account",
+            lambda: dialogs.append(balances.take_payment(owing.id)),
         )
     for dialog in dialogs:
         dialog.reject()

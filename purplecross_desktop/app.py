@@ -26,6 +26,7 @@ from purplecross_desktop.staff_session import StaffSession
 from purplecross_desktop.ui.context import AppContext, HealthCheck
 from purplecross_desktop.ui.main_window import MainWindow, PageSpec
 from purplecross_desktop.ui.pages.appointments_page import AppointmentsPage
+from purplecross_desktop.ui.pages.balances_page import BalancesPage
 from purplecross_desktop.ui.pages.calendar_page import CalendarPage
 from purplecross_desktop.ui.pages.clients_page import ClientsPage
 from purplecross_desktop.ui.pages.health_page import HealthPage
@@ -53,6 +54,7 @@ def default_pages() -> list[PageSpec]:
         PageSpec("patients", "Patients", PatientsPage),
         PageSpec("clients", "Clients", ClientsPage),
         PageSpec("invoices", "Invoices", InvoicesPage),
+        PageSpec("balances", "Balances", BalancesPage),
         PageSpec("reports", "Reports", ReportsPage),
         PageSpec("queues", "Queue monitor", QueueMonitorPage, Permission.MONITOR_QUEUES),
         PageSpec("health", "Health", HealthPage),
@@ -94,7 +96,7 @@ def build_context(
         session_factory=factory,
         # every write from a screen is made, audited and permission-checked as the
         # staff member signed in at this workstation
-        services=build_services(factory, bus, current_actor=staff_session.actor),
+        services=build_services(factory, bus, current_actor=staff_session.actor, cache=cache),
         staff_session=staff_session,
         engine=engine,
         cache=cache,

@@ -7,9 +7,12 @@ services a screen does.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from purplecross_desktop.database.session import SessionFactory
+from purplecross_desktop.desk_cache import CachedFrontDesk
 from purplecross_desktop.domain.access import AccessService
+from purplecross_desktop.domain.accounts import AccountService
 from purplecross_desktop.domain.appointments import AppointmentService
 from purplecross_desktop.domain.audit import AuditService
 from purplecross_desktop.domain.billing import InvoiceService
@@ -23,6 +26,9 @@ from purplecross_desktop.domain.reminders import ReminderService
 from purplecross_desktop.domain.rooms import RoomService
 from purplecross_desktop.domain.service import CurrentActor, system_actor
 from purplecross_desktop.domain.staff import StaffService
+
+if TYPE_CHECKING:
+    from cache import CacheService
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +48,7 @@ class Services:
     access: AccessService
     price_list: PriceListService
     front_desk: FrontDeskQueries
+    accounts: AccountService
 
 
 def build_services(
@@ -49,12 +56,14 @@ def build_services(
     events: EventBus | None = None,
     *,
     current_actor: CurrentActor = system_actor,
+    cache: CacheService | None = None,
 ) -> Services:
     """Build every service on ``session_factory``, publishing to ``events`` (a new bus if None).
 
     ``current_actor`` names who acts when a call names no actor: a workstation passes its
     signed-in staff member (recorded in the audit log, checked against the role's
-    permissions); workers and the command line act as the system.
+    permissions); workers and the command line act as the system. With ``cache`` the
+    front desk's reads go through it while it is shared (see :mod:`desk_cache`).
     """
     bus = events or EventBus()
     who = current_actor
@@ -71,5 +80,10 @@ def build_services(
         audit=AuditService(session_factory),
         access=AccessService(session_factory, who),
         price_list=PriceListService(session_factory, bus, current_actor=who),
-        front_desk=FrontDeskQueries(session_factory),
+        front_desk=(
+            FrontDeskQueries(session_factory)
+            if cache is None
+            else CachedFrontDesk(session_factory, cache)
+        ),
+        accounts=AccountService(session_factory, bus, current_actor=who),
     )

@@ -78,6 +78,10 @@ def main() -> None:
     CalendarPage.clock = staticmethod(lambda: NOW)  # type: ignore[method-assign]
     app = QApplication(sys.argv[:1])
     context = build_context(load_settings(), start_jobs=False)
+    # The demo's front-desk login: every change is made as the signed-in staff member.
+    desk_staff = context.services.staff.authenticate("desk", "purplecross")
+    assert desk_staff is not None, "the demo data has no 'desk' login"
+    context.staff_session.sign_in(desk_staff)
     _morning(context)
     window = build_window(context)
     window.resize(1440, 860)
@@ -137,6 +141,27 @@ def main() -> None:
         dialog.grab().save(str(out / f"desk-checkout-{theme}.png"))
         dialog.reject()
         print("wrote checkout", theme)
+    # The outstanding-balance list and Take payment for whoever owes most: part paid in cash.
+    from purplecross_desktop.ui.pages.balances_page import BalancesPage
+
+    for theme in ("light", "dark"):
+        apply_theme(app, theme)
+        window.apply_chrome(theme)
+        balances = window.show_page("balances")
+        assert isinstance(balances, BalancesPage)
+        settle()
+        window.grab().save(str(out / f"desk-balances-{theme}.png"))
+        owing = balances.grid.row_at(0)
+        if owing is not None:
+            payment = balances.take_payment(owing.id)
+            settle()
+            payment.amount.setText("20.00")
+            payment.tendered.setText("50")
+            payment._recompute()
+            settle(300)
+            payment.grab().save(str(out / f"desk-take-payment-{theme}.png"))
+            payment.reject()
+        print("wrote balances", theme)
     window.close()
     shutdown(context)
 

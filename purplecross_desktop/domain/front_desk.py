@@ -20,6 +20,7 @@ from purplecross_desktop.domain.billing import Invoice, InvoiceStatus
 from purplecross_desktop.domain.clients import Client, ClientPhone
 from purplecross_desktop.domain.errors import NotFound
 from purplecross_desktop.domain.patients import Patient, PatientWeight
+from purplecross_desktop.domain.price_list import PriceItem
 from purplecross_desktop.domain.query import like_pattern
 from purplecross_desktop.domain.rooms import Room
 from purplecross_desktop.domain.staff import Staff
@@ -346,6 +347,16 @@ class FrontDeskQueries:
         stmt = sa.select(Room.id, Room.name).where(Room.active.is_(True)).order_by(Room.name)
         with self._sessions() as session:
             return [Choice(r[0], r[1]) for r in session.execute(stmt)]
+
+    def price_items(self) -> list[PriceItem]:
+        """The active price list entries by name (what checkout offers)."""
+        stmt = (
+            sa.select(PriceItem)
+            .where(PriceItem.active.is_(True))
+            .order_by(sa.func.lower(PriceItem.name), PriceItem.id)
+        )
+        with self._sessions() as session:
+            return list(session.scalars(stmt))
 
     def client_balance(self, client_id: int) -> Decimal:
         """What the client owes on open invoices."""

@@ -365,7 +365,7 @@ class CheckoutDialog(DeskDialog):
 
         def load() -> tuple[AppointmentCard, list[PriceItem]]:
             card = services.front_desk.appointment_card(appointment_id)
-            return card, services.price_list.search(limit=1000).items
+            return card, services.front_desk.price_items()
 
         self.context.background(self, load).success(self._loaded).failure(
             self.show_errors

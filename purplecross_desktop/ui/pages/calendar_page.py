@@ -7,13 +7,15 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, Final
 
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QScrollArea, QWidget
 
 from purplecross_desktop.clinic_time import CLOSES, OPENS, ClinicTime
 from purplecross_desktop.database.base import AppointmentId, RoomId, StaffId, utcnow
 from purplecross_desktop.domain.appointments import FREEING
 from purplecross_desktop.domain.errors import DomainError
-from purplecross_desktop.domain.front_desk import BoardRow, Choice
+from purplecross_desktop.domain.events import DomainEvent
+from purplecross_desktop.domain.front_desk import BoardProbe, BoardRow, Choice
 from purplecross_desktop.ui.actor import current_actor
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.pages.base import Page
@@ -25,14 +27,31 @@ from widgets.scheduler import SchedulerColumn, SchedulerItem, SchedulerView
 
 SPANS: Final = (("day", "Day"), ("week", "Week"))
 AXES: Final = (("vet", "By vet"), ("room", "By room"))
+#: How often the shown range is probed for other workstations' changes (one cheap query,
+#: or one Redis read when the clinic has Redis; see desk_cache.py).
+POLL_MS: Final = 3000
+
+
+class _EventBridge(QObject):
+    """Hops domain events (published on worker threads) onto the UI thread."""
+
+    sig_changed = Signal()
 
 
 class CalendarPage(Page):
     """The diary: columns are vets or rooms (day view) or the days of one vet's or room's
-    week (week view)."""
+    week (week view).
+
+    It follows changes made on this and other workstations: this window's own changes at
+    once, others' within a few seconds (a cheap probe of the shown range), keeping the
+    cursor slot and the scroll position.
+    """
 
     title = "Calendar"
     clock: Callable[[], dt.datetime] = staticmethod(utcnow)
+
+    #: Emitted after each load of the shown range with the number of appointments in it.
+    sig_range_loaded = Signal(int)
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -99,6 +118,22 @@ class CalendarPage(Page):
         for combo in (self.span, self.axis, self.subject):
             combo.currentIndexChanged.connect(lambda _i: self.reload())
         self._loaded_choices = False
+        self._probe: BoardProbe | None = None
+        self._probed_range: tuple[dt.datetime, dt.datetime] | None = None
+        self._loading = False
+        self._reload_again = False
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._check_for_changes)
+        self._bridge = _EventBridge(self)
+        self._bridge.sig_changed.connect(self.reload, Qt.ConnectionType.QueuedConnection)
+        self._unsubscribe: list[Callable[[], None]] = []
+        if context.services is not None:
+            for pattern in ("appointment.*", "patient.*"):
+                self._unsubscribe.append(
+                    context.services.events.subscribe(pattern, self._on_domain_event)
+                )
+        self.destroyed.connect(lambda *_: self._stop_listening())
 
     # Public API ---------------------------------------------------------------
     def activate(self) -> None:
@@ -106,7 +141,13 @@ class CalendarPage(Page):
             self._load_choices()
         else:
             self.reload()
+        self._poll.start()
         self.view.setFocus()
+
+    def stop(self) -> None:
+        """Stop following changes (the window is closing)."""
+        self._poll.stop()
+        self._stop_listening()
 
     def go(self, direction: int) -> None:
         step = 7 if self.span.currentData() == "week" else 1
@@ -129,13 +170,19 @@ class CalendarPage(Page):
         if services is None or not self._loaded_choices:
             return
         self._update_subjects()
-        first, days = self.range()
-        start = self.clinic_time.day_bounds(first)[0]
-        end = self.clinic_time.day_bounds(first + dt.timedelta(days=days - 1))[1]
+        start, end = self.shown_range()
+        if self._loading:
+            self._reload_again = True
+            return
+        self._loading = True
         queries = services.front_desk
-        self.context.background(self, lambda: queries.board(start, end)).success(
-            self._show
-        ).failure(self._show_error).run_in_background()
+
+        def load() -> tuple[tuple[dt.datetime, dt.datetime], BoardProbe, list[BoardRow]]:
+            return (start, end), queries.board_probe(start, end), queries.board(start, end)
+
+        self.context.background(self, load).success(self._loaded).failure(
+            self._show_error
+        ).finally_(self._load_finished).run_in_background()
 
     def book_at_cursor(self) -> None:
         key, minute = self.view.cursor_slot()
@@ -181,6 +228,51 @@ class CalendarPage(Page):
             )
             for n in range(days)
         ]
+
+    def shown_range(self) -> tuple[dt.datetime, dt.datetime]:
+        """The instants the view covers: [start of the first day, end of the last)."""
+        first, days = self.range()
+        start = self.clinic_time.day_bounds(first)[0]
+        end = self.clinic_time.day_bounds(first + dt.timedelta(days=days - 1))[1]
+        return start, end
+
+    def _loaded(
+        self, loaded: tuple[tuple[dt.datetime, dt.datetime], BoardProbe, list[BoardRow]]
+    ) -> None:
+        shown, probe, rows = loaded
+        self._probed_range, self._probe = shown, probe
+        if shown == self.shown_range():  # the user may have moved on meanwhile
+            self._show(rows)
+        self.sig_range_loaded.emit(len(self.rows))
+
+    def _load_finished(self) -> None:
+        self._loading = False
+        if self._reload_again:
+            self._reload_again = False
+            self.reload()
+
+    def _check_for_changes(self) -> None:
+        """The cheap probe of the shown range; a full reload only when it moved."""
+        services = self.context.services
+        if services is None or self._loading or not self.isVisible():
+            return
+        shown = self.shown_range()
+        if shown != self._probed_range:
+            self.reload()
+            return
+        queries = services.front_desk
+        self.context.background(self, lambda: queries.board_probe(*shown)).success(
+            lambda probe: self.reload() if probe != self._probe else None
+        ).failure(lambda _exc: None).run_in_background()
+
+    def _on_domain_event(self, _event: DomainEvent) -> None:
+        # Runs on the publishing thread: only emit, the queued signal does the rest.
+        self._bridge.sig_changed.emit()
+
+    def _stop_listening(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
 
     def _show(self, rows: list[BoardRow]) -> None:
         self.rows = [r for r in rows if r.status not in FREEING]
