@@ -27,6 +27,7 @@ JOB_TABLES = (
     "job_worker",
     "job_paused_queue",
     "email_log",
+    "sms_log",
     "job_rate_window",
     "domain_event",
     "event_delivery",
@@ -103,6 +104,10 @@ def _register_families(platform: JobPlatform, settings: Settings, services: Serv
     # A missing dependency of a family is an error, never a silent skip.
     email = importlib.import_module("jobs.email")
     email.register(platform, settings)
+    sms = importlib.import_module("jobs.sms")
+    sms.register(platform, sms.gateway_from_settings(settings))
+    notifications = importlib.import_module("jobs.notifications")
+    notifications.register(platform, services)
     event_dispatch = importlib.import_module("jobs.event_dispatch")
     handlers = event_dispatch.EventHandlers()
     for add_handlers in DURABLE_HANDLERS:

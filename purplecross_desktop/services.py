@@ -17,6 +17,7 @@ from purplecross_desktop.domain.clients import ClientService
 from purplecross_desktop.domain.events import EventBus
 from purplecross_desktop.domain.front_desk import FrontDeskQueries
 from purplecross_desktop.domain.medical import MedicalService
+from purplecross_desktop.domain.notifications import NotificationService
 from purplecross_desktop.domain.patients import PatientService
 from purplecross_desktop.domain.price_list import PriceListService
 from purplecross_desktop.domain.reminders import ReminderService
@@ -42,6 +43,7 @@ class Services:
     access: AccessService
     price_list: PriceListService
     front_desk: FrontDeskQueries
+    notifications: NotificationService
 
 
 def build_services(
@@ -72,4 +74,5 @@ def build_services(
         access=AccessService(session_factory, who),
         price_list=PriceListService(session_factory, bus, current_actor=who),
         front_desk=FrontDeskQueries(session_factory),
+        notifications=NotificationService(session_factory, bus, current_actor=who),
     )
