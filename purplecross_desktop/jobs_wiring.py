@@ -125,9 +125,22 @@ def _add_reminders(
     )
 
 
+def _add_notifications(
+    handlers: Any, platform: JobPlatform, settings: Settings, services: Services
+) -> None:
+    from jobs import notification_triggers
+
+    notification_triggers.register(
+        handlers, platform.services["notifications"], settings.clinic_currency
+    )
+
+
 #: Functions that register durable event handlers (reminders; webhooks and workflows next):
 #: each gets the handler registry, the platform, the settings and the domain services.
-DURABLE_HANDLERS: list[Callable[[Any, JobPlatform, Settings, Services], None]] = [_add_reminders]
+DURABLE_HANDLERS: list[Callable[[Any, JobPlatform, Settings, Services], None]] = [
+    _add_reminders,
+    _add_notifications,
+]
 
 
 def start_families(
@@ -135,6 +148,7 @@ def start_families(
     bus: EventBus | None = None,
     poll_interval: float = 15.0,
     scan_interval: float = 300.0,
+    alert_interval: float = 30.0,
 ) -> Callable[[], None]:
     """Start what the families run beside the consumers; returns the function that stops it.
 
@@ -142,7 +156,9 @@ def start_families(
     on the bus of the platform's own domain services, and polls the event table (now,
     then every ``poll_interval`` seconds): events whose writer died right after
     committing, or that another workstation wrote, are delivered. The reminder scan is
-    enqueued now and every ``scan_interval`` seconds (one job per slot cluster-wide).
+    enqueued now and every ``scan_interval`` seconds (one job per slot cluster-wide). Every
+    ``alert_interval`` seconds, dead jobs and queues without a live worker are reported to
+    the admins (``jobs.notification_triggers.AlertWatcher``).
     """
     from jobs.event_dispatch import DispatchTrigger, EventDispatchService
 
@@ -157,12 +173,17 @@ def start_families(
 
     scans = ScanTrigger(platform.services["reminders"], scan_interval)
     scans.start()  # now (also at worker start), then every scan_interval
+    from jobs.notification_triggers import AlertWatcher
+
+    alerts = AlertWatcher(platform, platform.services["notifications"], alert_interval)
+    alerts.start()  # dead jobs and unserved queues → admins, every alert_interval
 
     def stop() -> None:
         for unsubscribe in unsubscribers:
             unsubscribe()
         trigger.stop()
         scans.stop()
+        alerts.stop()
 
     return stop
 
