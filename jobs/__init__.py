@@ -97,6 +97,36 @@ def queue_email(
     return job_id
 
 
+def queue_notification(
+    kind: str,
+    recipients: Sequence[Any] | str,
+    title: str,
+    message: str,
+    channels: Sequence[str] | None = None,
+    expires_at: dt.datetime | None = None,
+    **options: Any,
+) -> list[JobId]:
+    """Queue a notification on the configured platform: one job per recipient.
+
+    ``kind`` is one of ``NotificationKind`` (``payment_received``, ``report_ready``, ...);
+    ``recipients`` are ``client:<id>``, ``staff:<id>``, ``role:<role>``, email addresses
+    or phone numbers; ``channels`` (``email``, ``sms``, ``in_app``) default to each
+    client's preferred channel and each staff member's inbox. Nothing is sent after
+    ``expires_at``. ``options``: ``link``, ``important``, ``idempotency_key``, ``record``
+    (see :meth:`jobs.notifications.NotificationJobs.queue`). Returns the job ids.
+
+    Raises:
+        ValidationError: a bad kind, recipient, channel, text or expiry (nothing queued).
+    """
+    service = default_platform().services.get("notifications")
+    if service is None:
+        raise NotConfiguredError("the notifications job family is not registered on the platform")
+    job_ids: list[JobId] = service.queue(
+        kind, recipients, title, message, channels, expires_at, **options
+    )
+    return job_ids
+
+
 __all__ = [
     "JobContext",
     "JobId",
@@ -117,4 +147,5 @@ __all__ = [
     "default_platform",
     "enqueue",
     "queue_email",
+    "queue_notification",
 ]

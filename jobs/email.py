@@ -125,7 +125,7 @@ def message_id_for(key: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@purplecross.invalid>"
 
 
-def _check_addresses(to: str | Sequence[str]) -> list[str]:
+def check_addresses(to: str | Sequence[str]) -> list[str]:
     """The recipients as they will be sent; a domain in Unicode is sent in IDNA form.
 
     A mailbox name (before the @) in Unicode needs SMTPUTF8, which not every server
@@ -155,6 +155,9 @@ def _check_addresses(to: str | Sequence[str]) -> list[str]:
         plain = f"{local}@{domain}"
         out.append(formataddr((name, plain)) if name else plain)
     return out
+
+
+_check_addresses = check_addresses
 
 
 class EmailBusyError(TransientError):
@@ -194,11 +197,15 @@ class EmailService:
         attachments: Sequence[Attachment | Path] = (),
         idempotency_key: str | None = None,
         record: RecordLinks | Mapping[str, int | None] | None = None,
+        expires_at: dt.datetime | None = None,
     ) -> JobId:
         """Check, then enqueue an email on the ``email`` queue; returns the job id.
 
+        With ``expires_at``, a message that has not gone by then is dropped, never sent late.
+
         Raises:
-            ValueError: a bad address, an empty subject, oversized attachments.
+            ValueError: a bad address, an empty subject, oversized attachments, a naive or
+                past ``expires_at``.
             EmailTemplateError: an unknown template or a missing required context key.
         """
         addresses = _check_addresses(to)
@@ -209,10 +216,15 @@ class EmailService:
             raise ValueError(f"attachments: at most {MAX_ATTACHMENTS_BYTES // 2**20} MiB in all")
         # Render now: a broken template or context fails here, not in a worker later.
         self.templates.render(template, context, self.clinic, subject, bool(files))
+        if expires_at is not None:
+            if expires_at.tzinfo is None:
+                raise ValueError("expires_at: must be timezone-aware")
+            if expires_at <= utcnow():
+                raise ValueError("expires_at: must be in the future")
         key = idempotency_key or uuid.uuid4().hex
         if len(key) > MAX_KEY:
             raise ValueError(f"idempotency_key: at most {MAX_KEY} characters; got {len(key)}")
-        payload = {
+        payload: dict[str, Any] = {
             "key": key,
             "to": addresses,
             "subject": subject,
@@ -223,6 +235,8 @@ class EmailService:
                 for f in files
             ],
         }
+        if expires_at is not None:
+            payload["expires_at"] = expires_at.astimezone(dt.UTC).isoformat()
         return self.platform.enqueue(
             EMAIL, TASK, payload, idempotency_key=f"email:{key}", record=record
         )
@@ -238,6 +252,9 @@ class EmailService:
         outcome instead of sending a second copy.
         """
         key = payload["key"]
+        expires = payload.get("expires_at")
+        if expires is not None and dt.datetime.fromisoformat(expires) <= utcnow():
+            return f"dropped: expired at {expires}"
         message = self.build(payload)
         owner = f"{job.job_id}:{job.attempt}"
         status = self._take_lease(key, payload, job.job_id, message["Message-ID"], owner)

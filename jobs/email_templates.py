@@ -61,6 +61,12 @@ TEMPLATES: dict[str, TemplateSpec] = {
             "A reminder in the clinic's words: medication refills, follow-ups, payments.",
         ),
         TemplateSpec(
+            "notification",
+            frozenset({"message"}),
+            frozenset({"recipient_name", "title"}),
+            "A notification (payment received, cancellation, report ready, ...) by email.",
+        ),
+        TemplateSpec(
             "test_message",
             frozenset({"sent_by"}),
             frozenset(),

@@ -27,6 +27,7 @@ JOB_TABLES = (
     "job_worker",
     "job_paused_queue",
     "email_log",
+    "sms_log",
     "job_rate_window",
     "domain_event",
     "event_delivery",
@@ -103,6 +104,10 @@ def _register_families(platform: JobPlatform, settings: Settings, services: Serv
     # A missing dependency of a family is an error, never a silent skip.
     email = importlib.import_module("jobs.email")
     email.register(platform, settings)
+    sms = importlib.import_module("jobs.sms")
+    sms.register(platform, sms.gateway_from_settings(settings))
+    notifications = importlib.import_module("jobs.notifications")
+    notifications.register(platform, services)
     event_dispatch = importlib.import_module("jobs.event_dispatch")
     handlers = event_dispatch.EventHandlers()
     for add_handlers in DURABLE_HANDLERS:
@@ -120,9 +125,22 @@ def _add_reminders(
     )
 
 
+def _add_notifications(
+    handlers: Any, platform: JobPlatform, settings: Settings, services: Services
+) -> None:
+    from jobs import notification_triggers
+
+    notification_triggers.register(
+        handlers, platform.services["notifications"], settings.clinic_currency
+    )
+
+
 #: Functions that register durable event handlers (reminders; webhooks and workflows next):
 #: each gets the handler registry, the platform, the settings and the domain services.
-DURABLE_HANDLERS: list[Callable[[Any, JobPlatform, Settings, Services], None]] = [_add_reminders]
+DURABLE_HANDLERS: list[Callable[[Any, JobPlatform, Settings, Services], None]] = [
+    _add_reminders,
+    _add_notifications,
+]
 
 
 def start_families(
@@ -130,6 +148,7 @@ def start_families(
     bus: EventBus | None = None,
     poll_interval: float = 15.0,
     scan_interval: float = 300.0,
+    alert_interval: float = 30.0,
 ) -> Callable[[], None]:
     """Start what the families run beside the consumers; returns the function that stops it.
 
@@ -137,7 +156,9 @@ def start_families(
     on the bus of the platform's own domain services, and polls the event table (now,
     then every ``poll_interval`` seconds): events whose writer died right after
     committing, or that another workstation wrote, are delivered. The reminder scan is
-    enqueued now and every ``scan_interval`` seconds (one job per slot cluster-wide).
+    enqueued now and every ``scan_interval`` seconds (one job per slot cluster-wide). Every
+    ``alert_interval`` seconds, dead jobs and queues without a live worker are reported to
+    the admins (``jobs.notification_triggers.AlertWatcher``).
     """
     from jobs.event_dispatch import DispatchTrigger, EventDispatchService
 
@@ -152,12 +173,17 @@ def start_families(
 
     scans = ScanTrigger(platform.services["reminders"], scan_interval)
     scans.start()  # now (also at worker start), then every scan_interval
+    from jobs.notification_triggers import AlertWatcher
+
+    alerts = AlertWatcher(platform, platform.services["notifications"], alert_interval)
+    alerts.start()  # dead jobs and unserved queues → admins, every alert_interval
 
     def stop() -> None:
         for unsubscribe in unsubscribers:
             unsubscribe()
         trigger.stop()
         scans.stop()
+        alerts.stop()
 
     return stop
 

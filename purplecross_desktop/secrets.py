@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 SERVICE = "purplecross"
-KNOWN = ("smtp_password", "redis_password", "job_signing_key")
+KNOWN = ("smtp_password", "redis_password", "job_signing_key", "sms_gateway_token")
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from purplecross_desktop.domain.clients import ClientService
 from purplecross_desktop.domain.events import EventBus
 from purplecross_desktop.domain.front_desk import FrontDeskQueries
 from purplecross_desktop.domain.medical import MedicalService
+from purplecross_desktop.domain.notifications import NotificationService
 from purplecross_desktop.domain.patients import PatientService
 from purplecross_desktop.domain.price_list import PriceListService
 from purplecross_desktop.domain.reminders import ReminderService
@@ -49,6 +50,7 @@ class Services:
     price_list: PriceListService
     front_desk: FrontDeskQueries
     accounts: AccountService
+    notifications: NotificationService
 
 
 def build_services(
@@ -86,4 +88,5 @@ def build_services(
             else CachedFrontDesk(session_factory, cache)
         ),
         accounts=AccountService(session_factory, bus, current_actor=who),
+        notifications=NotificationService(session_factory, bus, current_actor=who),
     )

@@ -24,6 +24,7 @@ ENV_PREFIX = "PURPLECROSS_"
 
 SmtpTls = Literal["none", "starttls", "ssl"]
 Theme = Literal["system", "light", "dark"]
+SmsGatewayKind = Literal["log", "http"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -78,6 +79,10 @@ class Settings:
     smtp_sender: str = "Purple Cross <clinic@localhost>"
     smtp_timeout: float = 30.0
     smtp_ca_file: Path | None = None
+    sms_gateway: SmsGatewayKind = "log"
+    sms_gateway_url: str | None = None
+    sms_sender: str = "PurpleCross"
+    sms_timeout: float = 10.0
     clinic_name: str = "Purple Cross Veterinary Clinic"
     clinic_address: str = ""
     clinic_timezone: str = "UTC"
@@ -191,6 +196,8 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
         raise SettingsError(name, "must be true or false", source)
     if kind == "SmtpTls":
         return _choice(name, raw, get_args(SmtpTls), source)
+    if kind == "SmsGatewayKind":
+        return _choice(name, raw, get_args(SmsGatewayKind), source)
     if kind == "Theme":
         return _choice(name, raw, get_args(Theme), source)
     if not isinstance(raw, str):
@@ -208,6 +215,8 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
                 name, "must be a time of day as HH:MM, e.g. 09:00", source
             ) from None
         return raw.strip()
+    if name == "sms_gateway_url" and raw and not raw.startswith(("http://", "https://")):
+        raise SettingsError(name, "must start with http:// or https://", source)
     if name == "redis_url" and raw and not raw.startswith(("redis://", "rediss://", "unix://")):
         raise SettingsError(name, "must start with redis://, rediss:// or unix://", source)
     return raw

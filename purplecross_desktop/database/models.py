@@ -9,6 +9,7 @@ import purplecross_desktop.domain.billing
 import purplecross_desktop.domain.clients
 import purplecross_desktop.domain.event_log
 import purplecross_desktop.domain.medical
+import purplecross_desktop.domain.notifications
 import purplecross_desktop.domain.patients
 import purplecross_desktop.domain.price_list
 import purplecross_desktop.domain.reminders

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QStackedWidget,
+    QSystemTrayIcon,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +30,7 @@ from purplecross_desktop.settings import mask_url
 from purplecross_desktop.staff_session import SignedIn
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.idle import IdleWatcher
+from purplecross_desktop.ui.notifications import NotificationCentre
 from purplecross_desktop.ui.pages.base import Page
 from purplecross_desktop.ui.sign_in import SignInScreen
 from purplecross_desktop.ui.style import chrome_qss
@@ -96,6 +98,19 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         layout.addWidget(sidebar)
         layout.addWidget(self.stack, 1)
+        self.notification_centre = NotificationCentre(context)
+        self.notification_centre.hide()
+        self.notification_centre.sig_unread_changed.connect(self._on_unread_changed)
+        self.notification_centre.sig_important.connect(self._on_important)
+        self.notification_centre.sig_open_link.connect(self.open_link)
+        layout.addWidget(self.notification_centre)
+        self.tray: QSystemTrayIcon | None = None
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray = QSystemTrayIcon(self.windowIcon(), self)
+            self.tray.setToolTip("Purple Cross")
+            self.tray.messageClicked.connect(self._on_tray_clicked)
+            self.tray.show()
+        self._tray_link: str | None = None
         self.sign_in_screen = SignInScreen(context)
         self.sign_in_screen.sig_signed_in.connect(self._on_signed_in)
         self.sign_in_screen.sig_switch_user.connect(self.switch_user)
@@ -269,6 +284,24 @@ class MainWindow(QMainWindow):
         """A transient message in the status bar."""
         self.statusBar().showMessage(text, msecs)
 
+    def toggle_notifications(self) -> None:
+        """Show or hide the notifications centre beside the page."""
+        self.notification_centre.setVisible(not self.notification_centre.isVisible())
+        if self.notification_centre.isVisible():
+            self.notification_centre.refresh()
+
+    def open_link(self, link: str) -> None:
+        """Open what a notification points at: a file, or the queue monitor for a job."""
+        kind = link.partition(":")[0]
+        if kind in ("job", "queue"):
+            spec = next((s for s in self._specs if s.key == "queues"), None)
+            if spec is not None and self.allows(spec):
+                self.show_page("queues")
+            else:
+                self.show_message(f"The queue monitor is for admins ({link})")
+            return
+        QDesktopServices.openUrl(QUrl.fromLocalFile(link))
+
     # Internals ----------------------------------------------------------------
     def _build_user_panel(self) -> QWidget:
         panel = QFrame()
@@ -294,10 +327,42 @@ class MainWindow(QMainWindow):
         self.switch_button.clicked.connect(self.switch_user)
         buttons.addWidget(self.lock_button)
         buttons.addWidget(self.switch_button)
+        self.notifications_button = Button(
+            "Notifications", variant="secondary", button_size="small"
+        )
+        self.notifications_button.setObjectName("notificationsButton")
+        self.notifications_button.setToolTip("Show or hide your notifications (Ctrl+Shift+N)")
+        self.notifications_button.clicked.connect(self.toggle_notifications)
+        self._notifications_shortcut = QShortcut(QKeySequence("Ctrl+Shift+N"), self)
+        self._notifications_shortcut.activated.connect(self.toggle_notifications)
         layout.addWidget(self.user_label)
         layout.addWidget(self.role_label)
+        layout.addWidget(self.notifications_button)
         layout.addLayout(buttons)
         return panel
+
+    def _on_unread_changed(self, unread: int) -> None:
+        text = f"Notifications ({unread})" if unread else "Notifications"
+        self.notifications_button.setText(text)
+        self.notifications_button.setAccessibleName(
+            f"Notifications, {unread} unread" if unread else "Notifications"
+        )
+
+    def _on_important(self, item: object) -> None:
+        title = str(getattr(item, "title", ""))
+        message = str(getattr(item, "message", ""))
+        link = getattr(item, "link", None)
+        self._tray_link = link
+        hint = ": open" if link else ""
+        if self.tray is not None:
+            self.tray.showMessage(
+                f"{title}{hint}", message, QSystemTrayIcon.MessageIcon.Information
+            )
+        self.show_message(f"{title}{hint} — {message}", 10000)
+
+    def _on_tray_clicked(self) -> None:
+        if self._tray_link:
+            self.open_link(self._tray_link)
 
     def _on_signed_in(self, staff: object) -> None:
         self.context.staff_session.sign_in(staff)  # type: ignore[arg-type]
@@ -389,6 +454,9 @@ class MainWindow(QMainWindow):
         # Qt sends no close event to child widgets: stop every grid's worker and save its
         # layout here, before the composition root disposes of the database.
         self.idle.stop()
+        self.notification_centre.timer.stop()
+        if self.tray is not None:
+            self.tray.hide()
         for page in self._pages.values():
             for grid in page.findChildren(DataGrid):
                 grid.shutdown()
