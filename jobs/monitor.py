@@ -1,0 +1,330 @@
+"""What the queue monitor shows, read in a few SQL queries: queue overviews and failure triage.
+
+Qt-free (the pane, ``purplecross jobs`` and the health check all read it). Everything here
+reads only small columns: a job's args, kwargs, traceback and result are never loaded in
+bulk, so the cost of a refresh does not grow with the size of the jobs' data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import BigInteger, ColumnElement, Integer, Table, and_, func, select
+from sqlalchemy import cast as sql_cast
+
+from jobs.models import JobEvent, JobId, JobState
+from jobs.registry import JOB, JobRegistry, WorkerInfo, _percentile
+
+EVENT = cast(Table, JobEvent.__table__)
+
+#: States counted as failures on a card and in triage.
+FAILED_STATES = (JobState.FAILED_RETRYING.value, JobState.DEAD.value)
+#: How many of a queue's newest finished jobs the wait and run percentiles are taken over.
+PERCENTILE_SAMPLE = 2000
+#: Triage groups at most this many failed jobs (the newest); the count says when more exist.
+TRIAGE_SCAN_LIMIT = 50_000
+#: The job_event kind of a line a job wrote with ``job.log(...)``.
+LOG_EVENT = "log"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueOverview:
+    """One queue's card: counts per state, badges, throughput and latency.
+
+    Attributes:
+        queue: the queue's name.
+        counts: jobs per state (every state, zeros included).
+        paused: an admin paused the queue.
+        live_workers: live workers that serve the queue.
+        minutes: (minute start, completed, dead) for each minute of the window, oldest first.
+        failed_recently: jobs of the queue that died in the last ``recent`` minutes.
+        wait_p50_ms, wait_p95_ms, run_p50_ms, run_p95_ms: over the newest finished jobs
+            of the window (None when none finished).
+    """
+
+    queue: str
+    counts: dict[str, int]
+    paused: bool
+    live_workers: int
+    minutes: list[tuple[dt.datetime, int, int]]
+    failed_recently: int
+    wait_p50_ms: float | None
+    wait_p95_ms: float | None
+    run_p50_ms: float | None
+    run_p95_ms: float | None
+
+    @property
+    def no_workers(self) -> bool:
+        """No live worker serves this queue and it is not paused: its jobs will not run."""
+        return not self.paused and self.live_workers == 0
+
+    @property
+    def failures(self) -> int:
+        """Jobs failing now (retrying) or failed for good (dead)."""
+        return sum(self.counts.get(s, 0) for s in FAILED_STATES)
+
+    @property
+    def backlog(self) -> int:
+        """Jobs not yet running (outbox, waiting, scheduled, paused, retrying)."""
+        return sum(
+            self.counts.get(s.value, 0)
+            for s in (
+                JobState.OUTBOX,
+                JobState.WAITING,
+                JobState.SCHEDULED,
+                JobState.PAUSED,
+                JobState.FAILED_RETRYING,
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FailureGroup:
+    """Failed jobs that failed the same way (one error signature).
+
+    Attributes:
+        signature: the exception class and the message with ids, numbers and addresses
+            replaced by placeholders (``SMTPRecipientsRefused: <email> refused (<n>)``).
+        error_class: the exception class.
+        count: failed and dead jobs with this signature.
+        first_seen, last_seen: when the oldest and newest of them failed.
+        example_id: the newest job of the group.
+        example_message: its message as it was.
+        queues, tasks: where the group's jobs come from.
+        job_ids: every job of the group (what the group's retry or revoke acts on).
+    """
+
+    signature: str
+    error_class: str
+    count: int
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    example_id: JobId
+    example_message: str
+    queues: tuple[str, ...]
+    tasks: tuple[str, ...]
+    job_ids: list[JobId] = field(repr=False)
+    dead: int = 0
+
+
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
+    (re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.IGNORECASE), "<url>"),
+    (
+        re.compile(
+            r"\b[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\b", re.IGNORECASE
+        ),
+        "<id>",
+    ),
+    (re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"), "<ip>"),
+    (re.compile(r"\b(?:0x)?(?=[0-9a-f]*\d)[0-9a-f]{8,}\b", re.IGNORECASE), "<hex>"),
+    (re.compile(r"[-+]?\d+(?:[.,:]\d+)*"), "<n>"),
+)
+_SPACE = re.compile(r"\s+")
+
+
+def error_signature(error_class: str | None, message: str | None) -> str:
+    """The failure's signature: its class and its message, normalised.
+
+    E-mail addresses, URLs, UUIDs, IP addresses, hex strings with digits and numbers
+    become placeholders, so "job 17 timed out after 30 s" and "job 912 timed out after
+    31 s" fall into one group.
+    """
+    text = (message or "")[:500]
+    for pattern, placeholder in _PATTERNS:
+        text = pattern.sub(placeholder, text)
+    text = _SPACE.sub(" ", text).strip()
+    name = error_class or "Error"
+    return f"{name}: {text}" if text else name
+
+
+class MonitorReader:
+    """Reads what the monitor shows from the registry's tables.
+
+    Args:
+        registry: the job registry (its platform's engine, queues and clock).
+    """
+
+    def __init__(self, registry: JobRegistry) -> None:
+        self.registry = registry
+        self.engine = registry.engine
+        self.postgres = self.engine.dialect.name == "postgresql"
+
+    # Overview -----------------------------------------------------------------------
+    def overview(
+        self,
+        minutes: int = 60,
+        recent: int = 10,
+        workers: Sequence[WorkerInfo] | None = None,
+    ) -> list[QueueOverview]:
+        """A card per queue (configured queues and any queue with jobs), sorted by name.
+
+        Args:
+            minutes: the throughput window, in minutes (60 on the cards).
+            recent: the window of ``failed_recently``, in minutes (for alerts).
+            workers: the workers, when the caller read them already.
+        """
+        if minutes < 1 or recent < 1:
+            raise ValueError("minutes/recent: must be at least 1")
+        counts = self.registry.counts()
+        paused = self.registry.paused_queues()
+        if workers is None:
+            workers = self.registry.workers()
+        serving: dict[str, int] = {}
+        for worker in workers:
+            if worker.alive:
+                for queue in worker.queues:
+                    serving[queue] = serving.get(queue, 0) + 1
+        bucket = self._minute_bucket(JOB.c.finished_at)
+        with self.engine.connect() as conn:
+            now = self.registry.platform.recorder.now(conn)
+            start = (now - dt.timedelta(minutes=minutes - 1)).replace(second=0, microsecond=0)
+            recent_start = now - dt.timedelta(minutes=recent)
+            finished = (JobState.COMPLETED.value, JobState.DEAD.value)
+            per_minute = conn.execute(
+                select(JOB.c.queue, JOB.c.state, bucket, func.count())
+                .where(JOB.c.finished_at >= start, JOB.c.state.in_(finished))
+                .group_by(JOB.c.queue, JOB.c.state, bucket)
+            ).all()
+            died: dict[str, int] = {
+                queue: int(count)
+                for queue, count in conn.execute(
+                    select(JOB.c.queue, func.count())
+                    .where(JOB.c.state == JobState.DEAD.value, JOB.c.finished_at >= recent_start)
+                    .group_by(JOB.c.queue)
+                )
+            }
+            samples: dict[str, list[tuple[float | None, float | None]]] = {}
+            for queue in counts:
+                rows = conn.execute(
+                    select(JOB.c.wait_ms, JOB.c.duration_ms)
+                    .where(
+                        JOB.c.queue == queue,
+                        JOB.c.finished_at >= start,
+                        JOB.c.state.in_(finished),
+                    )
+                    .order_by(JOB.c.finished_at.desc())
+                    .limit(PERCENTILE_SAMPLE)
+                ).all()
+                samples[queue] = [(w, d) for w, d in rows]
+        first_minute = int(start.timestamp()) // 60
+        series: dict[str, list[list[int]]] = {q: [[0, 0] for _ in range(minutes)] for q in counts}
+        for queue, state, minute, count in per_minute:
+            index = int(minute) - first_minute
+            if queue in series and 0 <= index < minutes:
+                series[queue][index][0 if state == JobState.COMPLETED.value else 1] += int(count)
+        out = []
+        for queue in sorted(counts):
+            waits = [w for w, _ in samples[queue] if w is not None]
+            runs = [d for _, d in samples[queue] if d is not None]
+            out.append(
+                QueueOverview(
+                    queue=queue,
+                    counts=counts[queue],
+                    paused=queue in paused,
+                    live_workers=serving.get(queue, 0),
+                    minutes=[
+                        (start + dt.timedelta(minutes=i), done, dead)
+                        for i, (done, dead) in enumerate(series[queue])
+                    ],
+                    failed_recently=died.get(queue, 0),
+                    wait_p50_ms=_percentile(waits, 50),
+                    wait_p95_ms=_percentile(waits, 95),
+                    run_p50_ms=_percentile(runs, 50),
+                    run_p95_ms=_percentile(runs, 95),
+                )
+            )
+        return out
+
+    def _minute_bucket(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        """Whole minutes since the epoch of ``column`` (UTC), in SQL."""
+        if self.postgres:
+            return sql_cast(func.floor(func.extract("epoch", column) / 60), BigInteger)
+        minutes: ColumnElement[Any] = sql_cast(func.strftime("%s", column), Integer) / 60
+        return minutes
+
+    # Failure triage -------------------------------------------------------------------
+    def failure_groups(self, queue: str | None = None) -> list[FailureGroup]:
+        """Failed and dead jobs grouped by error signature, the biggest group first.
+
+        Reads only ids, queue, task, state, times and the error's class and message
+        (at most ``TRIAGE_SCAN_LIMIT`` jobs, the newest).
+        """
+        self.registry.platform.completions.flush()
+        conds: list[ColumnElement[bool]] = [JOB.c.state.in_(FAILED_STATES)]
+        if queue is not None:
+            conds.append(JOB.c.queue == queue)
+        when = func.coalesce(JOB.c.finished_at, JOB.c.started_at, JOB.c.enqueued_at)
+        stmt = (
+            select(
+                JOB.c.id,
+                JOB.c.queue,
+                JOB.c.task,
+                JOB.c.state,
+                when,
+                JOB.c.error_class,
+                func.substr(JOB.c.error_message, 1, 500),
+            )
+            .where(and_(*conds))
+            .order_by(JOB.c.seq.desc())
+            .limit(TRIAGE_SCAN_LIMIT)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        groups: dict[str, dict[str, Any]] = {}
+        for job_id, job_queue, task, state, at, error_class, message in rows:
+            signature = error_signature(error_class, message)
+            group = groups.get(signature)
+            if group is None:
+                # Rows come newest first: the first of a signature is its example.
+                group = groups[signature] = {
+                    "error_class": error_class or "Error",
+                    "ids": [],
+                    "first": at,
+                    "last": at,
+                    "example": (job_id, message or ""),
+                    "queues": set(),
+                    "tasks": set(),
+                    "dead": 0,
+                }
+            group["ids"].append(JobId(job_id))
+            group["queues"].add(job_queue)
+            group["tasks"].add(task)
+            group["dead"] += state == JobState.DEAD.value
+            if at is not None:
+                group["first"] = at if group["first"] is None else min(group["first"], at)
+                group["last"] = at if group["last"] is None else max(group["last"], at)
+        out = [
+            FailureGroup(
+                signature=signature,
+                error_class=g["error_class"],
+                count=len(g["ids"]),
+                first_seen=g["first"],
+                last_seen=g["last"],
+                example_id=JobId(g["example"][0]),
+                example_message=g["example"][1],
+                queues=tuple(sorted(g["queues"])),
+                tasks=tuple(sorted(g["tasks"])),
+                job_ids=g["ids"],
+                dead=g["dead"],
+            )
+            for signature, g in groups.items()
+        ]
+        out.sort(key=lambda g: (-g.count, g.signature))
+        return out
+
+    # Logs -----------------------------------------------------------------------------
+    def logs(self, job_id: str, limit: int = 1000) -> list[tuple[dt.datetime, str]]:
+        """The lines job ``job_id`` wrote with ``job.log(...)``, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(EVENT.c.at, EVENT.c.detail)
+                .where(EVENT.c.job_id == job_id, EVENT.c.kind == LOG_EVENT)
+                .order_by(EVENT.c.at, EVENT.c.id)
+                .limit(limit)
+            ).all()
+        return [(at, detail) for at, detail in rows]
