@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, Table, and_, func, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, Table, Text, and_, func, select
 from sqlalchemy import cast as sql_cast
 
 from jobs.models import JobEvent, JobId, JobState
-from jobs.registry import JOB, JobRegistry, WorkerInfo, _percentile
+from jobs.registry import JOB, JobNotFoundError, JobRegistry, WorkerInfo, _percentile
 
 EVENT = cast(Table, JobEvent.__table__)
 
@@ -140,6 +140,42 @@ def error_signature(error_class: str | None, message: str | None) -> str:
     text = _SPACE.sub(" ", text).strip()
     name = error_class or "Error"
     return f"{name}: {text}" if text else name
+
+
+#: A job's args and kwargs are loaded for the detail only up to this size (characters of
+#: JSON); past it the detail shows the first ``DATA_PREVIEW`` characters and the size.
+DATA_LIMIT = 256 * 1024
+DATA_PREVIEW = 4096
+#: The traceback shown is cut to this many characters (its end is kept: the raise).
+TRACEBACK_LIMIT = 20_000
+_BLOBS = ("args", "kwargs", "traceback", "result_summary")
+
+
+@dataclass(frozen=True, slots=True)
+class JobView:
+    """What the job detail shows, with large data summarised instead of loaded.
+
+    Attributes:
+        fields: the job's small columns (id, queue, task, state, attempts, times, error,
+            links, progress...), by column name.
+        data: ``{"args": [...], "kwargs": {...}}`` when it is at most ``DATA_LIMIT``
+            characters of JSON, else None.
+        data_size: the size of args plus kwargs, in characters of JSON.
+        data_preview: the start of the args' JSON when ``data`` is None.
+        result: the result summary (cut at ``DATA_PREVIEW``).
+        traceback: the last ``TRACEBACK_LIMIT`` characters of the traceback.
+        timeline: (at, kind, detail, worker) of each event, oldest first; log lines apart.
+        logs: (at, line) of each line the job wrote.
+    """
+
+    fields: dict[str, Any]
+    data: dict[str, Any] | None
+    data_size: int
+    data_preview: str
+    result: str
+    traceback: str
+    timeline: list[tuple[dt.datetime, str, str, str | None]]
+    logs: list[tuple[dt.datetime, str]]
 
 
 class MonitorReader:
@@ -316,6 +352,79 @@ class MonitorReader:
         ]
         out.sort(key=lambda g: (-g.count, g.signature))
         return out
+
+    def job_view(self, job_id: str) -> JobView:
+        """Job ``job_id`` for the detail: small columns whole, large data summarised.
+
+        Raises:
+            JobNotFoundError: no job has that id.
+        """
+        self.registry.platform.completions.flush()
+        small = [c for c in JOB.columns if c.name not in _BLOBS]
+        args_len = func.length(sql_cast(JOB.c.args, Text))
+        kwargs_len = func.length(sql_cast(JOB.c.kwargs, Text))
+        tb_len = func.length(func.coalesce(JOB.c.traceback, ""))
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(
+                        *small,
+                        args_len.label("_args_len"),
+                        kwargs_len.label("_kwargs_len"),
+                        tb_len.label("_tb_len"),
+                        func.substr(JOB.c.result_summary, 1, DATA_PREVIEW).label("_result"),
+                    ).where(JOB.c.id == job_id)
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                raise JobNotFoundError(f"job {job_id}: no such job")
+            size = int(row["_args_len"] or 0) + int(row["_kwargs_len"] or 0)
+            data: dict[str, Any] | None = None
+            preview = ""
+            if size <= DATA_LIMIT:
+                args, kwargs = conn.execute(
+                    select(JOB.c.args, JOB.c.kwargs).where(JOB.c.id == job_id)
+                ).one()
+                data = {"args": args, "kwargs": kwargs}
+            else:
+                preview = conn.execute(
+                    select(func.substr(sql_cast(JOB.c.args, Text), 1, DATA_PREVIEW)).where(
+                        JOB.c.id == job_id
+                    )
+                ).scalar_one()
+            tb_total = int(row["_tb_len"] or 0)
+            start = max(1, tb_total - TRACEBACK_LIMIT + 1)
+            traceback = conn.execute(
+                select(func.substr(JOB.c.traceback, start, TRACEBACK_LIMIT)).where(
+                    JOB.c.id == job_id
+                )
+            ).scalar_one()
+            events = conn.execute(
+                select(EVENT.c.at, EVENT.c.kind, EVENT.c.detail, EVENT.c.worker_id)
+                .where(EVENT.c.job_id == job_id)
+                .order_by(EVENT.c.at, EVENT.c.id)
+                .limit(5000)
+            ).all()
+        fields = {k: v for k, v in row.items() if not k.startswith("_")}
+        timeline: list[tuple[dt.datetime, str, str, str | None]] = [
+            (row["enqueued_at"], "enqueued", row["queue"], None)
+        ]
+        timeline += [
+            (at, kind, detail, worker) for at, kind, detail, worker in events if kind != LOG_EVENT
+        ]
+        logs = [(at, detail) for at, kind, detail, _w in events if kind == LOG_EVENT]
+        return JobView(
+            fields=fields,
+            data=data,
+            data_size=size,
+            data_preview=preview,
+            result=row["_result"] or "",
+            traceback=("…" if start > 1 else "") + (traceback or ""),
+            timeline=timeline,
+            logs=logs,
+        )
 
     # Logs -----------------------------------------------------------------------------
     def logs(self, job_id: str, limit: int = 1000) -> list[tuple[dt.datetime, str]]:

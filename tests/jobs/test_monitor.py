@@ -136,3 +136,30 @@ def test_job_log_lines_are_kept_in_order_and_cut(harness: Harness, platform: Job
     assert lines[0] == "working on rex"
     assert lines[1] == "x" * 2000
     assert reader.logs("no-such-job") == []
+
+
+def test_job_view_summarises_large_data_and_splits_logs_from_the_timeline(
+    harness: Harness, platform: JobPlatform
+) -> None:
+    from jobs.monitor import DATA_LIMIT, DATA_PREVIEW
+
+    registry = JobRegistry(platform)
+    reader = MonitorReader(registry)
+    harness.runner(platform)
+    small = platform.enqueue("email", "t.fine", "rex")
+    big = platform.enqueue("email", "t.fine", "P" * (DATA_LIMIT + 10))
+    wait_until(lambda: all(registry.get(j).job.state == "completed" for j in (small, big)))
+    view = reader.job_view(small)
+    assert view.data == {"args": ["rex"], "kwargs": {}}
+    assert view.fields["state"] == "completed"
+    assert "args" not in view.fields
+    assert view.timeline[0][1] == "enqueued"
+    assert "log" not in {kind for _at, kind, _d, _w in view.timeline}
+    assert view.logs[0][1] == "working on rex"
+    large = reader.job_view(big)
+    assert large.data is None
+    assert large.data_size > DATA_LIMIT
+    assert large.data_preview.startswith('["PPP')
+    assert len(large.data_preview) == DATA_PREVIEW
+    with pytest.raises(LookupError, match="no such job"):
+        reader.job_view("nope")
