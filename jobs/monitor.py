@@ -426,6 +426,63 @@ class MonitorReader:
             logs=logs,
         )
 
+    # Workers --------------------------------------------------------------------------
+    def workers_view(self) -> list[dict[str, Any]]:
+        """Every registered worker as a row: host, pid, queues, threads, times, state
+        ("live", "lost": it stopped heartbeating, "stopped": it shut down), the jobs it
+        runs now with how long each has run, and for a lost worker where its jobs are now.
+        """
+        workers = self.registry.workers()
+        gone = [w.id for w in workers if not w.alive]
+        with self.engine.connect() as conn:
+            now = self.registry.platform.recorder.now(conn)
+            running = conn.execute(
+                select(JOB.c.worker_id, JOB.c.id, JOB.c.task, JOB.c.started_at).where(
+                    JOB.c.state == JobState.ACTIVE.value
+                )
+            ).all()
+            fates = (
+                conn.execute(
+                    select(JOB.c.worker_id, JOB.c.state, func.count())
+                    .where(JOB.c.worker_id.in_(gone))
+                    .group_by(JOB.c.worker_id, JOB.c.state)
+                ).all()
+                if gone
+                else []
+            )
+        current: dict[str, list[str]] = {}
+        for worker_id, job_id, task, started_at in running:
+            seconds = (now - started_at).total_seconds() if started_at else 0.0
+            current.setdefault(worker_id, []).append(f"{task} {job_id[:8]} ({seconds:.0f} s)")
+        after: dict[str, list[str]] = {}
+        for worker_id, state, count in fates:
+            after.setdefault(worker_id, []).append(f"{count} {state.replace('_', ' ')}")
+        rows = []
+        for w in workers:
+            if w.alive:
+                status = "live"
+            elif w.stopped_at is not None:
+                status = "stopped"
+            else:
+                status = "lost"
+            rows.append(
+                {
+                    "id": w.id,
+                    "host": w.host,
+                    "pid": w.pid,
+                    "queues": ", ".join(w.queues),
+                    "threads": sum(w.concurrency.values()),
+                    "embedded": w.embedded,
+                    "started_at": w.started_at,
+                    "last_heartbeat": w.last_heartbeat,
+                    "heartbeat_age_s": round((now - w.last_heartbeat).total_seconds(), 1),
+                    "status": status,
+                    "current": "; ".join(current.get(w.id, [])),
+                    "jobs_after": ", ".join(sorted(after.get(w.id, []))) if not w.alive else "",
+                }
+            )
+        return rows
+
     # Logs -----------------------------------------------------------------------------
     def logs(self, job_id: str, limit: int = 1000) -> list[tuple[dt.datetime, str]]:
         """The lines job ``job_id`` wrote with ``job.log(...)``, oldest first."""

@@ -65,6 +65,8 @@ class SqlSource:
         sort_columns: Key -> expression to sort by instead (e.g. ``func.lower(name)`` backed
             by an index on it, for case-insensitive order).
         searchable: Keys the global search may look at (default: every column).
+        search_also: Expressions the global search matches too without loading them
+            (a job's args: searched in SQL, never fetched into the grid).
     """
 
     def __init__(
@@ -75,6 +77,7 @@ class SqlSource:
         id_column: SqlExpr,
         sort_columns: Mapping[str, SqlExpr] | None = None,
         searchable: Sequence[str] | None = None,
+        search_also: Sequence[SqlExpr] = (),
     ) -> None:
         if not columns:
             raise ValueError("columns: map at least one grid column key to a SQL expression")
@@ -84,6 +87,7 @@ class SqlSource:
         self._id = _as_expr(id_column)
         self._sort = {key: _as_expr(expr) for key, expr in (sort_columns or {}).items()}
         self._searchable = set(searchable) if searchable is not None else set(self._columns)
+        self._search_also = [_as_expr(expr) for expr in search_also]
         self._dialect = ""  # learnt from the first query's connection
         for key in (*self._sort, *self._searchable):
             if key not in self._columns:
@@ -132,6 +136,7 @@ class SqlSource:
         if needle:
             keys = [k for k in (query.search_keys or self._columns) if k in self._searchable]
             texts = [_contains(self._columns[k], needle) for k in keys]
+            texts += [_contains(expr, needle) for expr in self._search_also]
             conditions.append(or_(*texts) if texts else false())
         for key, flt in query.filters:
             conditions.append(_filter(self._columns[key], flt))

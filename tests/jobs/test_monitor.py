@@ -163,3 +163,29 @@ def test_job_view_summarises_large_data_and_splits_logs_from_the_timeline(
     assert len(large.data_preview) == DATA_PREVIEW
     with pytest.raises(LookupError, match="no such job"):
         reader.job_view("nope")
+
+
+def test_workers_view_shows_live_workers_and_their_running_jobs(
+    harness: Harness, platform: JobPlatform
+) -> None:
+    import threading
+
+    release = threading.Event()
+
+    def slow(job: JobContext) -> None:
+        release.wait(10)
+
+    platform.register(TaskSpec("t.slow", slow, "email", context=True))
+    registry = JobRegistry(platform)
+    reader = MonitorReader(registry)
+    harness.runner(platform)
+    job_id = platform.enqueue("email", "t.slow")
+    wait_until(lambda: registry.get(job_id).job.state == "active")
+    try:
+        rows = wait_until(lambda: [r for r in reader.workers_view() if r["current"]])
+        assert rows[0]["status"] == "live"
+        assert f"t.slow {job_id[:8]}" in rows[0]["current"]
+        assert rows[0]["threads"] >= 1
+        assert "email" in rows[0]["queues"]
+    finally:
+        release.set()
