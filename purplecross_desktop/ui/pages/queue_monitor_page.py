@@ -34,7 +34,7 @@ from sqlalchemy import Table, func, select
 from purplecross_desktop.domain.roles import Permission
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.grid_sql_source import SqlSource
-from purplecross_desktop.ui.monitor.cards import OverviewPanel
+from purplecross_desktop.ui.monitor.cards import OverviewPanel, milliseconds
 from purplecross_desktop.ui.monitor.detail import JobDetail
 from purplecross_desktop.ui.pages.base import Page
 from purplecross_desktop.ui.pages.labels import enum_label, local_time
@@ -76,7 +76,7 @@ def job_columns() -> list[Column]:
         Column("enqueued_at", "Enqueued", kind="datetime", filter_mode="range", width=150),
         Column("next_run_at", "Runs at", kind="datetime", filter_mode="range", width=150),
         Column("finished_at", "Finished", kind="datetime", filter_mode="range", width=150),
-        Column("duration_ms", "Ran (ms)", kind="number", width=90),
+        Column("duration_ms", "Ran", kind="number", formatter=milliseconds, width=80),
         Column("error", "Error", kind="text", width=320),
         Column("priority", "Priority", kind="number", width=70, visible=False),
         Column("client_id", "Client", kind="number", filter_mode="range", visible=False),
