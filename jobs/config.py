@@ -167,6 +167,10 @@ class RecordLinks:
         return [self.client, self.patient, self.appointment, self.invoice]
 
 
+#: The longest line ``JobContext.log`` keeps.
+LOG_LINE_LIMIT = 2000
+
+
 @dataclass(slots=True)
 class JobContext:
     """What a running task knows about its job (passed as ``job=`` to context tasks)."""
@@ -176,10 +180,19 @@ class JobContext:
     max_attempts: int
     queue: str
     _report: Callable[[int, str], None] = field(repr=False)
+    _log: Callable[[str], None] | None = field(default=None, repr=False)
 
     def progress(self, percent: int, message: str = "") -> None:
         """Report progress (0-100) to the registry."""
         self._report(percent, message)
+
+    def log(self, message: str) -> None:
+        """Write a line to the job's log (shown in the monitor's job detail, with its time).
+
+        A line is at most ``LOG_LINE_LIMIT`` characters; longer lines are cut there.
+        """
+        if self._log is not None:
+            self._log(str(message)[:LOG_LINE_LIMIT])
 
 
 def check_job_data(value: Any, where: str = "args") -> None:

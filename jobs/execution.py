@@ -139,6 +139,7 @@ class Executor:
                 claim.max_attempts,
                 running.queue,
                 lambda pct, msg: self.recorder.progress(running.job_id, running.token, pct, msg),
+                lambda line: self.recorder.event(running.job_id, "log", running.queue, line),
             )
         return spec.func(*claim.args, **kwargs)
 

@@ -67,6 +67,8 @@ class SqlSource:
         searchable: Keys the global search may look at (default: every column).
         extra_search: Turns the search text into one more condition the search may match
             (e.g. "any of the client's phone numbers contains these digits"), or None.
+        search_also: Expressions the global search matches too without loading them
+            (a job's args: searched in SQL, never fetched into the grid).
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class SqlSource:
         sort_columns: Mapping[str, SqlExpr] | None = None,
         searchable: Sequence[str] | None = None,
         extra_search: Callable[[str], ColumnElement[bool] | None] | None = None,
+        search_also: Sequence[SqlExpr] = (),
     ) -> None:
         if not columns:
             raise ValueError("columns: map at least one grid column key to a SQL expression")
@@ -88,6 +91,7 @@ class SqlSource:
         self._sort = {key: _as_expr(expr) for key, expr in (sort_columns or {}).items()}
         self._searchable = set(searchable) if searchable is not None else set(self._columns)
         self._extra_search = extra_search
+        self._search_also = [_as_expr(expr) for expr in search_also]
         self._dialect = ""  # learnt from the first query's connection
         for key in (*self._sort, *self._searchable):
             if key not in self._columns:
@@ -139,6 +143,7 @@ class SqlSource:
             extra = self._extra_search(needle) if self._extra_search is not None else None
             if extra is not None:
                 texts.append(extra)
+            texts += [_contains(expr, needle) for expr in self._search_also]
             conditions.append(or_(*texts) if texts else false())
         for key, flt in query.filters:
             conditions.append(_filter(self._columns[key], flt))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QPushButton,
     QStackedWidget,
     QSystemTrayIcon,
     QVBoxLayout,
@@ -37,6 +38,9 @@ from purplecross_desktop.ui.style import chrome_qss
 from widgets.button import Button
 from widgets.datagrid import DataGrid
 from widgets.tokens import Spacing, colors_for
+
+#: How often the status bar re-reads the overall health.
+HEALTH_INTERVAL_MS = 5 * 60 * 1000
 
 
 @dataclass(frozen=True)
@@ -418,6 +422,9 @@ class MainWindow(QMainWindow):
         if page is None:
             page = spec.factory(self.context)
             self._pages[spec.key] = page
+            status = getattr(page, "sig_status_changed", None)
+            if status is not None:
+                status.connect(self.show_health)
             self.stack.addWidget(page)
         self.stack.setCurrentWidget(page)
         page.activate()
@@ -439,6 +446,18 @@ class MainWindow(QMainWindow):
         self.queue_label.setAccessibleName("Job queue status")
         self.busy_label = QLabel("")
         self.busy_label.setAccessibleName("Background work")
+        self.health_button = QPushButton("Health: checking…")
+        self.health_button.setObjectName("healthStatus")
+        self.health_button.setFlat(True)
+        self.health_button.setAccessibleName("Overall health; opens the Health page")
+        self.health_button.clicked.connect(lambda: self.show_page("health"))
+        bar.addPermanentWidget(self.health_button)
+        # The overall health, read now and then while the window is open (never on the
+        # UI thread): soon after it shows, then every few minutes.
+        self.health_timer = QTimer(self)
+        self.health_timer.setInterval(HEALTH_INTERVAL_MS)
+        self.health_timer.timeout.connect(self.check_health)
+        QTimer.singleShot(2000, self, self._start_health)
         bar.addPermanentWidget(self.busy_label)
         bar.addPermanentWidget(self.queue_label)
         bar.addPermanentWidget(self.database_label)
@@ -446,6 +465,23 @@ class MainWindow(QMainWindow):
         self.context.runner.sig_unhandled_error.connect(
             lambda text: self.show_message(f"Something went wrong: {text}", 10000)
         )
+
+    def _start_health(self) -> None:
+        if self.isVisible():
+            self.check_health()
+            self.health_timer.start()
+
+    def show_health(self, status: str) -> None:
+        """Show the overall health ("healthy", "degraded" or "down") in the status bar."""
+        self.health_button.setText(f"Health: {status}")
+
+    def check_health(self) -> None:
+        """Read the overall health off the UI thread and show it in the status bar."""
+        from purplecross_desktop.ui.pages.health_page import overall_health
+
+        self.context.background(self, lambda: overall_health(self.context)).success(
+            lambda report: self.show_health(report.status)
+        ).failure(lambda exc: self.show_health("unknown")).run_in_background()
 
     def _on_busy_changed(self, count: int) -> None:
         self.busy_label.setText(f"Working… ({count})" if count else "")

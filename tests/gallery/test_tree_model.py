@@ -38,7 +38,7 @@ def test_filter_matches_components_and_stories_case_insensitively(
     model.set_filter("BUTTON")
     assert _names(model) == {
         "Alert": ["WithCloseButton"],  # a story name match
-        "Button": [s.name for s in components[1].stories],  # a component match: all stories
+        "Button": [s.name for s in _component(components, "Button").stories],  # all stories
     }
     model.set_filter("success")
     assert _names(model) == {
@@ -61,3 +61,7 @@ def test_story_index_and_item_role(components: list[Component]) -> None:
     model.set_filter("alert")
     assert not model.story_index("Card", "NoPadding").isValid()
     assert model.item(QModelIndex()) is None
+
+
+def _component(components: list[Component], name: str) -> Component:
+    return next(c for c in components if c.name == name)

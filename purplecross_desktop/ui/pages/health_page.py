@@ -5,11 +5,24 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from purplecross_desktop.settings import mask_url
 from purplecross_desktop.ui.context import AppContext, HealthCheck
 from purplecross_desktop.ui.pages.base import Page
+from widgets.status_chip import StatusChip
+
+#: overall status -> chip tone.
+STATUS_TONES = {"healthy": "success", "degraded": "warning", "down": "error"}
+
+
+def overall_health(context: AppContext) -> Any:
+    """The health report (``purplecross_desktop.health``) with this app's cache; runs on a
+    worker thread."""
+    from purplecross_desktop.health import check_health
+
+    return check_health(context.settings, context.cache)
 
 
 def database_check(context: AppContext) -> HealthCheck:
@@ -67,13 +80,30 @@ def redis_check(context: AppContext) -> HealthCheck:
 
 
 class HealthPage(Page):
-    """Shows each health check's rows; checks run off the UI thread on every visit."""
+    """The overall status (healthy, degraded or down, with the reasons), one line per
+    subsystem, then each check's rows; checks run off the UI thread on every visit.
+
+    Signals:
+        sig_status_changed(str): the overall status just read ("healthy", "degraded", "down").
+    """
 
     title = "Health"
+    sig_status_changed = Signal(str)
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.checks: list[HealthCheck] = [database_check(context), redis_check(context)]
+        top = QHBoxLayout()
+        self.status_chip = StatusChip("Checking…", "neutral")
+        self.status_chip.setAccessibleName("Overall health")
+        top.addWidget(self.status_chip)
+        top.addStretch(1)
+        self.body.addLayout(top)
+        self.findings = QLabel("")
+        self.findings.setWordWrap(True)
+        self.findings.setAccessibleName("Health findings")
+        self.body.addWidget(self.findings)
+        self.report: Any = None
         self.form = QFormLayout()
         self.body.addLayout(self.form)
         row = QHBoxLayout()
@@ -93,7 +123,14 @@ class HealthPage(Page):
             lambda: self.refresh_button.setEnabled(True)
         ).run_in_background()
 
-    def _run_checks(self) -> list[tuple[str, str]]:
+    def _run_checks(self) -> tuple[Any, list[tuple[str, str]]]:
+        try:
+            report = overall_health(self.context)
+        except Exception:  # the rows below still say what they can
+            report = None
+        return report, self._rows()
+
+    def _rows(self) -> list[tuple[str, str]]:
         rows: list[tuple[str, str]] = []
         # Subsystems that start after the window (the job runner) add their checks later.
         for check in [*self.checks, *self.context.health_checks]:
@@ -103,7 +140,16 @@ class HealthPage(Page):
                 rows.append((getattr(check, "__qualname__", "check"), f"failed: {exc}"))
         return rows
 
-    def _show(self, rows: Any) -> None:
+    def _show(self, result: Any) -> None:
+        report, rows = result
+        if report is not None:
+            self.report = report
+            self.status_chip.set_text(report.status.capitalize())
+            self.status_chip.set_tone(STATUS_TONES[report.status])
+            self.findings.setText(
+                "\n".join(f"{c.name}: {c.status} - {c.summary}" for c in report.checks)
+            )
+            self.sig_status_changed.emit(report.status)
         previous, self.rows = self.rows, list(rows)
         if [label for label, _ in previous] == [label for label, _ in self.rows]:
             # The same checks as last time (the usual refresh): update the values in place,

@@ -304,3 +304,20 @@ def test_health_logs_in_to_redis_with_the_keyring_password(
             shutdown(context)
     finally:
         server.cleanup()
+
+
+def test_health_page_shows_the_overall_status_and_the_status_bar_opens_it(
+    window: MainWindow, qtbot: QtBot
+) -> None:
+    page = window.show_page("health")
+    assert isinstance(page, HealthPage)
+    with qtbot.waitSignal(page.sig_status_changed, timeout=20000) as signal:
+        pass
+    status = signal.args[0]
+    assert status in ("healthy", "degraded", "down")
+    assert page.status_chip.get_text() == status.capitalize()
+    assert "database: healthy" in page.findings.text()
+    assert window.health_button.text() == f"Health: {status}"
+    window.show_page("today")
+    window.health_button.click()
+    assert window.current_page() is page

@@ -1,56 +1,187 @@
-"""The queue monitor page on the app's real job platform (embedded SQLite queue)."""
+"""The queue monitor pane on the app's real job platform, driven like an admin would."""
 
 from __future__ import annotations
 
+import datetime as dt
+import threading
+from collections.abc import Iterator
+
 import pytest
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
+from jobs import PermanentError, TaskSpec
+from jobs.registry import JobRegistry
 from purplecross_desktop.app import build_context, build_window, shutdown
+from purplecross_desktop.database.base import utcnow
 from purplecross_desktop.settings import load_settings
+from purplecross_desktop.ui.context import AppContext
+from purplecross_desktop.ui.main_window import MainWindow
 from purplecross_desktop.ui.pages.queue_monitor_page import QueueMonitorPage
 from tests.support.staff import sign_in
 
-pytestmark = pytest.mark.gui
+pytestmark = [
+    pytest.mark.gui,
+    pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise"),
+]
+
+TIMEOUT = 20000
 
 
-def test_counts_recent_jobs_and_revoke(qtbot: QtBot) -> None:
-    from jobs.registry import JobRegistry
-
+@pytest.fixture
+def context(qtbot: QtBot) -> Iterator[AppContext]:
     context = build_context(load_settings())
-    try:
-        sign_in(context)
-        window = build_window(context)
-        qtbot.addWidget(window)
-        runtime = context.job_runtime()
-        registry = JobRegistry(runtime.platform)
-        registry.pause("email")  # hold the job so there is something to revoke
-        job_id = runtime.email.queue(
-            "owner@example.org",
-            "Your appointment",
-            "appointment_reminder",
-            {"client_name": "Ada", "patient_name": "Rex", "appointment_time": "Mon 10:00"},
-        )
-        page = window.show_page("queues")
-        assert isinstance(page, QueueMonitorPage)
+    yield context
+    shutdown(context)
 
-        def shown_ids() -> set[str]:
-            rows = (page.jobs.row_at(r) for r in range(page.jobs.row_count()))
-            return {str(row.id) for row in rows if row is not None}
 
-        # Signing in records events, whose dispatch jobs are listed too.
-        qtbot.waitUntil(lambda: str(job_id) in shown_ids(), timeout=15000)
-        qtbot.waitUntil(lambda: page.counts.row_count() >= 1, timeout=15000)
-        email_row = page.counts.model()
-        queues = [email_row.index(r, 0).data() for r in range(email_row.rowCount())]
-        assert "email" in queues
-        assert " in the registry" in page.message.text()
+def _page(qtbot: QtBot, context: AppContext) -> tuple[MainWindow, QueueMonitorPage]:
+    sign_in(context)
+    window = build_window(context)
+    qtbot.addWidget(window)
+    window.show()
+    page = window.show_page("queues")
+    assert isinstance(page, QueueMonitorPage)
+    return window, page
 
-        page.jobs.select_ids([str(job_id)])
-        page.revoke_button.click()
-        qtbot.waitUntil(lambda: page.message.text().startswith("Revoke: 1 job"), timeout=15000)
-        assert registry.get(str(job_id)).job.state == "revoked"
 
-        page.retry_button.click()  # nothing selected now
-        assert page.message.text() == "Select one or more jobs first."
-    finally:
-        shutdown(context)
+def _confirm(qtbot: QtBot, page: QueueMonitorPage) -> None:
+    qtbot.waitUntil(lambda: page.confirmation is not None, timeout=TIMEOUT)
+    box = page.confirmation
+    assert isinstance(box, QMessageBox)
+    box.button(QMessageBox.StandardButton.Ok).click()
+
+
+def _shown_ids(page: QueueMonitorPage) -> set[str]:
+    rows = (page.jobs.row_at(r) for r in range(page.jobs.row_count()))
+    return {str(row.id) for row in rows if row is not None}
+
+
+def _email(context: AppContext) -> str:
+    job_id = context.job_runtime().email.queue(
+        "owner@example.org",
+        "Your appointment",
+        "appointment_reminder",
+        {"client_name": "Ada", "patient_name": "Rex", "appointment_time": "Mon 10:00"},
+    )
+    return str(job_id)
+
+
+def test_pause_revoke_and_cards_from_the_pane(qtbot: QtBot, context: AppContext) -> None:
+    _window, page = _page(qtbot, context)
+    registry = JobRegistry(context.job_runtime().platform)
+    qtbot.waitUntil(lambda: "email" in page.overview.cards, timeout=TIMEOUT)
+    card = page.overview.cards["email"]
+    assert not card.paused_chip.isVisible()
+    card.pause_button.click()
+    _confirm(qtbot, page)
+    qtbot.waitUntil(lambda: "email" in registry.paused_queues(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: card.paused_chip.isVisible(), timeout=TIMEOUT)  # live refresh
+    assert card.pause_button.text() == "Resume"
+
+    job_id = _email(context)
+    held = registry.get(job_id).job.state  # waiting or paused: nothing runs it
+    assert held in ("outbox", "waiting", "paused")
+    qtbot.waitUntil(lambda: card.count_labels[held].text() != "0", timeout=TIMEOUT)
+    page.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: job_id in _shown_ids(page), timeout=TIMEOUT)
+    page.jobs.select_ids([job_id])
+    page.job_buttons["revoke"].click()
+    _confirm(qtbot, page)
+    qtbot.waitUntil(lambda: page.message.text().startswith("Revoke: 1 job"), timeout=TIMEOUT)
+    assert registry.get(job_id).job.state == "revoked"
+
+    page.job_buttons["retry"].click()  # the selection survived the refreshes
+    qtbot.waitUntil(lambda: page.message.text().startswith("Retry: 1 job"), timeout=TIMEOUT)
+    page.jobs.clear_selection()
+    page.job_buttons["retry"].click()
+    assert page.message.text() == "Select one or more jobs first."
+
+    page.tabs.setCurrentIndex(0)
+    card.pause_button.click()  # resume asks nothing
+    qtbot.waitUntil(lambda: "email" not in registry.paused_queues(), timeout=TIMEOUT)
+
+
+def test_a_failing_job_is_triaged_retried_from_the_pane_and_completes(
+    qtbot: QtBot, context: AppContext
+) -> None:
+    calls: list[int] = []
+    lock = threading.Lock()
+
+    def fragile(invoice: int) -> str:
+        with lock:
+            calls.append(invoice)
+            if len(calls) == 1:
+                raise PermanentError(f"printer 10.0.0.{invoice} refused invoice {invoice}")
+        return "printed"
+
+    platform = context.job_runtime().platform
+    platform.register(TaskSpec("test.print", fragile, "reports"))
+    _window, page = _page(qtbot, context)
+    registry = JobRegistry(platform)
+    job_id = platform.enqueue("reports", "test.print", 41, record={"invoice": 41})
+    qtbot.waitUntil(lambda: registry.get(job_id).job.state == "dead", timeout=TIMEOUT)
+
+    page.tabs.setCurrentIndex(2)
+    signature = "jobs.policy.PermanentError: printer <ip> refused invoice <n>"
+    qtbot.waitUntil(lambda: page.failures.row_count() == 1, timeout=TIMEOUT)
+    row = page.failures.row_at(0)
+    assert row is not None
+    assert row.id == signature
+    page.failures.select_ids([signature])
+
+    page.group_example.click()  # the detail of the group's example
+    qtbot.waitUntil(lambda: page.detail.job_id == job_id, timeout=TIMEOUT)
+    assert page.detail.isVisible()
+    assert "refused invoice 41" in page.detail.error.toPlainText()
+    assert page.detail.link_buttons["invoice_id"].text() == "Open invoice #41"
+    assert page.detail.action_buttons["retry"].isEnabled()
+    assert not page.detail.action_buttons["promote"].isEnabled()
+
+    page.group_retry.click()
+    qtbot.waitUntil(lambda: registry.get(job_id).job.state == "completed", timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: page.failures.row_count() == 0, timeout=TIMEOUT)
+
+    page.tabs.setCurrentIndex(3)
+    qtbot.waitUntil(lambda: page.workers.row_count() >= 1, timeout=TIMEOUT)
+    worker = page.workers.row_at(0)
+    assert worker is not None
+
+
+def test_a_scheduled_job_is_promoted_from_its_card(qtbot: QtBot, context: AppContext) -> None:
+    done = threading.Event()
+    platform = context.job_runtime().platform
+    platform.register(TaskSpec("test.later", lambda: done.set(), "reports"))
+    _window, page = _page(qtbot, context)
+    platform.enqueue("reports", "test.later", eta=utcnow() + dt.timedelta(hours=1))
+    qtbot.waitUntil(lambda: "reports" in page.overview.cards, timeout=TIMEOUT)
+    card = page.overview.cards["reports"]
+    qtbot.waitUntil(lambda: card.promote_button.isEnabled(), timeout=TIMEOUT)
+    card.promote_button.click()
+    qtbot.waitUntil(done.is_set, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: page.message.text() == "Promote: 1 job.", timeout=TIMEOUT)
+
+
+def test_refresh_keeps_the_scroll_position_and_stops_while_hidden(
+    qtbot: QtBot, context: AppContext
+) -> None:
+    window, page = _page(qtbot, context)
+    registry = JobRegistry(context.job_runtime().platform)
+    registry.pause("email")
+    ids = [_email(context) for _ in range(60)]
+    page.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: page.jobs.row_count() >= 50, timeout=TIMEOUT)
+    bar = page.jobs.table_view().verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=TIMEOUT)
+    bar.setValue(bar.maximum() // 2)
+    kept = bar.value()
+    page.jobs.select_ids(ids[:2])
+    for _ in range(2):
+        with qtbot.waitSignal(page.sig_refreshed, timeout=TIMEOUT):
+            pass
+        qtbot.waitUntil(lambda: not page.jobs.is_loading(), timeout=TIMEOUT)
+    assert bar.value() == kept
+    assert set(page.jobs.selected_ids()) == set(ids[:2])
+    assert page.timer.isActive()
+    window.show_page("today")
+    assert not page.timer.isActive()
