@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from jobs.models import Job, JobId
-from jobs.platform import JobContext, JobPlatform, TaskSpec
+from jobs.platform import CAUSING_EVENT, JobContext, JobPlatform, TaskSpec
 from jobs.policy import SINGLE_ATTEMPT
 from jobs.queues import EVENTS
 from purplecross_desktop.database.base import utcnow
@@ -211,6 +211,7 @@ class EventDispatcher:
                 report.skipped += 1
                 continue
             report.latencies.append((utcnow() - event.recorded_at).total_seconds())
+            cause = CAUSING_EVENT.set(event.id)
             try:
                 job_ids = list(handler.func(event) or ())
             except Exception as exc:
@@ -237,6 +238,8 @@ class EventDispatcher:
                         exc,
                     )
                 continue
+            finally:
+                CAUSING_EVENT.reset(cause)
             self._done(handler, event.id, job_ids)
             report.delivered += 1
         return report

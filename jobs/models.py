@@ -102,6 +102,9 @@ class Job(Base):
     patient_id: Mapped[int | None] = mapped_column(Integer)
     appointment_id: Mapped[int | None] = mapped_column(Integer)
     invoice_id: Mapped[int | None] = mapped_column(Integer)
+    # The durable domain event whose handler enqueued this job (None for jobs people or
+    # schedules started): ``purplecross jobs show`` names it, ``search(event=)`` finds them.
+    event_id: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         Index("ix_job_queue_state", "queue", "state"),
@@ -113,6 +116,7 @@ class Job(Base):
         Index("ix_job_patient_id", "patient_id"),
         Index("ix_job_appointment_id", "appointment_id"),
         Index("ix_job_invoice_id", "invoice_id"),
+        Index("ix_job_event_id", "event_id"),
     )
 
 

@@ -22,6 +22,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from huey import Huey
@@ -61,6 +62,11 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: The id of the durable event whose handler is running in this context (set by the event
+#: dispatcher around each handler call): every job enqueued meanwhile records it as its
+#: ``event_id``, which is how the registry links a job to the event that caused it.
+CAUSING_EVENT: ContextVar[int | None] = ContextVar("CAUSING_EVENT", default=None)
 
 
 class PlatformHuey(Huey):  # type: ignore[misc]
@@ -221,6 +227,7 @@ class JobPlatform:
             "patient_id": links.patient,
             "appointment_id": links.appointment,
             "invoice_id": links.invoice,
+            "event_id": CAUSING_EVENT.get(),
         }
         if not self.outbox_pending.is_set():
             try:

@@ -78,6 +78,8 @@ class JobRecord:
     patient_id: int | None
     appointment_id: int | None
     invoice_id: int | None
+    #: The durable event whose handler enqueued the job (None when none did).
+    event_id: int | None = None
     #: How long an active job has been running (database clock); None when not active.
     running_ms: float | None = None
 
@@ -190,8 +192,12 @@ class JobRegistry:
         order: Order = "-enqueued_at",
         limit: int = 100,
         offset: int = 0,
+        event: int | None = None,
     ) -> list[JobRecord]:
-        """Jobs matching every given filter; ``text`` matches args, error and traceback."""
+        """Jobs matching every given filter; ``text`` matches args, error and traceback.
+
+        ``event`` finds the jobs enqueued by the durable handlers of that domain event.
+        """
         self._settle()
         conds: list[ColumnElement[bool]] = []
         if queue is not None:
@@ -223,6 +229,8 @@ class JobRegistry:
         ):
             if value is not None:
                 conds.append(column == value)
+        if event is not None:
+            conds.append(JOB.c.event_id == event)
         if since is not None:
             conds.append(JOB.c.enqueued_at >= since)
         if until is not None:

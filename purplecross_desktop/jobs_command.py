@@ -246,6 +246,8 @@ def jobs_show(job_id: str) -> None:
         f"{job.id}  {job.queue}/{job.task}  {job.state}  attempt {job.attempts}/{job.max_attempts}"
     )
     click.echo(f"args: {json.dumps(job.args)} {json.dumps(job.kwargs)}")
+    if job.event_id is not None:
+        click.echo(f"caused by event {job.event_id}")
     if job.error_class:
         click.echo(f"error: {job.error_class}: {job.error_message}")
     for entry in detail.timeline:

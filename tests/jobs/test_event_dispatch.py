@@ -23,6 +23,7 @@ from jobs.event_dispatch import (
     EventHandlers,
     register,
 )
+from jobs.platform import TaskSpec
 from jobs.registry import JobRegistry
 from purplecross_desktop.database import make_session_factory
 from purplecross_desktop.database.base import PatientId, RoomId, StaffId, utcnow
@@ -417,3 +418,76 @@ def test_a_poll_delivers_what_another_desk_wrote_and_an_idle_clinic_adds_no_jobs
         assert len(registry.search(task="events.dispatch", limit=100)) == jobs_then
     finally:
         trigger.stop()
+
+
+def test_retention_deletes_events_older_than_the_setting_with_their_deliveries(
+    any_db_harness: Harness,
+) -> None:
+    services = _services(any_db_harness)
+    ids = _clinic(services)
+    old, young = _book(services, ids, 3), _book(services, ids, 4)
+    handlers = EventHandlers()
+    handlers.add(DurableHandler("appointments", ("appointment.*",), Recorder()))
+    platform = any_db_harness.platform()
+    service = EventDispatchService(
+        platform, EventDispatcher(any_db_harness.engine, handlers), retention_days=30
+    )
+    service.dispatcher.dispatch()
+    with any_db_harness.engine.begin() as conn:
+        conn.execute(  # the first booking's events were recorded 31 days ago
+            sa.update(EVENT)
+            .where(EVENT.c.entity == "appointment", EVENT.c.entity_id == old)
+            .values(recorded_at=utcnow() - dt.timedelta(days=31))
+        )
+        conn.execute(  # and the second's 29 days ago: within the retention
+            sa.update(EVENT)
+            .where(EVENT.c.entity == "appointment", EVENT.c.entity_id == young)
+            .values(recorded_at=utcnow() - dt.timedelta(days=29))
+        )
+    assert service.purge() == 1
+    with any_db_harness.engine.connect() as conn:
+        left = {
+            r.entity_id
+            for r in conn.execute(
+                sa.select(EVENT.c.entity_id).where(EVENT.c.entity == "appointment")
+            )
+        }
+        orphans = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(DELIVERY)
+            .where(DELIVERY.c.event_id.not_in(sa.select(EVENT.c.id)))
+        ).scalar()
+    assert left == {young}
+    assert orphans == 0
+    with pytest.raises(ValueError, match="event_retention_days: must be at least 1"):
+        EventDispatchService(platform, service.dispatcher, retention_days=0)
+
+
+def test_jobs_a_handler_enqueues_link_to_the_event_that_caused_them(
+    any_db_harness: Harness,
+) -> None:
+    platform = any_db_harness.platform()
+    platform.register(TaskSpec("test.noop", lambda *a: None, "reminders"))
+
+    def enqueue_one(event: StoredEvent) -> list[str]:
+        return [platform.enqueue("reminders", "test.noop", event.entity_id)]
+
+    handlers = EventHandlers()
+    handlers.add(DurableHandler("linker", ("appointment.booked",), enqueue_one))
+    services = _services(any_db_harness)
+    appointment = _book(services, _clinic(services), 3)
+    EventDispatcher(any_db_harness.engine, handlers).dispatch()
+    unrelated = platform.enqueue("reminders", "test.noop", 0)  # not caused by any event
+    platform.writer.flush()
+    with any_db_harness.engine.connect() as conn:
+        booked = conn.execute(
+            sa.select(EVENT.c.id).where(
+                EVENT.c.name == "appointment.booked", EVENT.c.entity_id == appointment
+            )
+        ).scalar_one()
+    registry = JobRegistry(platform)
+    caused = registry.search(event=booked)
+    assert [j.args for j in caused] == [[appointment]]
+    assert caused[0].event_id == booked
+    assert registry.get(unrelated).job.event_id is None
+    assert _deliveries(any_db_harness, "linker")[booked]["job_ids"] == [caused[0].id]

@@ -1,7 +1,7 @@
 """Notifications: staff members' in-app inboxes, clients' channel opt-outs, the SMS log.
 
-Revision ID: 0016_notifications
-Revises: 0008_reminder_keys
+Revision ID: 0011_notifications
+Revises: 0010_job_event_link
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from alembic import op
 
 from purplecross_desktop.database.base import UTCDateTime
 
-revision: str = "0016_notifications"
-down_revision: str | None = "0008_reminder_keys"
+revision: str = "0011_notifications"
+down_revision: str | None = "0010_job_event_link"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
