@@ -576,6 +576,27 @@ class Recorder:
                 conn.execute(delete(JOB).where(JOB.c.id.in_(chunk)))
         return len(ids)
 
+    def delete_jobs_in_states(self, job_ids: Sequence[str], states: Sequence[str]) -> list[str]:
+        """Delete the jobs of ``job_ids`` that are in one of ``states``; return their ids.
+
+        The queue monitor's "remove" (of finished jobs) goes through here, so the recorder
+        stays the one writer of job rows.
+        """
+        with self.tx() as conn:
+            ids = [
+                str(r[0])
+                for r in conn.execute(
+                    select(JOB.c.id).where(
+                        JOB.c.id.in_(list(job_ids)), JOB.c.state.in_(list(states))
+                    )
+                )
+            ]
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                conn.execute(delete(EVENT).where(EVENT.c.job_id.in_(chunk)))
+                conn.execute(delete(JOB).where(JOB.c.id.in_(chunk)))
+        return ids
+
     # Recovery ---------------------------------------------------------------------
     def requeue_lost_epochs(self, current_epoch: str, queues: Sequence[str]) -> int:
         """Jobs held by a broker dataset that no longer exists go back to the outbox."""

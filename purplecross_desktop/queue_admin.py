@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, select
 
 from jobs.models import FINISHED, Job, JobEvent, JobId, JobState
 from jobs.registry import JobRegistry, RetryPlan
@@ -104,18 +104,7 @@ class QueueAdmin:
         self._require()
         self.registry.revoke(job_ids)  # a job not started yet never runs after this
         finished = [s.value for s in FINISHED]
-        recorder = self.registry.platform.recorder
-        with recorder.tx() as conn:
-            removable = [
-                r[0]
-                for r in conn.execute(
-                    select(JOB.c.id).where(JOB.c.id.in_(list(job_ids)), JOB.c.state.in_(finished))
-                )
-            ]
-            for start in range(0, len(removable), 500):
-                chunk = removable[start : start + 500]
-                conn.execute(delete(EVENT).where(EVENT.c.job_id.in_(chunk)))
-                conn.execute(delete(JOB).where(JOB.c.id.in_(chunk)))
+        removable = self.registry.platform.recorder.delete_jobs_in_states(job_ids, finished)
         return self._audited("remove", job_ids, [JobId(j) for j in removable], "running")
 
     # Per queue -------------------------------------------------------------------------
