@@ -185,6 +185,8 @@ def test_every_write_records_the_signed_in_staff_member(
     )
     call(services.invoices, "update", InvoiceId(invoice.id), {"notes": "thanks"})
     call(services.invoices, "add_payment", InvoiceId(invoice.id), PaymentData(Decimal(10), "cash"))
+    call(services.accounts, "pay", ClientId(ada.id), PaymentData(Decimal(5), "cash"))
+    call(services.notifications, "set_opt_out", ClientId(ada.id), "sms")
     duplicate = call(
         services.invoices,
         "create",
