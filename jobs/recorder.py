@@ -579,6 +579,8 @@ class Recorder:
     def delete_jobs_in_states(self, job_ids: Sequence[str], states: Sequence[str]) -> list[str]:
         """Delete the jobs of ``job_ids`` that are in one of ``states``; return their ids.
 
+        The ids come back in the order they were asked for (not the database's order).
+
         The queue monitor's "remove" (of finished jobs) goes through here, so the recorder
         stays the one writer of job rows.
         """
@@ -595,7 +597,8 @@ class Recorder:
                 chunk = ids[start : start + 500]
                 conn.execute(delete(EVENT).where(EVENT.c.job_id.in_(chunk)))
                 conn.execute(delete(JOB).where(JOB.c.id.in_(chunk)))
-        return ids
+        deleted = set(ids)
+        return [job_id for job_id in dict.fromkeys(job_ids) if job_id in deleted]
 
     # Recovery ---------------------------------------------------------------------
     def requeue_lost_epochs(self, current_epoch: str, queues: Sequence[str]) -> int:
