@@ -354,6 +354,14 @@ class ReportJobs:
         except BaseException as exc:
             partial.unlink(missing_ok=True)
             self._finish(request_id, ReportState.FAILED, str(exc)[:500])
+            self._tell(
+                info,
+                "system_alert",
+                f"Report failed: {KINDS[info.kind].title}",
+                str(exc)[:900] or type(exc).__name__,
+                None,
+                "failed",
+            )
             raise
         size = target.stat().st_size
         self._update(
@@ -432,22 +440,7 @@ class ReportJobs:
         never a failed report (the file is there)."""
         title = f"Report ready: {KINDS[info.kind].title}"
         text = f"{rows:,} rows, {info.format.upper()}, saved as {path.name}."
-        outcomes: list[str] = []
-        notifications = self.platform.services.get("notifications")
-        if info.requested_by is not None and notifications is not None:
-            try:
-                jobs = notifications.queue(
-                    "report_ready",
-                    [f"staff:{info.requested_by}"],
-                    title,
-                    text,
-                    link=str(path),
-                    idempotency_key=f"report:{info.id}:ready",
-                )
-                outcomes.append(f"notified ({', '.join(jobs)})")
-            except Exception as exc:
-                log.exception("report %s: could not announce it", info.id)
-                outcomes.append(f"not announced: {exc}")
+        outcomes = self._tell(info, "report_ready", title, text, str(path), "ready")
         email = self.platform.services.get("email")
         if info.email_to and email is not None:
             attach = size <= MAX_ATTACHMENTS_BYTES
@@ -473,6 +466,27 @@ class ReportJobs:
                 log.exception("report %s: could not email it", info.id)
                 outcomes.append(f"not emailed: {exc}")
         return outcomes
+
+    def _tell(
+        self, info: ReportInfo, kind: str, title: str, text: str, link: str | None, key: str
+    ) -> list[str]:
+        """Notify the requester (if any) in the app; never raises."""
+        notifications = self.platform.services.get("notifications")
+        if info.requested_by is None or notifications is None:
+            return []
+        try:
+            jobs = notifications.queue(
+                kind,
+                [f"staff:{info.requested_by}"],
+                title,
+                text,
+                link=link,
+                idempotency_key=f"report:{info.id}:{key}",
+            )
+        except Exception as exc:
+            log.exception("report %s: could not notify its requester", info.id)
+            return [f"not announced: {exc}"]
+        return [f"notified ({', '.join(jobs)})"]
 
     # Request row ----------------------------------------------------------------------
     def _cancel_requested(self, request_id: int) -> bool:

@@ -385,13 +385,18 @@ def test_a_report_cancelled_before_it_starts_is_revoked(harness: Harness, tmp_pa
     assert clinic.reports.run(info.id) == "skipped: report cancelled"
 
 
-def test_a_pdf_over_the_row_cap_fails_with_a_clear_message(
+def test_a_pdf_over_the_row_cap_fails_with_a_clear_message_to_its_requester(
     harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     generate_demo_data(harness.engine, clients=20, patients=30, appointments=300, now=NOW)
     monkeypatch.setattr("jobs.reports.MAX_PDF_ROWS", 100)
     clinic = _clinic(harness, tmp_path)
-    info = clinic.reports.for_job(clinic.reports.queue("appointments", "pdf", START, END))
+    notifications = register_notifications(clinic.platform, clinic.services, policy=FAST)
+    manager = clinic.services.staff.create(
+        StaffData(name="Mo Manager", role=StaffRole.ADMIN, login="mo"), "correct horse"
+    )
+    job_id = clinic.reports.queue("appointments", "pdf", START, END, requested_by=manager.id)
+    info = clinic.reports.for_job(job_id)
     assert info is not None
     with pytest.raises(ValueError, match="a PDF report holds at most 100 rows"):
         clinic.reports.run(info.id)
@@ -400,6 +405,15 @@ def test_a_pdf_over_the_row_cap_fails_with_a_clear_message(
     assert done.state == "failed"
     assert "choose CSV or Excel" in done.message
     assert list(clinic.folder.glob("*")) == []
+    with harness.engine.connect() as conn:  # the requester is told, in the app
+        (payload,) = conn.execute(
+            sa.select(Job.args).where(Job.task == "notifications.send")
+        ).scalar_one()
+    assert payload["recipient"] == f"staff:{manager.id}"
+    assert payload["kind"] == "system_alert"
+    assert payload["title"] == "Report failed: Appointment schedule"
+    assert "a PDF report holds at most 100 rows" in payload["message"]
+    assert notifications.send(payload).startswith("in-app")
 
 
 def test_files_and_requests_older_than_the_retention_go(harness: Harness, tmp_path: Path) -> None:
