@@ -168,7 +168,7 @@ def keyset_pages(
     paged = statement.add_columns(*keys).order_by(*keys).limit(page_size)
     last: Sequence[Any] | None = None
     while True:
-        query = paged if last is None else paged.where(sa.tuple_(*keys) > sa.tuple_(*last))
+        query = paged if last is None else paged.where(*_after(keys, last))
         with engine.connect() as conn:
             rows = conn.execute(query).all()
         if not rows:
@@ -177,6 +177,16 @@ def keyset_pages(
         if len(rows) < page_size:
             return
         last = tuple(rows[-1][-n:])
+
+
+def _after(keys: Sequence[Any], last: Sequence[Any]) -> list[sa.ColumnElement[bool]]:
+    """``keys > last`` in key order, spelled so that the database starts the index range
+    at ``last`` (SQLite does not for a row-value comparison: it would scan from the
+    period's start on every page, which makes a long report quadratic)."""
+    after: sa.ColumnElement[bool] = keys[-1] > last[-1]
+    for key, value in zip(reversed(keys[:-1]), reversed(last[:-1]), strict=True):
+        after = sa.or_(key > value, sa.and_(key == value, after))
+    return [keys[0] >= last[0], after]
 
 
 def _count(conn: sa.Connection, statement: sa.Select[Any]) -> int:
@@ -237,10 +247,14 @@ class AppointmentSchedule(ReportKind):
                 Appointment.status,
                 Appointment.reason,
             )
-            .join(Patient, Patient.id == Appointment.patient_id)
-            .join(Client, Client.id == Appointment.client_id)
-            .join(Staff, Staff.id == Appointment.vet_id)
-            .join(Room, Room.id == Appointment.room_id),
+            # Outer joins (every key is a NOT NULL foreign key, so the rows are the same):
+            # they keep SQLite driving from the appointments' start index, which serves
+            # each page in order; with inner joins it may start from rooms and sort every
+            # remaining row for each page (a 100k-row report took 40 s instead of 4).
+            .outerjoin(Patient, Patient.id == Appointment.patient_id)
+            .outerjoin(Client, Client.id == Appointment.client_id)
+            .outerjoin(Staff, Staff.id == Appointment.vet_id)
+            .outerjoin(Room, Room.id == Appointment.room_id),
             params,
         )
         for page in keyset_pages(
@@ -547,9 +561,10 @@ class Prescriptions(ReportKind):
                 ],
                 params,
             )
-            .join(Patient, Patient.id == Prescription.patient_id)
-            .join(Client, Client.id == Patient.client_id)
-            .join(Staff, Staff.id == Prescription.vet_id)
+            # Outer joins keep the start index driving the pages (see AppointmentSchedule).
+            .outerjoin(Patient, Patient.id == Prescription.patient_id)
+            .outerjoin(Client, Client.id == Patient.client_id)
+            .outerjoin(Staff, Staff.id == Prescription.vet_id)
         )
         keys = (Prescription.starts_on, Prescription.id)
         yield from keyset_pages(engine, statement, keys, page_size)
