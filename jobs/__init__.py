@@ -127,6 +127,34 @@ def queue_notification(
     return job_ids
 
 
+def queue_report(
+    kind: str,
+    fmt: str,
+    start: dt.date | str,
+    end: dt.date | str,
+    filters: Mapping[str, Any] | None = None,
+    requested_by: int | None = None,
+    email_to: str | None = None,
+) -> JobId:
+    """Queue a report on the configured platform; returns the job id.
+
+    ``kind`` is one of ``jobs.report_kinds.KINDS`` (``appointments``, ``revenue``,
+    ``aged_debt``, ``vaccinations_due``, ``clients``, ``prescriptions``, ``no_shows``,
+    ``job_activity``); ``fmt`` is ``csv``, ``xlsx`` or ``pdf``; ``start`` and ``end`` are
+    the period's first and last days in the clinic's time zone. ``requested_by`` (a staff
+    id) is told when it is ready; ``email_to`` also gets the file by email.
+
+    Raises:
+        ValidationError: a bad kind, format, period, filter, staff id or address
+            (nothing queued).
+    """
+    service = default_platform().services.get("reports")
+    if service is None:
+        raise NotConfiguredError("the reports job family is not registered on the platform")
+    job_id: JobId = service.queue(kind, fmt, start, end, filters, requested_by, email_to)
+    return job_id
+
+
 __all__ = [
     "JobContext",
     "JobId",
@@ -148,4 +176,5 @@ __all__ = [
     "enqueue",
     "queue_email",
     "queue_notification",
+    "queue_report",
 ]

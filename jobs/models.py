@@ -1,4 +1,4 @@
-"""Job registry tables: jobs, their timeline, workers, paused queues and the email log.
+"""Job registry tables: jobs, their timeline, workers, paused queues, the email log, reports.
 
 The outbox is not a table of its own: a job the broker could not take is a ``job`` row
 in state ``outbox`` (with its args), claimed by whoever dispatches it.
@@ -194,3 +194,56 @@ class RateWindow(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     window_start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     used: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReportState(enum.StrEnum):
+    """Where a report request is; stored as text."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"  # its file was removed after the retention period
+
+
+#: Report states in which nothing more will happen to the request.
+REPORT_FINISHED = (
+    ReportState.COMPLETED,
+    ReportState.FAILED,
+    ReportState.CANCELLED,
+    ReportState.EXPIRED,
+)
+
+
+class ReportRequest(Base):
+    """One report someone asked for: what, for which period, its progress and its file.
+
+    The request row is the report's state (the Reports page lists it); its job on the
+    ``reports`` queue does the work. ``cancel_requested`` is read between pages, so a
+    running report stops within one page of rows.
+    """
+
+    __tablename__ = "report_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    format: Mapped[str] = mapped_column(String(10))
+    period_start: Mapped[dt.date]
+    period_end: Mapped[dt.date]
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    requested_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL"), index=True
+    )
+    email_to: Mapped[str | None] = mapped_column(String(254))
+    state: Mapped[str] = mapped_column(String(20), default=ReportState.QUEUED.value, index=True)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(String(500), default="")
+    job_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    path: Mapped[str | None] = mapped_column(String(1000))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)

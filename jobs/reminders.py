@@ -50,6 +50,7 @@ from purplecross_desktop.domain.clients import Client, ContactChannel
 from purplecross_desktop.domain.errors import Conflict, NotFound, ValidationError
 from purplecross_desktop.domain.event_log import StoredEvent
 from purplecross_desktop.domain.medical import Prescription, Vaccination
+from purplecross_desktop.domain.notifications import NotificationChannel
 from purplecross_desktop.domain.patients import Patient
 from purplecross_desktop.domain.reminders import (
     Reminder,
@@ -174,7 +175,7 @@ class ReminderJobs:
             )
         assert client is not None
         now = self.clock()
-        channel = _channel(client)
+        channel = self._channel(client)
         live = appointment.status in ACTIVE and appointment.starts_at > now
         due = self.policy.due_for(appointment.starts_at)
         wanted = live and channel is not None and due > now
@@ -286,7 +287,7 @@ class ReminderJobs:
                 return self._skip(reminder, f"appointment {appointment.status.value}")
             if now >= appointment.starts_at:
                 return self._skip(reminder, "appointment already started")
-        channel = _channel(client)
+        channel = self._channel(client)
         if channel is None:
             return self._skip(reminder, "client cannot be reached (no contact or opted out)")
         patient_name = patient.name if patient is not None else ""
@@ -331,6 +332,22 @@ class ReminderJobs:
             raise PermanentError(f"reminder {reminder.id}: {exc}") from exc
         self.services.reminders.set_state(ReminderId(reminder.id), ReminderState.SENT)
         return f"sent by {channel.value}: {sent}"
+
+    def _channel(self, client: Client) -> ReminderChannel | None:
+        """The client's preferred channel, if they have the address for it and did not opt
+        out of it (read now, so an opt-out made after a reminder was scheduled holds)."""
+        if not client.active:
+            return None
+        if client.preferred_contact is ContactChannel.EMAIL and client.email:
+            channel = ReminderChannel.EMAIL
+        elif client.preferred_contact is ContactChannel.SMS and client.phones:
+            channel = ReminderChannel.SMS
+        else:
+            return None
+        opted_out = self.services.notifications.opted_out(ClientId(client.id))
+        if NotificationChannel(channel.value) in opted_out:
+            return None
+        return channel
 
     def _skip(self, reminder: Reminder, reason: str) -> str:
         with contextlib.suppress(ValidationError, NotFound):  # changed meanwhile: nothing to do
@@ -545,17 +562,6 @@ _SUBJECTS = {
     ReminderKind.FOLLOW_UP: "Time for a follow-up check",
     ReminderKind.PAYMENT: "An invoice is overdue",
 }
-
-
-def _channel(client: Client) -> ReminderChannel | None:
-    """The client's preferred channel, if they have one and the address for it."""
-    if not client.active:
-        return None
-    if client.preferred_contact is ContactChannel.EMAIL and client.email:
-        return ReminderChannel.EMAIL
-    if client.preferred_contact is ContactChannel.SMS and client.phones:
-        return ReminderChannel.SMS
-    return None
 
 
 class ScanTrigger:

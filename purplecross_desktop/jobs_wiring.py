@@ -32,6 +32,7 @@ JOB_TABLES = (
     "domain_event",
     "event_delivery",
     "event_handler_state",
+    "report_request",
 )
 
 
@@ -108,6 +109,8 @@ def _register_families(platform: JobPlatform, settings: Settings, services: Serv
     sms.register(platform, sms.gateway_from_settings(settings))
     notifications = importlib.import_module("jobs.notifications")
     notifications.register(platform, services)
+    reports = importlib.import_module("jobs.reports")
+    reports.register(platform, reports.ReportOptions.from_settings(settings))
     event_dispatch = importlib.import_module("jobs.event_dispatch")
     handlers = event_dispatch.EventHandlers()
     for add_handlers in DURABLE_HANDLERS:

@@ -28,6 +28,7 @@ RUFF = Path(sys.executable).with_name("ruff")
 
 QT_FREE = [
     "jobs",
+    "cellsafe",
     "cache",
     "purplecross_desktop.settings",
     "purplecross_desktop.secrets",
@@ -64,7 +65,15 @@ def test_qt_free_modules_do_not_import_pyside6(module: str) -> None:
 
 # The rules ------------------------------------------------------------------------------
 
-FIRST_PARTY = ("purplecross_desktop", "widgets", "jobs", "cache", "gallery", "textorder")
+FIRST_PARTY = (
+    "purplecross_desktop",
+    "widgets",
+    "jobs",
+    "cache",
+    "gallery",
+    "textorder",
+    "cellsafe",
+)
 QT = ("PySide6", "shiboken6")
 QT_GLUE = ("purplecross_desktop.ui", "purplecross_desktop.app", "purplecross_desktop.operations")
 STORAGE = ("sqlalchemy", "alembic", "psycopg", "redis", "huey", "diskcache", "keyring")
@@ -102,6 +111,7 @@ RULES: dict[str, Rule] = {
         may_use=(
             "jobs",
             "cache",
+            "cellsafe",
             *QT_FREE_CORE,
             "purplecross_desktop.settings",
             "purplecross_desktop.secrets",
@@ -119,8 +129,14 @@ RULES: dict[str, Rule] = {
         banned=(*QT, "jobs", "cache", "purplecross_desktop", "widgets", "gallery", *STORAGE),
         ruff=False,
     ),
+    # Formula-injection neutralising, shared by the grid's exports and the report files.
+    "cellsafe": Rule(
+        may_use=("cellsafe",),
+        banned=(*QT, "jobs", "cache", "purplecross_desktop", "widgets", "gallery", *STORAGE),
+        ruff=False,
+    ),
     "widgets": Rule(
-        may_use=("widgets", "textorder"),
+        may_use=("widgets", "textorder", "cellsafe"),
         banned=("jobs", "cache", "purplecross_desktop", "gallery", *STORAGE),
     ),
     "gallery": Rule(

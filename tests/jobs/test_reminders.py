@@ -27,11 +27,13 @@ from jobs.policy import RetryPolicy
 from jobs.queues import EMAIL
 from jobs.registry import JobRegistry
 from jobs.reminders import ReminderJobs, ReminderPolicy, register
+from jobs.sms import LogSmsGateway
+from jobs.sms import register as register_sms
 from purplecross_desktop.database import make_session_factory
 from purplecross_desktop.database.base import ClientId, PatientId, RoomId, StaffId, utcnow
 from purplecross_desktop.domain.appointments import Booking
 from purplecross_desktop.domain.billing import InvoiceData, LineData
-from purplecross_desktop.domain.clients import ClientData
+from purplecross_desktop.domain.clients import ClientData, Phone
 from purplecross_desktop.domain.events import EventBus
 from purplecross_desktop.domain.medical import VaccinationData
 from purplecross_desktop.domain.patients import PatientData
@@ -105,6 +107,7 @@ class Stack:
             ClientData(
                 name=f"{name} Owner",
                 email=f"{name.lower()}@example.org",
+                phones=[Phone("+447700900123")] if contact == "sms" else [],
                 preferred_contact=contact,
             )
         )
@@ -385,3 +388,31 @@ def test_two_scans_at_once_create_and_send_each_reminder_once(
     time.sleep(1.0)
     assert len(stack.subjects()) == 7
     assert stack.reminders.scan_once() == 0  # a later scan finds nothing new
+
+
+@pytest.mark.parametrize("contact", ["email", "sms"])
+def test_an_owner_who_opted_out_of_their_channel_gets_no_confirmation_or_reminder(
+    any_db_harness: Harness, smtp: SmtpServer, exits: contextlib.ExitStack, contact: str
+) -> None:
+    stack = exits.enter_context(_stack(any_db_harness, smtp, run=False))
+    register_sms(stack.platform, LogSmsGateway())
+    vet_room = stack.vet_room()
+    opted = stack.patient("Ada", contact=contact)
+    kept = stack.patient("Bob", contact=contact)
+    ada = ClientId(stack.services.patients.get(PatientId(opted)).client_id)
+    stack.services.notifications.set_opt_out(ada, contact)
+    starts = utcnow() + dt.timedelta(hours=30)
+    first = stack.book(opted, vet_room, starts)
+    second = stack.book(kept, vet_room, starts + dt.timedelta(minutes=30))
+    # Ada: no confirmation and no reminder on the channel she opted out of; Bob: both.
+    assert stack.reminders.sync_appointment(first, confirm=True) == []
+    assert stack.reminder_of(first) is None
+    assert len(stack.reminders.sync_appointment(second, confirm=True)) == 1
+    reminder = stack.reminder_of(second)
+    assert reminder is not None
+    # Bob opts out after his reminder was scheduled: when it runs, it sends nothing.
+    bob = ClientId(stack.services.patients.get(PatientId(kept)).client_id)
+    stack.services.notifications.set_opt_out(bob, contact)
+    result = stack.reminders.send(reminder.id, reminder.due_at.isoformat(), job=None)  # type: ignore[arg-type]
+    assert result == "skipped: client cannot be reached (no contact or opted out)"
+    assert stack.reminder_of(second).state.value == "cancelled"  # type: ignore[union-attr]

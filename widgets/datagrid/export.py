@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
-import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
@@ -15,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QMarginsF, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QFont, QFontMetricsF, QPageLayout, QPageSize, QPainter, QPdfWriter
 
+from cellsafe import clean_text, safe_csv_text, sheet_title, xlsx_text
 from widgets.datagrid.sources import GridResult
 from widgets.datagrid.state import Column
 
@@ -84,47 +84,8 @@ def export_result(
     return target
 
 
-# ---- neutralising cells (OWASP "CSV injection") ------------------------------------------------
-
-#: A spreadsheet reads a cell starting with one of these as a formula (or a DDE command):
-#: the ASCII ones, their full-width forms (some Excel locales accept them), tab and CR.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
-_NUMBERS = (int, float, Decimal, dt.date)
-#: The control characters an xlsx file cannot hold (XML 1.0); tab, LF and CR are fine.
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_LINE_BREAKS = str.maketrans({"\x0b": "\n", "\x0c": "\n"})
-_SHEET_TITLE_BAD = re.compile(r"[\\/?*\[\]:]+")
-
-
-def is_formula_like(text: str) -> bool:
-    """True when a spreadsheet would evaluate ``text`` typed into a cell."""
-    return text.startswith(FORMULA_TRIGGERS)
-
-
-def safe_csv_text(value: Any, text: str) -> str:
-    """The CSV field of a cell showing ``text`` for ``value``: text a spreadsheet would run
-    as a formula gets a leading apostrophe. A real number or date keeps its sign ("-12.50"):
-    its text was made from a typed value, not typed by a user."""
-    if not is_formula_like(text):
-        return text
-    if isinstance(value, _NUMBERS) and not isinstance(value, bool) and text[0] in "+-":
-        return text
-    return "'" + text
-
-
-def clean_text(text: str) -> str:
-    """``text`` without the control characters an xlsx file (or a PDF font) cannot hold:
-    a vertical tab or form feed (a word processor's line and page break) becomes a line
-    break, any other control character U+FFFD, so one pasted character never loses an export."""
-    if _ILLEGAL.search(text) is None:
-        return text
-    return _ILLEGAL.sub("\ufffd", text.translate(_LINE_BREAKS))
-
-
-def sheet_title(title: str) -> str:
-    """``title`` as Excel accepts a sheet name: no ``\\ / ? * [ ] :``, at most 31 characters."""
-    cleaned = " ".join(_SHEET_TITLE_BAD.sub(" ", clean_text(title)).split())
-    return cleaned[:31].strip(" '") or "Export"
+# Formula injection and control characters are handled by cellsafe, the one place that
+# knows how: the report files in jobs/ use it too.
 
 
 def _write_csv(path: Path, columns: Sequence[Column], chunks: Iterator[list[list[Any]]]) -> None:
@@ -143,21 +104,12 @@ def _write_xlsx(
     path: Path, columns: Sequence[Column], chunks: Iterator[list[list[Any]]], title: str
 ) -> None:
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=sheet_title(title))
 
     def text_cell(text: str) -> Any:
-        text = clean_text(text)
-        if not is_formula_like(text):
-            return text
-        # openpyxl writes any str starting with "=" as a formula: a typed string cell is
-        # never evaluated, and quotePrefix keeps it text when someone edits the cell.
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.data_type = "s"
-        cell.quotePrefix = True
-        return cell
+        return xlsx_text(sheet, text)
 
     def excel_value(column: Column, value: Any) -> Any:
         if isinstance(value, str):
