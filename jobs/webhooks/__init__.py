@@ -59,7 +59,12 @@ def policy_from_settings(settings: Settings) -> DeliveryPolicy:
 def endpoint_service(
     platform: JobPlatform, services: Services, settings: Settings | None = None, **kwargs: Any
 ) -> WebhookService:
-    """The endpoint service on the platform's database, sealing with its signing key."""
+    """The endpoint service on the platform's database, sealing with its signing key.
+
+    It acts as the services' current actor (the workstation's signed-in staff member in
+    the app, the system in a worker) unless ``current_actor`` is given.
+    """
+    kwargs.setdefault("current_actor", services.clients._current_actor)
     grace = dt.timedelta(hours=settings.webhook_rotation_grace_hours if settings else 24)
     return WebhookService(
         services.clients._sessions,

@@ -13,10 +13,6 @@ from __future__ import annotations
 import base64
 import secrets
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 PREFIX = "whsec_"
 SECRET_BYTES = 24
 
@@ -38,6 +34,11 @@ class SecretBox:
     """
 
     def __init__(self, master_key: bytes) -> None:
+        # Imported here: the app's start-up should not pay for cryptography's import.
+        from cryptography.fernet import Fernet
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
         if not master_key:
             raise ValueError("master_key: must not be empty")
         derived = HKDF(
@@ -55,6 +56,8 @@ class SecretBox:
         return self._fernet.encrypt(secret.encode("ascii")).decode("ascii")
 
     def open(self, sealed: str) -> str:
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.decrypt(sealed.encode("ascii")).decode("ascii")
         except InvalidToken:
