@@ -45,6 +45,7 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     hang_seconds: float = 30.0
+    outages_done: int = 0
 
     def __post_init__(self) -> None:
         receiver = self
@@ -95,6 +96,26 @@ class Receiver:
             except WebhookVerificationError as exc:
                 last = str(exc)
         return False, last
+
+    def outage(self, seconds: float) -> threading.Thread:
+        """Stop listening for ``seconds`` (connections are refused), then listen again on
+        the same port; runs on a thread, which is returned."""
+
+        def run() -> None:
+            port = self.server.server_address[1]
+            handler = self.server.RequestHandlerClass
+            self.server.shutdown()
+            self.server.server_close()
+            time.sleep(seconds)
+            self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+            self.server.daemon_threads = True
+            self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+            self.thread.start()
+            self.outages_done += 1
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread
 
     def url_for(self, path: str = "/hook") -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
