@@ -71,7 +71,9 @@ DEFAULT_QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec(REPORTS, concurrency=1, policy=SINGLE_ATTEMPT, timeout=1800.0),
     QueueSpec(REMINDERS, concurrency=1, timeout=300.0),
     QueueSpec(NOTIFICATIONS, concurrency=2, timeout=300.0),
-    QueueSpec(WEBHOOKS, concurrency=1, timeout=300.0),
+    # Four threads; each endpoint holds at most webhook_endpoint_concurrency (2) of them,
+    # so a dead receiver never starves a healthy one (jobs.webhooks.delivery).
+    QueueSpec(WEBHOOKS, concurrency=4, timeout=300.0),
     QueueSpec(WORKFLOWS, concurrency=1, timeout=600.0),
     # One attempt: a dispatch that fails is simply run again by the next trigger or sweep.
     QueueSpec(EVENTS, concurrency=1, policy=SINGLE_ATTEMPT, timeout=300.0),

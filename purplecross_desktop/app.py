@@ -30,6 +30,7 @@ from purplecross_desktop.ui.pages.balances_page import BalancesPage
 from purplecross_desktop.ui.pages.calendar_page import CalendarPage
 from purplecross_desktop.ui.pages.clients_page import ClientsPage
 from purplecross_desktop.ui.pages.health_page import HealthPage
+from purplecross_desktop.ui.pages.integrations_page import IntegrationsPage
 from purplecross_desktop.ui.pages.invoices_page import InvoicesPage
 from purplecross_desktop.ui.pages.patients_page import PatientsPage
 from purplecross_desktop.ui.pages.queue_monitor_page import QueueMonitorPage
@@ -60,6 +61,7 @@ def default_pages() -> list[PageSpec]:
         PageSpec("health", "Health", HealthPage),
         PageSpec("staff", "Staff", StaffPage, Permission.MANAGE_STAFF),
         PageSpec("settings", "Settings", SettingsPage, Permission.MANAGE_SETTINGS),
+        PageSpec("integrations", "Integrations", IntegrationsPage, Permission.MANAGE_INTEGRATIONS),
     ]
 
 

@@ -33,6 +33,9 @@ JOB_TABLES = (
     "event_delivery",
     "event_handler_state",
     "report_request",
+    "webhook_endpoint",
+    "webhook_message",
+    "webhook_attempt",
 )
 
 
@@ -138,11 +141,28 @@ def _add_notifications(
     )
 
 
-#: Functions that register durable event handlers (reminders; webhooks and workflows next):
-#: each gets the handler registry, the platform, the settings and the domain services.
+def _add_webhooks(
+    handlers: Any, platform: JobPlatform, settings: Settings, services: Services
+) -> None:
+    from jobs import webhooks
+
+    webhooks.register(
+        platform,
+        handlers,
+        webhooks.endpoint_service(platform, services, settings),
+        webhooks.Sender(settings.webhook_ca_file),
+        webhooks.policy_from_settings(settings),
+        services,
+    )
+
+
+#: Functions that register durable event handlers (reminders, notifications, webhooks;
+#: workflows next): each gets the handler registry, the platform, the settings and the
+#: domain services.
 DURABLE_HANDLERS: list[Callable[[Any, JobPlatform, Settings, Services], None]] = [
     _add_reminders,
     _add_notifications,
+    _add_webhooks,
 ]
 
 
@@ -152,6 +172,7 @@ def start_families(
     poll_interval: float = 15.0,
     scan_interval: float = 300.0,
     alert_interval: float = 30.0,
+    webhook_interval: float = 1.0,
 ) -> Callable[[], None]:
     """Start what the families run beside the consumers; returns the function that stops it.
 
@@ -161,7 +182,8 @@ def start_families(
     committing, or that another workstation wrote, are delivered. The reminder scan is
     enqueued now and every ``scan_interval`` seconds (one job per slot cluster-wide). Every
     ``alert_interval`` seconds, dead jobs and queues without a live worker are reported to
-    the admins (``jobs.notification_triggers.AlertWatcher``).
+    the admins (``jobs.notification_triggers.AlertWatcher``). Every ``webhook_interval``
+    seconds, webhook messages whose retry came due are sent (``jobs.webhooks.PumpTrigger``).
     """
     from jobs.event_dispatch import DispatchTrigger, EventDispatchService
 
@@ -180,6 +202,10 @@ def start_families(
 
     alerts = AlertWatcher(platform, platform.services["notifications"], alert_interval)
     alerts.start()  # dead jobs and unserved queues → admins, every alert_interval
+    from jobs.webhooks import PumpTrigger
+
+    pump = PumpTrigger(platform.services["webhooks"], webhook_interval)
+    pump.start()  # webhook retries that came due, and slots a dead job held
 
     def stop() -> None:
         for unsubscribe in unsubscribers:
@@ -187,6 +213,7 @@ def start_families(
         trigger.stop()
         scans.stop()
         alerts.stop()
+        pump.stop()
 
     return stop
 
@@ -251,4 +278,7 @@ class JobsRuntime:
             self._stop_families()
             self._stop_families = None
         self.runner.stop()
+        webhooks = self.platform.services.get("webhooks")
+        if webhooks is not None:
+            webhooks.sender.close()  # its keep-alive connections
         self.platform.close()

@@ -92,6 +92,14 @@ class Settings:
     embedded_worker: bool = True
     event_retention_days: int = 90
     report_retention_days: int = 30
+    # Webhooks (docs/webhooks.md): a CA bundle for a clinic's own certificates, the retry
+    # schedule's scale (tests shrink it), in-flight requests per endpoint, the failure
+    # window before an endpoint is disabled and the grace of a rotated-out secret.
+    webhook_ca_file: Path | None = None
+    webhook_retry_scale: float = 1.0
+    webhook_endpoint_concurrency: int = 2
+    webhook_disable_after_hours: int = 120
+    webhook_rotation_grace_hours: int = 24
     reminder_lead_hours: int = 24
     reminder_time: str = ""
     theme: Theme = "system"
@@ -175,6 +183,10 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             raise SettingsError(name, "must be between 0 (never) and 480 minutes", source)
         if name in ("event_retention_days", "report_retention_days") and value < 1:
             raise SettingsError(name, "must be at least 1 (days)", source)
+        if name == "webhook_endpoint_concurrency" and not 1 <= value <= 16:
+            raise SettingsError(name, "must be between 1 and 16", source)
+        if name in ("webhook_disable_after_hours", "webhook_rotation_grace_hours") and value < 1:
+            raise SettingsError(name, "must be at least 1 (hours)", source)
         if name == "reminder_lead_hours" and not 1 <= value <= 24 * 14:
             raise SettingsError(name, "must be between 1 and 336 (hours)", source)
         return value

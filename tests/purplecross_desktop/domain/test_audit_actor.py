@@ -37,6 +37,7 @@ from purplecross_desktop.domain.price_list import PriceItemData
 from purplecross_desktop.domain.reminders import ReminderData
 from purplecross_desktop.domain.service import ServiceBase
 from purplecross_desktop.domain.staff import StaffData, StaffRole
+from purplecross_desktop.domain.webhooks import SecretBox, WebhookMessage, WebhookService
 from purplecross_desktop.services import Services, build_services
 from purplecross_desktop.staff_session import StaffSession
 
@@ -201,6 +202,25 @@ def test_every_write_records_the_signed_in_staff_member(
     )
     call(services.reminders, "update", ReminderId(reminder.id), {"message": "hello again"})
     call(services.reminders, "set_state", ReminderId(reminder.id), "cancelled")
+    hooks = WebhookService(
+        services.clients._sessions,
+        services.events,
+        SecretBox(b"test signing key"),
+        current_actor=session.actor,
+    )
+    endpoint = call(hooks, "create", "https://lab.example.org/hook", ["client.*"]).endpoint
+    call(hooks, "rotate_secret", endpoint.id)
+    call(hooks, "disable", endpoint.id)
+    call(hooks, "enable", endpoint.id)
+    call(hooks, "recover", endpoint.id, start)
+    with services.audit._sessions() as db, db.begin():
+        db.add(
+            WebhookMessage(
+                msg_id="msg_audit", endpoint_id=endpoint.id, event_type="client.created", body="{}"
+            )
+        )
+    call(hooks, "replay", "msg_audit")
+    call(hooks, "remove", endpoint.id)
     call(services.patients, "mark_deceased", PatientId(rex.id))
     call(services.clients, "deactivate", ClientId(ada.id))
 

@@ -1,0 +1,1 @@
+"""Settings → Integrations → Webhooks: endpoints, the signing secret, test events, the log."""
