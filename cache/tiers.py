@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+import diskcache
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -434,6 +435,13 @@ def _ms(ttl: float | None) -> int | None:
 
 
 # Disk ----------------------------------------------------------------------------------
+# diskcache's read of one live row (str keys are stored raw), as Cache.get makes it.
+_INLINE_GET = (
+    "SELECT mode, value FROM Cache WHERE key = ? AND raw = 1"
+    " AND (expire_time IS NULL OR expire_time > ?)"
+)
+
+
 class DiskTier:
     """The local tier: a diskcache (SQLite + files) in a 0700 directory, bytes only.
 
@@ -456,6 +464,17 @@ class DiskTier:
         )
 
     def get(self, key: str) -> bytes | None:
+        # diskcache's own get without its generic layers (key and value translation,
+        # eviction and statistics branches): one indexed SELECT on this thread's
+        # connection, about a third of a disk hit. Only an inline bytes row is taken as
+        # it is; anything else (a value big enough to live in a file, a row that is not
+        # ours) goes through diskcache, whose BytesOnlyDisk refuses what is not bytes.
+        rows = self.cache._sql(_INLINE_GET, (key, time.time())).fetchall()
+        if not rows:
+            return None
+        ((mode, value),) = rows
+        if mode == diskcache.core.MODE_RAW and type(value) is bytes:
+            return value
         value = self.cache.get(key, default=None, retry=False)
         return value if isinstance(value, bytes) else None
 
