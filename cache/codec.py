@@ -8,11 +8,14 @@ which are read back as dicts. Nothing is pickled,
 so a tampered cache entry can at worst be wrong data, never code.
 
 Encoded values carry a one-byte header. ``J``: plain JSON, decoded by orjson alone.
-``T``: the JSON array ``[value, groups, root]``: each group ``[parent path, [[key,
-tag], ...]]`` says which strings under one parent are really dates, times or decimals
-(``root`` tags a value that is one itself). Reading a hit costs orjson plus one step
-per such parent and value, never a Python walk of the whole structure; the walk that
-finds them happens once, when the value is stored.
+``S``: a *shape* line, newline, then the value as JSON with its dates, times and
+decimals as strings. The shape is the JSON list of groups ``[parent path, [[key, tag],
+...]]`` saying which strings under one parent are really dates, times or decimals (or
+the tag alone when the value is one itself). Values of one kind share their shape, so a
+reader parses each shape once into a plan of converters and keeps it (a bounded table):
+reading a hit costs orjson on the value plus one converter call per such string, never a
+Python walk of the whole structure; the walk that finds them happens once, on store.
+``T`` (``[value, groups, root]`` in one array, from earlier versions) is still read.
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ from typing import Any, Protocol, cast
 import orjson
 
 PLAIN = b"J"
-TAGGED = b"T"
+SHAPED = b"S"
+TAGGED = b"T"  # read only: what earlier versions wrote
+# Shapes come from the tier, which anyone who can write to Redis can fill: keep a few.
+MAX_SHAPES = 256
 
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _TAGS: tuple[tuple[type, str], ...] = (
@@ -145,15 +151,46 @@ def encode(value: Any) -> bytes:
             if b"null" not in data or not _has_nonfinite(value):
                 return data
         root = _tag_of(value)
+        shape: Any
         if root is not None:
-            body: list[Any] = [_text(value, root), [], root]
+            prepared: Any = _text(value, root)
+            shape = root
         else:
             groups: dict[Any, list[Any]] = {}
             prepared = _prepare(value, (), groups)
-            body = [prepared, [[list(p), items] for p, items in groups.items()], None]
-        return TAGGED + orjson.dumps(body, default=_plain_default, option=_OPTIONS)
+            shape = [[list(p), items] for p, items in groups.items()]
+        # orjson never writes a raw newline (not even inside a string): a safe separator.
+        return b"%b%b\n%b" % (
+            SHAPED,
+            orjson.dumps(shape),
+            orjson.dumps(prepared, default=_plain_default, option=_OPTIONS),
+        )
     except orjson.JSONEncodeError as exc:
         raise TypeError(str(exc)) from None
+
+
+_plans: dict[bytes, Any] = {}
+
+
+def _plan(shape: bytes) -> Any:
+    """The converters for ``shape``: a callable for a tagged root, else a tuple of
+    ``(parent path, ((key, converter), ...))``. Raises KeyError/TypeError/ValueError on a
+    shape we did not write."""
+    plan = _plans.get(shape)
+    if plan is not None:
+        return plan
+    parsed = orjson.loads(shape)
+    if isinstance(parsed, str):
+        plan = _RESTORE[parsed]
+    else:
+        plan = tuple(
+            (tuple(path), tuple((key, _RESTORE[tag]) for key, tag in items))
+            for path, items in parsed
+        )
+    if len(_plans) >= MAX_SHAPES:
+        _plans.clear()  # rare: an app caches a few dozen kinds of value
+    _plans[shape] = plan
+    return plan
 
 
 def decode(data: bytes) -> Any:
@@ -165,6 +202,24 @@ def decode(data: bytes) -> Any:
     header = data[:1]
     if header == PLAIN:
         return orjson.loads(data[1:])
+    if header == SHAPED:
+        shape, newline, body = data[1:].partition(b"\n")
+        try:
+            if not newline:
+                raise ValueError("no shape line")
+            plan = _plan(shape)
+            value = orjson.loads(body)
+            if callable(plan):
+                return plan(value)
+            for path, converters in plan:
+                parent = value
+                for step in path:
+                    parent = parent[step]
+                for key, convert in converters:
+                    parent[key] = convert(parent[key])
+        except (KeyError, IndexError, TypeError, ArithmeticError) as exc:
+            raise ValueError(f"not a cache value ({exc!r})") from None
+        return value
     if header != TAGGED:
         raise ValueError(f"not a cache value (header {header!r})")
     try:

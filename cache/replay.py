@@ -58,13 +58,7 @@ class ReplayLog:
     def append(self, invalidation: Invalidation) -> bool:
         """Record ``invalidation``; False (and the log marked incomplete) if it could not be."""
         entry = f"{time.time_ns():020d}:{os.getpid()}:{next(self._seq):08d}"
-        payload = orjson.dumps(
-            {
-                "keys": list(invalidation.keys),
-                "patterns": list(invalidation.patterns),
-                "prefix": invalidation.prefix,
-            }
-        )
+        payload = encode_invalidation(invalidation)
         try:
             self._cache.set(entry, payload, retry=False)
         except DISK_ERRORS as exc:
@@ -113,7 +107,7 @@ class ReplayLog:
                 continue
             if payload is None:
                 continue  # replayed and removed by another process meanwhile
-            out.append((entry, _decode(payload)))
+            out.append((entry, decode_invalidation(payload)))
         return out
 
     def remove(self, entries: Sequence[str]) -> None:
@@ -135,7 +129,18 @@ class ReplayLog:
         self._cache.close()
 
 
-def _decode(payload: object) -> Invalidation | None:
+def encode_invalidation(invalidation: Invalidation) -> bytes:
+    """The stored form of an invalidation (the replay log's and the channel's)."""
+    return orjson.dumps(
+        {
+            "keys": list(invalidation.keys),
+            "patterns": list(invalidation.patterns),
+            "prefix": invalidation.prefix,
+        }
+    )
+
+
+def decode_invalidation(payload: object) -> Invalidation | None:
     """The entry, or None if it is not one of ours (written by a bug, a bad disk, a hand)."""
     try:
         data = orjson.loads(payload)  # type: ignore[arg-type]

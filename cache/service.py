@@ -25,6 +25,7 @@ import contextlib
 import logging
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -35,6 +36,7 @@ import redis
 
 from cache import codec
 from cache.breaker import CircuitBreaker
+from cache.channel import InvalidationChannel, catch_up
 from cache.diskfiles import DISK_ERRORS, open_or_start_over
 from cache.flight import SingleFlight
 from cache.keys import TTL, check_key, check_ttl, entity_invalidation, unstorable_key
@@ -68,6 +70,10 @@ def _generation_key(prefix: str) -> str:
     return f"pc-gen:{prefix}"
 
 
+def _cursor_key(prefix: str) -> str:
+    return f"pc-chan:{prefix}"
+
+
 # What a Redis call may raise is not only RedisError: a socket closed under a reading
 # thread surfaces as ValueError or OSError from the parser. Any of them is a miss.
 _ANY_TIER_ERROR: tuple[type[BaseException], ...] = (Exception,)
@@ -94,6 +100,11 @@ class CacheService:
             the Redis client (no retries; a bounded blocking pool).
         probe_backoff: first and maximum delay between background probes of a dead Redis.
         disk_size_limit: bytes before the disk tier evicts the least recently stored.
+        channel: the clinic database's invalidation channel (see ``cache.channel``):
+            invalidations Redis did not get are published there, and this service
+            applies what other desks published to the tier it reads.
+        channel_interval: seconds between two looks at the channel (a background
+            thread; ``follow_channel()`` looks at once).
 
     Cache errors are misses, never exceptions; bad input (a non-serializable or
     oversized value, a bad key or TTL) raises ``TypeError``/``ValueError`` naming the key.
@@ -117,6 +128,8 @@ class CacheService:
         max_connections: int = 32,
         probe_backoff: tuple[float, float] = (0.05, 5.0),
         disk_size_limit: int = 512 * 2**20,
+        channel: InvalidationChannel | None = None,
+        channel_interval: float = 1.0,
     ) -> None:
         if not _NAMESPACE.fullmatch(namespace):
             raise ValueError(f"namespace {namespace!r}: use 1-64 letters, digits, '_', '.' or '-'")
@@ -166,6 +179,17 @@ class CacheService:
             # being unreadable or incomplete): Redis may hold stale entries until they
             # are replayed, so start on disk and let the probe do it.
             self._breaker.open("invalidations from an earlier run are waiting for Redis")
+        self._channel = channel
+        self.channel_interval = channel_interval
+        self._cursor = _cursor_key(self._prefix)
+        self._follow_lock = threading.Lock()
+        self._follow_stop = threading.Event()
+        self._follower: threading.Thread | None = None
+        if channel is not None:
+            self._follower = threading.Thread(
+                target=self._follow, name="cache-channel-follower", daemon=True
+            )
+            self._follower.start()
 
     # Reads -----------------------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
@@ -367,6 +391,55 @@ class CacheService:
             return False
         return self._breaker.try_close()
 
+    def follow_channel(self) -> int:
+        """Apply what other desks published to the channel since the current tier last
+        looked (the background thread does this every ``channel_interval``).
+
+        Returns:
+            How many invalidations were applied (0 without a channel, when up to date,
+            or when the channel or the tier can't be read: logged, never raised).
+        """
+        if self._channel is None:
+            return 0
+        with self._follow_lock:
+            on_redis = self._redis is not None and self._breaker.closed
+            tier: Tier = self._redis if on_redis and self._redis is not None else self._disk
+            if not on_redis and not self._disk_trusted():
+                return 0
+            try:
+                cursor = tier.channel_cursor(self._cursor)
+            except Exception as exc:  # any failure of either tier (see _redis_failed)
+                self._tier_failed(tier, exc)
+                return 0
+            try:
+                batch = catch_up(self._channel, cursor, self._prefix)
+            except Exception as exc:  # the database: logged, the other safeguards remain
+                log.warning("cache: could not read the invalidation channel: %r", exc)
+                return 0
+            if batch is None:
+                return 0
+            for op in batch.invalidations:
+                self._invalidate(op, from_channel=True)
+            if self.tier != tier.name or (not on_redis and self._disk_stale):
+                return len(batch.invalidations)  # not all applied there: look again later
+            try:
+                tier.advance_channel_cursor(self._cursor, batch.latest)
+            except Exception as exc:  # any failure of either tier (see _redis_failed)
+                self._tier_failed(tier, exc)
+            log.info("cache: applied %d invalidations from the channel", len(batch.invalidations))
+            return len(batch.invalidations)
+
+    def _follow(self) -> None:
+        """The follower thread: look at once (a desk starting may read Redis at once),
+        then every ``channel_interval`` until ``close()``."""
+        while True:
+            try:
+                self.follow_channel()
+            except Exception:  # never let the thread die: the next look may work
+                log.exception("cache: following the invalidation channel failed")
+            if self._follow_stop.wait(self.channel_interval):
+                return
+
     def stats(self) -> CacheStats:
         """App-level counters per tier, keys and memory per tier, tier and failovers."""
         tiers: list[TierStats] = []
@@ -413,6 +486,10 @@ class CacheService:
                 if self._replay.dirty():
                     self._breaker.try_close()
         self._breaker.stop()
+        self._follow_stop.set()
+        follower = self._follower
+        if follower is not None and follower is not threading.current_thread():
+            follower.join(timeout=5)
         if self._redis is not None:
             self._redis.close()
         self._disk.close()
@@ -557,7 +634,26 @@ class CacheService:
         self._counters.add("disk", "sets", len(items))
         return True
 
-    def _invalidate(self, op: Invalidation) -> int:
+    def _invalidate(self, op: Invalidation, *, from_channel: bool = False) -> int:
+        """Apply ``op`` to both tiers; what Redis can't take goes to the replay log and,
+        for the other desks, to the channel (``from_channel``: it came from there, and
+        Redis gets it through the channel's cursor once it is reachable)."""
+        deleted, delivered = self._invalidate_here(op, from_channel)
+        if not delivered and not from_channel and self._channel is not None:
+            self._publish(op)
+        return deleted
+
+    def _publish(self, op: Invalidation) -> None:
+        """Tell the other desks through the clinic database (never raises: the replay log,
+        the failback clear and ``fallback_max_ttl`` remain if the database can't take it)."""
+        assert self._channel is not None
+        try:
+            self._channel.publish(op)
+        except Exception as exc:  # whatever the database says, the cache never raises
+            log.warning("cache: could not publish an invalidation to the channel: %r", exc)
+
+    def _invalidate_here(self, op: Invalidation, from_channel: bool) -> tuple[int, bool]:
+        """(entries deleted in the current tier, whether Redis took it): under the lock."""
         with self._breaker.lock:
             self._epoch += 1
             disk_deleted = self._apply(self._disk, op) if self._disk_trusted() else None
@@ -569,7 +665,9 @@ class CacheService:
             else:
                 self._counters.add("disk", "deletes", disk_deleted)
             if self._redis is None:
-                return disk_deleted
+                # Nothing shared but the channel: other desks' disks need it only when
+                # they share the database.
+                return disk_deleted, not self.shared_database
             if self._breaker.closed:
                 try:
                     deleted = self._apply(self._redis, op)
@@ -580,11 +678,12 @@ class CacheService:
                 else:
                     assert deleted is not None
                     self._counters.add("redis", "deletes", deleted)
-                    return deleted
-            # Never raises: an entry that can't be recorded marks the log incomplete, and
-            # failback then clears the whole namespace in Redis (see _replay_invalidations).
-            self._replay.append(op)
-            return disk_deleted
+                    return deleted, True
+            if not from_channel:
+                # Never raises: an entry that can't be recorded marks the log incomplete,
+                # and failback then clears the whole namespace in Redis.
+                self._replay.append(op)
+            return disk_deleted, False
 
     def _disk_ttl(self, ttl: float | None) -> float | None:
         """``ttl`` capped for the disk tier when it stands in for a shared tier."""
@@ -626,6 +725,12 @@ class CacheService:
             self._breaker.record_failure(exc)
         else:
             log.warning("cache: Redis error treated as a miss: %r", exc)
+
+    def _tier_failed(self, tier: Tier, exc: BaseException) -> None:
+        if isinstance(tier, RedisTier):
+            self._redis_failed(exc)
+        else:
+            self._disk_failed(exc)
 
     def _disk_failed(self, exc: BaseException) -> None:
         self._counters.add("disk", "errors")

@@ -91,7 +91,7 @@ def build_context(
     factory = make_session_factory(engine)
     bus = EventBus()
     staff_session = StaffSession()
-    cache = build_cache_service(settings)
+    cache = build_cache_service(settings, engine)
     context = AppContext(
         settings=settings,
         runner=runner or OperationRunner(),

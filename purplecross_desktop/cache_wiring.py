@@ -10,6 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from cache import ENTITIES, ENTITY_NAME, CacheService
+from purplecross_desktop.cache_channel import DatabaseChannel
 from purplecross_desktop.domain.events import DomainEvent, EventBus
 from purplecross_desktop.secrets import redis_password_for
 from purplecross_desktop.settings import Settings
@@ -39,18 +40,28 @@ def database_is_shared(database_url: str) -> bool:
     return sa.engine.make_url(database_url).get_backend_name() != "sqlite"
 
 
-def build_cache_service(settings: Settings) -> CacheService:
+def build_cache_service(settings: Settings, engine: sa.Engine | None = None) -> CacheService:
     """The cache of this process: Redis from ``redis_url`` (password from the keyring when
     the URL has none) with the disk tier in ``cache_path``, or the disk tier alone (whose
-    entries then live at most ``fallback_max_ttl`` on a shared database: no shared tier
-    tells this desk of other desks' changes)."""
+    entries then live at most ``fallback_max_ttl`` on a shared database).
+
+    With the clinic database's ``engine`` (the app passes it), invalidations that Redis
+    could not take go through the database's invalidation channel too, and this cache
+    follows it: see ``purplecross_desktop.cache_channel``. Without Redis on a SQLite file
+    there is no other desk to tell, so no channel.
+    """
+    shared = database_is_shared(settings.effective_database_url)
+    channel = None
+    if engine is not None and (settings.redis_url is not None or shared):
+        channel = DatabaseChannel(engine)
     return CacheService(
         settings.redis_url,
         settings.cache_path,
         namespace=namespace_for_database(settings.effective_database_url),
-        shared_database=database_is_shared(settings.effective_database_url),
+        shared_database=shared,
         password=redis_password_for(settings.redis_url),
         debug=settings.cache_debug,
+        channel=channel,
     )
 
 

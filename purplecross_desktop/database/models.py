@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import jobs.models  # noqa: F401
+import purplecross_desktop.database.cache_invalidation
 import purplecross_desktop.domain.appointments
 import purplecross_desktop.domain.audit
 import purplecross_desktop.domain.billing

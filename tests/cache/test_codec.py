@@ -70,8 +70,33 @@ def test_dates_decimals_and_times_come_back_as_themselves() -> None:
         "nested": [{"due": dt.date(2026, 2, 1)}],
     }
     data = codec.encode(value)
-    assert data.startswith(codec.TAGGED)
+    assert data.startswith(codec.SHAPED)
     assert codec.decode(data) == value
+
+
+def test_values_of_one_kind_share_one_shape_and_its_plan() -> None:
+    """Reading parses a shape once: the second record of the same kind reuses its plan."""
+    codec._plans.clear()
+    first = {"born": dt.date(2019, 1, 2), "fee": Decimal("1.50"), "name": "Rex"}
+    second = {"born": dt.date(2020, 3, 4), "fee": Decimal("9.99"), "name": "Tess"}
+    assert codec.decode(codec.encode(first)) == first
+    assert codec.decode(codec.encode(second)) == second
+    assert len(codec._plans) == 1
+
+
+def test_the_shape_table_stays_bounded_whatever_the_tier_holds() -> None:
+    """Anyone who can write to Redis can plant values of endless shapes."""
+    codec._plans.clear()
+    for n in range(codec.MAX_SHAPES * 3):
+        planted = b'S[[[],[["k%d","d"]]]]\n{"k%d":"2026-01-01"}' % (n, n)
+        assert codec.decode(planted) == {f"k{n}": dt.date(2026, 1, 1)}
+    assert len(codec._plans) <= codec.MAX_SHAPES
+
+
+def test_values_written_by_the_earlier_tagged_format_are_still_read() -> None:
+    old = b'T[{"at":"2026-01-01T09:30:00+00:00","n":1},[[[],[["at","dt"]]]],null]'
+    assert codec.decode(old) == {"at": dt.datetime(2026, 1, 1, 9, 30, tzinfo=dt.UTC), "n": 1}
+    assert codec.decode(b'T["2026-01-02",[],"d"]') == dt.date(2026, 1, 2)
 
 
 def test_dataclasses_rows_and_mappings_are_stored_as_dicts() -> None:
@@ -104,7 +129,21 @@ def test_what_is_not_data_is_a_type_error(value: Any, message: str) -> None:
         codec.encode(value)
 
 
-@pytest.mark.parametrize("data", [b"", b"P\x80\x04K\x01.", b"Jnot json", b"T{"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"P\x80\x04K\x01.",
+        b"Jnot json",
+        b"T{",
+        b"S[]",  # no value line
+        b'S"zz"\n"x"',  # an unknown tag
+        b'S[[["a"],[["b","d"]]]]\n{"a":1}',  # a path that is not there
+        b'S[[[],[["b","d"]]]]\n{"b":"not a date"}',
+        b'S[[[],[["b","dec"]]]]\n{"b":"x"}',
+        b"S{\n1",
+    ],
+)
 def test_foreign_bytes_are_refused(data: bytes) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - both orjson's and ours are ValueErrors
         codec.decode(data)

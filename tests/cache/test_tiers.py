@@ -205,3 +205,25 @@ def test_service_with_tls_url_builds_without_connecting(tmp_path: Path) -> None:
         assert service.tier == "disk"
     finally:
         service.close()
+
+
+def test_the_disk_tiers_direct_read_agrees_with_diskcache(tmp_path: Path) -> None:
+    """``DiskTier.get`` reads inline rows itself; everything else still goes through
+    diskcache: values in files, expired rows, rows that are not plain bytes."""
+    tier = DiskTier(tmp_path / "t")
+    try:
+        tier.set("small", b"J1", None)
+        tier.set("big", b"J" + b"1" * 100_000, None)  # stored in a file
+        tier.set("brief", b"J2", 0.05)
+        planted = diskcache.Cache(str(tmp_path / "t"))  # a row in another form: a str
+        planted.set("text", "a str row")
+        planted.close()
+        assert tier.get("text") is None
+        assert tier.get("small") == b"J1"
+        assert tier.get("big") == b"J" + b"1" * 100_000
+        assert tier.get("missing") is None
+        time.sleep(0.1)
+        assert tier.get("brief") is None  # expired, as diskcache would say
+        assert tier.get_many(["small", "missing"]) == [b"J1", None]
+    finally:
+        tier.close()

@@ -1,0 +1,300 @@
+"""The cache's invalidation channel through the clinic database (docs/caching.md, "Across
+desks"): a desk that could not tell Redis still reaches every other desk's cache.
+
+Real components throughout: a private redis-server frozen with SIGSTOP or killed, a TCP
+path cut for one desk only, the other desk a real second process, and the clinic
+database a real SQLite file and a real PostgreSQL database (``database_url``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from cache import CacheService
+from cache.channel import catch_up
+from cache.replay import Invalidation, encode_invalidation
+from purplecross_desktop.cache_channel import DatabaseChannel
+from purplecross_desktop.database.session import make_engine, upgrade
+from tests.cache.conftest import NO_PROBE, frozen, wait_until
+from tests.cache.proxy import TcpProxy
+from tests.support.redis_server import RedisServer, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+INTERVAL = 0.2  # the desks' channel_interval here; the app's is 1 s
+
+# The other desk: its own process, disk directory and cache service on the same Redis (or
+# none) and the same clinic database. It saves patient 1 (the test's "database" is the
+# value the test expects next) and invalidates, then goes home.
+OTHER_DESK = textwrap.dedent(
+    """
+    import sys
+    from cache import CacheService
+    from purplecross_desktop.cache_channel import DatabaseChannel
+    from purplecross_desktop.database.session import make_engine
+
+    redis_url, disk_dir, database_url = sys.argv[1:]
+    engine = make_engine(database_url)
+    cache = CacheService(None if redis_url == "-" else redis_url, disk_dir, namespace="clinic",
+                         shared_database=redis_url == "-", channel=DatabaseChannel(engine),
+                         probe_backoff=(3600.0, 3600.0))
+    cache.invalidate("patient", 1)
+    print("tier after invalidating:", cache.tier, flush=True)
+    cache.close()
+    engine.dispose()
+    """
+)
+
+
+def other_desk_saves(redis_url: str | None, disk_dir: Path, database_url: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", OTHER_DESK, redis_url or "-", str(disk_dir), database_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[sa.Engine]:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def desk(
+    redis_url: str | None, disk_dir: Path, engine: sa.Engine, **kwargs: object
+) -> CacheService:
+    kwargs.setdefault("probe_backoff", NO_PROBE)
+    kwargs.setdefault("channel_interval", INTERVAL)
+    return CacheService(
+        redis_url,
+        disk_dir,
+        namespace="clinic",
+        channel=DatabaseChannel(engine),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def stale_for(cache: CacheService, key: str, old: object, limit: float = 5.0) -> float:
+    """Seconds until ``cache`` stops answering ``old`` for ``key`` (fails after ``limit``)."""
+    started = time.monotonic()
+    wait_until(lambda: cache.get(key) != old, limit)
+    return time.monotonic() - started
+
+
+def test_a_desk_idle_through_an_outage_serves_nothing_stale_after_it(
+    redis_server: RedisServer, engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    """Desk A makes no cache call while Redis is frozen; desk B saves then and goes home,
+    so B's replay log reaches Redis only at B's next start. A must not read the old
+    record once Redis answers again."""
+    a = desk(redis_server.url, tmp_path / "a", engine, channel_interval=3600.0)
+    try:
+        assert a.set("patient:1", "v1")
+        assert a.tier == "redis"
+        with frozen(redis_server):
+            said = other_desk_saves(redis_server.url, tmp_path / "b", database_url)
+            assert said == "tier after invalidating: disk"
+        assert a.tier == "redis"  # A noticed nothing: it made no call
+        assert a.get("patient:1") == "v1"  # the stale entry is still in Redis ...
+        assert a.follow_channel() == 1  # ... until A's next look at the channel
+        assert a.get("patient:1") is None
+        assert a.tier == "redis"
+        assert a.follow_channel() == 0  # Redis's cursor moved on: nothing twice
+    finally:
+        a.close()
+
+
+def test_the_follower_thread_bounds_how_long_an_idle_desk_can_be_stale(
+    redis_server: RedisServer, engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    """The same outage with A's follower thread running: within ``channel_interval`` of
+    Redis answering, A reads no entry B invalidated."""
+    a = desk(redis_server.url, tmp_path / "a", engine)
+    try:
+        assert a.set("patient:1", "v1")
+        with frozen(redis_server):
+            other_desk_saves(redis_server.url, tmp_path / "b", database_url)
+        assert stale_for(a, "patient:1", "v1") < INTERVAL + 1.5
+    finally:
+        a.close()
+
+
+def test_a_desk_cut_off_from_redis_only_still_reaches_the_others(
+    redis_server: RedisServer, engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    """B's own network path to Redis is down (the database still answers); A never lost
+    Redis. B's save reaches A through the database, not at B's failback."""
+    path_b = TcpProxy(redis_server.port)
+    path_b.start()
+    a = desk(redis_server.url, tmp_path / "a", engine)
+    try:
+        assert a.set("patient:1", "v1")
+        path_b.cut()
+        said = other_desk_saves(path_b.url, tmp_path / "b", database_url)
+        assert said == "tier after invalidating: disk"
+        assert stale_for(a, "patient:1", "v1") < INTERVAL + 1.5
+        assert a.tier == "redis"
+    finally:
+        a.close()
+        path_b.cut()
+
+
+def test_a_redis_killed_and_restarted_with_its_data_serves_nothing_stale(
+    engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    """SIGKILL a persisting Redis; B saves while it is dead and goes home; Redis comes back
+    from its dump with the old entry. A, idle all along, drops it from the channel."""
+    server = RedisServer(persist=True)
+    server.start()
+    a = desk(server.url, tmp_path / "a", engine, channel_interval=3600.0)
+    try:
+        assert a.set("patient:1", "v1")
+        client = redis.Redis.from_url(server.url)
+        client.save()  # the entry is in the dump Redis restarts from
+        client.close()
+        server.kill()
+        other_desk_saves(server.url, tmp_path / "b", database_url)
+        server.start()
+        assert a.get("patient:1") == "v1"  # back from the dump, and A fails nothing over
+        a.follow_channel()
+        assert a.get("patient:1") is None
+    finally:
+        a.close()
+        server.cleanup()
+
+
+def test_without_redis_desks_on_one_database_see_each_others_saves_within_the_interval(
+    engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    """No Redis at all: each desk has only its disk, and the database carries B's save to
+    A in about ``channel_interval``, not ``fallback_max_ttl`` (30 s)."""
+    a = desk(None, tmp_path / "a", engine, shared_database=True)
+    try:
+        assert a.get_or_set("patient:1", lambda: "v1", ttl=3600) == "v1"
+        other_desk_saves(None, tmp_path / "b", database_url)
+        assert stale_for(a, "patient:1", "v1") < INTERVAL + 1.5
+    finally:
+        a.close()
+
+
+def test_a_load_that_read_the_database_before_the_save_is_not_stored(
+    redis_server: RedisServer, engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
+    """A loads patient 1 (old) while B, cut off from Redis, saves; A's follower applies
+    B's invalidation before A's load finishes: the old value must not be stored."""
+    path_b = TcpProxy(redis_server.port)
+    path_b.start()
+    a = desk(redis_server.url, tmp_path / "a", engine, channel_interval=3600.0)
+    try:
+        path_b.cut()
+
+        def slow_old_load() -> str:
+            other_desk_saves(path_b.url, tmp_path / "b", database_url)
+            a.follow_channel()  # what the follower thread does meanwhile
+            return "v1"  # read from the database before B's save
+
+        assert a.get_or_set("patient:1", slow_old_load) == "v1"
+        assert a.get("patient:1") is None
+    finally:
+        a.close()
+        path_b.cut()
+
+
+# The channel's own edges -------------------------------------------------------------------
+def publish(engine: sa.Engine, *keys: str) -> None:
+    DatabaseChannel(engine).publish(
+        Invalidation(tuple(f"pc:clinic:{k}" for k in keys), (), "pc:clinic:")
+    )
+
+
+def test_a_tier_without_a_cursor_or_behind_the_oldest_entry_is_cleared(engine: sa.Engine) -> None:
+    channel = DatabaseChannel(engine)
+    assert catch_up(channel, None, "pc:clinic:") is None  # nothing ever published
+    for key in ("patient:1", "patient:2", "client:3"):
+        publish(engine, key)
+    oldest, latest = channel.bounds() or (0, 0)
+    clear = (Invalidation((), ("pc:clinic:*",), "pc:clinic:"),)
+    batch = catch_up(channel, None, "pc:clinic:")
+    assert batch is not None
+    assert batch.invalidations == clear
+    assert batch.latest == latest
+    batch = catch_up(channel, oldest, "pc:clinic:")
+    assert batch is not None
+    assert batch.invalidations == (
+        Invalidation(("pc:clinic:patient:2", "pc:clinic:client:3"), (), "pc:clinic:"),
+    )
+    assert catch_up(channel, latest, "pc:clinic:") is None
+    with engine.begin() as conn:  # pruned: entries the tier never saw are gone
+        conn.execute(sa.text("DELETE FROM cache_invalidation WHERE id < :id"), {"id": latest})
+    batch = catch_up(channel, oldest, "pc:clinic:")
+    assert batch is not None
+    assert batch.invalidations == clear
+
+
+def test_an_unreadable_entry_clears_the_namespace(engine: sa.Engine) -> None:
+    publish(engine, "patient:1")
+    channel = DatabaseChannel(engine)
+    oldest, _ = channel.bounds() or (0, 0)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO cache_invalidation (payload, created_at) VALUES (:p, :t)"),
+            {"p": "not json", "t": "2026-12-02 10:00:00"},
+        )
+    batch = catch_up(channel, oldest, "pc:clinic:")
+    assert batch is not None
+    assert batch.invalidations == (Invalidation((), ("pc:clinic:*",), "pc:clinic:"),)
+
+
+def test_publishing_prunes_old_entries_but_never_the_newest(engine: sa.Engine) -> None:
+    channel = DatabaseChannel(engine, prune_interval=0.0)
+    channel.publish(Invalidation(("pc:clinic:a",), (), "pc:clinic:"))
+    channel.retention = -dt.timedelta(seconds=1)  # every entry is "old" now
+    channel.publish(Invalidation(("pc:clinic:b",), (), "pc:clinic:"))
+    bounds = channel.bounds()
+    assert bounds is not None
+    assert bounds[0] == bounds[1]
+    assert encode_invalidation(Invalidation(("pc:clinic:b",), (), "pc:clinic:")) in channel.entries(
+        0, bounds[1]
+    )
+
+
+def test_a_database_that_cannot_be_reached_never_makes_the_cache_raise(
+    redis_url: str, tmp_path: Path
+) -> None:
+    """Publishing and following fail (a PostgreSQL port nobody listens on): the cache
+    logs it and carries on with its other safeguards."""
+    dead = sa.create_engine(
+        f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/clinic",
+        connect_args={"connect_timeout": 1},
+    )
+    cache = CacheService(
+        f"redis://127.0.0.1:{free_port()}/0",
+        tmp_path,
+        namespace="clinic",
+        channel=DatabaseChannel(dead),
+        channel_interval=3600.0,
+        probe_backoff=NO_PROBE,
+    )
+    try:
+        cache.set("patient:1", "v1")  # fails over to disk
+        assert cache.invalidate("patient", 1) == 1  # published nowhere, raised nothing
+        assert cache.follow_channel() == 0
+        assert cache.get("patient:1") is None
+    finally:
+        cache.close()
+        dead.dispose()
