@@ -197,9 +197,11 @@ def test_4xx_is_retried_then_delivered(
 
 @pytest.mark.parametrize("fault", ["hang_up", "stall"])
 def test_no_second_copy_when_the_data_reply_is_lost(
-    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path, fault: str
+    any_db_harness: Harness, server: SmtpServer, tmp_path: Path, fault: str
 ) -> None:
     """The server kept the message but the client never heard "250": never send it again."""
+    harness = any_db_harness  # SQLite, then PostgreSQL
+    platform = harness.platform()
     server.inbox.data_faults = [fault]  # type: ignore[list-item]
     server.inbox.stall_seconds = 1.5
     smtp = dataclasses.replace(_plain(server, tmp_path), timeout=0.5)
@@ -320,8 +322,7 @@ def test_queue_email_needs_a_configured_platform() -> None:
 
 
 def test_two_runs_of_one_key_that_overlap_send_one_copy(
-    harness: Harness,
-    platform: JobPlatform,
+    any_db_harness: Harness,
     server: SmtpServer,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
@@ -331,6 +332,8 @@ def test_two_runs_of_one_key_that_overlap_send_one_copy(
     The original is held inside the message data (after ``sending``, before ``sent``),
     the narrowest window; the duplicate must wait for its outcome, not call it unknown.
     """
+    harness = any_db_harness  # SQLite, then PostgreSQL
+    platform = harness.platform()
     in_data = threading.Event()
     release = threading.Event()
 
@@ -367,13 +370,15 @@ def test_two_runs_of_one_key_that_overlap_send_one_copy(
 
 
 def test_a_run_whose_worker_died_mid_envelope_frees_its_lease(
-    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path
+    any_db_harness: Harness, server: SmtpServer, tmp_path: Path
 ) -> None:
     """Issue 9, case 2: a re-run after a worker was reaped waits for nobody who is gone.
 
     The log says ``queued`` under a lease of a worker that stopped heart-beating long
     before the lease would run out: the re-run takes the lease and sends, once.
     """
+    harness = any_db_harness  # SQLite, then PostgreSQL
+    platform = harness.platform()
     service = _service(platform, _plain(server, tmp_path))
     registry = JobRegistry(platform)
     job_id = service.queue("ada@example.org", "Hi", "appointment_reminder", CONTEXT, (), "gone")
@@ -412,9 +417,11 @@ def test_a_run_whose_worker_died_mid_envelope_frees_its_lease(
 
 
 def test_a_recipient_the_server_defers_is_not_dropped(
-    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path
+    any_db_harness: Harness, server: SmtpServer, tmp_path: Path
 ) -> None:
     """Issue 9, case 10: a 4xx for one of two recipients retries the message for both."""
+    harness = any_db_harness  # SQLite, then PostgreSQL
+    platform = harness.platform()
     server.inbox.rcpt_replies = ["250 OK", "451 4.2.1 Mailbox busy, try later"]
     service = _service(platform, _plain(server, tmp_path))
     harness.runner(platform)
@@ -431,9 +438,11 @@ def test_a_recipient_the_server_defers_is_not_dropped(
 
 
 def test_international_addresses_are_sent_or_refused_at_enqueue(
-    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path
+    any_db_harness: Harness, server: SmtpServer, tmp_path: Path
 ) -> None:
     """Issue 9, case 10: a Unicode domain is sent in IDNA form; a Unicode mailbox is refused."""
+    harness = any_db_harness  # SQLite, then PostgreSQL
+    platform = harness.platform()
     service = _service(platform, _plain(server, tmp_path))
     with pytest.raises(ValueError, match=r"to: .*non-ASCII"):
         service.queue("josé@example.org", "Hi", "appointment_reminder", CONTEXT)
