@@ -7,6 +7,7 @@ exactly what the registry keeps and the worker runs, on SQLite and PostgreSQL al
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -181,6 +182,7 @@ class JobContext:
     queue: str
     _report: Callable[[int, str], None] = field(repr=False)
     _log: Callable[[str], None] | None = field(default=None, repr=False)
+    _blob: Callable[[str], bytes] | None = field(default=None, repr=False)
 
     def progress(self, percent: int, message: str = "") -> None:
         """Report progress (0-100) to the registry."""
@@ -193,6 +195,16 @@ class JobContext:
         """
         if self._log is not None:
             self._log(str(message)[:LOG_LINE_LIMIT])
+
+    def blob(self, digest: str) -> bytes:
+        """The bytes enqueued with this job under ``digest`` (``enqueue(..., blobs=)``).
+
+        Raises:
+            LookupError: the job has no such blob.
+        """
+        if self._blob is None:
+            raise LookupError(f"job {self.job_id} has no blobs here")
+        return self._blob(digest)
 
 
 def check_job_data(value: Any, where: str = "args") -> None:
@@ -232,6 +244,19 @@ def check_job_data(value: Any, where: str = "args") -> None:
             f"{path}: job data must be plain JSON (dict, list, str, int, float, bool, None); "
             f"got {kind.__name__} — pass dates and ids as text"
         )
+
+
+def check_blobs(blobs: Mapping[str, bytes]) -> None:
+    """Blobs are bytes stored under their own SHA-256 (hex), so a reference cannot lie.
+
+    Raises:
+        ValueError: a value that is not bytes, or a digest that is not its SHA-256.
+    """
+    for digest, data in blobs.items():
+        if not isinstance(data, bytes):
+            raise ValueError(f"blobs[{digest!r}]: must be bytes; got {type(data).__name__}")
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise ValueError(f"blobs[{digest!r}]: the key must be the SHA-256 (hex) of the bytes")
 
 
 def check_idempotency_key(key: str | None) -> None:

@@ -25,20 +25,21 @@ import smtplib
 import ssl
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, delete, literal, or_, select, update
 
 from jobs.email_templates import ClinicInfo, EmailTemplates
-from jobs.models import EmailLog, JobId, JobWorker
+from jobs.models import EmailLog, JobId, JobState, JobWorker
 from jobs.platform import JobContext, JobPlatform, RecordLinks, TaskSpec
 from jobs.policy import PermanentError, TransientError
 from jobs.queues import EMAIL
+from jobs.recorder import JOB
 from purplecross_desktop.database.base import utcnow
 
 if TYPE_CHECKING:
@@ -50,6 +51,10 @@ TASK = "email.send"
 MAX_ATTACHMENTS_BYTES = 10 * 1024 * 1024
 #: The job's key is ``email:<key>`` within the registry's 200 characters.
 MAX_KEY = 194
+#: Email log rows are kept this long by default (``email_log_retention_days``).
+DEFAULT_LOG_RETENTION_DAYS = 365
+#: Job states from which an email job can never send again.
+_FINISHED_FOR_GOOD = {JobState.COMPLETED.value, JobState.REVOKED.value}
 #: Longest a run may hold a message's send lease before another may take it over.
 LEASE_SECONDS = 300.0
 LOG = cast(Table, EmailLog.__table__)
@@ -172,6 +177,8 @@ class EmailService:
         smtp: the mail server (or outbox folder).
         clinic: the clinic details shown in every email.
         templates: the template renderer.
+        log_retention_days: email log rows older than this are deleted by
+            :meth:`purge_log` (see there for the rows that are always kept).
     """
 
     def __init__(
@@ -180,11 +187,15 @@ class EmailService:
         smtp: SmtpConfig,
         clinic: ClinicInfo,
         templates: EmailTemplates | None = None,
+        log_retention_days: int = DEFAULT_LOG_RETENTION_DAYS,
     ) -> None:
+        if log_retention_days < 1:
+            raise ValueError("email_log_retention_days: must be at least 1 (days)")
         self.platform = platform
         self.smtp = smtp
         self.clinic = clinic
         self.templates = templates or EmailTemplates()
+        self.log_retention_days = log_retention_days
         self.engine = platform.engine
 
     # Enqueue ------------------------------------------------------------------------
@@ -224,6 +235,10 @@ class EmailService:
         key = idempotency_key or uuid.uuid4().hex
         if len(key) > MAX_KEY:
             raise ValueError(f"idempotency_key: at most {MAX_KEY} characters; got {len(key)}")
+        # The bytes are stored once, apart from the args (which every claim reads and the
+        # monitor's search scans): the args name each file by its SHA-256.
+        digests = [hashlib.sha256(f.content).hexdigest() for f in files]
+        blobs = dict(zip(digests, (f.content for f in files), strict=True))
         payload: dict[str, Any] = {
             "key": key,
             "to": addresses,
@@ -231,14 +246,14 @@ class EmailService:
             "template": template,
             "context": dict(context),
             "attachments": [
-                [f.filename, f.mime_type, base64.b64encode(f.content).decode("ascii")]
-                for f in files
+                [f.filename, f.mime_type, {"blob": digest, "size": len(f.content)}]
+                for f, digest in zip(files, digests, strict=True)
             ],
         }
         if expires_at is not None:
             payload["expires_at"] = expires_at.astimezone(dt.UTC).isoformat()
         return self.platform.enqueue(
-            EMAIL, TASK, payload, idempotency_key=f"email:{key}", record=record
+            EMAIL, TASK, payload, idempotency_key=f"email:{key}", record=record, blobs=blobs
         )
 
     # The task -----------------------------------------------------------------------
@@ -255,7 +270,7 @@ class EmailService:
         expires = payload.get("expires_at")
         if expires is not None and dt.datetime.fromisoformat(expires) <= utcnow():
             return f"dropped: expired at {expires}"
-        message = self.build(payload)
+        message = self.build(payload, job.blob)
         owner = f"{job.job_id}:{job.attempt}"
         status = self._take_lease(key, payload, job.job_id, message["Message-ID"], owner)
         if status in {"sent", "outbox"}:
@@ -282,8 +297,14 @@ class EmailService:
             self._log(key, owner, "retrying", f"{type(exc).__name__}: {exc}")
             raise
 
-    def build(self, payload: Mapping[str, Any]) -> EmailMessage:
-        """The MIME message of a queued email (text and HTML parts, attachments)."""
+    def build(
+        self, payload: Mapping[str, Any], blob: Callable[[str], bytes] | None = None
+    ) -> EmailMessage:
+        """The MIME message of a queued email (text and HTML parts, attachments).
+
+        ``blob`` reads an attachment stored with the job (``JobContext.blob``); emails
+        queued before attachments were stored apart carry them inline, in base64.
+        """
         rendered = self.templates.render(
             payload["template"],
             payload["context"],
@@ -301,9 +322,13 @@ class EmailService:
         message.add_alternative(rendered.html, subtype="html")
         for filename, mime_type, data in payload["attachments"]:
             maintype, _, subtype = mime_type.partition("/")
-            message.add_attachment(
-                base64.b64decode(data), maintype=maintype, subtype=subtype, filename=filename
-            )
+            if isinstance(data, dict):
+                if blob is None:
+                    raise LookupError(f"attachment {filename}: stored with the job, no reader")
+                content = blob(data["blob"])
+            else:
+                content = base64.b64decode(data)
+            message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
         return message
 
     def _send_smtp(self, key: str, owner: str, message: EmailMessage, to: list[str]) -> str:
@@ -533,6 +558,38 @@ class EmailService:
                 .values(**values)
             )
 
+    def purge_log(self, older_than: dt.timedelta | None = None) -> int:
+        """Delete email log rows created more than ``older_than`` ago; returns how many.
+
+        ``older_than`` defaults to ``log_retention_days``; ages follow the database's
+        clock. A row is the "sent once" record of its key, so two kinds are kept whatever
+        their age: a row whose send lease is still held (a run is sending now), and a row
+        with a job of its key that could still run (waiting, scheduled, active, retrying,
+        paused, or dead and so retryable): deleting it would let that job send a second
+        copy. Rows of completed or revoked jobs, and of jobs already cleaned, go.
+        """
+        age = older_than if older_than is not None else dt.timedelta(days=self.log_retention_days)
+        recorder = self.platform.recorder
+        could_run = [s.value for s in JobState if s.value not in _FINISHED_FOR_GOOD]
+        with recorder.tx() as conn:
+            now = recorder.now(conn)
+            result = conn.execute(
+                delete(LOG).where(
+                    LOG.c.created_at < now - age,
+                    or_(LOG.c.lease_until.is_(None), LOG.c.lease_until <= now),
+                    ~select(JOB.c.id)
+                    .where(
+                        JOB.c.idempotency_key == literal("email:") + LOG.c.idempotency_key,
+                        JOB.c.state.in_(could_run),
+                    )
+                    .exists(),
+                )
+            )
+        removed = int(result.rowcount)
+        if removed:
+            log.info("removed %d email log rows older than %s", removed, age)
+        return removed
+
     def log_entry(self, key: str) -> dict[str, Any] | None:
         """The email log row of an idempotency key (for tests and the monitor)."""
         with self.engine.connect() as conn:
@@ -549,7 +606,13 @@ def register(
 
         smtp_password = get_secret("smtp_password")
     clinic = ClinicInfo(settings.clinic_name, settings.clinic_address, settings.clinic_phone)
-    service = EmailService(platform, SmtpConfig.from_settings(settings, smtp_password), clinic)
+    service = EmailService(
+        platform,
+        SmtpConfig.from_settings(settings, smtp_password),
+        clinic,
+        log_retention_days=settings.email_log_retention_days,
+    )
     platform.register(TaskSpec(TASK, service.send, EMAIL, context=True))
     platform.services["email"] = service
+    platform.add_retention("email log", service.purge_log)
     return service

@@ -140,6 +140,7 @@ class Executor:
                 running.queue,
                 lambda pct, msg: self.recorder.progress(running.job_id, running.token, pct, msg),
                 lambda line: self.recorder.event(running.job_id, "log", running.queue, line),
+                lambda digest: self.recorder.blob(running.job_id, digest),
             )
         return spec.func(*claim.args, **kwargs)
 

@@ -11,15 +11,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from jobs.models import Job
+from purplecross_desktop.database.base import UTCDateTime
+
+log = logging.getLogger(__name__)
 
 _CLAIMABLE = "('outbox', 'waiting', 'scheduled', 'failed_retrying', 'paused')"
 _JSON_COLUMNS = {"args", "kwargs"}
 _BOOL_COLUMNS = {"repeatable", "held"}
+_TIME_COLUMNS = {
+    name for name, column in Job.__table__.columns.items() if isinstance(column.type, UTCDateTime)
+}
 
 CLAIM_SQL = f"""
 UPDATE job SET state = 'active', attempts = attempts + 1, started_at = ?, worker_id = ?,
@@ -33,6 +42,9 @@ UPDATE job SET state = 'completed', finished_at = ?, duration_ms = ?, wait_ms = 
     progress = 100, result_summary = ?, next_run_at = NULL
 WHERE id = ? AND token = ? AND state = 'active'
 """
+#: An INSERT statement and, per column, how its value is stored.
+_Insert = tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]
+BLOB_SQL = "INSERT INTO job_blob (job_id, digest, size, data) VALUES (?, ?, ?, ?)"
 EVENT_SQL = (
     "INSERT INTO job_event (job_id, at, kind, queue, worker_id, detail) VALUES (?, ?, ?, ?, ?, ?)"
 )
@@ -52,24 +64,39 @@ def from_db_time(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
 
 
-def _column_value(name: str, value: Any) -> Any:
+def _converter(name: str) -> Callable[[Any], Any] | None:
+    """How a value of column ``name`` is stored (as SQLAlchemy's column type stores it).
+
+    None: as it is (text, numbers, NULL).
+    """
     if name in _JSON_COLUMNS:
         # The same encoder SQLAlchemy's JSON type uses (json.dumps), so a row reads the
         # same whichever path wrote it.
-        return json.dumps(value)
+        return json.dumps
     if name in _BOOL_COLUMNS:
-        return int(bool(value))
-    if isinstance(value, dt.datetime):
-        return to_db_time(value)
-    return value
+        return lambda value: int(bool(value))
+    if name in _TIME_COLUMNS:
+        return to_db_time
+    return None
 
 
 class SqliteHotPath:
     """Per-thread ``sqlite3`` connections to the registry file for the per-job statements.
 
+    These connections never checkpoint the WAL themselves: SQLite's automatic checkpoint
+    runs inside whichever commit crosses its threshold, and its two ``fsync`` calls then
+    land on an enqueuer or a worker. A thread of this object checkpoints instead, every
+    ``checkpoint_every`` commits or ``checkpoint_interval`` seconds (``PASSIVE``: it never
+    waits for, or holds up, a writer). Commits are as durable as before (WAL,
+    ``synchronous=NORMAL``); only the copy into the main file moves.
+
     Args:
         database: the SQLite file of the app database.
+        defaults: the job table's column defaults.
     """
+
+    checkpoint_every = 500
+    checkpoint_interval = 1.0
 
     def __init__(self, database: Path, defaults: Mapping[str, Any]) -> None:
         self.database = database
@@ -77,6 +104,11 @@ class SqliteHotPath:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._inserts: dict[tuple[str, ...], _Insert] = {}
+        self._commits = 0
+        self._checkpoint_due = threading.Event()
+        self._closed = threading.Event()
+        self._checkpointer: threading.Thread | None = None
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -88,25 +120,83 @@ class SqliteHotPath:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's job
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
+                if self._checkpointer is None:
+                    self._checkpointer = threading.Thread(
+                        target=self._checkpoint_loop, name="jobs-wal-checkpoint", daemon=True
+                    )
+                    self._checkpointer.start()
         return conn
 
-    def insert_job(self, row: Mapping[str, Any]) -> bool:
-        """Insert a job row unless its id or idempotency key exists; whether it did."""
+    def _committed(self) -> None:
+        # A lost increment between threads only delays a checkpoint a little.
+        self._commits += 1
+        if self._commits >= self.checkpoint_every:
+            self._commits = 0
+            self._checkpoint_due.set()
+
+    def _checkpoint_loop(self) -> None:
+        conn = sqlite3.connect(self.database, timeout=30, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout=30000")
+            while not self._closed.is_set():
+                self._checkpoint_due.wait(self.checkpoint_interval)
+                self._checkpoint_due.clear()
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:
+                    log.debug("WAL checkpoint of %s failed: %s", self.database, exc)
+        finally:
+            conn.close()
+
+    def insert_job(
+        self,
+        row: Mapping[str, Any],
+        blobs: Mapping[str, bytes] | None = None,
+        before_commit: Callable[[], None] | None = None,
+    ) -> bool:
+        """Insert a job row unless its id or idempotency key exists; whether it did.
+
+        ``blobs`` (digest → bytes) go into ``job_blob`` in the same transaction.
+        ``before_commit`` runs once the row is in, with the write transaction still open:
+        every other writer of the file, a worker's claim included, waits until the commit.
+        """
         values = {**row, "enqueued_at": dt.datetime.now(dt.UTC)}
-        columns = sorted(set().union(self.defaults, values.keys()))
-        sql = (
-            f"INSERT INTO job ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-            "ON CONFLICT DO NOTHING RETURNING id"
-        )
-        params = tuple(
-            _column_value(c, values[c] if c in values else self._default(c)) for c in columns
-        )
+        sql, columns = self._insert_statement(tuple(values))
+        params = [
+            (values[c] if c in values else self._default(c))
+            if convert is None
+            else convert(values[c] if c in values else self._default(c))
+            for c, convert in columns
+        ]
         conn = self._connection()
         with _Transaction(conn):
-            return conn.execute(sql, params).fetchone() is not None
+            inserted = conn.execute(sql, params).fetchone() is not None
+            if inserted:
+                if blobs:
+                    conn.executemany(
+                        BLOB_SQL, [(row["id"], d, len(b), b) for d, b in blobs.items()]
+                    )
+                if before_commit is not None:
+                    before_commit()
+        self._committed()
+        return inserted
+
+    def _insert_statement(self, keys: tuple[str, ...]) -> _Insert:
+        """The INSERT for rows with these keys (built once per set of keys)."""
+        cached = self._inserts.get(keys)
+        if cached is None:
+            names = sorted(set().union(self.defaults, keys))
+            sql = (
+                f"INSERT INTO job ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
+                "ON CONFLICT DO NOTHING RETURNING id"
+            )
+            cached = (sql, [(name, _converter(name)) for name in names])
+            self._inserts[keys] = cached
+        return cached
 
     def _default(self, column: str) -> Any:
         value = self.defaults.get(column)
@@ -120,6 +210,7 @@ class SqliteHotPath:
         # One statement in autocommit mode is atomic on its own; the "started" event is
         # written later, with the outcome (see Recorder.complete_many / retrying / dead).
         row = conn.execute(CLAIM_SQL, (to_db_time(now), worker_id, job_id, token, queue)).fetchone()
+        self._committed()
         if row is None:
             return None
         task, args, kwargs, attempts, max_attempts, started_at, enqueued_at, next_run_at = row
@@ -167,12 +258,19 @@ class SqliteHotPath:
                     EVENT_SQL, (r["b_id"], started, "started", None, r["b_worker"], attempt)
                 )
                 conn.execute(EVENT_SQL, (r["b_id"], finished, "completed", None, None, ""))
+        self._committed()
 
     def close(self) -> None:
+        self._closed.set()
+        self._checkpoint_due.set()
+        checkpointer = self._checkpointer
+        if checkpointer is not None:
+            checkpointer.join(timeout=5)
         with self._lock:
             for conn in self._all:
                 conn.close()
             self._all.clear()
+            self._checkpointer = None
         self._local = threading.local()
 
 

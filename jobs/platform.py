@@ -37,13 +37,14 @@ from jobs.config import (
     TaskSpec,
     UnknownQueueError,
     UnknownTaskError,
+    check_blobs,
     check_idempotency_key,
     check_job_data,
 )
 from jobs.execution import Executor
 from jobs.models import JobId, JobState
 from jobs.policy import RetryPolicy
-from jobs.queues import QueueSpec, make_huey, make_redis_pool
+from jobs.queues import EpochRedisStorage, QueueSpec, SplitPush, make_huey, make_redis_pool
 from jobs.recorder import Recorder, new_seq
 from jobs.writer import RowWriter
 from purplecross_desktop.database.base import utcnow
@@ -108,6 +109,9 @@ class JobPlatform:
         self.tasks: dict[str, TaskSpec] = {}
         # The service object of each job family (email, reports, ...) bound to this platform.
         self.services: dict[str, Any] = {}
+        # Retention passes of the families' own tables (name → purge returning a count),
+        # run by every consuming runner with the registry's own, hourly.
+        self.retention: dict[str, Callable[[], int]] = {}
         self.outbox_pending = threading.Event()
         self.completions = RowWriter(self.recorder.complete_many)
         # Before rows were written first, enqueued rows were buffered in ``writer``; code
@@ -143,6 +147,10 @@ class JobPlatform:
         self.tasks[spec.name] = spec
         return spec
 
+    def add_retention(self, name: str, purge: Callable[[], int]) -> None:
+        """Have runners call ``purge`` (which returns how many rows it deleted) hourly."""
+        self.retention[name] = purge
+
     def task(
         self,
         name: str,
@@ -173,6 +181,7 @@ class JobPlatform:
         idempotency_key: str | None = None,
         eta: dt.datetime | None = None,
         priority: int | None = None,
+        blobs: Mapping[str, bytes] | None = None,
         **kwargs: Any,
     ) -> JobId:
         """Enqueue ``task(*args, **kwargs)`` on ``queue`` and return its job id.
@@ -181,7 +190,10 @@ class JobPlatform:
         be reached the job waits in the database outbox and is dispatched when it
         answers again; the caller never sees a broker error. With an
         ``idempotency_key`` already used (even by an enqueue racing this one), the
-        existing job's id is returned and nothing is sent.
+        existing job's id is returned and nothing is sent. ``blobs`` (SHA-256 hex digest →
+        bytes) are stored once with the row, outside its args, for data too large to
+        carry in them (an email's attachments); the task reads one with
+        ``JobContext.blob(digest)``.
 
         Raises:
             UnknownQueueError, UnknownTaskError: names that are not configured.
@@ -198,6 +210,8 @@ class JobPlatform:
         if priority is not None and (type(priority) is not int or abs(priority) > 2**31 - 1):
             raise ValueError(f"priority: must be an integer; got {priority!r}")
         check_idempotency_key(idempotency_key)
+        if blobs:
+            check_blobs(blobs)
         check_job_data(list(args), "args")
         check_job_data(kwargs, "kwargs")
         links = RecordLinks.coerce(record)
@@ -237,7 +251,20 @@ class JobPlatform:
                 row["state"] = self._state_after_push(row)
             except Exception as exc:
                 log.warning("broker unreachable, job %s waits in the outbox: %s", job_id, exc)
-        if not self.recorder.insert_job(row):
+        split = None
+        if row["state"] != JobState.OUTBOX.value and self.recorder.holds_writers_until_commit:
+            split = self._start_push(row)
+        try:
+            inserted = self.recorder.insert_job(
+                row, blobs, before_commit=None if split is None else split.send
+            )
+        except BaseException:
+            if split is not None:
+                split.abandon()
+            raise
+        if not inserted:
+            if split is not None:
+                split.abandon()
             # Only an idempotency key can collide: another enqueue with it won.
             existing = self.recorder.job_id_for_key(idempotency_key or "")
             if existing is None:
@@ -247,7 +274,10 @@ class JobPlatform:
             self.notify_outbox()
             return JobId(job_id)
         try:
-            self._push(row)
+            if split is not None:
+                split.wait()
+            else:
+                self._push(row)
         except Exception as exc:
             log.warning("broker unreachable, job %s waits in the outbox: %s", job_id, exc)
             try:
@@ -257,6 +287,27 @@ class JobPlatform:
                 log.exception("job %s: could not move it to the outbox", job_id)
             self.notify_outbox()
         return JobId(job_id)
+
+    def _start_push(self, row: Mapping[str, Any]) -> SplitPush | None:
+        """The first half of a row's push, to be sent inside the row's transaction.
+
+        On SQLite the open write transaction holds every worker's claim until it commits,
+        so a message sent before the commit is never claimed before its row exists; the
+        push's round trip and the commit then overlap instead of adding up. None when the
+        broker has no split push (the SQLite queue) or no connection now: the push then
+        follows the commit.
+        """
+        storage = self.hueys[row["queue"]].storage
+        if not isinstance(storage, EpochRedisStorage):
+            return None
+        eta = row["next_run_at"]
+        when = None if eta is None or eta <= utcnow() else _naive_utc(eta)
+        data = self._message(row["id"], row["token"], row["task"], row["queue"], when)
+        try:
+            return storage.start_push(data, row["priority"] or None, when)
+        except Exception as exc:
+            log.debug("no broker connection before the commit of %s: %s", row["id"], exc)
+            return None
 
     def push_epoch(self, huey: PlatformHuey, strict: bool = False) -> str | None:
         """The broker epoch a push made now goes into (None if unknown and not ``strict``)."""
@@ -280,7 +331,7 @@ class JobPlatform:
     def _message(self, job_id: str, token: str, task: str, queue: str, eta: Any) -> bytes:
         """The signed message of one dispatch: ids only, never the job's data."""
         huey = self.hueys[queue]
-        naive_eta = None if eta is None else eta.astimezone(dt.UTC).replace(tzinfo=None)
+        naive_eta = None if eta is None else _naive_utc(eta)
         message = self._run_tasks[queue].task_class(
             (job_id, token, task), {}, id=job_id, eta=naive_eta
         )
@@ -485,6 +536,13 @@ class JobPlatform:
         if self._redis_pool is not None:
             self._redis_pool.disconnect()
         self.recorder.close()
+
+
+def _naive_utc(when: dt.datetime) -> dt.datetime:
+    """An aware time as the naive UTC time Huey's messages and schedule use."""
+    if when.tzinfo is None:
+        return when
+    return when.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 _JOB_ID_IN_MESSAGE = re.compile(rb'"\$msg":\["([0-9a-f]{32})"')

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import struct
 import threading
 import time
 import uuid
@@ -178,6 +179,26 @@ class EpochRedisStorage(PriorityRedisStorage):  # type: ignore[misc]
         super().add_to_schedule(data, ts)
         self._local.epoch = epoch
 
+    def start_push(self, data: bytes, priority: int | None, when: dt.datetime | None) -> SplitPush:
+        """A push split in two: :meth:`SplitPush.send` writes it, :meth:`SplitPush.wait`
+        reads Redis's answer.
+
+        The connection is taken (and opened if needed) here, so ``send`` only writes to a
+        socket: the enqueuer calls it while its registry transaction is still open and
+        reads the answer after the commit, so the push's round trip and the commit
+        overlap. ``when`` (naive UTC) puts the message in the schedule, as
+        :meth:`add_to_schedule` does; otherwise it goes on the queue, as :meth:`enqueue`.
+        """
+        epoch = self.push_epoch()
+        if when is None:
+            prefix = struct.pack(">Q", int(time.time() * 1e6))  # as Huey's enqueue
+            args: tuple[Any, ...] = ("ZADD", self.queue_key, -(priority or 0), prefix + data)
+        else:
+            args = ("ZADD", self.schedule_key, self.convert_ts(when), data)
+        pool = self.conn.connection_pool
+        connection = pool.get_connection()
+        return SplitPush(pool, connection, args, epoch, self._local)
+
     def current_epoch(self) -> str:
         """The broker's epoch now (set if the dataset has none yet)."""
         pipe = self.conn.pipeline(transaction=True)
@@ -186,6 +207,58 @@ class EpochRedisStorage(PriorityRedisStorage):  # type: ignore[misc]
         value: bytes = pipe.execute()[1]
         self._epoch = (time.monotonic(), value.decode("ascii"))
         return self._epoch[1]
+
+
+class SplitPush:
+    """One Redis push whose command is written and whose answer is read at separate times.
+
+    Any failure is kept and raised by :meth:`wait`; the connection goes back to the pool
+    (closed, if anything went wrong) exactly once.
+    """
+
+    def __init__(
+        self, pool: Any, connection: Any, args: tuple[Any, ...], epoch: str, local: Any
+    ) -> None:
+        self._pool = pool
+        self._connection: Any = connection
+        self._args = args
+        self._epoch = epoch
+        self._local = local
+        self._error: BaseException | None = None
+        self._sent = False
+
+    def send(self) -> None:
+        """Write the command (never raises: a failure is raised later by :meth:`wait`)."""
+        try:
+            self._connection.send_command(*self._args)
+            self._sent = True
+        except Exception as exc:
+            self._error = exc
+
+    def wait(self) -> None:
+        """Read Redis's answer; raises what went wrong since :meth:`send`."""
+        try:
+            if self._error is not None:
+                raise self._error
+            if not self._sent:
+                raise RuntimeError("the push was never sent")
+            self._connection.read_response()
+        except BaseException:
+            self.abandon()
+            raise
+        self._release()
+        self._local.epoch = self._epoch
+
+    def abandon(self) -> None:
+        """Give the connection back closed (an unread answer must not reach the next user)."""
+        if self._connection is not None:
+            self._connection.disconnect()
+            self._release()
+
+    def _release(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            self._pool.release(connection)
 
 
 class EpochSqliteStorage(SqliteStorage):  # type: ignore[misc]

@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -35,6 +35,7 @@ from jobs.models import (
     IN_BROKER,
     EmailLog,
     Job,
+    JobBlob,
     JobEvent,
     JobState,
     JobWorker,
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 
 JOB = cast(Table, Job.__table__)
 EVENT = cast(Table, JobEvent.__table__)
+BLOB = cast(Table, JobBlob.__table__)
 PAUSED = cast(Table, PausedQueue.__table__)
 WORKER = cast(Table, JobWorker.__table__)
 RATE = cast(Table, RateWindow.__table__)
@@ -214,19 +216,67 @@ class Recorder:
             self.hot.close()
 
     # Enqueue -------------------------------------------------------------------------
-    def insert_job(self, values: Mapping[str, Any]) -> bool:
+    #: Whether a registry transaction that wrote a row holds every other writer (a
+    #: worker's claim included) until it commits: SQLite's one write lock does; on
+    #: PostgreSQL a claim simply does not see the uncommitted row.
+    @property
+    def holds_writers_until_commit(self) -> bool:
+        return not self.postgres
+
+    def insert_job(
+        self,
+        values: Mapping[str, Any],
+        blobs: Mapping[str, bytes] | None = None,
+        before_commit: Callable[[], None] | None = None,
+    ) -> bool:
         """Insert a job row unless its id or idempotency key exists; returns whether it did.
 
-        ``enqueued_at`` is the database's clock, whatever ``values`` says.
+        ``enqueued_at`` is the database's clock, whatever ``values`` says. ``blobs``
+        (digest → bytes) are stored with the row, in its transaction. ``before_commit``
+        (which must not raise) runs after a row was inserted, before the commit.
         """
         row = dict(values)
         if self.hot is not None:
             with self._write_lock:
-                return self.hot.insert_job(row)
+                return self.hot.insert_job(row, blobs, before_commit)
         row["enqueued_at"] = self.now()
         with self.tx() as conn:
             # Parameters instead of .values(): the compiled statement is cached.
-            return conn.execute(self._insert_job, row).first() is not None
+            inserted = conn.execute(self._insert_job, row).first() is not None
+            if inserted:
+                if blobs:
+                    conn.execute(
+                        insert(BLOB),
+                        [
+                            {"job_id": row["id"], "digest": d, "size": len(b), "data": b}
+                            for d, b in blobs.items()
+                        ],
+                    )
+                if before_commit is not None:
+                    before_commit()
+        return inserted
+
+    def blobs_of(self, job_id: str) -> dict[str, bytes]:
+        """Every blob stored with job ``job_id`` (digest → bytes)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(BLOB.c.digest, BLOB.c.data).where(BLOB.c.job_id == job_id)
+            ).all()
+        return {str(digest): bytes(data) for digest, data in rows}
+
+    def blob(self, job_id: str, digest: str) -> bytes:
+        """The bytes stored with job ``job_id`` under ``digest``.
+
+        Raises:
+            LookupError: no such blob (the job was cleaned, or the digest is not its).
+        """
+        with self.engine.connect() as conn:
+            data = conn.execute(
+                select(BLOB.c.data).where(BLOB.c.job_id == job_id, BLOB.c.digest == digest)
+            ).scalar()
+        if data is None:
+            raise LookupError(f"job {job_id} has no blob {digest}")
+        return bytes(data)
 
     def job_id_for_key(self, idempotency_key: str) -> str | None:
         """The job already enqueued under ``idempotency_key``, if any."""
@@ -570,10 +620,7 @@ class Recorder:
             if queue is not None:
                 cond = and_(cond, JOB.c.queue == queue)
             ids = [r[0] for r in conn.execute(select(JOB.c.id).where(cond)).all()]
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                conn.execute(delete(EVENT).where(EVENT.c.job_id.in_(chunk)))
-                conn.execute(delete(JOB).where(JOB.c.id.in_(chunk)))
+            _delete_jobs(conn, ids)
         return len(ids)
 
     def delete_jobs_in_states(self, job_ids: Sequence[str], states: Sequence[str]) -> list[str]:
@@ -593,10 +640,7 @@ class Recorder:
                     )
                 )
             ]
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                conn.execute(delete(EVENT).where(EVENT.c.job_id.in_(chunk)))
-                conn.execute(delete(JOB).where(JOB.c.id.in_(chunk)))
+            _delete_jobs(conn, ids)
         deleted = set(ids)
         return [job_id for job_id in dict.fromkeys(job_ids) if job_id in deleted]
 
@@ -844,6 +888,15 @@ class Recorder:
                 "detail": detail[:4000],
             },
         )
+
+
+def _delete_jobs(conn: Connection, ids: Sequence[str]) -> None:
+    """Delete jobs with their timelines and blobs (500 ids a statement)."""
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        conn.execute(delete(EVENT).where(EVENT.c.job_id.in_(chunk)))
+        conn.execute(delete(BLOB).where(BLOB.c.job_id.in_(chunk)))
+        conn.execute(delete(JOB).where(JOB.c.id.in_(chunk)))
 
 
 def _matched(result: Any) -> bool:

@@ -330,11 +330,17 @@ class JobRegistry:
         return done
 
     def duplicate(self, job_id: str) -> JobId:
-        """Enqueue a new job with the same task, args and record links."""
+        """Enqueue a new job with the same task, args, blobs and record links."""
         job = self.get(job_id).job
         record = RecordLinks(job.client_id, job.patient_id, job.appointment_id, job.invoice_id)
         return self.platform.enqueue(
-            job.queue, job.task, *job.args, record=record, priority=job.priority, **job.kwargs
+            job.queue,
+            job.task,
+            *job.args,
+            record=record,
+            priority=job.priority,
+            blobs=self.platform.recorder.blobs_of(job_id) or None,
+            **job.kwargs,
         )
 
     def clean(

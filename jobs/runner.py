@@ -258,13 +258,19 @@ class Runner:
             self.platform.drain_outbox()
 
     def purge_expired(self) -> int:
-        """Retention: delete completed jobs older than ``completed_retention_days``."""
+        """Retention: delete completed jobs older than ``completed_retention_days``, then
+        run the families' own passes (the email log's); returns how many jobs went."""
         days = self.platform.config.completed_retention_days
         removed = self.platform.recorder.delete_finished(
             None, JobState.COMPLETED.value, dt.timedelta(days=days)
         )
         if removed:
             log.info("removed %d completed jobs older than %d days", removed, days)
+        for name, purge in list(self.platform.retention.items()):
+            try:
+                purge()
+            except Exception:
+                log.exception("the retention pass of the %s failed; tried again next time", name)
         return removed
 
     def heartbeat(self) -> None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 JOB_TABLES = (
     "job",
+    "job_blob",
     "job_event",
     "job_worker",
     "job_paused_queue",

@@ -100,6 +100,7 @@ class Settings:
     webhook_endpoint_concurrency: int = 2
     webhook_disable_after_hours: int = 120
     webhook_rotation_grace_hours: int = 24
+    email_log_retention_days: int = 365
     reminder_lead_hours: int = 24
     reminder_time: str = ""
     theme: Theme = "system"
@@ -181,7 +182,8 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             raise SettingsError(name, "must be a port between 1 and 65535", source)
         if name == "idle_lock_minutes" and not 0 <= value <= 480:
             raise SettingsError(name, "must be between 0 (never) and 480 minutes", source)
-        if name in ("event_retention_days", "report_retention_days") and value < 1:
+        retention = {"event_retention_days", "report_retention_days", "email_log_retention_days"}
+        if name in retention and value < 1:
             raise SettingsError(name, "must be at least 1 (days)", source)
         if name == "webhook_endpoint_concurrency" and not 1 <= value <= 16:
             raise SettingsError(name, "must be between 1 and 16", source)

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-import jobs.models  # noqa: F401  (registers the tables on Base.metadata)
-import purplecross_desktop.domain.event_log  # noqa: F401  (a worker also checks for these)
+# Every model (the registry's, and event_log and sms_log, which a worker checks for at start),
+# so that a test file run on its own creates the same tables as the whole suite.
+import purplecross_desktop.database.models  # noqa: F401
 from jobs.platform import JobPlatform, JobsConfig
 from jobs.queues import BrokerConfig
 from jobs.runner import Runner

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from tests.jobs.conftest import Harness, wait_until
 from tests.jobs.smtp_server import SmtpServer, self_signed_context
 
 CONTEXT = {"client_name": "Ada <Lovelace>", "patient_name": "Rex", "appointment_time": "Mon 9:00"}
+INVOICE = {"client_name": "Ada", "invoice_number": "INV-7", "total": "€42.00"}
 CLINIC = ClinicInfo("Purple Cross Vets", "1 High Street", "555-0100")
 FAST = RetryPolicy(max_attempts=3, base_delay=0.05, max_delay=0.1, jitter=0)
 
@@ -195,9 +197,11 @@ def test_4xx_is_retried_then_delivered(
 
 @pytest.mark.parametrize("fault", ["hang_up", "stall"])
 def test_no_second_copy_when_the_data_reply_is_lost(
-    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path, fault: str
+    any_db_harness: Harness, server: SmtpServer, tmp_path: Path, fault: str
 ) -> None:
     """The server kept the message but the client never heard "250": never send it again."""
+    harness = any_db_harness  # SQLite, then PostgreSQL
+    platform = harness.platform()
     server.inbox.data_faults = [fault]  # type: ignore[list-item]
     server.inbox.stall_seconds = 1.5
     smtp = dataclasses.replace(_plain(server, tmp_path), timeout=0.5)
@@ -318,8 +322,7 @@ def test_queue_email_needs_a_configured_platform() -> None:
 
 
 def test_two_runs_of_one_key_that_overlap_send_one_copy(
-    harness: Harness,
-    platform: JobPlatform,
+    any_db_harness: Harness,
     server: SmtpServer,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
@@ -329,6 +332,8 @@ def test_two_runs_of_one_key_that_overlap_send_one_copy(
     The original is held inside the message data (after ``sending``, before ``sent``),
     the narrowest window; the duplicate must wait for its outcome, not call it unknown.
     """
+    harness = any_db_harness  # SQLite, then PostgreSQL
+    platform = harness.platform()
     in_data = threading.Event()
     release = threading.Event()
 
@@ -365,13 +370,15 @@ def test_two_runs_of_one_key_that_overlap_send_one_copy(
 
 
 def test_a_run_whose_worker_died_mid_envelope_frees_its_lease(
-    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path
+    any_db_harness: Harness, server: SmtpServer, tmp_path: Path
 ) -> None:
     """Issue 9, case 2: a re-run after a worker was reaped waits for nobody who is gone.
 
     The log says ``queued`` under a lease of a worker that stopped heart-beating long
     before the lease would run out: the re-run takes the lease and sends, once.
     """
+    harness = any_db_harness  # SQLite, then PostgreSQL
+    platform = harness.platform()
     service = _service(platform, _plain(server, tmp_path))
     registry = JobRegistry(platform)
     job_id = service.queue("ada@example.org", "Hi", "appointment_reminder", CONTEXT, (), "gone")
@@ -410,9 +417,11 @@ def test_a_run_whose_worker_died_mid_envelope_frees_its_lease(
 
 
 def test_a_recipient_the_server_defers_is_not_dropped(
-    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path
+    any_db_harness: Harness, server: SmtpServer, tmp_path: Path
 ) -> None:
     """Issue 9, case 10: a 4xx for one of two recipients retries the message for both."""
+    harness = any_db_harness  # SQLite, then PostgreSQL
+    platform = harness.platform()
     server.inbox.rcpt_replies = ["250 OK", "451 4.2.1 Mailbox busy, try later"]
     service = _service(platform, _plain(server, tmp_path))
     harness.runner(platform)
@@ -429,9 +438,11 @@ def test_a_recipient_the_server_defers_is_not_dropped(
 
 
 def test_international_addresses_are_sent_or_refused_at_enqueue(
-    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path
+    any_db_harness: Harness, server: SmtpServer, tmp_path: Path
 ) -> None:
     """Issue 9, case 10: a Unicode domain is sent in IDNA form; a Unicode mailbox is refused."""
+    harness = any_db_harness  # SQLite, then PostgreSQL
+    platform = harness.platform()
     service = _service(platform, _plain(server, tmp_path))
     with pytest.raises(ValueError, match=r"to: .*non-ASCII"):
         service.queue("josé@example.org", "Hi", "appointment_reminder", CONTEXT)
@@ -459,3 +470,120 @@ def test_queue_email_links_the_email_to_clinic_records(
         jobs.configure(None)
     found = JobRegistry(platform).search(record={"appointment": 40})
     assert [j.id for j in found] == [job_id]
+
+
+def test_attachments_are_stored_once_outside_the_args_and_deleted_with_the_job(
+    any_db_harness: Harness, server: SmtpServer, tmp_path: Path
+) -> None:
+    """Issue 9, personal data at rest: the args carry a reference, the bytes sit in one row.
+
+    Claims read a job's args on every attempt and the monitor's search scans them; an
+    attachment inline (base64) went through both, and into every copy of the args.
+    """
+    from sqlalchemy import func, select
+
+    from jobs.recorder import BLOB, JOB
+
+    harness = any_db_harness
+    platform = harness.platform()
+    service = _service(platform, _plain(server, tmp_path))
+    content = bytes(range(256)) * 4096  # 1 MiB, not text
+    pdf = Attachment("xray.pdf", content, "application/pdf")
+    same = Attachment("copy.pdf", content, "application/pdf")
+    job_id = service.queue("ada@example.org", "X-ray", "invoice", INVOICE, attachments=[pdf, same])
+    with harness.engine.connect() as conn:
+        args = conn.execute(select(JOB.c.args).where(JOB.c.id == job_id)).scalar_one()
+        stored = conn.execute(
+            select(func.count(), func.sum(BLOB.c.size)).where(BLOB.c.job_id == job_id)
+        ).one()
+    assert len(json.dumps(args)) < 2000  # a reference, not the file
+    assert tuple(stored) == (1, len(content))  # one row for two equal files
+    harness.runner(platform)
+    wait_until(lambda: _state(platform, job_id) == "completed")
+    (message,) = server.inbox.messages
+    files = {a.get_filename(): a.get_content() for a in message.iter_attachments()}
+    assert files == {"xray.pdf": content, "copy.pdf": content}
+    # A duplicate carries the files too; cleaning a job deletes its blobs.
+    copy = JobRegistry(platform).duplicate(job_id)
+    assert platform.recorder.blobs_of(copy) == platform.recorder.blobs_of(job_id)
+    JobRegistry(platform).clean(None, "completed")
+    with harness.engine.connect() as conn:
+        left = conn.execute(select(BLOB.c.job_id)).scalars().all()
+    assert job_id not in left
+
+
+def test_blobs_must_be_named_by_their_digest(harness: Harness, platform: JobPlatform) -> None:
+    platform.register(TaskSpec("t.blob", lambda: None, EMAIL))
+    with pytest.raises(ValueError, match=r"blobs\['abc'\]: the key must be the SHA-256"):
+        platform.enqueue(EMAIL, "t.blob", blobs={"abc": b"data"})
+    with pytest.raises(ValueError, match="must be bytes"):
+        platform.enqueue(EMAIL, "t.blob", blobs={"abc": "text"})  # type: ignore[dict-item]
+
+
+def test_old_email_log_rows_go_unless_a_job_of_their_key_could_still_send(
+    any_db_harness: Harness, tmp_path: Path
+) -> None:
+    """Issue 9: the email log (recipients, subjects) is kept ``email_log_retention_days``.
+
+    A row is the "sent once" record of its key, so it stays, whatever its age, while a
+    run holds its lease or a job of its key could still run (a dead job can be retried).
+    """
+    from sqlalchemy import insert, select
+
+    from jobs.email import register
+    from jobs.recorder import JOB
+    from jobs.runner import Runner
+    from purplecross_desktop.settings import SettingsError, load_settings
+
+    harness = any_db_harness
+    platform = harness.platform()
+    env = {"PURPLECROSS_DATA_DIR": str(tmp_path), "PURPLECROSS_EMAIL_LOG_RETENTION_DAYS": "30"}
+    register(platform, load_settings(env=env))
+    now = platform.recorder.now()
+    old = now - dt.timedelta(days=31)
+    jobs_of = {"dead": "dead", "done": "completed", "waiting": "waiting"}
+    with harness.engine.begin() as conn:
+        for key, created, lease_until in [
+            ("sent", old, None),
+            ("dead", old, None),
+            ("done", old, None),
+            ("waiting", old, None),
+            ("held", old, now + dt.timedelta(minutes=5)),
+            ("expired-lease", old, now - dt.timedelta(minutes=5)),
+            ("recent", now - dt.timedelta(days=29), None),
+        ]:
+            conn.execute(
+                insert(LOG).values(
+                    idempotency_key=key,
+                    message_id=message_id_for(key),
+                    to="ada@example.org",
+                    subject="Hi",
+                    template="appointment_reminder",
+                    status="sent",
+                    created_at=created,
+                    updated_at=created,
+                    lease_owner=None if lease_until is None else "job:1",
+                    lease_until=lease_until,
+                )
+            )
+    for key, state in jobs_of.items():
+        assert platform.recorder.insert_job(
+            {
+                "id": f"{key:x<32}"[:32],
+                "queue": EMAIL,
+                "task": "email.send",
+                "state": state,
+                "idempotency_key": f"email:{key}",
+                "token": "t0ken",
+                "seq": 1,
+                "max_attempts": 3,
+            }
+        )
+    # The first hourly pass of a runner applies it (through the family's retention hook).
+    Runner(platform, embedded=False).purge_expired()
+    with harness.engine.connect() as conn:
+        left = set(conn.execute(select(LOG.c.idempotency_key)).scalars())
+        assert conn.execute(select(JOB.c.id)).all()  # jobs are not the log's to delete
+    assert left == {"dead", "waiting", "held", "recent"}
+    with pytest.raises(SettingsError, match="email_log_retention_days: must be at least 1"):
+        load_settings(env={**env, "PURPLECROSS_EMAIL_LOG_RETENTION_DAYS": "0"})

@@ -105,13 +105,28 @@ def test_concurrent_enqueues_with_one_key_get_the_same_written_id(
 
 
 @pytest.mark.redis
+@pytest.mark.parametrize("due", ["eta", "retry"])
 def test_a_scheduled_job_lost_on_its_way_to_the_queue_is_sent_again(
-    harness: Harness, redis_url: str, monkeypatch: pytest.MonkeyPatch
+    harness: Harness, redis_url: str, monkeypatch: pytest.MonkeyPatch, due: str
 ) -> None:
-    """Case 4: the scheduler's push to the queue fails once; the job still runs."""
+    """Case 4: the scheduler's push to the queue fails once; the job still runs.
+
+    Both ways a job waits in the schedule: an ETA (``scheduled``) and a retry's delay
+    (``failed_retrying``).
+    """
     platform = harness.platform(redis_url)
     done: list[Any] = []
     _recording(platform, done)
+    failures: list[str] = []
+
+    def fails_once(value: str) -> str:
+        if not failures:
+            failures.append(value)
+            raise TransientError("first attempt fails; the retry waits in the schedule")
+        done.append(value)
+        return value
+
+    platform.register(TaskSpec("t.fails_once", fails_once, "email", policy=FAST_RETRY))
     registry = JobRegistry(platform)
     storage = platform.hueys["email"].storage
     real_enqueue = storage.enqueue
@@ -124,12 +139,19 @@ def test_a_scheduled_job_lost_on_its_way_to_the_queue_is_sent_again(
         real_enqueue(data, priority)
 
     monkeypatch.setattr(storage, "enqueue", flaky_enqueue)
-    job_id = platform.enqueue("email", "t.record", "late", eta=utcnow() + dt.timedelta(seconds=1))
+    if due == "eta":
+        job_id = platform.enqueue(
+            "email", "t.record", "late", eta=utcnow() + dt.timedelta(seconds=1)
+        )
+    else:
+        job_id = platform.enqueue("email", "t.fails_once", "late")
     harness.runner(platform)
     wait_until(lambda: registry.get(job_id).job.state == "completed", timeout=20)
     assert dropped
     assert done == ["late"]
-    assert "swept" in [e.kind for e in registry.get(job_id).timeline]
+    timeline = [e.kind for e in registry.get(job_id).timeline]
+    assert "swept" in timeline
+    assert ("retrying" in timeline) == (due == "retry")
 
 
 def test_a_failed_write_of_a_retry_is_tried_until_it_lands(harness: Harness) -> None:

@@ -6,6 +6,7 @@ here runs many times inside one test, so that the old code fails it reliably.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,43 @@ def test_what_the_registry_relies_on_from_the_driver(any_db_harness: Harness) ->
             JOB.update().where(JOB.c.id == "f" * 32, JOB.c.state == "dead").values(priority=2)
         )
         assert missed.rowcount == 0
+
+
+def test_a_claim_while_an_enqueue_is_uncommitted_waits_for_the_row_on_sqlite(
+    any_db_harness: Harness,
+) -> None:
+    """Why the enqueuer may send its message before its commit on SQLite, and not on PostgreSQL.
+
+    On SQLite the enqueuer sends the message while its row's write transaction is open (the
+    push's round trip overlaps the commit): a worker that takes the message at once must
+    wait for the commit and then claim the row, not find "no row" and drop the message.
+    Another process's recorder claims here (its own lock), so SQLite's lock is what holds
+    it. On PostgreSQL a claim does not see an uncommitted row, so the push follows the commit.
+    """
+    harness = any_db_harness
+    enqueuer = harness.platform().recorder
+    worker = harness.platform().recorder
+    row = _row("9" * 32, "t0ken", JobState.WAITING.value)
+    claims: list[Any] = []
+    waited: list[bool] = []
+
+    def claim_before_commit() -> None:
+        thread = threading.Thread(target=lambda: claims.append(worker.claim(*ids)))
+        thread.start()
+        thread.join(timeout=0.5)
+        waited.append(thread.is_alive())
+        threads.append(thread)
+
+    ids = (row["id"], row["token"], "w1", "email")
+    threads: list[threading.Thread] = []
+    if not enqueuer.holds_writers_until_commit:
+        assert harness.engine.dialect.name == "postgresql"
+        # Not safe there: the claim misses the uncommitted row at once.
+        enqueuer.insert_job(row, before_commit=claim_before_commit)
+        assert (waited, claims) == ([False], [None])
+        return
+    assert enqueuer.insert_job(row, before_commit=claim_before_commit)
+    threads[0].join(timeout=10)
+    assert waited == [True]  # the claim waited for the commit
+    assert claims[0] is not None  # and then found the row
+    assert claims[0].attempt == 1
