@@ -1,9 +1,9 @@
 """A copy of the repository as a fresh clone would have it, for tests that edit and run it.
 
 Only the files git knows (committed, staged, or new and not ignored) are copied: no venv,
-no caches, no build output, no local databases. Images are left out (nothing run from the
-copy reads them). Code run from the copy with the copy as its working directory, through
-``python -m`` or with ``PYTHONPATH`` set, imports the copy, not this checkout.
+no caches, no build output, no local databases. Code run from the copy with the copy as
+its working directory, through ``python -m`` or with ``PYTHONPATH`` set, imports the
+copy, not this checkout.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ def copy_checkout(destination: Path) -> Path:
     ).stdout.decode()
     for name in filter(None, listed.split("\0")):
         source = ROOT / name
-        if not source.is_file() or source.suffix == ".png":
-            continue  # deleted in the working tree, or an image
+        if not source.is_file():
+            continue  # deleted in the working tree
         target = destination / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
