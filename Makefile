@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints-dev.txt | ck
 # The Qt-free packages' tests (cache, jobs, domain, database): `make test-fast`, no GUI tests.
 FAST_TESTS := tests/cache tests/jobs tests/purplecross_desktop/domain tests/purplecross_desktop/database tests/test_tooling.py
 
-.PHONY: run test test-fast lint format typecheck check bench gallery export-gallery baselines clean
+.PHONY: run test test-fast lint format typecheck check bench gallery export-gallery baselines migration clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11+ is needed: install python3.11 (Debian/Ubuntu: apt-get install python3.11 python3.11-venv) or run 'make PYTHON=python3.12 ...'"; exit 1; }
@@ -62,6 +62,12 @@ export-gallery: $(STAMP)
 ## make baselines: regenerate the gallery's visual-regression baselines (then look and commit).
 baselines: $(STAMP)
 	$(BIN)/purplecross gallery --update-baselines
+
+## make migration m="what changed": write the next migration for what the models have and
+## the migrations lack (a throwaway SQLite database at head, autogenerate, 000N_slug, ruff).
+migration: $(STAMP)
+	@test -n "$(m)" || { echo 'say what changed: make migration m="patient coat length"'; exit 2; }
+	$(BIN)/python -m purplecross_desktop.cli db revision -m "$(m)"
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -87,7 +87,7 @@ def config_show() -> None:
 
 @cli.group()
 def db() -> None:
-    """Database schema: upgrade, downgrade, current revision."""
+    """Database schema: upgrade, downgrade, current revision, new migrations."""
 
 
 @db.command("upgrade")
@@ -118,6 +118,34 @@ def db_current() -> None:
     from purplecross_desktop.database.session import current_revision
 
     click.echo(current_revision(_settings().effective_database_url) or "(empty database)")
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True, help="What changed, in words (names the file).")
+def db_revision(message: str) -> None:
+    """Write a migration for what the models have and the migrations lack.
+
+    Upgrades a throwaway SQLite database (in a temporary directory) to the head,
+    autogenerates against the models, names the file 000N_slug and formats it with ruff.
+    Nothing is written when there is no difference. Read and edit the file before
+    committing: docs/developer.md, "Migrations".
+    """
+    from pathlib import Path
+
+    from purplecross_desktop.database.revision import RevisionError, write_revision
+
+    try:
+        new = write_revision(message)
+    except RevisionError as exc:
+        raise click.ClickException(str(exc)) from None
+    shown = new.path.relative_to(Path.cwd()) if new.path.is_relative_to(Path.cwd()) else new.path
+    click.echo(f"wrote {shown} (revision {new.revision}, revises {new.down_revision})")
+    for table, triggers in new.triggers.items():
+        click.echo(
+            f"check: SQLite rebuilds {table} in this migration, which drops its triggers "
+            f"({', '.join(triggers)}): create them again after the batch block "
+            "(docs/developer.md, Migrations)"
+        )
 
 
 def main() -> None:

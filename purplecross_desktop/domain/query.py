@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from purplecross_desktop.database.ordering import ordered
 from purplecross_desktop.domain.validation import Checker
 
 T = TypeVar("T")
@@ -32,7 +33,10 @@ class Page(Generic[T]):
 def order_clauses(
     order: str | Sequence[str], columns: Mapping[str, Any], checker: Checker
 ) -> list[Any]:
-    """``"name"`` / ``"-starts_at"`` / ``["species", "-name"]`` -> ORDER BY clauses."""
+    """``"name"`` / ``"-starts_at"`` / ``["species", "-name"]`` -> ORDER BY clauses.
+
+    Empty values come last whichever way, on SQLite and PostgreSQL alike (as in the grid).
+    """
     keys = [order] if isinstance(order, str) else list(order)
     clauses: list[Any] = []
     for key in keys:
@@ -41,7 +45,7 @@ def order_clauses(
         if column is None:
             checker.add("order", f"must be one of: {', '.join(sorted(columns))} (optionally -)")
             continue
-        clauses.append(column.desc() if descending else column.asc())
+        clauses.append(ordered(column, descending))
     return clauses
 
 

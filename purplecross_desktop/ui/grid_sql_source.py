@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import QueryableAttribute, Session
 
+from purplecross_desktop.database.ordering import can_be_null, ordered
 from widgets.datagrid.sources import Cancelled, QueryCancelledError
 from widgets.datagrid.state import (
     ChoiceFilter,
@@ -170,11 +171,7 @@ class SqlSource:
         """The ORDER BY of ``sort`` (nulls last, id as the tiebreaker); ``reverse`` flips it."""
         clauses: list[ColumnElement[Any]] = []
         for key, expr in zip(sort, self.sort_exprs(sort), strict=True):
-            descending = key.descending != reverse
-            ordered = expr.desc() if descending else expr.asc()
-            if _nullable(expr):
-                ordered = ordered.nulls_first() if reverse else ordered.nulls_last()
-            clauses.append(ordered)
+            clauses.append(ordered(expr, key.descending != reverse, nulls_first=reverse))
         clauses.append(self._id.desc() if reverse else self._id.asc())
         return clauses
 
@@ -202,7 +199,7 @@ class SqlSource:
         seek = or_(*terms)
         # A redundant range on the leading key lets the database walk its index from the anchor.
         lead, lead_value, lead_desc = exprs[0], anchor[0], ways[0]
-        if lead_value is not None and not _nullable(lead):
+        if lead_value is not None and not can_be_null(lead):
             forward = lead_desc == reverse
             seek = and_(lead >= lead_value if forward else lead <= lead_value, seek)
         return seek
@@ -253,21 +250,11 @@ def _combining_class() -> str:
     return "[" + "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in ranges) + "]"
 
 
-def _nullable(expr: ColumnElement[Any]) -> bool:
-    """False only when ``expr`` can never be NULL: a NOT NULL column, or a function of one
-    (``lower(name)``); anything else gets NULLS LAST handling."""
-    nullable = getattr(expr, "nullable", None)
-    if nullable is not None:
-        return nullable is not False
-    arguments = list(getattr(expr, "clauses", ()))
-    return not (len(arguments) == 1 and getattr(arguments[0], "nullable", None) is False)
-
-
 def _beyond(
     expr: ColumnElement[Any], value: Any, descending: bool, reverse: bool
 ) -> ColumnElement[bool]:
     """``expr`` comes strictly after ``value`` in the (nulls-last) order, or before if reverse."""
-    nullable = _nullable(expr)
+    nullable = can_be_null(expr)
     if not reverse:
         if value is None:
             return false()  # nothing sorts after a null but other nulls (ties)
