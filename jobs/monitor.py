@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, Table, Text, and_, func, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, Table, Text, and_, func, select, true
 from sqlalchemy import cast as sql_cast
 
 from jobs.models import JobEvent, JobId, JobState
+from jobs.platform import RecordLinks
 from jobs.registry import JOB, JobNotFoundError, JobRegistry, WorkerInfo, _percentile
 
 EVENT = cast(Table, JobEvent.__table__)
@@ -29,6 +30,28 @@ PERCENTILE_SAMPLE = 2000
 TRIAGE_SCAN_LIMIT = 50_000
 #: The job_event kind of a line a job wrote with ``job.log(...)``.
 LOG_EVENT = "log"
+#: The columns of a job list row (``MonitorReader.jobs``), besides the cut ``error``.
+LIST_COLUMNS = (
+    "id",
+    "queue",
+    "task",
+    "state",
+    "attempts",
+    "max_attempts",
+    "priority",
+    "enqueued_at",
+    "next_run_at",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "error_class",
+    "worker_id",
+    "client_id",
+    "patient_id",
+    "appointment_id",
+    "invoice_id",
+    "event_id",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -483,10 +506,52 @@ class MonitorReader:
             )
         return rows
 
+    # Job list -------------------------------------------------------------------------
+    def jobs(
+        self,
+        queue: str | None = None,
+        states: Sequence[str] | None = None,
+        task: str | None = None,
+        text: str | None = None,
+        record: RecordLinks | dict[str, int | None] | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        event: int | None = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        """The newest jobs matching every filter (those of ``JobRegistry.search``), as rows of
+        ``LIST_COLUMNS`` with ``error`` cut to 200 characters: args, kwargs, result and
+        traceback are matched by ``text`` in SQL but never read.
+
+        Raises:
+            ValueError: an unknown state, or a negative limit.
+        """
+        if limit < 0:
+            raise ValueError("limit: must not be negative")
+        self.registry.platform.completions.flush()
+        conds = self.registry.conditions(queue, states, task, text, record, since, until, event)
+        stmt = (
+            select(
+                *(JOB.c[name] for name in LIST_COLUMNS),
+                func.substr(JOB.c.error_message, 1, 200).label("error"),
+            )
+            .where(and_(true(), *conds))
+            .order_by(JOB.c.enqueued_at.desc(), JOB.c.seq.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(stmt).mappings()]
+
     # Logs -----------------------------------------------------------------------------
     def logs(self, job_id: str, limit: int = 1000) -> list[tuple[dt.datetime, str]]:
-        """The lines job ``job_id`` wrote with ``job.log(...)``, oldest first."""
+        """The lines job ``job_id`` wrote with ``job.log(...)``, oldest first.
+
+        Raises:
+            JobNotFoundError: no job has that id.
+        """
         with self.engine.connect() as conn:
+            if conn.execute(select(JOB.c.id).where(JOB.c.id == job_id)).first() is None:
+                raise JobNotFoundError(f"job {job_id}: no such job")
             rows = conn.execute(
                 select(EVENT.c.at, EVENT.c.detail)
                 .where(EVENT.c.job_id == job_id, EVENT.c.kind == LOG_EVENT)

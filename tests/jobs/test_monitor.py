@@ -135,7 +135,8 @@ def test_job_log_lines_are_kept_in_order_and_cut(harness: Harness, platform: Job
     lines = [text for _at, text in reader.logs(job_id)]
     assert lines[0] == "working on rex"
     assert lines[1] == "x" * 2000
-    assert reader.logs("no-such-job") == []
+    with pytest.raises(LookupError, match="no-such-job: no such job"):
+        reader.logs("no-such-job")
 
 
 def test_job_view_summarises_large_data_and_splits_logs_from_the_timeline(

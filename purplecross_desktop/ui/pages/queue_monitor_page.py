@@ -34,10 +34,10 @@ from sqlalchemy import Table, func, select
 from purplecross_desktop.domain.roles import Permission
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.grid_sql_source import SqlSource
-from purplecross_desktop.ui.monitor.cards import OverviewPanel, milliseconds
+from purplecross_desktop.ui.monitor.cards import OverviewPanel
 from purplecross_desktop.ui.monitor.detail import JobDetail
 from purplecross_desktop.ui.pages.base import Page
-from purplecross_desktop.ui.pages.labels import enum_label, local_time
+from purplecross_desktop.ui.pages.labels import enum_label, local_time, milliseconds
 from widgets.button import Button
 from widgets.datagrid import Column, DataGrid
 
