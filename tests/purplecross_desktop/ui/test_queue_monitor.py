@@ -185,3 +185,193 @@ def test_refresh_keeps_the_scroll_position_and_stops_while_hidden(
     assert page.timer.isActive()
     window.show_page("today")
     assert not page.timer.isActive()
+
+
+# Every admin action from the pane, on a real Redis broker ----------------------------------
+@pytest.fixture
+def redis_context(
+    qtbot: QtBot, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[AppContext]:
+    """The app on a real redis-server (Huey on Redis, the embedded runner consuming it)."""
+    monkeypatch.setenv("PURPLECROSS_REDIS_URL", redis_url)
+    monkeypatch.setenv("PURPLECROSS_JOB_SIGNING_KEY", "monitor-test-signing-key")
+    context = build_context(load_settings())
+    yield context
+    shutdown(context)
+
+
+def _select(qtbot: QtBot, page: QueueMonitorPage, ids: list[str]) -> None:
+    page.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: set(ids) <= _shown_ids(page), timeout=TIMEOUT)
+    page.jobs.select_ids(ids)
+    qtbot.waitUntil(lambda: set(page.jobs.selected_ids()) == set(ids), timeout=TIMEOUT)
+
+
+def _said(qtbot: QtBot, page: QueueMonitorPage, start: str) -> None:
+    qtbot.waitUntil(lambda: page.message.text().startswith(start), timeout=TIMEOUT)
+
+
+def test_every_admin_action_from_the_pane_on_a_real_redis(
+    qtbot: QtBot, redis_context: AppContext, redis_url: str
+) -> None:
+    import redis
+    from sqlalchemy import select, update
+
+    from jobs.models import Job
+    from purplecross_desktop.domain.audit import AuditEntry
+    from purplecross_desktop.ui.pages.queue_monitor_page import CleanDialog
+
+    context = redis_context
+    platform = context.job_runtime().platform
+    from huey.storage import RedisStorage
+
+    assert all(isinstance(h.storage, RedisStorage) for h in platform.hueys.values())
+    ran: list[str] = []
+    lock = threading.Lock()
+    failures = {"flaky": 1}
+
+    def work(name: str) -> str:
+        with lock:
+            if name.startswith("flaky") and failures["flaky"]:
+                failures["flaky"] -= 1
+                raise PermanentError(f"printer 10.0.0.9 refused {name}")
+            ran.append(name)
+        return name
+
+    platform.register(TaskSpec("test.work", work, "reports"))
+    platform.register(TaskSpec("test.once", work, "reports", repeatable=False))
+    _window, page = _page(qtbot, context)
+    registry = JobRegistry(platform)
+
+    def state(job_id: str) -> str:
+        return str(registry.get(job_id).job.state)
+
+    def later() -> dt.datetime:
+        return utcnow() + dt.timedelta(hours=2)
+
+    # Retry: a job that failed for good runs again from the job list and completes.
+    flaky = platform.enqueue("reports", "test.work", "flaky")
+    qtbot.waitUntil(lambda: state(flaky) == "dead", timeout=TIMEOUT)
+    _select(qtbot, page, [flaky])
+    page.job_buttons["retry"].click()
+    _said(qtbot, page, "Retry: 1 job.")
+    qtbot.waitUntil(lambda: state(flaky) == "completed", timeout=TIMEOUT)
+
+    # Promote: a job scheduled for later runs now; one in Redis's schedule before that.
+    scheduled = platform.enqueue("reports", "test.work", "scheduled", eta=later())
+    qtbot.waitUntil(lambda: state(scheduled) == "scheduled", timeout=TIMEOUT)
+    broker = redis.Redis.from_url(redis_url)
+    assert any(broker.zcard(key) for key in broker.keys("*schedule*"))
+    _select(qtbot, page, [scheduled])
+    page.job_buttons["promote"].click()
+    _said(qtbot, page, "Promote: 1 job.")
+    qtbot.waitUntil(lambda: state(scheduled) == "completed", timeout=TIMEOUT)
+
+    # Revoke (asks first): a scheduled job is cancelled and never runs.
+    doomed = platform.enqueue("reports", "test.work", "doomed", eta=later())
+    _select(qtbot, page, [doomed])
+    page.job_buttons["revoke"].click()
+    _confirm(qtbot, page)
+    _said(qtbot, page, "Revoke: 1 job.")
+    assert state(doomed) == "revoked"
+
+    # Duplicate: a copy of a finished job runs with the same args.
+    page.jobs.clear_selection()
+    _select(qtbot, page, [flaky])
+    page.job_buttons["duplicate"].click()
+    _said(qtbot, page, "Duplicate: 1 job.")
+    qtbot.waitUntil(lambda: ran.count("flaky") == 2, timeout=TIMEOUT)
+
+    # Remove (asks first), from the job's detail: the job leaves the registry.
+    page.open_job(doomed)
+    qtbot.waitUntil(lambda: page.detail.job_id == doomed, timeout=TIMEOUT)
+    page.detail.action_buttons["remove"].click()
+    _confirm(qtbot, page)
+    _said(qtbot, page, "Remove: 1 job.")
+    with pytest.raises(LookupError):
+        registry.get(doomed)
+    page.detail.hide()
+
+    # Pause (asks first) and resume from the card: nothing of the queue runs meanwhile.
+    page.tabs.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: "reports" in page.overview.cards, timeout=TIMEOUT)
+    card = page.overview.cards["reports"]
+    card.pause_button.click()
+    _confirm(qtbot, page)
+    qtbot.waitUntil(lambda: card.paused_chip.isVisible(), timeout=TIMEOUT)
+    held = platform.enqueue("reports", "test.work", "held")
+    with qtbot.waitSignals([page.sig_refreshed] * 3, timeout=TIMEOUT):
+        pass
+    assert "held" not in ran
+    card.pause_button.click()  # resume asks nothing
+    qtbot.waitUntil(lambda: state(held) == "completed", timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not card.paused_chip.isVisible(), timeout=TIMEOUT)
+
+    # Promote scheduled, from the card: every scheduled job of the queue runs now.
+    soon = [platform.enqueue("reports", "test.work", f"soon {i}", eta=later()) for i in range(3)]
+    qtbot.waitUntil(lambda: card.promote_button.isEnabled(), timeout=TIMEOUT)
+    card.promote_button.click()
+    _said(qtbot, page, "Promote: 3 jobs.")
+    qtbot.waitUntil(lambda: all(state(j) == "completed" for j in soon), timeout=TIMEOUT)
+
+    # Retry failed, from the card: the dry run says what is not eligible and why, and
+    # cancelling it changes nothing; confirming retries the eligible ones.
+    failures["flaky"] = 1
+    again = platform.enqueue("reports", "test.work", "flaky again")
+    lost = platform.enqueue("reports", "test.once", "once")
+    qtbot.waitUntil(lambda: state(again) == "dead" and state(lost) == "completed", timeout=TIMEOUT)
+    with platform.engine.begin() as conn:  # as the sweep leaves a job whose worker died
+        conn.execute(
+            update(Job.__table__)  # type: ignore[arg-type]
+            .where(Job.__table__.c.id == lost)
+            .values(state="dead", error_class="WorkerLost", error_message="worker lost")
+        )
+    qtbot.waitUntil(lambda: card.retry_button.isEnabled(), timeout=TIMEOUT)
+    card.retry_button.click()
+    _said(qtbot, page, "Dry run: 1 retryable, 1 not.")
+    box = page.confirmation
+    assert isinstance(box, QMessageBox)
+    assert "1 dead jobs of reports can be retried." in box.text()
+    assert f"{lost[:8]}: its worker died mid-run and the task is not safe to repeat" in box.text()
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert (state(again), state(lost)) == ("dead", "dead")
+    card.retry_button.click()
+    _confirm(qtbot, page)
+    _said(qtbot, page, "Retry: 1 jobs of reports.")
+    qtbot.waitUntil(lambda: state(again) == "completed", timeout=TIMEOUT)
+    assert state(lost) == "dead"
+
+    # Clean, from the card: completed jobs leave the registry, the others stay.
+    completed = [j.id for j in registry.search(queue="reports", states=["completed"])]
+    assert len(completed) >= 7
+    card.clean_button.click()
+    qtbot.waitUntil(lambda: isinstance(page.confirmation, CleanDialog), timeout=TIMEOUT)
+    dialog = page.confirmation
+    assert isinstance(dialog, CleanDialog)
+    dialog.age_box.setValue(0)
+    dialog.accept()
+    _said(qtbot, page, f"Cleaned {len(completed):,} completed jobs of reports.")
+    assert registry.search(queue="reports", states=["completed"]) == []
+    assert state(lost) == "dead"
+
+    # Every action is in the audit log with the admin who took it.
+    assert context.services is not None
+    admin = context.staff_session.current
+    assert admin is not None
+    with context.session_factory() as session:
+        actions = session.execute(
+            select(AuditEntry.action, AuditEntry.staff_id).where(AuditEntry.entity == "job_queue")
+        ).all()
+    assert {staff for _a, staff in actions} == {admin.staff_id}
+    assert {a for a, _s in actions} == {
+        "jobs.retry",
+        "jobs.promote",
+        "jobs.revoke",
+        "jobs.duplicate",
+        "jobs.remove",
+        "jobs.pause",
+        "jobs.resume",
+        "jobs.promote_scheduled",
+        "jobs.retry_failed",
+        "jobs.clean",
+    }
