@@ -9,15 +9,30 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, Table, Text, and_, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Integer,
+    Table,
+    Text,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy import cast as sql_cast
 
 from jobs.models import JobEvent, JobId, JobState
-from jobs.registry import JOB, JobNotFoundError, JobRegistry, WorkerInfo, _percentile
+from jobs.platform import RecordLinks
+from jobs.registry import JOB, JobNotFoundError, JobRegistry, WorkerInfo
 
 EVENT = cast(Table, JobEvent.__table__)
 
@@ -25,10 +40,37 @@ EVENT = cast(Table, JobEvent.__table__)
 FAILED_STATES = (JobState.FAILED_RETRYING.value, JobState.DEAD.value)
 #: How many of a queue's newest finished jobs the wait and run percentiles are taken over.
 PERCENTILE_SAMPLE = 2000
+#: The percentiles on a card.
+PERCENTILES = (50, 95)
 #: Triage groups at most this many failed jobs (the newest); the count says when more exist.
 TRIAGE_SCAN_LIMIT = 50_000
+#: Seconds a reader reuses its failure groups while the failed jobs look the same (their
+#: number, newest enqueue, latest failure and dead count); then it regroups anyway.
+TRIAGE_REUSE = 30.0
 #: The job_event kind of a line a job wrote with ``job.log(...)``.
 LOG_EVENT = "log"
+#: The columns of a job list row (``MonitorReader.jobs``), besides the cut ``error``.
+LIST_COLUMNS = (
+    "id",
+    "queue",
+    "task",
+    "state",
+    "attempts",
+    "max_attempts",
+    "priority",
+    "enqueued_at",
+    "next_run_at",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "error_class",
+    "worker_id",
+    "client_id",
+    "patient_id",
+    "appointment_id",
+    "invoice_id",
+    "event_id",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +231,9 @@ class MonitorReader:
         self.registry = registry
         self.engine = registry.engine
         self.postgres = self.engine.dialect.name == "postgresql"
+        # queue → (what the failed jobs looked like, when, the groups): a refresh that
+        # finds the same failed jobs returns the same groups without regrouping them.
+        self._triage: dict[str | None, tuple[tuple[Any, ...], float, list[FailureGroup]]] = {}
 
     # Overview -----------------------------------------------------------------------
     def overview(
@@ -234,19 +279,9 @@ class MonitorReader:
                     .group_by(JOB.c.queue)
                 )
             }
-            samples: dict[str, list[tuple[float | None, float | None]]] = {}
-            for queue in counts:
-                rows = conn.execute(
-                    select(JOB.c.wait_ms, JOB.c.duration_ms)
-                    .where(
-                        JOB.c.queue == queue,
-                        JOB.c.finished_at >= start,
-                        JOB.c.state.in_(finished),
-                    )
-                    .order_by(JOB.c.finished_at.desc())
-                    .limit(PERCENTILE_SAMPLE)
-                ).all()
-                samples[queue] = [(w, d) for w, d in rows]
+            window = and_(JOB.c.finished_at >= start, JOB.c.state.in_(finished))
+            waits = self._percentiles(conn, JOB.c.wait_ms, window)
+            runs = self._percentiles(conn, JOB.c.duration_ms, window)
         first_minute = int(start.timestamp()) // 60
         series: dict[str, list[list[int]]] = {q: [[0, 0] for _ in range(minutes)] for q in counts}
         for queue, state, minute, count in per_minute:
@@ -255,8 +290,8 @@ class MonitorReader:
                 series[queue][index][0 if state == JobState.COMPLETED.value else 1] += int(count)
         out = []
         for queue in sorted(counts):
-            waits = [w for w, _ in samples[queue] if w is not None]
-            runs = [d for _, d in samples[queue] if d is not None]
+            wait = waits.get(queue, {})
+            run = runs.get(queue, {})
             out.append(
                 QueueOverview(
                     queue=queue,
@@ -268,12 +303,72 @@ class MonitorReader:
                         for i, (done, dead) in enumerate(series[queue])
                     ],
                     failed_recently=died.get(queue, 0),
-                    wait_p50_ms=_percentile(waits, 50),
-                    wait_p95_ms=_percentile(waits, 95),
-                    run_p50_ms=_percentile(runs, 50),
-                    run_p95_ms=_percentile(runs, 95),
+                    wait_p50_ms=wait.get(50),
+                    wait_p95_ms=wait.get(95),
+                    run_p50_ms=run.get(50),
+                    run_p95_ms=run.get(95),
                 )
             )
+        return out
+
+    def _percentiles(
+        self, conn: Connection, column: ColumnElement[Any], window: ColumnElement[bool]
+    ) -> dict[str, dict[int, float]]:
+        """p50 and p95 of ``column`` over each queue's newest ``PERCENTILE_SAMPLE`` jobs in
+        ``window``, by queue, as ``statistics.quantiles(method="inclusive")`` gives them.
+
+        The database ranks the values (window functions) and returns only the two values
+        each percentile lies between: a refresh never carries thousands of rows through
+        Python, which would hold the interpreter lock the UI thread needs.
+        """
+        recent = (
+            select(
+                JOB.c.queue,
+                column.label("x"),
+                func.row_number()
+                .over(partition_by=JOB.c.queue, order_by=(JOB.c.finished_at.desc(), JOB.c.seq))
+                .label("recent"),
+            )
+            .where(window)
+            .subquery()
+        )
+        sample = (
+            select(recent.c.queue, recent.c.x)
+            .where(recent.c.recent <= PERCENTILE_SAMPLE, recent.c.x.is_not(None))
+            .subquery()
+        )
+        ranked = select(
+            sample.c.queue,
+            sample.c.x,
+            func.row_number().over(partition_by=sample.c.queue, order_by=sample.c.x).label("rn"),
+            func.count().over(partition_by=sample.c.queue).label("n"),
+        ).subquery()
+        # statistics.quantiles (inclusive): position j = pct * (n - 1) // 100 (0-based),
+        # interpolated towards j + 1 by the remainder.
+        wanted = [
+            ranked.c.rn - 1 - offset == (pct * (ranked.c.n - 1)) // 100
+            for pct in PERCENTILES
+            for offset in (0, 1)
+        ]
+        rows = conn.execute(
+            select(ranked.c.queue, ranked.c.rn, ranked.c.n, ranked.c.x).where(or_(*wanted))
+        ).all()
+        values: dict[str, dict[int, float]] = {}
+        sizes: dict[str, int] = {}
+        for queue, rn, n, x in rows:
+            values.setdefault(queue, {})[int(rn) - 1] = float(x)
+            sizes[queue] = int(n)
+        out: dict[str, dict[int, float]] = {}
+        for queue, at in values.items():
+            n = sizes[queue]
+            if n == 1:
+                out[queue] = dict.fromkeys(PERCENTILES, at[0])
+                continue
+            out[queue] = {}
+            for pct in PERCENTILES:
+                j, delta = divmod(pct * (n - 1), 100)
+                upper = at.get(j + 1, at[j])
+                out[queue][pct] = (at[j] * (100 - delta) + upper * delta) / 100
         return out
 
     def _minute_bucket(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -288,13 +383,29 @@ class MonitorReader:
         """Failed and dead jobs grouped by error signature, the biggest group first.
 
         Reads only ids, queue, task, state, times and the error's class and message
-        (at most ``TRIAGE_SCAN_LIMIT`` jobs, the newest).
+        (at most ``TRIAGE_SCAN_LIMIT`` jobs, the newest). While the failed jobs look as
+        they did at this reader's last call (see ``TRIAGE_REUSE``), it returns the same
+        list without reading or regrouping them: a live refresh costs one small query.
         """
         self.registry.platform.completions.flush()
         conds: list[ColumnElement[bool]] = [JOB.c.state.in_(FAILED_STATES)]
         if queue is not None:
             conds.append(JOB.c.queue == queue)
         when = func.coalesce(JOB.c.finished_at, JOB.c.started_at, JOB.c.enqueued_at)
+        with self.engine.connect() as conn:
+            mark = tuple(
+                conn.execute(
+                    select(
+                        func.count(),
+                        func.max(JOB.c.seq),
+                        func.max(when),
+                        func.sum(case((JOB.c.state == JobState.DEAD.value, 1), else_=0)),
+                    ).where(and_(*conds))
+                ).one()
+            )
+        cached = self._triage.get(queue)
+        if cached is not None and cached[0] == mark and time.monotonic() - cached[1] < TRIAGE_REUSE:
+            return cached[2]
         stmt = (
             select(
                 JOB.c.id,
@@ -351,6 +462,7 @@ class MonitorReader:
             for signature, g in groups.items()
         ]
         out.sort(key=lambda g: (-g.count, g.signature))
+        self._triage[queue] = (mark, time.monotonic(), out)
         return out
 
     def job_view(self, job_id: str) -> JobView:
@@ -483,10 +595,52 @@ class MonitorReader:
             )
         return rows
 
+    # Job list -------------------------------------------------------------------------
+    def jobs(
+        self,
+        queue: str | None = None,
+        states: Sequence[str] | None = None,
+        task: str | None = None,
+        text: str | None = None,
+        record: RecordLinks | dict[str, int | None] | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        event: int | None = None,
+        limit: int = 50,
+    ) -> list[dict[str, Any]]:
+        """The newest jobs matching every filter (those of ``JobRegistry.search``), as rows of
+        ``LIST_COLUMNS`` with ``error`` cut to 200 characters: args, kwargs, result and
+        traceback are matched by ``text`` in SQL but never read.
+
+        Raises:
+            ValueError: an unknown state, or a negative limit.
+        """
+        if limit < 0:
+            raise ValueError("limit: must not be negative")
+        self.registry.platform.completions.flush()
+        conds = self.registry.conditions(queue, states, task, text, record, since, until, event)
+        stmt = (
+            select(
+                *(JOB.c[name] for name in LIST_COLUMNS),
+                func.substr(JOB.c.error_message, 1, 200).label("error"),
+            )
+            .where(and_(true(), *conds))
+            .order_by(JOB.c.enqueued_at.desc(), JOB.c.seq.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(stmt).mappings()]
+
     # Logs -----------------------------------------------------------------------------
     def logs(self, job_id: str, limit: int = 1000) -> list[tuple[dt.datetime, str]]:
-        """The lines job ``job_id`` wrote with ``job.log(...)``, oldest first."""
+        """The lines job ``job_id`` wrote with ``job.log(...)``, oldest first.
+
+        Raises:
+            JobNotFoundError: no job has that id.
+        """
         with self.engine.connect() as conn:
+            if conn.execute(select(JOB.c.id).where(JOB.c.id == job_id)).first() is None:
+                raise JobNotFoundError(f"job {job_id}: no such job")
             rows = conn.execute(
                 select(EVENT.c.at, EVENT.c.detail)
                 .where(EVENT.c.job_id == job_id, EVENT.c.kind == LOG_EVENT)

@@ -199,6 +199,38 @@ class JobRegistry:
         ``event`` finds the jobs enqueued by the durable handlers of that domain event.
         """
         self._settle()
+        conds = self.conditions(queue, states, task, text, record, since, until, event)
+        if limit < 0 or offset < 0:
+            raise ValueError("limit/offset: must not be negative")
+        column = JOB.c[order.lstrip("-")]
+        ordering = column.desc() if order.startswith("-") else column.asc()
+        stmt = (
+            select(JOB)
+            .where(and_(true(), *conds))
+            .order_by(ordering, JOB.c.seq.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.connect() as conn:
+            now = self.platform.recorder.now(conn)
+            return [JobRecord.from_row(r, now) for r in conn.execute(stmt).mappings()]
+
+    def conditions(
+        self,
+        queue: str | None = None,
+        states: Iterable[str] | None = None,
+        task: str | None = None,
+        text: str | None = None,
+        record: RecordLinks | Mapping[str, int | None] | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        event: int | None = None,
+    ) -> list[ColumnElement[bool]]:
+        """The WHERE terms of ``search`` (its filters), for readers that select fewer columns.
+
+        Raises:
+            ValueError: an unknown state.
+        """
         conds: list[ColumnElement[bool]] = []
         if queue is not None:
             conds.append(JOB.c.queue == queue)
@@ -235,20 +267,7 @@ class JobRegistry:
             conds.append(JOB.c.enqueued_at >= since)
         if until is not None:
             conds.append(JOB.c.enqueued_at < until)
-        if limit < 0 or offset < 0:
-            raise ValueError("limit/offset: must not be negative")
-        column = JOB.c[order.lstrip("-")]
-        ordering = column.desc() if order.startswith("-") else column.asc()
-        stmt = (
-            select(JOB)
-            .where(and_(true(), *conds))
-            .order_by(ordering, JOB.c.seq.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        with self.engine.connect() as conn:
-            now = self.platform.recorder.now(conn)
-            return [JobRecord.from_row(r, now) for r in conn.execute(stmt).mappings()]
+        return conds
 
     def get(self, job_id: str) -> JobDetail:
         """A job and its timeline; raises :class:`JobNotFoundError`."""

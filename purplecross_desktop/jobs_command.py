@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import signal
 import sys
-from collections.abc import Iterator
+import zoneinfo
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from purplecross_desktop.settings import SettingsError, load_settings
+from purplecross_desktop.ui.pages.labels import milliseconds
 
 
 @contextmanager
@@ -254,6 +257,232 @@ def jobs_show(job_id: str) -> None:
         click.echo(f"  {entry.at:%Y-%m-%d %H:%M:%S}  {entry.kind:<12} {entry.detail}")
     if job.traceback:
         click.echo(job.traceback)
+
+
+_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_when(value: str | None, option: str, tz: dt.tzinfo) -> dt.datetime | None:
+    """``--since``/``--until``: "90m", "2h", "7d" ago, or an ISO date or time (in the
+    clinic's time zone unless it names its own).
+
+    Raises:
+        click.BadParameter: neither form, naming the option and the rule.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    match = _RELATIVE.match(text)
+    if match:
+        amount = dt.timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+        return dt.datetime.now(dt.UTC) - amount
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            "expected an age such as 90m, 2h or 7d, or an ISO date/time such as 2026-12-01"
+            " or 2026-12-01T08:30",
+            param_hint=f"'{option}'",
+        ) from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=tz)
+
+
+def _clinic_zone() -> dt.tzinfo:
+    try:
+        return zoneinfo.ZoneInfo(load_settings().clinic_timezone)
+    except (SettingsError, zoneinfo.ZoneInfoNotFoundError):
+        return dt.UTC
+
+
+def _local(value: dt.datetime | None, tz: dt.tzinfo) -> str:
+    return "-" if value is None else value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.datetime) else value
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Print ``rows`` in columns as wide as their widest cell (the last one unpadded)."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    for line in (headers, *rows):
+        cells = [c.ljust(w) for c, w in zip(line[:-1], widths, strict=False)]
+        click.echo("  ".join([*cells, line[-1]]).rstrip())
+
+
+@jobs.command("list")
+@click.option("--queue", help="Only this queue.")
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    help="Only jobs in this state (repeatable, or comma-separated: --state dead,revoked).",
+)
+@click.option("--task", help="Only this task (e.g. email.send).")
+@click.option("--search", "text", help="Text in the job id, args, kwargs or error.")
+@click.option("--since", help="Enqueued at or after: 2h, 7d, or an ISO date/time.")
+@click.option("--until", help="Enqueued before: 2h, 7d, or an ISO date/time.")
+@click.option("--client", type=click.IntRange(min=1), help="Linked to this client id.")
+@click.option("--patient", type=click.IntRange(min=1), help="Linked to this patient id.")
+@click.option("--appointment", type=click.IntRange(min=1), help="Linked to this appointment id.")
+@click.option("--invoice", type=click.IntRange(min=1), help="Linked to this invoice id.")
+@click.option("--event", type=click.IntRange(min=1), help="Enqueued by this domain event.")
+@click.option("--limit", type=click.IntRange(min=1, max=10_000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def jobs_list(
+    queue: str | None,
+    states: tuple[str, ...],
+    task: str | None,
+    text: str | None,
+    since: str | None,
+    until: str | None,
+    client: int | None,
+    patient: int | None,
+    appointment: int | None,
+    invoice: int | None,
+    event: int | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List jobs, newest first, with the Queue monitor's filters (args never loaded)."""
+    from jobs.models import JobState
+    from jobs.monitor import MonitorReader
+
+    tz = _clinic_zone()
+    wanted = [s.strip() for part in states for s in part.split(",") if s.strip()]
+    known = [s.value for s in JobState]
+    bad = [s for s in wanted if s not in known]
+    if bad:
+        raise click.BadParameter(
+            f"unknown state {', '.join(bad)}; use one of {', '.join(known)}", param_hint="'--state'"
+        )
+    start = parse_when(since, "--since", tz)
+    end = parse_when(until, "--until", tz)
+    record = {"client": client, "patient": patient, "appointment": appointment, "invoice": invoice}
+    with _platform() as (_p, registry):
+        rows = MonitorReader(registry).jobs(
+            queue, wanted or None, task, text, record, start, end, event, limit
+        )
+    if as_json:
+        click.echo(json.dumps([{k: _iso(v) for k, v in r.items()} for r in rows], indent=2))
+        return
+    if not rows:
+        click.echo("no jobs match")
+        return
+    _table(
+        ("job", "queue", "task", "state", "tries", "enqueued", "ran", "error"),
+        [
+            (
+                r["id"],
+                r["queue"],
+                r["task"],
+                r["state"],
+                f"{r['attempts']}/{r['max_attempts']}",
+                _local(r["enqueued_at"], tz),
+                milliseconds(r["duration_ms"]),
+                (r["error"] or "")[:80],
+            )
+            for r in rows
+        ],
+    )
+
+
+@jobs.command("groups")
+@click.option("--queue", help="Only this queue.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def jobs_groups(queue: str | None, as_json: bool) -> None:
+    """Failed and dead jobs grouped by error signature (the monitor's failure triage)."""
+    from jobs.monitor import MonitorReader
+
+    tz = _clinic_zone()
+    with _platform() as (_p, registry):
+        groups = MonitorReader(registry).failure_groups(queue)
+    if as_json:
+        out = [
+            {
+                "signature": g.signature,
+                "error_class": g.error_class,
+                "count": g.count,
+                "dead": g.dead,
+                "first_seen": _iso(g.first_seen),
+                "last_seen": _iso(g.last_seen),
+                "queues": list(g.queues),
+                "tasks": list(g.tasks),
+                "example_id": g.example_id,
+                "example_message": g.example_message,
+                "job_ids": list(g.job_ids),
+            }
+            for g in groups
+        ]
+        click.echo(json.dumps(out, indent=2))
+        return
+    if not groups:
+        click.echo("no failed jobs")
+        return
+    for g in groups:
+        click.echo(f"{g.count} job(s), {g.dead} dead: {g.signature}")
+        click.echo(
+            f"  first {_local(g.first_seen, tz)}, last {_local(g.last_seen, tz)};"
+            f" {', '.join(g.queues)} · {', '.join(g.tasks)}"
+        )
+        click.echo(f"  example {g.example_id}: {g.example_message[:200]}")
+
+
+@jobs.command("workers")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def jobs_workers(as_json: bool) -> None:
+    """Every worker: live, lost (stopped heartbeating) or stopped, with its current jobs."""
+    from jobs.monitor import MonitorReader
+
+    tz = _clinic_zone()
+    with _platform() as (_p, registry):
+        rows = MonitorReader(registry).workers_view()
+    if as_json:
+        click.echo(json.dumps([{k: _iso(v) for k, v in r.items()} for r in rows], indent=2))
+        return
+    if not rows:
+        click.echo("no worker has registered")
+        return
+    _table(
+        ("state", "host", "pid", "queues", "threads", "started", "heartbeat", "running / its jobs"),
+        [
+            (
+                r["status"],
+                r["host"],
+                str(r["pid"]),
+                r["queues"],
+                str(r["threads"]),
+                _local(r["started_at"], tz),
+                f"{r['heartbeat_age_s']:g} s ago",
+                r["current"] or r["jobs_after"] or "-",
+            )
+            for r in rows
+        ],
+    )
+
+
+@jobs.command("logs")
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def jobs_logs(job_id: str, as_json: bool) -> None:
+    """Print the lines a job wrote with job.log(...), oldest first."""
+    from jobs.monitor import MonitorReader
+    from jobs.registry import JobNotFoundError
+
+    tz = _clinic_zone()
+    with _platform() as (_p, registry):
+        try:
+            lines = MonitorReader(registry).logs(job_id)
+        except JobNotFoundError as exc:
+            raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps([{"at": _iso(at), "line": line} for at, line in lines], indent=2))
+        return
+    if not lines:
+        click.echo(f"job {job_id} wrote no log lines")
+    for at, line in lines:
+        click.echo(f"{_local(at, tz)}  {line}")
 
 
 def _queue_op(op: Any, queue: str) -> None:

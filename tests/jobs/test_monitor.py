@@ -135,7 +135,8 @@ def test_job_log_lines_are_kept_in_order_and_cut(harness: Harness, platform: Job
     lines = [text for _at, text in reader.logs(job_id)]
     assert lines[0] == "working on rex"
     assert lines[1] == "x" * 2000
-    assert reader.logs("no-such-job") == []
+    with pytest.raises(LookupError, match="no-such-job: no such job"):
+        reader.logs("no-such-job")
 
 
 def test_job_view_summarises_large_data_and_splits_logs_from_the_timeline(
@@ -189,3 +190,88 @@ def test_workers_view_shows_live_workers_and_their_running_jobs(
         assert "email" in rows[0]["queues"]
     finally:
         release.set()
+
+
+def test_card_percentiles_match_statistics_over_each_queue_s_newest_jobs(
+    harness: Harness, platform: JobPlatform
+) -> None:
+    """The database ranks the values; the figures are statistics.quantiles' (inclusive),
+    over the newest PERCENTILE_SAMPLE finished jobs of each queue in the hour."""
+    import datetime as dt
+    import random
+    import uuid
+
+    from sqlalchemy import insert
+
+    from jobs.monitor import PERCENTILE_SAMPLE
+    from jobs.registry import JOB, _percentile
+
+    rng = random.Random(3)
+    now = dt.datetime.now(dt.UTC)
+    sizes = {"email": 1, "reports": 2, "reminders": 157, "notifications": PERCENTILE_SAMPLE + 300}
+    expected: dict[str, tuple[list[float], list[float]]] = {}
+    rows = []
+    for queue, size in sizes.items():
+        jobs = []
+        for number in range(size):
+            finished = now - dt.timedelta(seconds=rng.uniform(1, 3000))
+            wait = None if number % 11 == 5 else round(rng.uniform(1, 5000), 3)
+            run = round(rng.expovariate(1 / 300), 3)
+            jobs.append((finished, number, wait, run))
+            rows.append(
+                {
+                    "id": str(uuid.UUID(int=rng.getrandbits(128))),
+                    "queue": queue,
+                    "task": "t.fine",
+                    "args": [],
+                    "kwargs": {},
+                    "state": "completed" if number % 9 else "dead",
+                    "token": "t",
+                    "seq": number,
+                    "enqueued_at": finished,
+                    "finished_at": finished,
+                    "wait_ms": wait,
+                    "duration_ms": run,
+                }
+            )
+        newest = sorted(jobs, key=lambda j: (-j[0].timestamp(), j[1]))[:PERCENTILE_SAMPLE]
+        expected[queue] = (
+            [w for _f, _n, w, _r in newest if w is not None],
+            [r for _f, _n, _w, r in newest],
+        )
+    with platform.engine.begin() as conn:
+        conn.execute(insert(JOB), rows)
+    cards = {card.queue: card for card in MonitorReader(JobRegistry(platform)).overview()}
+    for queue, (waits, runs) in expected.items():
+        card = cards[queue]
+        got = (card.wait_p50_ms, card.wait_p95_ms, card.run_p50_ms, card.run_p95_ms)
+        want = (
+            _percentile(waits, 50),
+            _percentile(waits, 95),
+            _percentile(runs, 50),
+            _percentile(runs, 95),
+        )
+        assert got == pytest.approx(want, rel=1e-9), queue
+    assert cards["events"].run_p50_ms is None  # no finished job
+
+
+def test_triage_reuses_its_groups_until_a_job_fails_or_is_retried(
+    harness: Harness, platform: JobPlatform
+) -> None:
+    registry = JobRegistry(platform)
+    reader = MonitorReader(registry)
+    harness.runner(platform)
+    first = platform.enqueue("email", "t.broken", "a@example.org", 1)
+    wait_until(lambda: registry.get(first).job.state == "dead")
+    groups = reader.failure_groups()
+    assert [g.count for g in groups] == [1]
+    assert reader.failure_groups() is groups  # nothing new: not regrouped
+    second = platform.enqueue("email", "t.broken", "b@example.org", 2)
+    wait_until(lambda: registry.get(second).job.state == "dead")
+    grown = reader.failure_groups()
+    assert [g.count for g in grown] == [2]
+    assert reader.failure_groups() is grown
+    import datetime as dt
+
+    registry.clean("email", "dead", dt.timedelta(0))  # the failed jobs are gone: regrouped
+    assert reader.failure_groups() == []

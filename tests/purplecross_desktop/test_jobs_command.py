@@ -150,3 +150,142 @@ def test_the_app_on_redis_without_a_signing_key_stops_before_opening(
     monkeypatch.setenv("PURPLECROSS_JOB_SIGNING_KEY", "shared-key")
     assert CliRunner().invoke(cli, ["run"]).exit_code == 0
     assert len(opened) == 1
+
+
+def _fail(platform: JobPlatform, job_id: str, error: str, message: str) -> None:
+    """Mark a job dead with an error, as a worker would after its last attempt."""
+    from sqlalchemy import update
+
+    from jobs.models import Job
+
+    with platform.engine.begin() as conn:
+        conn.execute(
+            update(Job.__table__)  # type: ignore[arg-type]
+            .where(Job.__table__.c.id == job_id)
+            .values(state="dead", error_class=error, error_message=message, finished_at=utcnow())
+        )
+
+
+def test_jobs_list_filters_like_the_monitor_and_never_prints_args(platform: JobPlatform) -> None:
+    rex = platform.enqueue("email", "t.noop", "rex@example.org", record={"client": 7})
+    other = platform.enqueue("email", "t.noop", "X" * 10_000)
+    dead = platform.enqueue("email", "t.noop", 3)
+    _fail(platform, dead, "KeyError", "invoice 3 has no lines")
+
+    rows = json.loads(_run("jobs", "list", "--json"))
+    assert [r["id"] for r in rows] == [dead, other, rex]  # newest first
+    assert "args" not in rows[0]
+    assert rows[0]["error"] == "invoice 3 has no lines"
+    assert rows[0]["enqueued_at"].endswith("+00:00")
+
+    def ids(*options: str) -> list[str]:
+        return [r["id"] for r in json.loads(_run("jobs", "list", "--json", *options))]
+
+    assert ids("--state", "dead") == [dead]
+    assert ids("--state", "dead,waiting") == [dead, other, rex]
+    assert ids("--state", "dead", "--state", "revoked") == [dead]
+    assert ids("--search", "REX@example") == [rex]  # args, case-insensitive
+    assert ids("--search", "no lines") == [dead]  # the error
+    assert ids("--search", rex[:13]) == [rex]  # find by id
+    assert ids("--client", "7") == [rex]
+    assert ids("--task", "t.noop", "--limit", "2") == [dead, other]
+    assert ids("--since", "1h") == [dead, other, rex]
+    assert ids("--until", "1h") == []
+    assert ids("--since", "2000-01-01", "--queue", "reports") == []
+
+    text = _run("jobs", "list", "--state", "dead")
+    assert text.splitlines()[0].split() == [
+        "job", "queue", "task", "state", "tries", "enqueued", "ran", "error"
+    ]  # fmt: skip
+    assert dead in text
+    assert "invoice 3 has no lines" in text
+    assert "XXXX" not in _run("jobs", "list")
+    assert _run("jobs", "list", "--queue", "reports") == "no jobs match\n"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--state", "bogus"], "Invalid value for '--state': unknown state bogus; use one of"),
+        (["--since", "yesterday"], "Invalid value for '--since': expected an age such as 90m"),
+        (["--until", "3w"], "Invalid value for '--until'"),
+        (["--client", "0"], "Invalid value for '--client'"),
+    ],
+)
+def test_jobs_list_says_which_option_is_wrong(
+    platform: JobPlatform, options: list[str], message: str
+) -> None:
+    job_id = platform.enqueue("email", "t.noop", 1)
+    result = CliRunner().invoke(cli, ["jobs", "list", *options])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert JobRegistry(platform).get(job_id).job.state == "waiting"  # nothing changed
+
+
+def test_jobs_groups_prints_the_failure_triage(platform: JobPlatform) -> None:
+    first = platform.enqueue("email", "t.noop", 41)
+    second = platform.enqueue("email", "t.noop", 80)
+    lone = platform.enqueue("email", "t.noop", 1)
+    _fail(platform, first, "PermanentError", "printer 10.0.0.5 refused invoice 41")
+    _fail(platform, second, "PermanentError", "printer 10.0.0.9 refused invoice 80")
+    _fail(platform, lone, "KeyError", "invoice 1 has no lines")
+
+    groups = json.loads(_run("jobs", "groups", "--json"))
+    assert [(g["signature"], g["count"], g["dead"]) for g in groups] == [
+        ("PermanentError: printer <ip> refused invoice <n>", 2, 2),
+        ("KeyError: invoice <n> has no lines", 1, 1),
+    ]
+    assert sorted(groups[0]["job_ids"]) == sorted([first, second])
+    assert groups[0]["example_id"] == second  # the newest
+    assert groups[0]["queues"] == ["email"]
+    text = _run("jobs", "groups")
+    assert "2 job(s), 2 dead: PermanentError: printer <ip> refused invoice <n>" in text
+    assert f"example {second}: printer 10.0.0.9 refused invoice 80" in text
+    assert _run("jobs", "groups", "--queue", "reports") == "no failed jobs\n"
+
+
+def test_jobs_workers_and_logs_from_a_real_runner(platform: JobPlatform) -> None:
+    from jobs import JobContext
+    from jobs.runner import Runner
+
+    def report(month: int, job: JobContext) -> str:
+        job.log(f"collecting invoices for month {month}")
+        job.log("rendered 42 pages")
+        return "ok"
+
+    platform.register(TaskSpec("t.report", report, "email", context=True))
+    assert _run("jobs", "workers") == "no worker has registered\n"
+    runner = Runner(platform, ["email"], shutdown_timeout=2.0, pause_poll=0.05)
+    runner.start()
+    try:
+        job_id = platform.enqueue("email", "t.report", 11)
+        registry = JobRegistry(platform)
+        deadline = dt.datetime.now() + dt.timedelta(seconds=20)
+        while registry.get(job_id).job.state != "completed":
+            assert dt.datetime.now() < deadline, registry.get(job_id).job.state
+            import time
+
+            time.sleep(0.05)
+        workers = json.loads(_run("jobs", "workers", "--json"))
+        assert [(w["status"], w["queues"]) for w in workers] == [("live", "email")]
+        assert workers[0]["id"] == runner.worker_id
+        assert "live" in _run("jobs", "workers")
+    finally:
+        runner.stop()
+    assert json.loads(_run("jobs", "workers", "--json"))[0]["status"] == "stopped"
+
+    text = _run("jobs", "logs", job_id)
+    assert [line.split("  ", 1)[1] for line in text.splitlines()] == [
+        "collecting invoices for month 11",
+        "rendered 42 pages",
+    ]
+    lines = json.loads(_run("jobs", "logs", job_id, "--json"))
+    assert [entry["line"] for entry in lines] == [
+        "collecting invoices for month 11",
+        "rendered 42 pages",
+    ]
+    quiet = platform.enqueue("email", "t.noop", 2)
+    assert _run("jobs", "logs", quiet) == f"job {quiet} wrote no log lines\n"
+    result = CliRunner().invoke(cli, ["jobs", "logs", "nope"])
+    assert result.exit_code == 1
+    assert "job nope: no such job" in result.output

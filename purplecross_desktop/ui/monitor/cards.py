@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from purplecross_desktop.ui.pages.labels import enum_label
+from purplecross_desktop.ui.pages.labels import enum_label, milliseconds
 from widgets.bar_chart import BarChart
 from widgets.button import Button
 from widgets.card import Card
@@ -34,17 +34,6 @@ CARD_STATES = (
     "revoked",
     "paused",
 )
-
-
-def milliseconds(value: float | None) -> str:
-    """A duration for a card: "-" when unknown, "850 ms", "12.4 s", "3.0 min"."""
-    if value is None:
-        return "-"
-    if value < 1000:
-        return f"{value:.0f} ms"
-    if value < 60_000:
-        return f"{value / 1000:.1f} s"
-    return f"{value / 60_000:.1f} min"
 
 
 class QueueCard(Card):

@@ -16,8 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from purplecross_desktop.ui.monitor.cards import milliseconds
-from purplecross_desktop.ui.pages.labels import enum_label, local_time
+from purplecross_desktop.ui.pages.labels import enum_label, local_time, milliseconds
 from widgets.button import Button
 from widgets.datagrid import Column, DataGrid
 from widgets.json_tree import JsonTree

@@ -34,10 +34,10 @@ from sqlalchemy import Table, func, select
 from purplecross_desktop.domain.roles import Permission
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.grid_sql_source import SqlSource
-from purplecross_desktop.ui.monitor.cards import OverviewPanel, milliseconds
+from purplecross_desktop.ui.monitor.cards import OverviewPanel
 from purplecross_desktop.ui.monitor.detail import JobDetail
 from purplecross_desktop.ui.pages.base import Page
-from purplecross_desktop.ui.pages.labels import enum_label, local_time
+from purplecross_desktop.ui.pages.labels import enum_label, local_time, milliseconds
 from widgets.button import Button
 from widgets.datagrid import Column, DataGrid
 
@@ -185,6 +185,7 @@ class QueueMonitorPage(Page):
         super().__init__(context, parent)
         self._last_action = ""
         self._in_flight: set[str] = set()
+        self._monitor_reader: Any = None
         self.confirmation: QDialog | None = None
         self.message = QLabel("")
         self.message.setWordWrap(True)
@@ -269,6 +270,7 @@ class QueueMonitorPage(Page):
         )
         self.failures.setAccessibleName("Failure groups")
         self._groups: dict[str, Any] = {}
+        self._group_list: Any = None
         actions = QHBoxLayout()
         self.group_retry = Button("Retry group", variant="primary", button_size="small")
         self.group_revoke = Button("Revoke group", variant="danger", button_size="small")
@@ -351,6 +353,10 @@ class QueueMonitorPage(Page):
         if tab == "overview":
             self.overview.show_overviews(result)
         elif tab == "failures":
+            if result is self._group_list:  # the reader found nothing new: keep the rows
+                self.sig_refreshed.emit(tab)
+                return
+            self._group_list = result
             self._groups = {g.signature: g for g in result}
             self.failures.set_rows(
                 [
@@ -381,9 +387,13 @@ class QueueMonitorPage(Page):
         return JobRegistry(self.context.job_runtime().platform)
 
     def _reader(self) -> Any:
-        from jobs.monitor import MonitorReader
+        """The page's reader (kept: it reuses the failure groups while nothing failed)."""
+        registry = self._registry()
+        if self._monitor_reader is None:
+            from jobs.monitor import MonitorReader
 
-        return MonitorReader(self._registry())
+            self._monitor_reader = MonitorReader(registry)
+        return self._monitor_reader
 
     def _admin(self) -> Any:
         from purplecross_desktop.queue_admin import QueueAdmin
