@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
+from functools import partial
 from typing import TypeVar
 
 import pytest
@@ -22,6 +22,7 @@ from purplecross_desktop.app import build_context, build_window, shutdown
 from purplecross_desktop.clinic_time import CLOSED_WEEKDAYS, ClinicTime
 from purplecross_desktop.database.base import utcnow
 from purplecross_desktop.settings import load_settings
+from purplecross_desktop.ui import main_window
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.dialogs.booking import BookingDialog
 from purplecross_desktop.ui.dialogs.check_in import CheckInDialog
@@ -29,6 +30,7 @@ from purplecross_desktop.ui.dialogs.checkout import CheckoutDialog
 from purplecross_desktop.ui.dialogs.client_form import ClientFormDialog
 from purplecross_desktop.ui.dialogs.patient_form import PatientFormDialog
 from purplecross_desktop.ui.dialogs.take_payment import TakePaymentDialog
+from purplecross_desktop.ui.idle import IdleWatcher
 from purplecross_desktop.ui.main_window import MainWindow
 from purplecross_desktop.ui.pages.balances_page import BalancesPage
 from purplecross_desktop.ui.pages.calendar_page import CalendarPage
@@ -37,6 +39,7 @@ from purplecross_desktop.ui.pages.today_page import TodayPage
 from purplecross_desktop.ui.records.client_record import ClientRecordDialog
 from purplecross_desktop.ui.today.board_model import COLUMN
 from tests.purplecross_desktop.ui.keyboard import activate, focused, press, tab, type_text
+from widgets.command_palette import CommandPalette
 
 pytestmark = [pytest.mark.gui, pytest.mark.qt_log_ignore("propagateSizeHints")]
 
@@ -102,7 +105,15 @@ def context(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppC
     shutdown(ctx)
 
 
-def test_a_day_at_the_front_desk(qtbot: QtBot, context: AppContext, tmp_path: Path) -> None:
+def test_a_day_at_the_front_desk(
+    qtbot: QtBot, context: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    idle_clock = [1000.0]  # the idle lock's clock: the test moves it on
+    monkeypatch.setattr(
+        main_window,
+        "IdleWatcher",
+        partial(IdleWatcher, clock=lambda: idle_clock[0], check_ms=100),
+    )
     window = build_window(context)
     qtbot.addWidget(window)
     window.resize(1400, 900)
@@ -112,11 +123,15 @@ def test_a_day_at_the_front_desk(qtbot: QtBot, context: AppContext, tmp_path: Pa
     _switch_user(qtbot, window, "desk", DEMO_PASSWORD)
     client_id, patient_id = _register_owner_and_pet(qtbot, window)
     appointment_id = _book_from_the_calendar(qtbot, window, patient_id)
-    _confirmation_in_the_outbox(qtbot, context)
+    _in_the_outbox(qtbot, context, "Biscuit")  # the booking's confirmation
     today = _check_in_on_today(qtbot, window, appointment_id)
     checkout = _consult(qtbot, today, appointment_id)
     _check_out(qtbot, checkout)
     _settle_the_balance(qtbot, window, client_id)
+    _in_the_outbox(qtbot, context, "Your receipt")
+    _find_by_phone(qtbot, window, client_id)
+    _idle_lock_and_hand_over(qtbot, window, idle_clock)
+    _everything_was_done_as_the_desk(context, client_id, patient_id, appointment_id)
 
 
 def _first_start(qtbot: QtBot, window: MainWindow) -> None:
@@ -258,17 +273,17 @@ def _book_from_the_calendar(qtbot: QtBot, window: MainWindow, patient_id: int) -
     return appointment_id
 
 
-def _confirmation_in_the_outbox(qtbot: QtBot, context: AppContext) -> None:
-    """The booking's confirmation goes to the owner by email (no SMTP server set: the
-    outbox folder), sent by the app's own job runner."""
+def _in_the_outbox(qtbot: QtBot, context: AppContext, text: str) -> None:
+    """An email to the owner containing ``text`` was sent by the app's own job runner (no
+    SMTP server set: to the outbox folder)."""
     outbox = context.settings.email_outbox_path
 
     def sent() -> bool:
-        return any(
-            "maya.okafor@example.org" in eml.read_text(errors="replace")
-            and "Biscuit" in eml.read_text(errors="replace")
-            for eml in outbox.glob("*.eml")
-        )
+        for eml in outbox.glob("*.eml"):
+            message = eml.read_text(errors="replace")
+            if "maya.okafor@example.org" in message and text in message:
+                return True
+        return False
 
     qtbot.waitUntil(sent, timeout=90_000)
 
@@ -364,6 +379,9 @@ def _check_out(qtbot: QtBot, dialog: CheckoutDialog) -> None:
     qtbot.waitUntil(lambda: dialog.receipt_path is not None, timeout=SLOW)
     assert dialog.receipt_path is not None
     assert dialog.receipt_path.read_bytes().startswith(b"%PDF")
+    press(qtbot, Qt.Key.Key_E, ALT)  # Email receipt: to the owner, the PDF attached
+    qtbot.waitUntil(lambda: dialog.email_job is not None, timeout=SLOW)
+    wait_focus(qtbot, dialog.close_button)
     press(qtbot, Qt.Key.Key_Return)  # Done
     wait_closed(qtbot, dialog)
 
@@ -392,4 +410,89 @@ def _settle_the_balance(qtbot: QtBot, window: MainWindow, client_id: int) -> Non
     type_text(qtbot, "card")
     with qtbot.waitSignal(dialog.sig_paid, timeout=SLOW):
         press(qtbot, Qt.Key.Key_Return)
+    assert "The account is settled." in dialog.done_note.get_message()
+    wait_focus(qtbot, dialog.close_button)
+    press(qtbot, Qt.Key.Key_Return)  # Done
+    wait_closed(qtbot, dialog)
     qtbot.waitUntil(lambda: page.grid.row_count() == 0, timeout=SLOW)  # nothing owed now
+
+
+def _find_by_phone(qtbot: QtBot, window: MainWindow, client_id: int) -> None:
+    """Ctrl+K finds the owner by a part of the phone number; Enter opens the record, which
+    shows the two invoices' worth of history and nothing owed; Escape closes it."""
+    press(qtbot, Qt.Key.Key_K, CTRL)
+    palette = wait_for(qtbot, CommandPalette)
+    wait_focus(qtbot, palette.search)
+    type_text(qtbot, "955 31")
+
+    def found() -> bool:
+        item = palette.current_item()
+        return item is not None and item.key == f"client:{client_id}"
+
+    qtbot.waitUntil(found, timeout=SLOW)
+    press(qtbot, Qt.Key.Key_Return)
+    record = wait_for(qtbot, ClientRecordDialog)
+    qtbot.waitUntil(lambda: record.record is not None, timeout=SLOW)
+    assert record.client_id == client_id
+    assert record.balance.text() == "Nothing owed"
+    assert record.tabs.tabText(1) == "Invoices (1)"
+    press(qtbot, Qt.Key.Key_Escape)
+    wait_closed(qtbot, record)
+
+
+def _idle_lock_and_hand_over(qtbot: QtBot, window: MainWindow, idle_clock: list[float]) -> None:
+    """Ten idle minutes lock the window; the desk's password unlocks it where it was.
+    Locked again (Ctrl+L), "Switch user" lets the vet sign in without closing the app;
+    the vet sees no admin pages."""
+    page = window.current_page()
+    idle_clock[0] += window.context.settings.idle_lock_minutes * 60
+    qtbot.waitUntil(window.is_covered, timeout=SLOW)
+    screen = window.sign_in_screen
+    assert screen.panel() == "locked"
+    wait_focus(qtbot, screen.unlock_edit)
+    type_text(qtbot, "not it")
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(screen.message.isVisible, timeout=SLOW)
+    assert window.is_covered()
+    type_text(qtbot, DEMO_PASSWORD)
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not window.is_covered(), timeout=SLOW)
+    assert window.current_page() is page
+    press(qtbot, Qt.Key.Key_L, CTRL)
+    assert window.is_covered()
+    wait_focus(qtbot, screen.unlock_edit)
+    qtbot.mouseClick(screen.switch_button, Qt.MouseButton.LeftButton)
+    assert screen.panel() == "sign_in"
+    wait_focus(qtbot, screen.login_edit)
+    type_text(qtbot, "vet")
+    tab(qtbot)
+    type_text(qtbot, DEMO_PASSWORD)
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not window.is_covered(), timeout=SLOW)
+    signed = window.signed_in()
+    assert signed is not None
+    assert signed.login == "vet"
+    assert {spec.key for spec in window.page_specs()}.isdisjoint({"queues", "staff", "settings"})
+
+
+def _everything_was_done_as_the_desk(
+    context: AppContext, client_id: int, patient_id: int, appointment_id: int
+) -> None:
+    """The audit log names the receptionist on every change of the day, never "system"."""
+    services = context.services
+    assert services is not None
+    desk = services.staff.authenticate("desk", DEMO_PASSWORD)
+    assert desk is not None
+    entries = [
+        *services.audit.search(entity="client", entity_id=client_id, limit=200).items,
+        *services.audit.search(entity="patient", entity_id=patient_id, limit=200).items,
+        *services.audit.search(entity="appointment", entity_id=appointment_id, limit=200).items,
+    ]
+    assert sorted((e.entity, e.action) for e in entries) == [
+        ("appointment", "booked"),
+        *[("appointment", "status_changed")] * 3,  # arrived, in consult, completed
+        ("client", "created"),
+        ("patient", "created"),
+        ("patient", "weight_recorded"),  # at check-in
+    ]
+    assert {e.staff_id for e in entries} == {desk.id}
