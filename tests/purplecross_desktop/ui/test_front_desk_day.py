@@ -164,6 +164,11 @@ def _load_demo_data(qtbot: QtBot, window: MainWindow) -> None:
 def _switch_user(qtbot: QtBot, window: MainWindow, login: str, password: str) -> None:
     """Switch user: the app stays open, the next person signs in by keyboard."""
     qtbot.mouseClick(window.switch_button, Qt.MouseButton.LeftButton)
+    _sign_in(qtbot, window, login, password)
+
+
+def _sign_in(qtbot: QtBot, window: MainWindow, login: str, password: str) -> None:
+    """Login, Tab, password, Enter on the sign-in panel; the pages show."""
     screen = window.sign_in_screen
     assert window.is_covered()
     assert screen.panel() == "sign_in"
@@ -462,16 +467,7 @@ def _idle_lock_and_hand_over(qtbot: QtBot, window: MainWindow, idle_clock: list[
     assert window.is_covered()
     wait_focus(qtbot, screen.unlock_edit)
     qtbot.mouseClick(screen.switch_button, Qt.MouseButton.LeftButton)
-    assert screen.panel() == "sign_in"
-    wait_focus(qtbot, screen.login_edit)
-    type_text(qtbot, "vet")
-    tab(qtbot)
-    type_text(qtbot, DEMO_PASSWORD)
-    press(qtbot, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: not window.is_covered(), timeout=SLOW)
-    signed = window.signed_in()
-    assert signed is not None
-    assert signed.login == "vet"
+    _sign_in(qtbot, window, "vet", DEMO_PASSWORD)
     assert {spec.key for spec in window.page_specs()}.isdisjoint({"queues", "staff", "settings"})
 
 
