@@ -288,8 +288,9 @@ class FrontDeskQueries:
         patient_id: int | None = None,
         limit: int = 20,
     ) -> list[PatientChoice]:
-        """Active, living patients whose name or owner's name contains ``text``, or whose
-        owner has a phone number containing its digits (any part of the number)."""
+        """Active, living patients whose name or owner's name contains each word of
+        ``text``, or whose owner has a phone number containing its digits (any part of the
+        number)."""
         stmt = (
             sa.select(
                 Patient.id,
@@ -304,11 +305,16 @@ class FrontDeskQueries:
         )
         words = text.strip()
         if words:
-            pattern = like_pattern(words)
-            conditions = [
-                sa.func.lower(Patient.name).like(pattern, escape="\\"),
-                sa.func.lower(Client.name).like(pattern, escape="\\"),
+            # every word in the pet's or the owner's name: "biscuit oka" finds Maya
+            # Okafor's Biscuit among the clinic's other Biscuits
+            each_word = [
+                sa.or_(
+                    sa.func.lower(Patient.name).like(like_pattern(word), escape="\\"),
+                    sa.func.lower(Client.name).like(like_pattern(word), escape="\\"),
+                )
+                for word in words.split()
             ]
+            conditions = [sa.and_(*each_word)]
             digits = "".join(ch for ch in words if ch.isdigit())
             if len(digits) >= 3:
                 conditions.append(

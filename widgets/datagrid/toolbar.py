@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -30,7 +31,8 @@ class GridToolbar(QWidget):
     """Search box and grid-wide actions; it reports what the user asks for.
 
     Signals:
-        sig_search_changed(str): the search text, after typing pauses.
+        sig_search_changed(str): the search text, after typing pauses (or at once on Enter).
+        sig_search_submitted(): Enter or Down in the search box: go to the rows.
         sig_clear_filters_clicked(): "Clear filters" was clicked.
         sig_view_chosen(str): a saved view was picked.
         sig_save_view_requested(str): "Save view…" was confirmed with this name.
@@ -40,6 +42,7 @@ class GridToolbar(QWidget):
     """
 
     sig_search_changed = Signal(str)
+    sig_search_submitted = Signal()
     sig_clear_filters_clicked = Signal()
     sig_view_chosen = Signal(str)
     sig_save_view_requested = Signal(str)
@@ -61,6 +64,10 @@ class GridToolbar(QWidget):
         self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
         self._debounce.timeout.connect(lambda: self.sig_search_changed.emit(self._search.text()))
         self._search.textEdited.connect(lambda _t: self._debounce.start())
+        # Enter or Down in the search box: search now (no waiting for the pause) and go
+        # to the rows, so "type, Enter, Enter" opens what was searched for.
+        self._search.returnPressed.connect(self._submit_search)
+        self._search.installEventFilter(self)
         self._clear = QPushButton("Clear filters", self)
         self._clear.setVisible(enable_filtering)
         self._clear.clicked.connect(self.sig_clear_filters_clicked)
@@ -97,9 +104,27 @@ class GridToolbar(QWidget):
         layout.addWidget(self._cancel)
         layout.addWidget(self._export)
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self._search
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Down
+            and event.modifiers() == Qt.KeyboardModifier.NoModifier
+        ):
+            self._submit_search()
+            return True
+        return super().eventFilter(watched, event)
+
     def search_box(self) -> QLineEdit:
         """The search field."""
         return self._search
+
+    def _submit_search(self) -> None:
+        if self._debounce.isActive():
+            self._debounce.stop()
+            self.sig_search_changed.emit(self._search.text())
+        self.sig_search_submitted.emit()
 
     def set_search_text(self, text: str) -> None:
         """Show ``text`` in the search box without emitting a change."""

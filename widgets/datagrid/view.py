@@ -149,6 +149,7 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         self._page_generation = 0
         self._keep_in_view: int | None = None
         self._loading = False
+        self._cursor_to_first = False  # Enter in the search box, rows still on their way
         self._error: str | None = None
         self._selected: dict[Any, None] = {}
         self._all_matching = False
@@ -550,8 +551,29 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
             self._on_side_failure,
         )
 
+    def _go_to_rows(self) -> None:
+        """From the search box to the first row (once the search's rows are in)."""
+        self._table.setFocus(Qt.FocusReason.OtherFocusReason)
+        if self._loading:
+            self._cursor_to_first = True
+        else:
+            self._put_cursor_on_first_row()
+
+    def _put_cursor_on_first_row(self) -> None:
+        header = self._table.horizontalHeader()
+        shown = [
+            header.logicalIndex(v)
+            for v in range(header.count())
+            if not header.isSectionHidden(header.logicalIndex(v))
+        ]
+        if self._model.rowCount() and shown:
+            self._table.setCurrentIndex(self._model.index(0, shown[0]))
+
     def _view_applied(self) -> None:
         self._set_loading(False)
+        if self._cursor_to_first:
+            self._cursor_to_first = False
+            self._put_cursor_on_first_row()
         keep, self._keep_in_view = self._keep_in_view, None
         if keep is not None and 0 <= keep - self._model.offset < self._model.rowCount():
             # After the page size changed: the row that was at the top stays at the top.
@@ -623,6 +645,7 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
         self._toolbar.sig_search_changed.connect(
             lambda text: self._set_query(replace(self._query, search=text))
         )
+        self._toolbar.sig_search_submitted.connect(self._go_to_rows)
         self._toolbar.sig_clear_filters_clicked.connect(self.clear_filters)
         self._toolbar.sig_view_chosen.connect(self.apply_view)
         self._toolbar.sig_save_view_requested.connect(self.save_view)

@@ -87,6 +87,9 @@ class BookingDialog(DeskDialog):
         self._want_vet = vet_id
         self._want_room = room_id
         self.patient: PatientChoice | None = None
+        # Enter typed before the search answered: pick the first match when it does.
+        self._pick_when_found = False
+        self._searches = 0  # a search's number, so an older answer never replaces a newer
 
         form = QFormLayout()
         self.search = QLineEdit()
@@ -203,33 +206,70 @@ class BookingDialog(DeskDialog):
         ).success(self._show_slot).failure(self.show_errors).run_in_background()
 
     def submit(self) -> None:
+        """Book; "Any vet" or "Any room" takes one that is free for the whole slot."""
         services = self.context.services
         if services is None:
             return
-        problems: dict[str, list[str]] = {}
         if self.patient is None:
-            problems["patient_id"] = ["choose a patient (type a name, owner or phone)"]
-        if self.vet.currentData() is None:
-            problems["vet_id"] = ["choose a vet, or find the next free slot"]
-        if self.room.currentData() is None:
-            problems["room_id"] = ["choose a room, or find the next free slot"]
-        if problems:
-            self.show_errors(ValidationError(problems))
+            self.show_errors(
+                ValidationError({"patient_id": ["choose a patient (type a name, owner or phone)"]})
+            )
             return
-        assert self.patient is not None
+        patient_id = PatientId(self.patient.id)
         starts = self.starts_at()
-        booking = Booking(
-            patient_id=PatientId(self.patient.id),
-            vet_id=StaffId(int(self.vet.currentData())),
-            room_id=RoomId(int(self.room.currentData())),
-            starts_at=starts,
-            ends_at=starts + dt.timedelta(minutes=self.minutes.value()),
-            type=str(self.type.currentData()),
-            reason=self.reason.text(),
-        )
+        ends = starts + dt.timedelta(minutes=self.minutes.value())
+        vet, room = self.vet.currentData(), self.room.currentData()
+        kind, reason = str(self.type.currentData()), self.reason.text()
         actor = current_actor(self.context)
         appointments = services.appointments
-        self.run(lambda: appointments.book(booking, actor=actor), self._done)
+
+        any_vet, any_room = vet is None, room is None
+        first_vet = self.vet.itemData(1) if self.vet.count() > 1 else None
+        first_room = self.room.itemData(1) if self.room.count() > 1 else None
+
+        def book() -> Any:
+            vet_id = StaffId(int(vet)) if vet is not None else None
+            room_id = RoomId(int(room)) if room is not None else None
+            if vet_id is None or room_id is None:
+                slot = appointments.next_free_slot(
+                    [(starts, ends)],
+                    ends - starts,
+                    vet_id=vet_id,
+                    room_id=room_id,
+                    patient_id=patient_id,
+                )
+                if slot is not None:
+                    vet_id, room_id = StaffId(slot.vet_id), RoomId(slot.room_id)
+                elif first_vet is None or first_room is None:
+                    raise ValidationError.single("vet_id", "the clinic has no vets or rooms")
+                else:  # the domain says what is busy; "Any" fields get a plain message
+                    vet_id = vet_id or StaffId(int(first_vet))
+                    room_id = room_id or RoomId(int(first_room))
+            booking = Booking(
+                patient_id=patient_id,
+                vet_id=vet_id,
+                room_id=room_id,
+                starts_at=starts,
+                ends_at=ends,
+                type=kind,
+                reason=reason,
+            )
+            try:
+                return appointments.book(booking, actor=actor)
+            except ValidationError as exc:
+                errors = dict(exc.errors)
+                for field, chosen, what in (
+                    ("vet_id", any_vet, "vet"),
+                    ("room_id", any_room, "room"),
+                ):
+                    if chosen and field in errors:
+                        errors[field] = [
+                            f"no {what} is free then: choose another time, or find the "
+                            "next free slot"
+                        ]
+                raise ValidationError(errors) from None
+
+        self.run(book, self._done)
 
     # Internals ----------------------------------------------------------------
     def _add_row(self, form: QFormLayout, label: str, field: QWidget, error_key: str) -> None:
@@ -282,12 +322,23 @@ class BookingDialog(DeskDialog):
         services = self.context.services
         if services is None:
             return
+        self._search_timer.stop()
         text = self.search.text()
         queries = services.front_desk
         client_id = self._client_id if not text.strip() else None
+        self._searches += 1
+        number = self._searches
         self.context.background(
             self, lambda: queries.find_patients(text, client_id=client_id)
-        ).success(self._show_patients).run_in_background()
+        ).success(lambda found: self._found(number, found)).run_in_background()
+
+    def _found(self, number: int, patients: list[PatientChoice]) -> None:
+        if number != self._searches:
+            return  # a newer search is on its way
+        self._show_patients(patients)
+        if self._pick_when_found:
+            self._pick_when_found = False
+            self._focus_results()
 
     def _show_patients(self, patients: list[PatientChoice]) -> None:
         chosen = self.patient.id if self.patient else None
@@ -302,6 +353,11 @@ class BookingDialog(DeskDialog):
         self.results.blockSignals(False)
 
     def _focus_results(self) -> None:
+        if self._search_timer.isActive():
+            # Enter right after typing: search now, and pick the first match when found
+            self._pick_when_found = True
+            self._run_search()
+            return
         if self.results.count():
             self.results.setFocus()
             if self.results.currentRow() < 0:

@@ -8,8 +8,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Final
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QEvent, QObject, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -97,6 +97,10 @@ class CheckoutDialog(DeskDialog):
         self.picker.setEditable(True)
         self.picker.setAccessibleName("Price list item")
         self.picker.setMinimumWidth(320)
+        # Enter in the item box adds the line (it never inserts the typed text as an item
+        # nor presses "Take payment" with the invoice half typed).
+        self.picker.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.picker.installEventFilter(self)
         picker_label = QLabel("&Item")
         picker_label.setBuddy(self.picker)
         self.add_button = Button("&Add line", variant="secondary", button_size="small")
@@ -482,12 +486,28 @@ class CheckoutDialog(DeskDialog):
     def _printed(self, path: Path) -> None:
         self.receipt_path = path
         self.done_note.set_message(f"{self.done_note.get_message()} Receipt saved to {path}.")
+        self.close_button.setFocus()  # Enter now closes; it never prints the receipt twice
         if self.open_receipts:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
     def _emailed(self, job_id: str) -> None:
         self.email_job = job_id
         self.done_note.set_message(f"{self.done_note.get_message()} Receipt emailed.")
+        self.close_button.setFocus()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.picker
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
+            if self.picker.currentText().strip():
+                self.add_selected_item()
+            else:  # nothing typed: Enter takes the payment, as anywhere else in the form
+                self.primary.click()
+            return True
+        return super().eventFilter(watched, event)
 
     def keyPressEvent(self, event: Any) -> None:
         if event.key() == Qt.Key.Key_Delete and self.lines.hasFocus() and self.invoice is None:

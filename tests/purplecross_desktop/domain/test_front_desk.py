@@ -318,4 +318,9 @@ def test_find_patients_by_name_owner_or_any_part_of_a_phone(clinic: Clinic) -> N
     assert [p.name for p in queries.find_patients("960 555")] == ["Bella"]
     assert [p.name for p in queries.find_patients("7946")] == ["Rex"]
     assert queries.find_patients("bella")[0].label == "Bella (cat), owner Bob Stone"
+    # each word in the pet's or the owner's name, in any order
+    clinic.patient(ada.id, name="Bella", species="dog")
+    assert [p.client for p in queries.find_patients("bella love")] == ["Ada Lovelace"]
+    assert [p.client for p in queries.find_patients("stone  BELLA")] == ["Bob Stone"]
+    assert queries.find_patients("bella smith") == []
     assert [c.name for c in queries.vets()] == []

@@ -99,3 +99,34 @@ def test_complete_offers_checkout_two_lines_part_payment_and_a_receipt(
     text = PdfReader(io.BytesIO(dialog.receipt_path.read_bytes())).pages[0].extract_text()
     assert "£54.00" in text
     assert "£24.00" in text
+
+
+def test_enter_in_the_item_box_adds_the_line_and_never_takes_the_payment(
+    qtbot: QtBot, desk: SeededDesk
+) -> None:
+    services = desk.context.services
+    assert services is not None
+    rex = AppointmentId(desk.appointments[0].id)
+    for step in (services.appointments.check_in, services.appointments.start_consult):
+        step(rex)
+    services.appointments.complete(rex)
+    dialog = CheckoutDialog(desk.context, rex)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.card is not None and dialog.picker.count() == 2, timeout=10000)
+    dialog.picker.setFocus()
+    qtbot.keyClicks(dialog.picker, "wor")
+    qtbot.keyClick(dialog.picker, Qt.Key.Key_Return)
+    qtbot.keyClicks(dialog.picker, "consul")
+    qtbot.keyClick(dialog.picker, Qt.Key.Key_Enter)
+    assert [dialog.lines.item(r, 0).text() for r in range(2)] == [  # type: ignore[union-attr]
+        "Wormer tablets",
+        "Consultation",
+    ]
+    assert dialog.picker.count() == 2  # nothing typed became a price list entry
+    assert dialog.invoice is None
+    assert dialog.isVisible()
+    qtbot.keyClicks(dialog.picker, "nothing like it")
+    qtbot.keyClick(dialog.picker, Qt.Key.Key_Return)
+    assert "no price list item matches" in dialog.field_errors["lines"].text()
+    assert dialog.lines.rowCount() == 2

@@ -146,3 +146,25 @@ def test_menu_key_reaches_filter_and_hide(window: Any, qtbot: Any) -> None:
     qtbot.keyClick(menu, Qt.Key.Key_Return)
     assert "species" not in grid.visible_columns()
     assert header.current_section() != grid.model().column_of("species")  # moved off it
+
+
+@pytest.mark.parametrize("key", [Qt.Key.Key_Return, Qt.Key.Key_Down])
+def test_enter_or_down_in_the_search_searches_at_once_and_goes_to_the_first_match(
+    window: Any, qtbot: Any, key: Qt.Key
+) -> None:
+    grid, _before, _after = window
+    box = grid.toolbar().search_box()
+    box.setFocus()
+    qtbot.waitUntil(lambda: focused() is box)
+    qtbot.keyClicks(box, "rabbit")
+    qtbot.keyClick(box, key)  # before the typing pause has run the search
+    table = grid.table_view()
+    assert focused() is table
+    assert grid.filter_text() == "rabbit"
+    wait_idle(qtbot, grid)
+    qtbot.waitUntil(lambda: table.currentIndex().isValid(), timeout=10000)
+    first = grid.row_at(0)
+    assert first is not None
+    assert first.values["species"] == "Rabbit"
+    assert table.currentIndex().row() == 0
+    assert not table.isColumnHidden(table.currentIndex().column())
