@@ -1,7 +1,7 @@
 """Webhooks: endpoints, messages (one per event and endpoint) and their delivery attempts.
 
 Revision ID: 0013_webhooks
-Revises: 0011_notifications
+Revises: 0012_reports
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 from purplecross_desktop.database.base import UTCDateTime
 
 revision: str = "0013_webhooks"
-down_revision: str | None = "0011_notifications"
+down_revision: str | None = "0012_reports"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """The cache's invalidation channel: invalidations a desk could not deliver to Redis.
 
 Revision ID: 0015_cache_invalidation
-Revises: 0011_notifications
+Revises: 0013_webhooks
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 from purplecross_desktop.database.base import UTCDateTime
 
 revision: str = "0015_cache_invalidation"
-down_revision: str | None = "0011_notifications"
+down_revision: str | None = "0013_webhooks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,7 +6,7 @@ writes 5 index entries instead of 12. ``job_blob`` holds an email's attachments 
 outside the job's args.
 
 Revision ID: 0016_job_storage
-Revises: 0011_notifications
+Revises: 0015_cache_invalidation
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016_job_storage"
-down_revision: str | None = "0011_notifications"
+down_revision: str | None = "0015_cache_invalidation"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
