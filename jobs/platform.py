@@ -21,7 +21,7 @@ import re
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -31,6 +31,7 @@ from huey import signals as huey_signals
 from jobs.config import (
     RECORD_KINDS,
     JobContext,
+    JobRequest,
     JobsConfig,
     JobsConfigError,
     RecordLinks,
@@ -53,6 +54,7 @@ __all__ = [
     "RECORD_KINDS",
     "JobContext",
     "JobPlatform",
+    "JobRequest",
     "JobsConfig",
     "JobsConfigError",
     "PlatformHuey",
@@ -201,48 +203,15 @@ class JobPlatform:
             ValueError: a naive ``eta``, bad ``record`` links, an idempotency key that is
                 empty or longer than 200 characters, a priority out of range.
         """
-        if queue not in self.queues:
-            raise UnknownQueueError(f"queue: {queue!r} is not one of {sorted(self.queues)}")
-        if task not in self.tasks:
-            raise UnknownTaskError(f"task: {task!r} is not registered")
-        if eta is not None and eta.tzinfo is None:
-            raise ValueError("eta: must be timezone-aware")
-        if priority is not None and (type(priority) is not int or abs(priority) > 2**31 - 1):
-            raise ValueError(f"priority: must be an integer; got {priority!r}")
-        check_idempotency_key(idempotency_key)
-        if blobs:
-            check_blobs(blobs)
-        check_job_data(list(args), "args")
-        check_job_data(kwargs, "kwargs")
-        links = RecordLinks.coerce(record)
+        row = self._new_row(
+            queue, JobRequest(task, args, kwargs, record, idempotency_key, eta, priority, blobs)
+        )
         if idempotency_key is not None:
             existing = self.recorder.job_id_for_key(idempotency_key)
             if existing is not None:
                 return JobId(existing)
-        spec = self.tasks[task]
-        job_id = uuid.uuid4().hex
+        job_id = row["id"]
         huey = self.hueys[queue]
-        row: dict[str, Any] = {
-            "id": job_id,
-            "queue": queue,
-            "task": task,
-            "args": list(args),
-            "kwargs": kwargs,
-            "state": JobState.OUTBOX.value,
-            "attempts": 0,
-            "max_attempts": self.policy_for(task).max_attempts,
-            "priority": priority or 0,
-            "repeatable": spec.repeatable,
-            "idempotency_key": idempotency_key,
-            "token": job_id[16:],  # later dispatches draw fresh tokens
-            "seq": new_seq(),
-            "next_run_at": eta,
-            "client_id": links.client,
-            "patient_id": links.patient,
-            "appointment_id": links.appointment,
-            "invoice_id": links.invoice,
-            "event_id": CAUSING_EVENT.get(),
-        }
         if not self.outbox_pending.is_set():
             try:
                 # Read before the push, so the row never names a newer dataset than the
@@ -279,14 +248,130 @@ class JobPlatform:
             else:
                 self._push(row)
         except Exception as exc:
-            log.warning("broker unreachable, job %s waits in the outbox: %s", job_id, exc)
+            self._push_failed([row], exc)
+        return JobId(job_id)
+
+    def enqueue_many(self, queue: str, requests: Sequence[JobRequest]) -> list[JobId]:
+        """Enqueue several jobs on ``queue`` at once; their ids, in the order asked.
+
+        Every request is checked first (one bad request enqueues nothing, as for
+        :meth:`enqueue`); then all rows are written in one registry transaction and
+        their messages pushed in one broker round trip. A request whose idempotency key
+        is taken (by an earlier job or an earlier request of the same call) gets that
+        job's id. When the broker cannot be reached the jobs wait in the outbox.
+
+        Raises:
+            the errors of :meth:`enqueue`, naming the request (``requests[3].args[0]``).
+        """
+        rows: list[dict[str, Any]] = []
+        blobs: dict[str, Mapping[str, bytes]] = {}
+        for i, request in enumerate(requests):
             try:
-                self.recorder.push_failed(job_id, row["token"], f"broker unreachable: {exc}")
+                row = self._new_row(queue, request)
+            except (LookupError, TypeError, ValueError) as exc:
+                raise type(exc)(f"requests[{i}].{exc}") from None
+            rows.append(row)
+            if request.blobs:
+                blobs[row["id"]] = request.blobs
+        if not rows:
+            return []
+        huey = self.hueys[queue]
+        if not self.outbox_pending.is_set():
+            try:
+                epoch = self.push_epoch(huey, strict=True)  # before the push, as in enqueue
+                for row in rows:
+                    row["broker_epoch"] = epoch
+                    row["state"] = self._state_after_push(row)
+            except Exception as exc:
+                log.warning("broker unreachable, %d jobs wait in the outbox: %s", len(rows), exc)
+        inserted = self.recorder.insert_jobs(rows, blobs)
+        ids: list[JobId] = []
+        for row, took in zip(rows, inserted, strict=True):
+            if took:
+                ids.append(JobId(row["id"]))
+                continue
+            existing = self.recorder.job_id_for_key(row["idempotency_key"] or "")
+            if existing is None:
+                raise RuntimeError(f"job {row['id']}: the registry refused its row")
+            ids.append(JobId(existing))
+        written = [row for row, took in zip(rows, inserted, strict=True) if took]
+        to_push = [row for row in written if row["state"] != JobState.OUTBOX.value]
+        if len(to_push) < len(written):
+            self.notify_outbox()
+        if to_push:
+            try:
+                self._push_many(huey, to_push)
+            except Exception as exc:
+                self._push_failed(to_push, exc)
+        return ids
+
+    def _push_failed(self, rows: Sequence[Mapping[str, Any]], error: Exception) -> None:
+        """Written rows whose push failed wait in the outbox."""
+        log.warning("broker unreachable, %d jobs wait in the outbox: %s", len(rows), error)
+        for row in rows:
+            try:
+                self.recorder.push_failed(row["id"], row["token"], f"broker unreachable: {error}")
             except Exception:
                 # Neither answers now; the row says "waiting" and the sweep finds it missing.
-                log.exception("job %s: could not move it to the outbox", job_id)
-            self.notify_outbox()
-        return JobId(job_id)
+                log.exception("job %s: could not move it to the outbox", row["id"])
+        self.notify_outbox()
+
+    def _push_many(self, huey: PlatformHuey, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Send the messages of freshly written rows (one round trip on Redis)."""
+        storage = huey.storage
+        if not isinstance(storage, EpochRedisStorage):
+            for row in rows:
+                self._push(row)
+            return
+        now = utcnow()
+        items = []
+        for row in rows:
+            eta = row["next_run_at"]
+            when = None if eta is None or eta <= now else _naive_utc(eta)
+            data = self._message(row["id"], row["token"], row["task"], row["queue"], when)
+            items.append((data, row["priority"] or None, when))
+        storage.push_many(items)
+
+    def _new_row(self, queue: str, request: JobRequest) -> dict[str, Any]:
+        """The registry row of one enqueue request, after checking everything in it."""
+        task, eta, priority = request.task, request.eta, request.priority
+        if queue not in self.queues:
+            raise UnknownQueueError(f"queue: {queue!r} is not one of {sorted(self.queues)}")
+        if task not in self.tasks:
+            raise UnknownTaskError(f"task: {task!r} is not registered")
+        if eta is not None and eta.tzinfo is None:
+            raise ValueError("eta: must be timezone-aware")
+        if priority is not None and (type(priority) is not int or abs(priority) > 2**31 - 1):
+            raise ValueError(f"priority: must be an integer; got {priority!r}")
+        check_idempotency_key(request.idempotency_key)
+        if request.blobs:
+            check_blobs(request.blobs)
+        check_job_data(list(request.args), "args")
+        check_job_data(request.kwargs, "kwargs")
+        links = RecordLinks.coerce(request.record)
+        spec = self.tasks[task]
+        job_id = uuid.uuid4().hex
+        return {
+            "id": job_id,
+            "queue": queue,
+            "task": task,
+            "args": list(request.args),
+            "kwargs": dict(request.kwargs),
+            "state": JobState.OUTBOX.value,
+            "attempts": 0,
+            "max_attempts": self.policy_for(task).max_attempts,
+            "priority": priority or 0,
+            "repeatable": spec.repeatable,
+            "idempotency_key": request.idempotency_key,
+            "token": job_id[16:],  # later dispatches draw fresh tokens
+            "seq": new_seq(),
+            "next_run_at": eta,
+            "client_id": links.client,
+            "patient_id": links.patient,
+            "appointment_id": links.appointment,
+            "invoice_id": links.invoice,
+            "event_id": CAUSING_EVENT.get(),
+        }
 
     def _start_push(self, row: Mapping[str, Any]) -> SplitPush | None:
         """The first half of a row's push, to be sent inside the row's transaction.
