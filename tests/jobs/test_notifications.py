@@ -388,7 +388,9 @@ def test_staff_get_in_app_notifications_with_unread_counts_of_their_own(stack: S
     inbox = stack.services.notifications
     assert inbox.unread_count(ann) == 2
     assert inbox.unread_count(ben) == 1
-    [newest, oldest] = inbox.inbox(ann)
+    # Two notification threads run the two jobs in either order: find the rows by title.
+    by_title = {n.title: n for n in inbox.inbox(ann)}
+    newest, oldest = by_title["Queue stalled"], by_title["Report ready"]
     assert (newest.title, newest.important) == ("Queue stalled", True)
     assert (oldest.title, oldest.kind.value) == ("Report ready", "report_ready")
     assert inbox.mark_read(ann, [oldest.id]) == 1
@@ -407,7 +409,8 @@ def test_read_state_survives_a_restart(any_db_stack: Stack, any_db_harness: Harn
         stack.notifications.queue("report_ready", f"staff:{ann}", "One", "x")
         + stack.notifications.queue("report_ready", f"staff:{ann}", "Two", "x")
     )
-    [two, _one] = stack.services.notifications.inbox(ann)
+    # The two jobs run on two threads in either order: find the row by its title.
+    (two,) = [n for n in stack.services.notifications.inbox(ann) if n.title == "Two"]
     stack.services.notifications.mark_read(ann, [two.id])
     # A new process: a new engine and service on the same database.
     from purplecross_desktop.database import make_engine
@@ -416,7 +419,7 @@ def test_read_state_survives_a_restart(any_db_stack: Stack, any_db_harness: Harn
     try:
         fresh = NotificationService(make_session_factory(engine), EventBus("desk-2"))
         assert fresh.unread_count(ann) == 1
-        assert [(n.title, n.unread) for n in fresh.inbox(ann)] == [("Two", False), ("One", True)]
+        assert {n.title: n.unread for n in fresh.inbox(ann)} == {"Two": False, "One": True}
     finally:
         engine.dispose()
 
