@@ -409,8 +409,7 @@ def test_read_state_survives_a_restart(any_db_stack: Stack, any_db_harness: Harn
         stack.notifications.queue("report_ready", f"staff:{ann}", "One", "x")
         + stack.notifications.queue("report_ready", f"staff:{ann}", "Two", "x")
     )
-    # The two jobs run on two threads in either order: find the row by its title.
-    (two,) = [n for n in stack.services.notifications.inbox(ann) if n.title == "Two"]
+    [two, _one] = stack.services.notifications.inbox(ann)
     stack.services.notifications.mark_read(ann, [two.id])
     # A new process: a new engine and service on the same database.
     from purplecross_desktop.database import make_engine
@@ -419,7 +418,7 @@ def test_read_state_survives_a_restart(any_db_stack: Stack, any_db_harness: Harn
     try:
         fresh = NotificationService(make_session_factory(engine), EventBus("desk-2"))
         assert fresh.unread_count(ann) == 1
-        assert {n.title: n.unread for n in fresh.inbox(ann)} == {"Two": False, "One": True}
+        assert [(n.title, n.unread) for n in fresh.inbox(ann)] == [("Two", False), ("One", True)]
     finally:
         engine.dispose()
 
