@@ -91,13 +91,12 @@ class Settings:
     wait_alert_minutes: int = 15
     embedded_worker: bool = True
     event_retention_days: int = 90
+    email_log_retention_days: int = 365
     reminder_lead_hours: int = 24
     reminder_time: str = ""
     theme: Theme = "system"
     cache_debug: bool = False
     idle_lock_minutes: int = 10
-    # The email log (recipients, subjects) is kept this long: docs/jobs.md, personal data.
-    email_log_retention_days: int = 365
 
     # Derived paths ---------------------------------------------------------------
     @property
@@ -174,12 +173,10 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             raise SettingsError(name, "must be a port between 1 and 65535", source)
         if name == "idle_lock_minutes" and not 0 <= value <= 480:
             raise SettingsError(name, "must be between 0 (never) and 480 minutes", source)
-        if name == "event_retention_days" and value < 1:
+        if name in {"event_retention_days", "email_log_retention_days"} and value < 1:
             raise SettingsError(name, "must be at least 1 (days)", source)
         if name == "reminder_lead_hours" and not 1 <= value <= 24 * 14:
             raise SettingsError(name, "must be between 1 and 336 (hours)", source)
-        if name == "email_log_retention_days" and value < 1:
-            raise SettingsError(name, "must be at least 1 (days)", source)
         return value
     if kind == "float":
         try:
