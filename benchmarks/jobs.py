@@ -18,7 +18,7 @@ from typing import Any
 from huey import PriorityRedisHuey
 from huey.consumer import Consumer
 
-from jobs.platform import JobPlatform, JobsConfig, TaskSpec
+from jobs.platform import JobPlatform, JobRequest, JobsConfig, TaskSpec
 from jobs.queues import BrokerConfig
 from jobs.registry import JobRegistry
 from jobs.runner import Runner
@@ -76,28 +76,64 @@ def _per_op_us(fn: Callable[[int], Any], n: int) -> float:
     return (time.perf_counter() - start) / n * 1e6
 
 
-def bench_enqueue(raw: PriorityRedisHuey, platform: JobPlatform, rounds: int, n: int) -> float:
-    raw_task = raw.task(name="noop")(lambda i: None)
-    platform.register(TaskSpec("bench.noop", lambda i: None, "email"))
+def _interleaved(
+    raw: PriorityRedisHuey,
+    platform: JobPlatform,
+    raw_task: Callable[[int], Any],
+    tracked: Callable[[int], Any],
+    rounds: int,
+    n: int,
+) -> tuple[float, float]:
+    """Median µs a job of ``n`` raw and ``n`` tracked enqueues, in interleaved rounds.
+
+    ``tracked(n)`` enqueues ``n`` jobs however it likes.
+    """
     raw_us: list[float] = []
     ours_us: list[float] = []
     for _ in range(rounds):
         raw_us.append(_per_op_us(raw_task, n))
-
-        def tracked(i: int) -> None:
-            platform.enqueue("email", "bench.noop", i)
-
         start = time.perf_counter()
-        for i in range(n):
-            tracked(i)
+        tracked(n)
         ours_us.append((time.perf_counter() - start) / n * 1e6)
         raw.storage.flush_queue()
         platform.hueys["email"].storage.flush_queue()
-    r, o = statistics.median(raw_us), statistics.median(ours_us)
+    return statistics.median(raw_us), statistics.median(ours_us)
+
+
+def bench_enqueue(raw: PriorityRedisHuey, platform: JobPlatform, rounds: int, n: int) -> float:
+    raw_task = raw.task(name="noop")(lambda i: None)
+    platform.register(TaskSpec("bench.noop", lambda i: None, "email"))
+
+    def tracked(count: int) -> None:
+        for i in range(count):
+            platform.enqueue("email", "bench.noop", i)
+
+    r, o = _interleaved(raw, platform, raw_task, tracked, rounds, n)
     ratio = o / r
     print(
         f"enqueue: raw Huey {r:7.0f} µs   tracked {o:7.0f} µs   ratio {ratio:.2f}x  "
         f"(target ≤ {ENQUEUE_TARGET}x; median of {rounds} rounds of {n})"
+    )
+    return ratio
+
+
+def bench_enqueue_many(
+    raw: PriorityRedisHuey, platform: JobPlatform, rounds: int, n: int, batch: int
+) -> float:
+    """A fan-out (a notification to ``batch`` recipients): per job, tracked vs raw Huey."""
+    raw_task = raw.task(name="noop_many")(lambda i: None)
+    platform.register(TaskSpec("bench.noop_many", lambda i: None, "email"))
+
+    def tracked(count: int) -> None:
+        for first in range(0, count, batch):
+            calls = [JobRequest("bench.noop_many", (i,)) for i in range(first, first + batch)]
+            platform.enqueue_many("email", calls)
+
+    r, o = _interleaved(raw, platform, raw_task, tracked, rounds, n)
+    ratio = o / r
+    print(
+        f"enqueue_many ({batch} a call): raw Huey {r:7.0f} µs   tracked {o:7.0f} µs a job   "
+        f"ratio {ratio:.2f}x  (median of {rounds} rounds of {n})"
     )
     return ratio
 
@@ -189,6 +225,7 @@ def main() -> int:
     raw = PriorityRedisHuey("bench-raw", url=server.url, results=False)
     try:
         enqueue_ratio = bench_enqueue(raw, platform, rounds=9, n=300)
+        bench_enqueue_many(raw, platform, rounds=9, n=300, batch=30)
         throughput_ratio = bench_throughput(raw, platform, n=2000)
         bench_latency(platform, n=200)
     finally:

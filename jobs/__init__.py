@@ -17,6 +17,7 @@ from jobs.models import JobId, JobState
 from jobs.platform import (
     JobContext,
     JobPlatform,
+    JobRequest,
     JobsConfig,
     RecordLinks,
     TaskSpec,
@@ -159,6 +160,7 @@ __all__ = [
     "JobContext",
     "JobId",
     "JobPlatform",
+    "JobRequest",
     "JobState",
     "JobTimeoutError",
     "JobsConfig",

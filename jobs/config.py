@@ -7,9 +7,10 @@ exactly what the registry keeps and the worker runs, on SQLite and PostgreSQL al
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -166,6 +167,23 @@ class RecordLinks:
 
     def as_list(self) -> list[int | None]:
         return [self.client, self.patient, self.appointment, self.invoice]
+
+
+@dataclass(frozen=True, slots=True)
+class JobRequest:
+    """One job to enqueue with :meth:`~jobs.platform.JobPlatform.enqueue_many`.
+
+    The fields are :meth:`~jobs.platform.JobPlatform.enqueue`'s arguments.
+    """
+
+    task: str
+    args: Sequence[Any] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    record: RecordLinks | Mapping[str, int | None] | None = None
+    idempotency_key: str | None = None
+    eta: dt.datetime | None = None
+    priority: int | None = None
+    blobs: Mapping[str, bytes] | None = None
 
 
 #: The longest line ``JobContext.log`` keeps.

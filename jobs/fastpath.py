@@ -164,26 +164,41 @@ class SqliteHotPath:
         ``before_commit`` runs once the row is in, with the write transaction still open:
         every other writer of the file, a worker's claim included, waits until the commit.
         """
-        values = {**row, "enqueued_at": dt.datetime.now(dt.UTC)}
-        sql, columns = self._insert_statement(tuple(values))
-        params = [
-            (values[c] if c in values else self._default(c))
-            if convert is None
-            else convert(values[c] if c in values else self._default(c))
-            for c, convert in columns
-        ]
-        conn = self._connection()
-        with _Transaction(conn):
-            inserted = conn.execute(sql, params).fetchone() is not None
-            if inserted:
-                if blobs:
-                    conn.executemany(
-                        BLOB_SQL, [(row["id"], d, len(b), b) for d, b in blobs.items()]
-                    )
-                if before_commit is not None:
-                    before_commit()
-        self._committed()
+        (inserted,) = self.insert_jobs([row], {row["id"]: blobs} if blobs else {}, before_commit)
         return inserted
+
+    def insert_jobs(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        blobs: Mapping[str, Mapping[str, bytes]],
+        before_commit: Callable[[], None] | None = None,
+    ) -> list[bool]:
+        """Insert job rows in one transaction (each unless its id or key exists).
+
+        ``blobs`` maps a row's id to its blobs. ``before_commit`` runs if any row went in.
+        """
+        now = dt.datetime.now(dt.UTC)
+        conn = self._connection()
+        out: list[bool] = []
+        with _Transaction(conn):
+            for row in rows:
+                values = {**row, "enqueued_at": now}
+                sql, columns = self._insert_statement(tuple(values))
+                params = [
+                    (values[c] if c in values else self._default(c))
+                    if convert is None
+                    else convert(values[c] if c in values else self._default(c))
+                    for c, convert in columns
+                ]
+                inserted = conn.execute(sql, params).fetchone() is not None
+                out.append(inserted)
+                own = blobs.get(row["id"])
+                if inserted and own:
+                    conn.executemany(BLOB_SQL, [(row["id"], d, len(b), b) for d, b in own.items()])
+            if before_commit is not None and any(out):
+                before_commit()
+        self._committed()
+        return out
 
     def _insert_statement(self, keys: tuple[str, ...]) -> _Insert:
         """The INSERT for rows with these keys (built once per set of keys)."""

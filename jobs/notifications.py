@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from jobs.email import check_addresses
 from jobs.models import JobId
-from jobs.platform import JobContext, JobPlatform, RecordLinks, TaskSpec
+from jobs.platform import JobContext, JobPlatform, JobRequest, RecordLinks, TaskSpec
 from jobs.policy import PermanentError, RetryPolicy
 from jobs.queues import NOTIFICATIONS
 from jobs.sms import MAX_TEXT, check_phone
@@ -227,8 +227,7 @@ class NotificationJobs:
             "link": link,
             "important": kind_value in IMPORTANT_KINDS if important is None else bool(important),
         }
-        enqueue = self.platform.enqueue
-        jobs: list[JobId] = []
+        requests: list[JobRequest] = []
         for target in targets:
             delivery = f"notify:{key}:{_digest(target.key)}"
             job_record = links
@@ -239,16 +238,17 @@ class NotificationJobs:
                     appointment=links.appointment,
                     invoice=links.invoice,
                 )
-            jobs.append(
-                enqueue(
-                    NOTIFICATIONS,
+            requests.append(
+                JobRequest(
                     SEND,
-                    {**base, "recipient": target.key, "delivery": delivery},
+                    ({**base, "recipient": target.key, "delivery": delivery},),
                     record=job_record,
                     idempotency_key=delivery if idempotency_key is not None else None,
                 )
             )
-        return jobs
+        # One transaction and one broker round trip for the whole fan-out: every
+        # recipient's job is written, or none is.
+        return self.platform.enqueue_many(NOTIFICATIONS, requests)
 
     @staticmethod
     def _check_kind(kind: object, checker: _Problems) -> NotificationKind | None:

@@ -199,6 +199,24 @@ class EpochRedisStorage(PriorityRedisStorage):  # type: ignore[misc]
         connection = pool.get_connection()
         return SplitPush(pool, connection, args, epoch, self._local)
 
+    def push_many(self, items: list[tuple[bytes, int | None, dt.datetime | None]]) -> None:
+        """Push (data, priority, when) messages in one round trip (a pipeline, no MULTI).
+
+        ``when`` (naive UTC) puts a message in the schedule. On an error, any of them may
+        or may not have gone: the caller sends them again, and the registry's claim runs
+        each job once.
+        """
+        epoch = self.push_epoch()
+        pipe = self.conn.pipeline(transaction=False)
+        for data, priority, when in items:
+            if when is None:
+                prefix = struct.pack(">Q", int(time.time() * 1e6))  # as Huey's enqueue
+                pipe.zadd(self.queue_key, {prefix + data: -(priority or 0)})
+            else:
+                pipe.zadd(self.schedule_key, {data: self.convert_ts(when)})
+        pipe.execute()
+        self._local.epoch = epoch
+
     def current_epoch(self) -> str:
         """The broker's epoch now (set if the dataset has none yet)."""
         pipe = self.conn.pipeline(transaction=True)

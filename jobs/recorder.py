@@ -235,26 +235,46 @@ class Recorder:
         (digest → bytes) are stored with the row, in its transaction. ``before_commit``
         (which must not raise) runs after a row was inserted, before the commit.
         """
-        row = dict(values)
+        (inserted,) = self.insert_jobs(
+            [values], {values["id"]: blobs} if blobs else {}, before_commit
+        )
+        return inserted
+
+    def insert_jobs(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        blobs: Mapping[str, Mapping[str, bytes]] | None = None,
+        before_commit: Callable[[], None] | None = None,
+    ) -> list[bool]:
+        """Insert job rows in one transaction, each unless its id or key exists; which did.
+
+        ``blobs`` maps a row's id to its blobs (stored only if the row went in);
+        ``before_commit`` runs, before the commit, when any row went in.
+        """
+        blobs = blobs or {}
         if self.hot is not None:
             with self._write_lock:
-                return self.hot.insert_job(row, blobs, before_commit)
-        row["enqueued_at"] = self.now()
+                return self.hot.insert_jobs(rows, blobs, before_commit)
+        out: list[bool] = []
         with self.tx() as conn:
-            # Parameters instead of .values(): the compiled statement is cached.
-            inserted = conn.execute(self._insert_job, row).first() is not None
-            if inserted:
-                if blobs:
+            now = self.now(conn)
+            for values in rows:
+                # Parameters instead of .values(): the compiled statement is cached.
+                row = {**values, "enqueued_at": now}
+                inserted = conn.execute(self._insert_job, row).first() is not None
+                out.append(inserted)
+                own = blobs.get(row["id"])
+                if inserted and own:
                     conn.execute(
                         insert(BLOB),
                         [
                             {"job_id": row["id"], "digest": d, "size": len(b), "data": b}
-                            for d, b in blobs.items()
+                            for d, b in own.items()
                         ],
                     )
-                if before_commit is not None:
-                    before_commit()
-        return inserted
+            if before_commit is not None and any(out):
+                before_commit()
+        return out
 
     def blobs_of(self, job_id: str) -> dict[str, bytes]:
         """Every blob stored with job ``job_id`` (digest → bytes)."""

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-# Every model (the registry's, and event_log and sms_log, which a worker checks for at start),
-# so that a test file run on its own creates the same tables as the whole suite.
+# Every table on Base.metadata (the registry's, and the clinic's that a worker checks for:
+# events, the SMS log), whichever test module runs first.
 import purplecross_desktop.database.models  # noqa: F401
 from jobs.platform import JobPlatform, JobsConfig
 from jobs.queues import BrokerConfig

@@ -392,3 +392,68 @@ def test_a_valid_message_replayed_never_runs_its_job_again(
     assert done == ["once"]
     assert registry.search() == []  # the replay re-created nothing
     assert registry.refused_payloads() == []  # it was genuine, and still did not run
+
+
+@pytest.mark.redis
+def test_enqueue_many_writes_every_row_in_one_go_and_runs_each_job_once(
+    harness: Harness, redis_url: str
+) -> None:
+    """The batch enqueue (one transaction, one round trip) keeps enqueue's guarantees.
+
+    A taken key (earlier, or earlier in the same batch) gives the existing job's id; an
+    ETA schedules; blobs are stored; a bad request enqueues nothing and says which.
+    """
+    import hashlib
+
+    from jobs import JobRequest
+
+    platform = harness.platform(redis_url)
+    done: list[Any] = []
+    _recording(platform, done)
+    registry = JobRegistry(platform)
+    earlier = platform.enqueue("email", "t.record", "earlier", idempotency_key="taken")
+    data = b"attachment bytes"
+    digest = hashlib.sha256(data).hexdigest()
+    soon = utcnow() + dt.timedelta(seconds=1)
+    requests = [JobRequest("t.record", (f"job-{i}",)) for i in range(20)]
+    requests += [
+        JobRequest("t.record", ("keyed",), idempotency_key="k1"),
+        JobRequest("t.record", ("same key again",), idempotency_key="k1"),
+        JobRequest("t.record", ("taken key",), idempotency_key="taken"),
+        JobRequest("t.record", ("later",), eta=soon, record={"client": 7}),
+        JobRequest("t.record", ("with blob",), blobs={digest: data}),
+    ]
+    bad = [*requests, JobRequest("t.record", (uuid.uuid4(),))]
+    with pytest.raises(TypeError, match=r"^requests\[25\]\.args\[0\]"):
+        platform.enqueue_many("email", bad)
+    assert [j.id for j in registry.search()] == [earlier]  # the bad batch wrote nothing
+    ids = platform.enqueue_many("email", requests)
+    assert len(ids) == len(requests)
+    assert ids[21] == ids[20]
+    assert ids[22] == earlier
+    assert len(set(ids)) == len(requests) - 1
+    assert registry.get(ids[23]).job.state == "scheduled"
+    assert registry.get(ids[23]).job.client_id == 7
+    assert platform.recorder.blobs_of(ids[24]) == {digest: data}
+    harness.runner(platform)
+    wait_until(lambda: registry.counts()["email"]["completed"] == len(set(ids)), timeout=20)
+    expected = ["earlier", *(f"job-{i}" for i in range(20)), "keyed", "later", "with blob"]
+    assert sorted(done) == sorted(expected)
+
+
+@pytest.mark.redis
+def test_enqueue_many_waits_in_the_outbox_while_the_broker_is_down(
+    harness: Harness, redis_url: str
+) -> None:
+    from jobs import JobRequest
+
+    platform = harness.platform(redis_url)
+    done: list[Any] = []
+    _recording(platform, done)
+    registry = JobRegistry(platform)
+    platform.outbox_pending.set()  # the broker was found unreachable
+    ids = platform.enqueue_many("email", [JobRequest("t.record", (i,)) for i in range(5)])
+    assert {registry.get(j).job.state for j in ids} == {"outbox"}
+    harness.runner(platform)  # drains the outbox once the broker answers
+    wait_until(lambda: {registry.get(j).job.state for j in ids} == {"completed"}, timeout=20)
+    assert sorted(done) == [0, 1, 2, 3, 4]

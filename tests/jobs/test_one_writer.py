@@ -16,12 +16,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("jobs", "purplecross_desktop", "benchmarks")
 OWNERS = {"jobs/recorder.py", "jobs/fastpath.py"}
-MODELS = {"Job", "JobEvent", "JobWorker", "PausedQueue", "RateWindow"}
-RECORDER_NAMES = {"JOB", "EVENT", "PAUSED", "WORKER", "RATE"}
+MODELS = {"Job", "JobBlob", "JobEvent", "JobWorker", "PausedQueue", "RateWindow"}
+RECORDER_NAMES = {"JOB", "BLOB", "EVENT", "PAUSED", "WORKER", "RATE"}
 WRITES = {"insert", "update", "delete"}
 SQL_WRITE = re.compile(
-    r"\b(?:insert\s+into|update|delete\s+from)\s+(?:job|job_event|job_worker|job_paused_queue|"
-    r"job_rate_window)\b",
+    r"\b(?:insert\s+into|update|delete\s+from)\s+(?:job|job_blob|job_event|job_worker|"
+    r"job_paused_queue|job_rate_window)\b",
     re.IGNORECASE,
 )
 
@@ -84,12 +84,14 @@ def test_the_check_finds_a_second_writer(tmp_path: Path) -> None:
         "from typing import cast\n"
         "from sqlalchemy import Table, update\n"
         "from jobs.models import Job\n"
-        "from jobs.recorder import EVENT\n"
+        "from jobs.recorder import BLOB, EVENT\n"
         "JOB = cast(Table, Job.__table__)\n"
         "a = update(JOB).values(state='dead')\n"
         "b = EVENT.insert()\n"
-        "c = 'UPDATE job SET state = 1'\n",
+        "c = 'UPDATE job SET state = 1'\n"
+        "d = BLOB.delete()\n"
+        "e = 'DELETE FROM job_blob WHERE 1'\n",
         encoding="utf-8",
     )
     found = _writes(sample)
-    assert len(found) == 3, found
+    assert len(found) == 5, found
