@@ -6,6 +6,7 @@ enqueued by one is understood by the other: same queues, same task kinds, same k
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from purplecross_desktop.settings import Settings
 
 if TYPE_CHECKING:
     from jobs.email import EmailService
+    from jobs.notification_triggers import AlertPolicy
     from purplecross_desktop.services import Services
 
 JOB_TABLES = (
@@ -149,6 +151,7 @@ def start_families(
     poll_interval: float = 15.0,
     scan_interval: float = 300.0,
     alert_interval: float = 30.0,
+    settings: Settings | None = None,
 ) -> Callable[[], None]:
     """Start what the families run beside the consumers; returns the function that stops it.
 
@@ -157,8 +160,9 @@ def start_families(
     then every ``poll_interval`` seconds): events whose writer died right after
     committing, or that another workstation wrote, are delivered. The reminder scan is
     enqueued now and every ``scan_interval`` seconds (one job per slot cluster-wide). Every
-    ``alert_interval`` seconds, dead jobs and queues without a live worker are reported to
-    the admins (``jobs.notification_triggers.AlertWatcher``).
+    ``alert_interval`` seconds, dead jobs, queues without a live worker and bursts of
+    failures are reported to the admins (``jobs.notification_triggers.AlertWatcher``), as
+    ``settings`` say (``job_alerts`` off: not at all).
     """
     from jobs.event_dispatch import DispatchTrigger, EventDispatchService
 
@@ -175,8 +179,12 @@ def start_families(
     scans.start()  # now (also at worker start), then every scan_interval
     from jobs.notification_triggers import AlertWatcher
 
-    alerts = AlertWatcher(platform, platform.services["notifications"], alert_interval)
-    alerts.start()  # dead jobs and unserved queues → admins, every alert_interval
+    policy = alert_policy(settings) if settings is not None else None
+    alerts = AlertWatcher(
+        platform, platform.services["notifications"], alert_interval, policy=policy
+    )
+    if settings is None or settings.job_alerts:
+        alerts.start()  # dead jobs, unserved queues, failure bursts → admins
 
     def stop() -> None:
         for unsubscribe in unsubscribers:
@@ -186,6 +194,16 @@ def start_families(
         alerts.stop()
 
     return stop
+
+
+def alert_policy(settings: Settings) -> AlertPolicy:
+    """The job alerts' threshold and quiet span from ``settings`` (``job_alert_*``)."""
+    from jobs.notification_triggers import AlertPolicy
+
+    return AlertPolicy(
+        failures=settings.job_alert_failures,
+        quiet=dt.timedelta(minutes=settings.job_alert_quiet_minutes),
+    )
 
 
 def load_registration(spec: str) -> Callable[[JobPlatform], Any]:
@@ -240,7 +258,7 @@ class JobsRuntime:
     def start(self) -> None:
         """Start the runner."""
         self.runner.start()
-        self._stop_families = start_families(self.platform)
+        self._stop_families = start_families(self.platform, settings=self.settings)
 
     def stop(self) -> None:
         """Stop the runner (unfinished jobs run again later) and close the platform."""

@@ -322,6 +322,10 @@ class QueueMonitorPage(Page):
         self.timer.stop()  # nothing is read while nobody looks
         super().hideEvent(event)
 
+    def show_failures(self) -> None:
+        """Show the failure triage (where a failure alert leads)."""
+        self.tabs.setCurrentIndex(2)
+
     def current_tab(self) -> str:
         """ "overview", "jobs", "failures" or "workers"."""
         return ("overview", "jobs", "failures", "workers")[self.tabs.currentIndex()]

@@ -375,3 +375,48 @@ def test_every_admin_action_from_the_pane_on_a_real_redis(
         "jobs.retry_failed",
         "jobs.clean",
     }
+
+
+def test_a_dead_job_raises_one_desktop_alert_that_opens_the_job(
+    qtbot: QtBot, redis_context: AppContext
+) -> None:
+    from jobs.notification_triggers import AlertWatcher
+    from purplecross_desktop.domain.notifications import InboxItem
+    from purplecross_desktop.jobs_wiring import alert_policy
+
+    context = redis_context
+
+    def doomed(invoice: int) -> None:
+        raise PermanentError(f"printer refused invoice {invoice}")
+
+    platform = context.job_runtime().platform
+    platform.register(TaskSpec("test.print", doomed, "reports"))
+    window, page = _page(qtbot, context)
+    centre = window.notification_centre
+    centre.timer.setInterval(100)
+    alerts: list[InboxItem] = []
+    centre.sig_important.connect(alerts.append)
+    registry = JobRegistry(platform)
+    job_id = platform.enqueue("reports", "test.print", 7)
+    qtbot.waitUntil(lambda: registry.get(job_id).job.state == "dead", timeout=TIMEOUT)
+
+    def watcher() -> AlertWatcher:  # each workstation and worker runs one
+        return AlertWatcher(
+            platform, platform.services["notifications"], policy=alert_policy(context.settings)
+        )
+
+    first = watcher()
+    assert len(first.check()) == 1
+    qtbot.waitUntil(lambda: len(alerts) == 1, timeout=TIMEOUT)
+    assert first.check() == []
+    assert watcher().check() == []
+    qtbot.wait(500)  # several polls of the notifications centre later
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert alert.title == "test.print failed after 1 attempt"
+    assert window.statusBar().currentMessage().startswith("test.print failed after 1 attempt")
+    window.show_page("today")
+    window.open_link(str(alert.link))  # what clicking the tray message does
+    qtbot.waitUntil(lambda: page.detail.job_id == job_id, timeout=TIMEOUT)
+    assert window.current_page() is page
+    assert "printer refused invoice 7" in page.detail.error.toPlainText()
