@@ -20,6 +20,7 @@ from purplecross_desktop.settings import Settings
 
 if TYPE_CHECKING:
     from jobs.email import EmailService
+    from jobs.monitor import Schedule
     from jobs.notification_triggers import AlertPolicy
     from purplecross_desktop.services import Services
 
@@ -145,11 +146,41 @@ DURABLE_HANDLERS: list[Callable[[Any, JobPlatform, Settings, Services], None]] =
 ]
 
 
+#: Seconds between the event dispatcher's polls and between reminder scans.
+EVENT_POLL_INTERVAL = 15.0
+REMINDER_SCAN_INTERVAL = 300.0
+
+
+def periodic_schedules() -> list[Schedule]:
+    """The jobs :func:`start_families` runs on a schedule, for the monitor's Periodic tab."""
+    from jobs.event_dispatch import TASK as DISPATCH
+    from jobs.monitor import Schedule
+    from jobs.reminders import SCAN
+
+    return [
+        Schedule(
+            "Reminder scan",
+            SCAN,
+            REMINDER_SCAN_INTERVAL,
+            aligned=True,
+            note="finds vaccinations, refills, follow-ups and overdue invoices due a reminder",
+        ),
+        Schedule(
+            "Event dispatch",
+            DISPATCH,
+            EVENT_POLL_INTERVAL,
+            aligned=False,
+            note="delivers new clinic events to reminders, notifications and webhooks;"
+            " after each change, and polled when an event is due",
+        ),
+    ]
+
+
 def start_families(
     platform: JobPlatform,
     bus: EventBus | None = None,
-    poll_interval: float = 15.0,
-    scan_interval: float = 300.0,
+    poll_interval: float = EVENT_POLL_INTERVAL,
+    scan_interval: float = REMINDER_SCAN_INTERVAL,
     alert_interval: float = 30.0,
     settings: Settings | None = None,
 ) -> Callable[[], None]:

@@ -46,6 +46,39 @@ REFRESH_MS = 1000
 JOB_ACTIONS = ("retry", "revoke", "promote", "duplicate", "remove")
 #: Actions that ask first (they cancel or delete).
 DESTRUCTIVE = ("revoke", "remove")
+#: The page's tabs, in order.
+TABS = ("overview", "jobs", "failures", "workers", "periodic")
+
+
+def _schedules() -> list[Any]:
+    from purplecross_desktop.jobs_wiring import periodic_schedules
+
+    return periodic_schedules()
+
+
+def every_text(seconds: float, aligned: bool) -> str:
+    """ "every 5 min (on the slot)" / "every 15 s when there is work"."""
+    amount = milliseconds(seconds * 1000).replace(".0 ", " ")
+    return f"every {amount}" + (", on the clock" if aligned else ", when there is work")
+
+
+def periodic_row(view: Any) -> dict[str, Any]:
+    """A row of the Periodic tab from a ``jobs.monitor.PeriodicView``."""
+    schedule = view.schedule
+    return {
+        "name": schedule.name,
+        "task": schedule.task,
+        "every": every_text(schedule.every, schedule.aligned),
+        "last_enqueued": view.last_enqueued,
+        "last_state": view.last_state or "never run",
+        "last_finished": view.last_finished,
+        "next_run": view.next_run,
+        "runs": view.runs,
+        "failures": view.failures,
+        "last_error": view.last_error or "",
+        "note": schedule.note,
+        "last_job_id": view.last_job_id or "",
+    }
 
 
 def job_states() -> tuple[str, ...]:
@@ -198,6 +231,7 @@ class QueueMonitorPage(Page):
         self.tabs.addTab(self._build_jobs(), "Jobs")
         self.tabs.addTab(self._build_failures(), "Failures")
         self.tabs.addTab(self._build_workers(), "Workers")
+        self.tabs.addTab(self._build_periodic(), "Periodic")
         self.tabs.currentChanged.connect(lambda _i: self.refresh())
         self.detail = JobDetail(self)
         self.detail.sig_action.connect(self._job_action)
@@ -310,6 +344,34 @@ class QueueMonitorPage(Page):
         self.workers.setAccessibleName("Workers")
         return self.workers
 
+    def _build_periodic(self) -> QWidget:
+        self.periodic = DataGrid(
+            [
+                Column("name", "Schedule", kind="text", width=150),
+                Column("every", "Runs", kind="text", width=190),
+                Column("last_enqueued", "Last run", kind="datetime", formatter=local_time),
+                Column("last_state", "Outcome", kind="text", formatter=enum_label, width=110),
+                Column("last_finished", "Finished", kind="datetime", formatter=local_time),
+                Column("next_run", "Next run", kind="datetime", formatter=local_time),
+                Column("runs", "Runs (24 h)", kind="number", width=90),
+                Column("failures", "Failed (24 h)", kind="number", width=90),
+                Column("last_error", "Last error", kind="text", width=240),
+                Column("note", "What it does", kind="text", width=360),
+                Column("task", "Task", kind="text", width=140, visible=False),
+                Column("last_job_id", "Last job", kind="text", width=110, visible=False),
+            ],
+            rows=[],
+            page_size=None,
+            enable_pagination=False,
+            id_key="task",
+            selection="single",
+            empty_text="No periodic tasks",
+            title="Periodic tasks",
+        )
+        self.periodic.setAccessibleName("Periodic tasks")
+        self.periodic.sig_row_activated.connect(self._open_last_run)
+        return self.periodic
+
     # Live refresh --------------------------------------------------------------------
     def activate(self) -> None:
         self.refresh()
@@ -327,8 +389,8 @@ class QueueMonitorPage(Page):
         self.tabs.setCurrentIndex(2)
 
     def current_tab(self) -> str:
-        """ "overview", "jobs", "failures" or "workers"."""
-        return ("overview", "jobs", "failures", "workers")[self.tabs.currentIndex()]
+        """ "overview", "jobs", "failures", "workers" or "periodic"."""
+        return TABS[self.tabs.currentIndex()]
 
     def refresh(self) -> None:
         """Read the visible tab again, off the UI thread (skipped while a read is running)."""
@@ -345,6 +407,7 @@ class QueueMonitorPage(Page):
             "overview": lambda reader: reader.overview(),
             "failures": lambda reader: reader.failure_groups(),
             "workers": lambda reader: reader.workers_view(),
+            "periodic": lambda reader: reader.periodic(_schedules()),
         }
         read = readers[tab]
         self.context.background(self, lambda: read(self._reader())).success(
@@ -378,6 +441,8 @@ class QueueMonitorPage(Page):
             )
         elif tab == "workers":
             self.workers.set_rows(result)
+        elif tab == "periodic":
+            self.periodic.set_rows([periodic_row(view) for view in result])
         self.sig_refreshed.emit(tab)
 
     # Reading -------------------------------------------------------------------------
@@ -438,6 +503,13 @@ class QueueMonitorPage(Page):
             self.message.setText("Select a job first.")
             return
         self.open_job(ids[0])
+
+    def _open_last_run(self, row: Any) -> None:
+        job_id = getattr(row, "values", {}).get("last_job_id") if row is not None else None
+        if job_id:
+            self.open_job(str(job_id))
+        else:
+            self.message.setText("This schedule has not run yet.")
 
     def _open_example(self) -> None:
         group = self._selected_group()

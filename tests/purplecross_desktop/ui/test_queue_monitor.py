@@ -19,6 +19,7 @@ from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.main_window import MainWindow
 from purplecross_desktop.ui.pages.queue_monitor_page import QueueMonitorPage
 from tests.support.staff import sign_in
+from widgets.datagrid.state import GridRow
 
 pytestmark = [
     pytest.mark.gui,
@@ -420,3 +421,29 @@ def test_a_dead_job_raises_one_desktop_alert_that_opens_the_job(
     qtbot.waitUntil(lambda: page.detail.job_id == job_id, timeout=TIMEOUT)
     assert window.current_page() is page
     assert "printer refused invoice 7" in page.detail.error.toPlainText()
+
+
+def test_the_periodic_tab_shows_each_schedule_and_opens_its_last_run(
+    qtbot: QtBot, context: AppContext
+) -> None:
+    _window, page = _page(qtbot, context)
+    page.tabs.setCurrentIndex(4)
+    assert page.current_tab() == "periodic"
+
+    def scan() -> GridRow | None:
+        rows = (page.periodic.row_at(n) for n in range(page.periodic.row_count()))
+        return next((r for r in rows if r is not None and r["name"] == "Reminder scan"), None)
+
+    def scan_state() -> str | None:
+        row = scan()
+        return None if row is None else str(row["last_state"])
+
+    # The app enqueues a scan as it starts, and its embedded worker runs it.
+    qtbot.waitUntil(lambda: scan_state() == "completed", timeout=TIMEOUT)
+    assert page.periodic.row_count() == 2
+    row = scan()
+    assert row is not None
+    assert row["every"] == "every 5 min, on the clock"
+    assert row["next_run"] > row["last_enqueued"]
+    page.periodic.sig_row_activated.emit(row)
+    qtbot.waitUntil(lambda: page.detail.job_id == row["last_job_id"], timeout=TIMEOUT)
