@@ -21,6 +21,13 @@ def local_time(value: Any) -> str:
     return str(value)
 
 
+def local_seconds(value: Any) -> str:
+    """An aware datetime as local date and time to the second (timelines, logs)."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
 def money(value: Any, symbol: str = "£") -> str:
     """An amount as the desk reads it: ``£1,234.50`` (``-£3.00`` when negative)."""
     amount = Decimal(str(value or 0))
