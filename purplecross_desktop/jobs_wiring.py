@@ -21,7 +21,7 @@ from purplecross_desktop.settings import Settings
 if TYPE_CHECKING:
     from jobs.email import EmailService
     from jobs.monitor import Schedule
-    from jobs.notification_triggers import AlertPolicy
+    from jobs.notification_triggers import AlertPolicy, AlertWatcher
     from purplecross_desktop.services import Services
 
 JOB_TABLES = (
@@ -208,23 +208,32 @@ def start_families(
 
     scans = ScanTrigger(platform.services["reminders"], scan_interval)
     scans.start()  # now (also at worker start), then every scan_interval
-    from jobs.notification_triggers import AlertWatcher
-
-    policy = alert_policy(settings) if settings is not None else None
-    alerts = AlertWatcher(
-        platform, platform.services["notifications"], alert_interval, policy=policy
-    )
-    if settings is None or settings.job_alerts:
-        alerts.start()  # dead jobs, unserved queues, failure bursts → admins
+    alerts = start_alerts(platform, settings, alert_interval)
 
     def stop() -> None:
         for unsubscribe in unsubscribers:
             unsubscribe()
         trigger.stop()
         scans.stop()
-        alerts.stop()
+        if alerts is not None:
+            alerts.stop()
 
     return stop
+
+
+def start_alerts(
+    platform: JobPlatform, settings: Settings | None, interval: float
+) -> AlertWatcher | None:
+    """Start watching for what the admins must hear about (dead jobs, unserved queues,
+    bursts of failures) every ``interval`` seconds; None when ``job_alerts`` is off."""
+    if settings is not None and not settings.job_alerts:
+        return None
+    from jobs.notification_triggers import AlertWatcher
+
+    policy = alert_policy(settings) if settings is not None else None
+    watcher = AlertWatcher(platform, platform.services["notifications"], interval, policy=policy)
+    watcher.start()
+    return watcher
 
 
 def alert_policy(settings: Settings) -> AlertPolicy:
