@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
+from purplecross_desktop.durations import milliseconds
 from purplecross_desktop.settings import SettingsError, load_settings
-from purplecross_desktop.ui.pages.labels import milliseconds
 
 
 @contextmanager

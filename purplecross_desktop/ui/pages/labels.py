@@ -7,6 +7,10 @@ import enum
 from decimal import Decimal
 from typing import Any
 
+from purplecross_desktop.durations import milliseconds
+
+__all__ = ["enum_label", "local_seconds", "local_time", "milliseconds", "money"]
+
 
 def enum_label(value: Any) -> str:
     """The display text of an enum member or its stored value."""
@@ -33,14 +37,3 @@ def money(value: Any, symbol: str = "£") -> str:
     amount = Decimal(str(value or 0))
     sign = "-" if amount < 0 else ""
     return f"{sign}{symbol}{abs(amount):,.2f}"
-
-
-def milliseconds(value: float | None) -> str:
-    """A duration as people read it: "-" when unknown, "850 ms", "12.4 s", "3.0 min"."""
-    if value is None:
-        return "-"
-    if value < 1000:
-        return f"{value:.0f} ms"
-    if value < 60_000:
-        return f"{value / 1000:.1f} s"
-    return f"{value / 60_000:.1f} min"
