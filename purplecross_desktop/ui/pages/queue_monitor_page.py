@@ -10,6 +10,7 @@ QueueAdmin`, which checks the role and writes the audit log.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import zoneinfo
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -48,6 +49,14 @@ JOB_ACTIONS = ("retry", "revoke", "promote", "duplicate", "remove")
 DESTRUCTIVE = ("revoke", "remove")
 #: The page's tabs, in order.
 TABS = ("overview", "jobs", "failures", "workers", "periodic")
+
+
+def next_read_at(started: float, finished: float) -> float:
+    """When the live refresh may read a tab again after a read from ``started`` to
+    ``finished`` (monotonic seconds): at the next tick when the read was quick; after twice
+    its duration when it was slow, so that reading takes at most a third of the time (a
+    search across 100k jobs' arguments is not re-run back to back)."""
+    return finished + 2 * max(0.0, finished - started)
 
 
 def _schedules() -> list[Any]:
@@ -240,7 +249,13 @@ class QueueMonitorPage(Page):
         self.body.addWidget(self.tabs, 1)
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
-        self.timer.timeout.connect(self.refresh)
+        self.timer.timeout.connect(self._tick)
+        # tab → (monotonic time its last read started, when the next timed read may start)
+        self._read_started: dict[str, float] = {}
+        self._next_read: dict[str, float] = {}
+        self.jobs.sig_loading_changed.connect(
+            lambda loading: None if loading else self._read_done("jobs")
+        )
 
     # Building ------------------------------------------------------------------------
     def _build_jobs(self) -> QWidget:
@@ -392,17 +407,30 @@ class QueueMonitorPage(Page):
         """ "overview", "jobs", "failures", "workers" or "periodic"."""
         return TABS[self.tabs.currentIndex()]
 
+    def _tick(self) -> None:
+        """The live refresh: read the visible tab again unless its last read was slow."""
+        if time.monotonic() >= self._next_read.get(self.current_tab(), 0.0):
+            self.refresh()
+
+    def _read_done(self, tab: str) -> None:
+        started = self._read_started.pop(tab, None)
+        if started is not None:
+            now = time.monotonic()
+            self._next_read[tab] = next_read_at(started, now)
+
     def refresh(self) -> None:
         """Read the visible tab again, off the UI thread (skipped while a read is running)."""
         tab = self.current_tab()
         if tab == "jobs":
             if not self.jobs.is_loading():
+                self._read_started["jobs"] = time.monotonic()
                 self.jobs.refresh()
                 self.sig_refreshed.emit("jobs")
             return
         if tab in self._in_flight:
             return
         self._in_flight.add(tab)
+        self._read_started[tab] = time.monotonic()
         readers: dict[str, Callable[[Any], Any]] = {
             "overview": lambda reader: reader.overview(),
             "failures": lambda reader: reader.failure_groups(),
@@ -413,7 +441,7 @@ class QueueMonitorPage(Page):
         self.context.background(self, lambda: read(self._reader())).success(
             lambda result: self._show(tab, result)
         ).failure(lambda exc: self.message.setText(f"Jobs unavailable: {exc}")).finally_(
-            lambda: self._in_flight.discard(tab)
+            lambda: (self._in_flight.discard(tab), self._read_done(tab))
         ).run_in_background()
 
     def _show(self, tab: str, result: Any) -> None:

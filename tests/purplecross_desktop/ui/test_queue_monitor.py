@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -447,3 +448,24 @@ def test_the_periodic_tab_shows_each_schedule_and_opens_its_last_run(
     assert row["next_run"] > row["last_enqueued"]
     page.periodic.sig_row_activated.emit(row)
     qtbot.waitUntil(lambda: page.detail.job_id == row["last_job_id"], timeout=TIMEOUT)
+
+
+def test_the_live_refresh_backs_off_after_a_slow_read(qtbot: QtBot, context: AppContext) -> None:
+    from purplecross_desktop.ui.pages.queue_monitor_page import next_read_at
+
+    assert next_read_at(100.0, 100.05) == pytest.approx(100.15)  # quick: the next tick
+    assert next_read_at(100.0, 103.0) == pytest.approx(109.0)  # slow: a third of the time
+    _window, page = _page(qtbot, context)
+    page.tabs.setCurrentIndex(3)
+    with qtbot.waitSignal(page.sig_refreshed, timeout=TIMEOUT):
+        pass
+    qtbot.waitUntil(lambda: "workers" not in page._read_started, timeout=TIMEOUT)
+    page._next_read["workers"] = time.monotonic() + 60  # as after a 20 s read
+    refreshed: list[str] = []
+    page.sig_refreshed.connect(refreshed.append)
+    qtbot.wait(2500)  # two ticks of the live refresh
+    assert refreshed == []
+    page.refresh()  # what the admin asks for is read at once
+    qtbot.waitUntil(lambda: refreshed == ["workers"], timeout=TIMEOUT)
+    page._next_read.clear()
+    qtbot.waitUntil(lambda: len(refreshed) >= 2, timeout=TIMEOUT)  # the ticks read again
