@@ -53,10 +53,10 @@ TABS = ("overview", "jobs", "failures", "workers", "periodic")
 
 def next_read_at(started: float, finished: float) -> float:
     """When the live refresh may read a tab again after a read from ``started`` to
-    ``finished`` (monotonic seconds): at the next tick when the read was quick; after twice
-    its duration when it was slow, so that reading takes at most a third of the time (a
-    search across 100k jobs' arguments is not re-run back to back)."""
-    return finished + 2 * max(0.0, finished - started)
+    ``finished`` (monotonic seconds): at the next tick when the read was quick; after as
+    long again when it was slow, so that reading takes at most half the time (a search
+    across 100k jobs' arguments is not re-run back to back)."""
+    return finished + max(0.0, finished - started)
 
 
 def _schedules() -> list[Any]:

@@ -453,8 +453,8 @@ def test_the_periodic_tab_shows_each_schedule_and_opens_its_last_run(
 def test_the_live_refresh_backs_off_after_a_slow_read(qtbot: QtBot, context: AppContext) -> None:
     from purplecross_desktop.ui.pages.queue_monitor_page import next_read_at
 
-    assert next_read_at(100.0, 100.05) == pytest.approx(100.15)  # quick: the next tick
-    assert next_read_at(100.0, 103.0) == pytest.approx(109.0)  # slow: a third of the time
+    assert next_read_at(100.0, 100.05) == pytest.approx(100.1)  # quick: the next tick
+    assert next_read_at(100.0, 103.0) == pytest.approx(106.0)  # slow: half the time
     _window, page = _page(qtbot, context)
     page.tabs.setCurrentIndex(3)
     with qtbot.waitSignal(page.sig_refreshed, timeout=TIMEOUT):
