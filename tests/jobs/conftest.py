@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 import jobs.models  # noqa: F401  (registers the tables on Base.metadata)
-import purplecross_desktop.domain.event_log  # noqa: F401  (a worker also checks for these)
-import purplecross_desktop.database.models  # noqa: F401  (every table: sms_log too)
+import purplecross_desktop.database.models  # noqa: F401  (every table a worker checks for)
 from jobs.platform import JobPlatform, JobsConfig
 from jobs.queues import BrokerConfig
 from jobs.runner import Runner
