@@ -8,6 +8,7 @@ bulk, so the cost of a refresh does not grow with the size of the jobs' data.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import time
 from collections.abc import Sequence
@@ -218,6 +219,50 @@ class JobView:
     traceback: str
     timeline: list[tuple[dt.datetime, str, str, str | None]]
     logs: list[tuple[dt.datetime, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """A job that runs on a schedule (the reminder scan, the event dispatcher's poll...).
+
+    Attributes:
+        name: what people call it ("Reminder scan").
+        task: the task it enqueues.
+        every: seconds between runs.
+        aligned: runs start on multiples of ``every`` since the epoch (one job per slot,
+            cluster-wide); otherwise ``every`` after the last one, when there is work.
+        note: what it does, in a few words.
+    """
+
+    name: str
+    task: str
+    every: float
+    aligned: bool = True
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodicView:
+    """A schedule with its last and next run (the monitor's Periodic tab).
+
+    Attributes:
+        schedule: the schedule.
+        last_job_id: its newest job (None when it never ran).
+        last_state: that job's state; ``last_enqueued``/``last_finished`` its times.
+        last_error: its error message, if it failed.
+        next_run: when the next one is due (None: when there is work, never yet).
+        runs: jobs of the task in the last 24 hours; ``failures`` how many of them failed.
+    """
+
+    schedule: Schedule
+    last_job_id: JobId | None
+    last_state: str | None
+    last_enqueued: dt.datetime | None
+    last_finished: dt.datetime | None
+    last_error: str | None
+    next_run: dt.datetime | None
+    runs: int
+    failures: int
 
 
 class MonitorReader:
@@ -630,6 +675,57 @@ class MonitorReader:
         )
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(stmt).mappings()]
+
+    # Periodic tasks -------------------------------------------------------------------
+    def periodic(self, schedules: Sequence[Schedule]) -> list[PeriodicView]:
+        """Each schedule with its newest job, its outcome and its next run."""
+        self.registry.platform.completions.flush()
+        out = []
+        with self.engine.connect() as conn:
+            now = self.registry.platform.recorder.now(conn)
+            day = now - dt.timedelta(days=1)
+            for schedule in schedules:
+                last = conn.execute(
+                    select(
+                        JOB.c.id,
+                        JOB.c.state,
+                        JOB.c.enqueued_at,
+                        JOB.c.finished_at,
+                        func.substr(JOB.c.error_message, 1, 300),
+                    )
+                    .where(JOB.c.task == schedule.task)
+                    .order_by(JOB.c.seq.desc())
+                    .limit(1)
+                ).first()
+                runs, failures = conn.execute(
+                    select(
+                        func.count(),
+                        func.coalesce(
+                            func.sum(case((JOB.c.state.in_(FAILED_STATES), 1), else_=0)), 0
+                        ),
+                    ).where(JOB.c.task == schedule.task, JOB.c.enqueued_at >= day)
+                ).one()
+                if schedule.aligned:
+                    slot = math.floor(now.timestamp() / schedule.every) + 1
+                    next_run = dt.datetime.fromtimestamp(slot * schedule.every, dt.UTC)
+                elif last is not None:
+                    next_run = max(now, last[2] + dt.timedelta(seconds=schedule.every))
+                else:
+                    next_run = None
+                out.append(
+                    PeriodicView(
+                        schedule=schedule,
+                        last_job_id=None if last is None else JobId(last[0]),
+                        last_state=None if last is None else last[1],
+                        last_enqueued=None if last is None else last[2],
+                        last_finished=None if last is None else last[3],
+                        last_error=None if last is None else last[4],
+                        next_run=next_run,
+                        runs=int(runs),
+                        failures=int(failures),
+                    )
+                )
+        return out
 
     # Logs -----------------------------------------------------------------------------
     def logs(self, job_id: str, limit: int = 1000) -> list[tuple[dt.datetime, str]]:

@@ -12,6 +12,10 @@
   attempts". The watcher writes the inbox rows itself rather than through a job: an alert
   that the job system is stuck must not wait for the job system. Keys per job, and per
   queue and hour, make it one alert per admin however many watchers see it.
+  Also: more than :attr:`AlertPolicy.failures` failed attempts in the last 10 minutes. Never
+  more than one alert per cause (a task's dead jobs, a burst of failures) per
+  :attr:`AlertPolicy.quiet`: a hundred reminders dying at once are one alert, and the
+  Queue monitor's triage has the rest.
 """
 
 from __future__ import annotations
@@ -20,12 +24,13 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from jobs.event_dispatch import DurableHandler, EventHandlers
-from jobs.models import Job, JobState
+from jobs.models import Job, JobEvent, JobState
 from jobs.notifications import NotificationJobs
 from jobs.platform import JobPlatform
 from purplecross_desktop.database.base import StaffId, utcnow
@@ -33,7 +38,7 @@ from purplecross_desktop.domain.appointments import Appointment
 from purplecross_desktop.domain.billing import Invoice, Payment
 from purplecross_desktop.domain.clients import Client
 from purplecross_desktop.domain.event_log import StoredEvent
-from purplecross_desktop.domain.notifications import NotificationKind
+from purplecross_desktop.domain.notifications import NotificationKind, StaffNotification
 from purplecross_desktop.domain.patients import Patient
 from purplecross_desktop.domain.roles import StaffRole
 from purplecross_desktop.domain.staff import Staff
@@ -41,6 +46,7 @@ from purplecross_desktop.domain.staff import Staff
 log = logging.getLogger(__name__)
 
 JOB = Job.__table__
+EVENT = JobEvent.__table__
 HANDLER = "notifications"
 EVENTS = ("appointment.cancelled", "invoice.created", "invoice.updated")
 #: A payment or cancellation older than this is history, not news: nobody is told.
@@ -151,8 +157,25 @@ class ClinicNotifications:
         return f"{self.currency}{amount:,.2f}"
 
 
+@dataclass(frozen=True, slots=True)
+class AlertPolicy:
+    """When the job system alerts the admins (settings ``job_alert_*``).
+
+    Attributes:
+        failures: failed attempts (retrying or dead) within ``window`` that raise an
+            alert; 0 turns that alert off.
+        window: the span ``failures`` are counted over.
+        quiet: at most one alert per cause within this span.
+    """
+
+    failures: int = 20
+    window: dt.timedelta = dt.timedelta(minutes=10)
+    quiet: dt.timedelta = dt.timedelta(minutes=5)
+
+
 class AlertWatcher:
-    """Tells admins about dead jobs and queues nobody serves (a thread; see the module).
+    """Tells admins about dead jobs, queues nobody serves and bursts of failures (a thread;
+    see the module).
 
     Args:
         platform: the job platform (registry database, heartbeats).
@@ -160,6 +183,7 @@ class AlertWatcher:
         interval: seconds between looks.
         lookback: how far back a dead job still counts as news.
         stall_after: how long a job may wait on a queue with no live worker.
+        policy: the failure threshold and the quiet span between alerts of one cause.
     """
 
     def __init__(
@@ -169,12 +193,14 @@ class AlertWatcher:
         interval: float = 30.0,
         lookback: dt.timedelta = dt.timedelta(hours=1),
         stall_after: dt.timedelta = dt.timedelta(minutes=5),
+        policy: AlertPolicy | None = None,
     ) -> None:
         self.platform = platform
         self.notifications = notifications
         self.interval = interval
         self.lookback = lookback
         self.stall_after = stall_after
+        self.policy = policy or AlertPolicy()
         self._seen: set[str] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="jobs-alerts", daemon=True)
@@ -196,7 +222,7 @@ class AlertWatcher:
 
     def check(self) -> list[int]:
         """Alert on what is new since the last look; returns the new inbox rows' ids."""
-        return self.dead_jobs() + self.idle_queues()
+        return self.dead_jobs() + self.idle_queues() + self.failure_burst()
 
     def dead_jobs(self) -> list[int]:
         recorder = self.platform.recorder
@@ -223,6 +249,9 @@ class AlertWatcher:
         for job_id, task, attempts, error_class, error, _client_id, client_name in rows:
             if job_id in self._seen:
                 continue
+            self._seen.add(job_id)
+            if self._alerted_lately(f"job-dead:{task}:", now):
+                continue  # this task's dead jobs were reported moments ago: triage has them
             label = TASK_LABELS.get(task, task)
             to = f" to {client_name}" if client_name else ""
             tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
@@ -231,10 +260,46 @@ class AlertWatcher:
                 f"{label}{to} failed after {tries}",
                 f"{short}: {error or 'no message'}",
                 f"job:{job_id}",
-                f"job-dead:{job_id}",
+                f"job-dead:{task}:{job_id}",
             )
-            self._seen.add(job_id)
         return delivered
+
+    def failure_burst(self) -> list[int]:
+        """More than ``policy.failures`` failed attempts in ``policy.window``: one alert."""
+        policy = self.policy
+        if policy.failures <= 0:
+            return []
+        with self.platform.engine.connect() as conn:
+            now = self.platform.recorder.now(conn)
+            count = conn.execute(
+                sa.select(sa.func.count()).where(
+                    EVENT.c.kind.in_(("retrying", "dead")), EVENT.c.at >= now - policy.window
+                )
+            ).scalar_one()
+        if count < policy.failures or self._alerted_lately("failures:", now):
+            return []
+        minutes = int(policy.window.total_seconds() // 60)
+        return self._alert(
+            f"{count} job failures in the last {minutes} minutes",
+            f"{count} attempts failed in the last {minutes} minutes (the alert threshold is"
+            f" {policy.failures}). The Queue monitor's Failures tab groups them by error.",
+            "queue:",
+            f"failures:{now:%Y%m%d%H%M%S}",
+        )
+
+    def _alerted_lately(self, cause: str, now: dt.datetime) -> bool:
+        """Whether an alert of ``cause`` (a key prefix) reached anyone within ``quiet``."""
+        prefix = f"{ALERT_KEY}{cause}"
+        with self.notifications.services.staff._sessions() as session:
+            found = session.scalar(
+                sa.select(StaffNotification.id)
+                .where(
+                    StaffNotification.dedupe_key.startswith(prefix, autoescape=True),
+                    StaffNotification.created_at >= now - self.policy.quiet,
+                )
+                .limit(1)
+            )
+        return found is not None
 
     def idle_queues(self) -> list[int]:
         from jobs.registry import JobRegistry

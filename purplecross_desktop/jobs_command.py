@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
+from purplecross_desktop.durations import milliseconds
 from purplecross_desktop.settings import SettingsError, load_settings
-from purplecross_desktop.ui.pages.labels import milliseconds
 
 
 @contextmanager
@@ -125,7 +125,8 @@ def worker(
         runner.start()
         from purplecross_desktop.jobs_wiring import start_families
 
-        stop_families = start_families(platform)  # also at worker start: dispatch, sweeps
+        # Also at worker start: dispatch, sweeps, the admins' alerts as the settings say.
+        stop_families = start_families(platform, settings=load_settings())
         click.echo(f"worker {platform.worker_id} serving {', '.join(names)}", err=True)
         while not runner.wait(0.5):
             pass

@@ -6,6 +6,7 @@ enqueued by one is understood by the other: same queues, same task kinds, same k
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,8 @@ from purplecross_desktop.settings import Settings
 
 if TYPE_CHECKING:
     from jobs.email import EmailService
+    from jobs.monitor import Schedule
+    from jobs.notification_triggers import AlertPolicy, AlertWatcher
     from purplecross_desktop.services import Services
 
 JOB_TABLES = (
@@ -167,13 +170,44 @@ DURABLE_HANDLERS: list[Callable[[Any, JobPlatform, Settings, Services], None]] =
 ]
 
 
+#: Seconds between the event dispatcher's polls and between reminder scans.
+EVENT_POLL_INTERVAL = 15.0
+REMINDER_SCAN_INTERVAL = 300.0
+
+
+def periodic_schedules() -> list[Schedule]:
+    """The jobs :func:`start_families` runs on a schedule, for the monitor's Periodic tab."""
+    from jobs.event_dispatch import TASK as DISPATCH
+    from jobs.monitor import Schedule
+    from jobs.reminders import SCAN
+
+    return [
+        Schedule(
+            "Reminder scan",
+            SCAN,
+            REMINDER_SCAN_INTERVAL,
+            aligned=True,
+            note="finds vaccinations, refills, follow-ups and overdue invoices due a reminder",
+        ),
+        Schedule(
+            "Event dispatch",
+            DISPATCH,
+            EVENT_POLL_INTERVAL,
+            aligned=False,
+            note="delivers new clinic events to reminders, notifications and webhooks;"
+            " after each change, and polled when an event is due",
+        ),
+    ]
+
+
 def start_families(
     platform: JobPlatform,
     bus: EventBus | None = None,
-    poll_interval: float = 15.0,
-    scan_interval: float = 300.0,
+    poll_interval: float = EVENT_POLL_INTERVAL,
+    scan_interval: float = REMINDER_SCAN_INTERVAL,
     alert_interval: float = 30.0,
     webhook_interval: float = 1.0,
+    settings: Settings | None = None,
 ) -> Callable[[], None]:
     """Start what the families run beside the consumers; returns the function that stops it.
 
@@ -182,9 +216,10 @@ def start_families(
     then every ``poll_interval`` seconds): events whose writer died right after
     committing, or that another workstation wrote, are delivered. The reminder scan is
     enqueued now and every ``scan_interval`` seconds (one job per slot cluster-wide). Every
-    ``alert_interval`` seconds, dead jobs and queues without a live worker are reported to
-    the admins (``jobs.notification_triggers.AlertWatcher``). Every ``webhook_interval``
-    seconds, webhook messages whose retry came due are sent (``jobs.webhooks.PumpTrigger``).
+    ``alert_interval`` seconds, dead jobs, queues without a live worker and bursts of
+    failures are reported to the admins (``jobs.notification_triggers.AlertWatcher``), as
+    ``settings`` say (``job_alerts`` off: not at all). Every ``webhook_interval`` seconds,
+    webhook messages whose retry came due are sent (``jobs.webhooks.PumpTrigger``).
     """
     from jobs.event_dispatch import DispatchTrigger, EventDispatchService
 
@@ -199,10 +234,7 @@ def start_families(
 
     scans = ScanTrigger(platform.services["reminders"], scan_interval)
     scans.start()  # now (also at worker start), then every scan_interval
-    from jobs.notification_triggers import AlertWatcher
-
-    alerts = AlertWatcher(platform, platform.services["notifications"], alert_interval)
-    alerts.start()  # dead jobs and unserved queues → admins, every alert_interval
+    alerts = start_alerts(platform, settings, alert_interval)
     from jobs.webhooks import PumpTrigger
 
     pump = PumpTrigger(platform.services["webhooks"], webhook_interval)
@@ -213,10 +245,36 @@ def start_families(
             unsubscribe()
         trigger.stop()
         scans.stop()
-        alerts.stop()
         pump.stop()
+        if alerts is not None:
+            alerts.stop()
 
     return stop
+
+
+def start_alerts(
+    platform: JobPlatform, settings: Settings | None, interval: float
+) -> AlertWatcher | None:
+    """Start watching for what the admins must hear about (dead jobs, unserved queues,
+    bursts of failures) every ``interval`` seconds; None when ``job_alerts`` is off."""
+    if settings is not None and not settings.job_alerts:
+        return None
+    from jobs.notification_triggers import AlertWatcher
+
+    policy = alert_policy(settings) if settings is not None else None
+    watcher = AlertWatcher(platform, platform.services["notifications"], interval, policy=policy)
+    watcher.start()
+    return watcher
+
+
+def alert_policy(settings: Settings) -> AlertPolicy:
+    """The job alerts' threshold and quiet span from ``settings`` (``job_alert_*``)."""
+    from jobs.notification_triggers import AlertPolicy
+
+    return AlertPolicy(
+        failures=settings.job_alert_failures,
+        quiet=dt.timedelta(minutes=settings.job_alert_quiet_minutes),
+    )
 
 
 def load_registration(spec: str) -> Callable[[JobPlatform], Any]:
@@ -271,7 +329,7 @@ class JobsRuntime:
     def start(self) -> None:
         """Start the runner."""
         self.runner.start()
-        self._stop_families = start_families(self.platform)
+        self._stop_families = start_families(self.platform, settings=self.settings)
 
     def stop(self) -> None:
         """Stop the runner (unfinished jobs run again later) and close the platform."""

@@ -24,6 +24,7 @@ from purplecross_desktop.domain.appointments import Appointment, AppointmentStat
 from purplecross_desktop.domain.billing import Invoice, InvoiceStatus
 from purplecross_desktop.domain.clients import Client, ClientPhone
 from purplecross_desktop.domain.errors import NotFound
+from purplecross_desktop.domain.event_log import EventRow
 from purplecross_desktop.domain.medical import Prescription, Vaccination
 from purplecross_desktop.domain.patients import Patient, PatientWeight
 from purplecross_desktop.domain.query import like_pattern
@@ -99,6 +100,21 @@ class MessageRow:
 
 
 @dataclass(frozen=True, slots=True)
+class JobRow:
+    """A background job about a record (its Jobs tab): linked to it when enqueued, or
+    started by a handler of one of its events (``cause`` names the event)."""
+
+    id: str
+    task: str
+    state: str
+    attempts: int
+    enqueued_at: dt.datetime
+    finished_at: dt.datetime | None
+    error: str | None
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
 class ClientRecord:
     """Everything the client record shows."""
 
@@ -118,6 +134,7 @@ class ClientRecord:
     invoices: tuple[InvoiceRow, ...]
     visits: tuple[VisitRow, ...]
     messages: tuple[MessageRow, ...]
+    jobs: tuple[JobRow, ...] = ()
 
     @property
     def address(self) -> str:
@@ -179,6 +196,7 @@ class PatientRecord:
     prescriptions: tuple[PrescriptionRow, ...]
     visits: tuple[VisitRow, ...]
     invoices: tuple[InvoiceRow, ...]
+    jobs: tuple[JobRow, ...] = ()
 
     @property
     def upcoming(self) -> tuple[VisitRow, ...]:
@@ -255,6 +273,7 @@ class RecordQueries:
                 invoices=_invoices(session, Invoice.client_id == client.id),
                 visits=_visits(session, Appointment.client_id == client.id),
                 messages=_messages(session, client.id),
+                jobs=record_jobs(session, "client", client.id),
             )
 
     def patient_record(self, patient_id: int) -> PatientRecord:
@@ -325,6 +344,7 @@ class RecordQueries:
                 ),
                 visits=_visits(session, Appointment.patient_id == patient.id),
                 invoices=_invoices(session, Invoice.patient_id == patient.id),
+                jobs=record_jobs(session, "patient", patient.id),
             )
 
     def duplicate_clients(
@@ -504,6 +524,49 @@ _OUTCOME = {
     JobState.REVOKED.value: "cancelled",
     JobState.ACTIVE.value: "sending",
 }
+
+
+#: The job column that links a job to each kind of record.
+_JOB_LINKS = {
+    "client": Job.client_id,
+    "patient": Job.patient_id,
+    "appointment": Job.appointment_id,
+    "invoice": Job.invoice_id,
+}
+#: A Jobs tab shows at most this many jobs, the newest.
+RECORD_JOBS_LIMIT = 200
+
+
+def record_jobs(
+    session: Session, entity: str, entity_id: int, limit: int = RECORD_JOBS_LIMIT
+) -> tuple[JobRow, ...]:
+    """The jobs about record ``entity`` ``entity_id``, newest first: those enqueued with a
+    link to it (``record=``) and those a durable handler enqueued for one of its events
+    (``job.event_id`` → ``domain_event``). Only small columns are read."""
+    linked = _JOB_LINKS[entity] == entity_id
+    its_events = sa.select(EventRow.id).where(
+        EventRow.entity == entity, EventRow.entity_id == entity_id
+    )
+    rows = session.execute(
+        sa.select(
+            Job.id,
+            Job.task,
+            Job.state,
+            Job.attempts,
+            Job.enqueued_at,
+            Job.finished_at,
+            sa.func.substr(Job.error_message, 1, 200),
+            EventRow.name,
+        )
+        .outerjoin(EventRow, EventRow.id == Job.event_id)
+        .where(sa.or_(linked, Job.event_id.in_(its_events)))
+        .order_by(Job.enqueued_at.desc(), Job.seq.desc())
+        .limit(limit)
+    ).all()
+    return tuple(
+        JobRow(job_id, task, state, attempts, enqueued, finished, error, event or "linked")
+        for job_id, task, state, attempts, enqueued, finished, error, event in rows
+    )
 
 
 def _messages(session: Session, client_id: int) -> tuple[MessageRow, ...]:

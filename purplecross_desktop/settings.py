@@ -106,6 +106,9 @@ class Settings:
     theme: Theme = "system"
     cache_debug: bool = False
     idle_lock_minutes: int = 10
+    job_alerts: bool = True
+    job_alert_failures: int = 20
+    job_alert_quiet_minutes: int = 5
 
     # Derived paths ---------------------------------------------------------------
     @property
@@ -189,6 +192,10 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             raise SettingsError(name, "must be between 1 and 16", source)
         if name in ("webhook_disable_after_hours", "webhook_rotation_grace_hours") and value < 1:
             raise SettingsError(name, "must be at least 1 (hours)", source)
+        if name == "job_alert_failures" and value < 0:
+            raise SettingsError(name, "must be 0 (no alert) or more failures", source)
+        if name == "job_alert_quiet_minutes" and not 1 <= value <= 24 * 60:
+            raise SettingsError(name, "must be between 1 and 1440 (minutes)", source)
         if name == "reminder_lead_hours" and not 1 <= value <= 24 * 14:
             raise SettingsError(name, "must be between 1 and 336 (hours)", source)
         return value

@@ -14,11 +14,13 @@ import os
 import random
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+BACKUP_DONE = threading.Event()
 sys.path.insert(0, str(ROOT))
 
 
@@ -41,6 +43,13 @@ def _tasks(platform: Any) -> None:
     platform.register(TaskSpec("demo.monthly_report", report, "reports", context=True))
     platform.register(TaskSpec("demo.print_invoice", print_invoice, "reports"))
     platform.register(TaskSpec("demo.export", lambda: None, "reports"))
+
+    def backup(job: JobContext) -> None:
+        job.log("copying the clinic database")
+        job.progress(30, "copying")
+        BACKUP_DONE.wait(120)  # still running while the screenshots are taken
+
+    platform.register(TaskSpec("demo.backup", backup, "email", context=True))
 
 
 def main() -> None:
@@ -80,6 +89,7 @@ def main() -> None:
         platform.enqueue(
             "reports", "demo.print_invoice", invoice, "10.0.0.23", record={"invoice": invoice}
         )
+    platform.enqueue("email", "demo.backup")
     for hours in range(1, 6):
         platform.enqueue("reports", "demo.export", eta=utcnow() + dt.timedelta(hours=hours))
     window = build_window(context)
@@ -98,7 +108,7 @@ def main() -> None:
     for theme in ("light", "dark"):
         apply_theme(app, theme)
         window.apply_chrome(theme)
-        for index, name in enumerate(("overview", "jobs", "failures", "workers")):
+        for index, name in enumerate(("overview", "jobs", "failures", "workers", "periodic")):
             page.tabs.setCurrentIndex(index)
             settle(1800)
             window.grab().save(str(out / f"monitor-{name}-{theme}.png"))
@@ -122,6 +132,7 @@ def main() -> None:
         page.detail.grab().save(str(out / f"monitor-detail-data-{theme}.png"))
         page.detail.hide()
         print("wrote detail", theme)
+    BACKUP_DONE.set()
     window.close()
     shutdown(context)
 

@@ -295,12 +295,17 @@ class MainWindow(QMainWindow):
             self.notification_centre.refresh()
 
     def open_link(self, link: str) -> None:
-        """Open what a notification points at: a file, or the queue monitor for a job."""
-        kind = link.partition(":")[0]
+        """Open what a notification points at: a file, or the queue monitor (``job:ID``
+        opens that job's detail, ``queue:`` the failure triage)."""
+        kind, _, target = link.partition(":")
         if kind in ("job", "queue"):
             spec = next((s for s in self._specs if s.key == "queues"), None)
             if spec is not None and self.allows(spec):
-                self.show_page("queues")
+                page = self.show_page("queues")
+                if kind == "job" and target and hasattr(page, "open_job"):
+                    page.open_job(target)
+                elif kind == "queue" and not target and hasattr(page, "show_failures"):
+                    page.show_failures()
             else:
                 self.show_message(f"The queue monitor is for admins ({link})")
             return

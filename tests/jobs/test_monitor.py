@@ -275,3 +275,36 @@ def test_triage_reuses_its_groups_until_a_job_fails_or_is_retried(
 
     registry.clean("email", "dead", dt.timedelta(0))  # the failed jobs are gone: regrouped
     assert reader.failure_groups() == []
+
+
+def test_periodic_shows_each_schedule_s_last_outcome_and_next_run(
+    harness: Harness, platform: JobPlatform
+) -> None:
+    import datetime as dt
+
+    from jobs.monitor import Schedule
+
+    registry = JobRegistry(platform)
+    reader = MonitorReader(registry)
+    every_5_min = Schedule("Fine", "t.fine", 300.0, aligned=True)
+    after_work = Schedule("Broken", "t.broken", 15.0, aligned=False)
+    never = Schedule("Never", "t.other", 60.0, aligned=False)
+    harness.runner(platform)
+    platform.enqueue("email", "t.fine", "a")
+    dead = platform.enqueue("email", "t.broken", "x@example.org", 9)
+    wait_until(lambda: registry.get(dead).job.state == "dead")
+    fine, broken, idle = reader.periodic([every_5_min, after_work, never])
+    assert fine.last_state == "completed"
+    assert fine.runs == 1
+    assert fine.failures == 0
+    assert fine.next_run is not None
+    assert fine.next_run.timestamp() % 300 == 0  # on the clock
+    assert 0 < (fine.next_run - dt.datetime.now(dt.UTC)).total_seconds() <= 300
+    assert broken.last_job_id == dead
+    assert broken.last_state == "dead"
+    assert broken.failures == 1
+    assert broken.last_error == "recipient x@example.org refused with code 9"
+    assert broken.last_enqueued is not None
+    assert broken.next_run is not None
+    assert broken.next_run >= broken.last_enqueued + dt.timedelta(seconds=15)
+    assert (idle.last_job_id, idle.last_state, idle.next_run, idle.runs) == (None, None, None, 0)

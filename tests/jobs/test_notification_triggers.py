@@ -10,7 +10,7 @@ import pytest
 
 from jobs import event_dispatch
 from jobs.event_dispatch import EventDispatcher, EventHandlers
-from jobs.notification_triggers import AlertWatcher, ClinicNotifications
+from jobs.notification_triggers import AlertPolicy, AlertWatcher, ClinicNotifications
 from jobs.notification_triggers import register as register_triggers
 from jobs.platform import TaskSpec
 from jobs.policy import PermanentError, RetryPolicy
@@ -181,3 +181,58 @@ def test_a_queue_without_workers_alerts_admins_once_an_hour(harness: Harness) ->
             ).idle_queues()
             == []
         )
+
+
+def test_many_dead_jobs_of_one_task_are_one_alert_per_quiet_span(clinic: Clinic) -> None:
+    stack = clinic.stack
+    admin = stack.staff("root", StaffRole.ADMIN)
+    stack.platform.register(
+        TaskSpec("reminders.send", _failing, REPORTS, policy=RetryPolicy(max_attempts=1))
+    )
+    stack.platform.register(
+        TaskSpec("reminders.scan", _failing, REPORTS, policy=RetryPolicy(max_attempts=1))
+    )
+    stack.finished([stack.platform.enqueue(REPORTS, "reminders.send", {}) for _ in range(5)])
+    quiet = AlertPolicy(failures=0, quiet=dt.timedelta(minutes=5))
+    watcher = AlertWatcher(stack.platform, stack.notifications, policy=quiet)
+    assert len(watcher.check()) == 1  # five dead reminders: one alert
+    stack.finished([stack.platform.enqueue(REPORTS, "reminders.send", {})])
+    assert watcher.check() == []  # within the quiet span
+    stack.finished([stack.platform.enqueue(REPORTS, "reminders.scan", {})])
+    assert len(watcher.check()) == 1  # another cause: its own alert
+    titles = sorted(a.title for a in stack.services.notifications.inbox(admin))
+    assert titles == ["Reminder failed after 1 attempt", "Reminder scan failed after 1 attempt"]
+    # Past the quiet span, the task's next dead job is news again.
+    restless = AlertWatcher(
+        stack.platform, stack.notifications, policy=AlertPolicy(failures=0, quiet=dt.timedelta(0))
+    )
+    stack.finished([stack.platform.enqueue(REPORTS, "reminders.send", {})])
+    assert len(restless.dead_jobs()) >= 1
+
+
+def test_a_burst_of_failures_alerts_once_and_can_be_turned_off(clinic: Clinic) -> None:
+    stack = clinic.stack
+    admin = stack.staff("root", StaffRole.ADMIN)
+    stack.platform.register(
+        TaskSpec("reports.flaky", _failing, REPORTS, policy=RetryPolicy(max_attempts=1))
+    )
+    stack.finished([stack.platform.enqueue(REPORTS, "reports.flaky", {}) for _ in range(2)])
+    off = AlertWatcher(stack.platform, stack.notifications, policy=AlertPolicy(failures=0))
+    assert off.failure_burst() == []
+    three = AlertWatcher(stack.platform, stack.notifications, policy=AlertPolicy(failures=3))
+    assert three.failure_burst() == []  # two failures: under the threshold
+    stack.finished([stack.platform.enqueue(REPORTS, "reports.flaky", {})])
+    assert len(three.failure_burst()) == 1
+    assert three.failure_burst() == []  # one alert per quiet span
+    assert (
+        AlertWatcher(
+            stack.platform, stack.notifications, policy=AlertPolicy(failures=3)
+        ).failure_burst()
+        == []
+    )  # nor from another workstation's watcher
+    [alert] = [
+        a for a in stack.services.notifications.inbox(admin) if a.title.endswith("10 minutes")
+    ]
+    assert alert.title == "3 job failures in the last 10 minutes"
+    assert alert.important
+    assert alert.link == "queue:"

@@ -164,3 +164,31 @@ def test_a_missing_dependency_of_the_email_family_is_an_error_not_a_silent_skip(
             build_job_platform(load_settings(), engine, **FAST).close()
     finally:
         engine.dispose()
+
+
+def test_job_alerts_follow_the_settings_and_turn_off(
+    runtime_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    from purplecross_desktop.jobs_wiring import start_alerts
+
+    engine = make_db(runtime_env)
+    monkeypatch.setenv("PURPLECROSS_JOB_ALERT_FAILURES", "7")
+    monkeypatch.setenv("PURPLECROSS_JOB_ALERT_QUIET_MINUTES", "12")
+    platform = build_job_platform(load_settings(), engine)
+    try:
+        watcher = start_alerts(platform, load_settings(), 60.0)
+        assert watcher is not None
+        try:
+            assert watcher.policy.failures == 7
+            assert watcher.policy.quiet == dt.timedelta(minutes=12)
+            assert watcher._thread.is_alive()
+        finally:
+            watcher.stop()
+        monkeypatch.setenv("PURPLECROSS_JOB_ALERTS", "false")
+        assert start_alerts(platform, load_settings(), 60.0) is None
+        assert not [t for t in threading.enumerate() if t.name == "jobs-alerts" and t.is_alive()]
+    finally:
+        platform.close()
+        engine.dispose()

@@ -51,6 +51,9 @@ def test_data_dir_moves_every_derived_path(tmp_path: Path) -> None:
         ({"PURPLECROSS_EMBEDDED_WORKER": "perhaps"}, "embedded_worker", "true or false"),
         ({"PURPLECROSS_CLINIC_TIMEZONE": "Mars/Olympus"}, "clinic_timezone", "unknown time zone"),
         ({"PURPLECROSS_REDIS_URL": "http://x"}, "redis_url", "redis://"),
+        ({"PURPLECROSS_JOB_ALERTS": "loud"}, "job_alerts", "true or false"),
+        ({"PURPLECROSS_JOB_ALERT_FAILURES": "-1"}, "job_alert_failures", "0 (no alert) or more"),
+        ({"PURPLECROSS_JOB_ALERT_QUIET_MINUTES": "0"}, "job_alert_quiet_minutes", "1 and 1440"),
     ],
 )
 def test_bad_values_name_the_setting_and_rule(

@@ -127,7 +127,25 @@ class GridModel(QAbstractTableModel):
         ids: Sequence[Any] = (),
     ) -> None:
         """Show ``length`` rows of ``result`` from ``offset`` (one reset); ``rows``/``ids``
-        are those rows when the caller already has them (database pages)."""
+        are those rows when the caller already has them (database pages).
+
+        When they are exactly the rows shown already (a live refresh that found nothing
+        new), the model takes the new result without a reset: the view repaints nothing
+        and keeps its selection and scroll without being told again.
+        """
+        if (
+            rows
+            and result is not None
+            and self._result is not None
+            and offset == self._offset
+            and length == self._length == len(rows) == len(ids)
+            and self._shows(offset, rows, ids)
+        ):
+            self._result = result
+            self._blocks.clear()
+            self._requested.clear()
+            self._store(offset, list(rows), list(ids))
+            return
         self.beginResetModel()
         if result is not self._result:
             self._blocks.clear()
@@ -306,6 +324,18 @@ class GridModel(QAbstractTableModel):
             position += take
         while len(self._blocks) > MAX_BLOCKS:
             self._blocks.popitem(last=False)
+
+    def _shows(self, start: int, rows: Sequence[tuple[Any, ...]], ids: Sequence[Any]) -> bool:
+        """Whether rows ``start..`` are loaded and are exactly ``rows`` with ``ids``."""
+        for position, (row, row_id) in enumerate(zip(rows, ids, strict=True)):
+            absolute = start + position
+            block = self._blocks.get(absolute // BLOCK)
+            if block is None:
+                return False
+            at = absolute % BLOCK
+            if block[0][at] != row or block[1][at] != row_id:
+                return False
+        return True
 
     def _block_for(self, absolute: int) -> _Block | None:
         number = absolute // BLOCK

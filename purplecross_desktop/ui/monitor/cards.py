@@ -36,6 +36,9 @@ CARD_STATES = (
 )
 
 
+_UNSET = object()
+
+
 class QueueCard(Card):
     """One queue at a glance, with its queue-wide actions.
 
@@ -107,28 +110,44 @@ class QueueCard(Card):
         )
         self.paused_chip.hide()
         self.no_workers_chip.hide()
+        self._shown: dict[str, Any] = {
+            "paused": False,
+            "no_workers": False,
+            **{f"count:{state}": "0" for state in CARD_STATES},
+        }
 
     def show_overview(self, overview: Any) -> None:
-        """Show ``overview`` (a ``jobs.monitor.QueueOverview``), changing only what differs
-        (a refresh never blanks a count, and an unchanged label is not touched)."""
+        """Show ``overview`` (a ``jobs.monitor.QueueOverview``), changing only what differs.
+
+        A refresh never blanks a count, and what did not change is not touched: the card
+        remembers what it shows, so an unchanged refresh makes no Qt call at all (each
+        one must win the interpreter lock back from the job threads, which is what makes
+        a busy UI thread stall, more than its own work).
+        """
         for state, label in self.count_labels.items():
-            text = f"{overview.counts.get(state, 0):,}"
-            if label.text() != text:
-                label.setText(text)
+            self._set(f"count:{state}", f"{overview.counts.get(state, 0):,}", label.setText)
         self._paused = overview.paused
-        self.paused_chip.setVisible(overview.paused)
-        self.no_workers_chip.setVisible(overview.no_workers)
-        self.pause_button.setText("Resume" if overview.paused else "Pause")
-        self.chart.set_values([(done, dead) for _minute, done, dead in overview.minutes])
+        self._set("paused", overview.paused, self.paused_chip.setVisible)
+        self._set("no_workers", overview.no_workers, self.no_workers_chip.setVisible)
+        self._set("pause", "Resume" if overview.paused else "Pause", self.pause_button.setText)
+        bars = [(done, dead) for _minute, done, dead in overview.minutes]
+        self._set("chart", bars, self.chart.set_values)
         text = (
             f"Wait p50 {milliseconds(overview.wait_p50_ms)} · p95 "
             f"{milliseconds(overview.wait_p95_ms)}   Run p50 "
             f"{milliseconds(overview.run_p50_ms)} · p95 {milliseconds(overview.run_p95_ms)}"
         )
-        if self.latency.text() != text:
-            self.latency.setText(text)
-        self.retry_button.setEnabled(overview.counts.get("dead", 0) > 0)
-        self.promote_button.setEnabled(overview.counts.get("scheduled", 0) > 0)
+        self._set("latency", text, self.latency.setText)
+        self._set("retry", overview.counts.get("dead", 0) > 0, self.retry_button.setEnabled)
+        self._set(
+            "promote", overview.counts.get("scheduled", 0) > 0, self.promote_button.setEnabled
+        )
+
+    def _set(self, key: str, value: Any, apply: Any) -> None:
+        """``apply(value)`` unless ``value`` is what ``key`` shows already."""
+        if self._shown.get(key, _UNSET) != value:
+            self._shown[key] = value
+            apply(value)
 
 
 class OverviewPanel(QWidget):
@@ -169,6 +188,7 @@ class OverviewPanel(QWidget):
         self.cards: dict[str, QueueCard] = {}
         self._overviews: dict[str, Any] = {}
         self._order: list[str] = []
+        self._summary = ""
 
     def show_overviews(self, overviews: Sequence[Any]) -> None:
         """Update the cards (new queues get a card; none is rebuilt)."""
@@ -185,7 +205,8 @@ class OverviewPanel(QWidget):
         text = f"{len(overviews)} queues · {total:,} jobs · {failing:,} failing"
         if stuck:
             text += f" · no workers for {', '.join(stuck)}"
-        if self.summary.text() != text:
+        if self._summary != text:
+            self._summary = text
             self.summary.setText(text)
         self._arrange()
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from purplecross_desktop.ui.pages.labels import enum_label, local_time, milliseconds
+from purplecross_desktop.ui.pages.labels import enum_label, local_seconds, local_time, milliseconds
 from widgets.button import Button
 from widgets.datagrid import Column, DataGrid
 from widgets.json_tree import JsonTree
@@ -56,10 +56,10 @@ def options_rows(view: Any, spec: Any) -> list[tuple[str, str]]:
         ("Attempts", f"{f['attempts']} of {f['max_attempts']}"),
         ("Priority", str(f["priority"])),
         ("Idempotency key", f["idempotency_key"] or "none"),
-        ("Enqueued", local_time(f["enqueued_at"])),
+        ("Enqueued", local_seconds(f["enqueued_at"])),
         ("Runs at (ETA)", local_time(f["next_run_at"]) if f["next_run_at"] else "-"),
-        ("Started", local_time(f["started_at"]) if f["started_at"] else "-"),
-        ("Finished", local_time(f["finished_at"]) if f["finished_at"] else "-"),
+        ("Started", local_seconds(f["started_at"]) if f["started_at"] else "-"),
+        ("Finished", local_seconds(f["finished_at"]) if f["finished_at"] else "-"),
         ("Waited", milliseconds(f["wait_ms"])),
         ("Ran", milliseconds(f["duration_ms"])),
         ("Progress", f"{f['progress']}% {f['progress_message']}".strip()),
@@ -113,7 +113,7 @@ class JobDetail(QDialog):
         data_layout.addWidget(self.data_tree, 1)
         self.timeline = DataGrid(
             [
-                Column("at", "When", kind="datetime", formatter=local_time, width=150),
+                Column("at", "When", kind="datetime", formatter=local_seconds, width=150),
                 Column("kind", "Event", kind="text", width=110),
                 Column("detail", "Detail", kind="text", width=320),
                 Column("worker", "Worker", kind="text", width=160),
@@ -197,7 +197,7 @@ class JobDetail(QDialog):
             ]
         )
         self.logs.setPlainText(
-            "\n".join(f"{local_time(at)}  {line}" for at, line in view.logs)
+            "\n".join(f"{local_seconds(at)}  {line}" for at, line in view.logs)
             or "The job wrote no log lines."
         )
         error = ""

@@ -7,6 +7,10 @@ import enum
 from decimal import Decimal
 from typing import Any
 
+from purplecross_desktop.durations import milliseconds
+
+__all__ = ["enum_label", "local_seconds", "local_time", "milliseconds", "money"]
+
 
 def enum_label(value: Any) -> str:
     """The display text of an enum member or its stored value."""
@@ -21,19 +25,15 @@ def local_time(value: Any) -> str:
     return str(value)
 
 
+def local_seconds(value: Any) -> str:
+    """An aware datetime as local date and time to the second (timelines, logs)."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
 def money(value: Any, symbol: str = "£") -> str:
     """An amount as the desk reads it: ``£1,234.50`` (``-£3.00`` when negative)."""
     amount = Decimal(str(value or 0))
     sign = "-" if amount < 0 else ""
     return f"{sign}{symbol}{abs(amount):,.2f}"
-
-
-def milliseconds(value: float | None) -> str:
-    """A duration as people read it: "-" when unknown, "850 ms", "12.4 s", "3.0 min"."""
-    if value is None:
-        return "-"
-    if value < 1000:
-        return f"{value:.0f} ms"
-    if value < 60_000:
-        return f"{value / 1000:.1f} s"
-    return f"{value / 60_000:.1f} min"

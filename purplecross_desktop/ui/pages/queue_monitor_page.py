@@ -10,6 +10,7 @@ QueueAdmin`, which checks the role and writes the audit log.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import zoneinfo
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -46,6 +47,47 @@ REFRESH_MS = 1000
 JOB_ACTIONS = ("retry", "revoke", "promote", "duplicate", "remove")
 #: Actions that ask first (they cancel or delete).
 DESTRUCTIVE = ("revoke", "remove")
+#: The page's tabs, in order.
+TABS = ("overview", "jobs", "failures", "workers", "periodic")
+
+
+def next_read_at(started: float, finished: float) -> float:
+    """When the live refresh may read a tab again after a read from ``started`` to
+    ``finished`` (monotonic seconds): at the next tick when the read was quick; after as
+    long again when it was slow, so that reading takes at most half the time (a search
+    across 100k jobs' arguments is not re-run back to back)."""
+    return finished + max(0.0, finished - started)
+
+
+def _schedules() -> list[Any]:
+    from purplecross_desktop.jobs_wiring import periodic_schedules
+
+    return periodic_schedules()
+
+
+def every_text(seconds: float, aligned: bool) -> str:
+    """ "every 5 min (on the slot)" / "every 15 s when there is work"."""
+    amount = milliseconds(seconds * 1000).replace(".0 ", " ")
+    return f"every {amount}" + (", on the clock" if aligned else ", when there is work")
+
+
+def periodic_row(view: Any) -> dict[str, Any]:
+    """A row of the Periodic tab from a ``jobs.monitor.PeriodicView``."""
+    schedule = view.schedule
+    return {
+        "name": schedule.name,
+        "task": schedule.task,
+        "every": every_text(schedule.every, schedule.aligned),
+        "last_enqueued": view.last_enqueued,
+        "last_state": view.last_state or "never run",
+        "last_finished": view.last_finished,
+        "next_run": view.next_run,
+        "runs": view.runs,
+        "failures": view.failures,
+        "last_error": view.last_error or "",
+        "note": schedule.note,
+        "last_job_id": view.last_job_id or "",
+    }
 
 
 def job_states() -> tuple[str, ...]:
@@ -198,6 +240,7 @@ class QueueMonitorPage(Page):
         self.tabs.addTab(self._build_jobs(), "Jobs")
         self.tabs.addTab(self._build_failures(), "Failures")
         self.tabs.addTab(self._build_workers(), "Workers")
+        self.tabs.addTab(self._build_periodic(), "Periodic")
         self.tabs.currentChanged.connect(lambda _i: self.refresh())
         self.detail = JobDetail(self)
         self.detail.sig_action.connect(self._job_action)
@@ -206,7 +249,13 @@ class QueueMonitorPage(Page):
         self.body.addWidget(self.tabs, 1)
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
-        self.timer.timeout.connect(self.refresh)
+        self.timer.timeout.connect(self._tick)
+        # tab → (monotonic time its last read started, when the next timed read may start)
+        self._read_started: dict[str, float] = {}
+        self._next_read: dict[str, float] = {}
+        self.jobs.sig_loading_changed.connect(
+            lambda loading: None if loading else self._read_done("jobs")
+        )
 
     # Building ------------------------------------------------------------------------
     def _build_jobs(self) -> QWidget:
@@ -255,8 +304,8 @@ class QueueMonitorPage(Page):
                 Column("signature", "Error signature", kind="text", width=380),
                 Column("count", "Jobs", kind="number", width=70),
                 Column("dead", "Dead", kind="number", width=70),
-                Column("first_seen", "First seen", kind="datetime", formatter=local_time),
-                Column("last_seen", "Last seen", kind="datetime", formatter=local_time),
+                Column("first_seen", "First seen", "datetime", formatter=local_time, width=140),
+                Column("last_seen", "Last seen", "datetime", formatter=local_time, width=140),
                 Column("where", "Queues · tasks", kind="text", width=200),
                 Column("example", "Example", kind="text", width=320),
             ],
@@ -293,7 +342,7 @@ class QueueMonitorPage(Page):
                 Column("pid", "PID", kind="number", width=70),
                 Column("queues", "Queues", kind="text", width=200),
                 Column("threads", "Threads", kind="number", width=70),
-                Column("started_at", "Started", kind="datetime", formatter=local_time),
+                Column("started_at", "Started", kind="datetime", formatter=local_time, width=140),
                 Column("heartbeat_age_s", "Last heartbeat (s ago)", kind="number", width=150),
                 Column("current", "Running now", kind="text", width=300),
                 Column("jobs_after", "Its jobs now", kind="text", width=200),
@@ -310,6 +359,34 @@ class QueueMonitorPage(Page):
         self.workers.setAccessibleName("Workers")
         return self.workers
 
+    def _build_periodic(self) -> QWidget:
+        self.periodic = DataGrid(
+            [
+                Column("name", "Schedule", kind="text", width=130),
+                Column("every", "Runs", kind="text", width=240),
+                Column("last_enqueued", "Last run", "datetime", formatter=local_time, width=140),
+                Column("last_state", "Outcome", kind="text", formatter=enum_label, width=100),
+                Column("last_finished", "Finished", "datetime", formatter=local_time, width=140),
+                Column("next_run", "Next run", kind="datetime", formatter=local_time, width=140),
+                Column("runs", "Runs (24 h)", kind="number", width=90),
+                Column("failures", "Failed (24 h)", kind="number", width=90),
+                Column("last_error", "Last error", kind="text", width=200),
+                Column("note", "What it does", kind="text", width=360),
+                Column("task", "Task", kind="text", width=140, visible=False),
+                Column("last_job_id", "Last job", kind="text", width=110, visible=False),
+            ],
+            rows=[],
+            page_size=None,
+            enable_pagination=False,
+            id_key="task",
+            selection="single",
+            empty_text="No periodic tasks",
+            title="Periodic tasks",
+        )
+        self.periodic.setAccessibleName("Periodic tasks")
+        self.periodic.sig_row_activated.connect(self._open_last_run)
+        return self.periodic
+
     # Live refresh --------------------------------------------------------------------
     def activate(self) -> None:
         self.refresh()
@@ -322,31 +399,49 @@ class QueueMonitorPage(Page):
         self.timer.stop()  # nothing is read while nobody looks
         super().hideEvent(event)
 
+    def show_failures(self) -> None:
+        """Show the failure triage (where a failure alert leads)."""
+        self.tabs.setCurrentIndex(2)
+
     def current_tab(self) -> str:
-        """ "overview", "jobs", "failures" or "workers"."""
-        return ("overview", "jobs", "failures", "workers")[self.tabs.currentIndex()]
+        """ "overview", "jobs", "failures", "workers" or "periodic"."""
+        return TABS[self.tabs.currentIndex()]
+
+    def _tick(self) -> None:
+        """The live refresh: read the visible tab again unless its last read was slow."""
+        if time.monotonic() >= self._next_read.get(self.current_tab(), 0.0):
+            self.refresh()
+
+    def _read_done(self, tab: str) -> None:
+        started = self._read_started.pop(tab, None)
+        if started is not None:
+            now = time.monotonic()
+            self._next_read[tab] = next_read_at(started, now)
 
     def refresh(self) -> None:
         """Read the visible tab again, off the UI thread (skipped while a read is running)."""
         tab = self.current_tab()
         if tab == "jobs":
             if not self.jobs.is_loading():
+                self._read_started["jobs"] = time.monotonic()
                 self.jobs.refresh()
                 self.sig_refreshed.emit("jobs")
             return
         if tab in self._in_flight:
             return
         self._in_flight.add(tab)
+        self._read_started[tab] = time.monotonic()
         readers: dict[str, Callable[[Any], Any]] = {
             "overview": lambda reader: reader.overview(),
             "failures": lambda reader: reader.failure_groups(),
             "workers": lambda reader: reader.workers_view(),
+            "periodic": lambda reader: reader.periodic(_schedules()),
         }
         read = readers[tab]
         self.context.background(self, lambda: read(self._reader())).success(
             lambda result: self._show(tab, result)
         ).failure(lambda exc: self.message.setText(f"Jobs unavailable: {exc}")).finally_(
-            lambda: self._in_flight.discard(tab)
+            lambda: (self._in_flight.discard(tab), self._read_done(tab))
         ).run_in_background()
 
     def _show(self, tab: str, result: Any) -> None:
@@ -374,6 +469,8 @@ class QueueMonitorPage(Page):
             )
         elif tab == "workers":
             self.workers.set_rows(result)
+        elif tab == "periodic":
+            self.periodic.set_rows([periodic_row(view) for view in result])
         self.sig_refreshed.emit(tab)
 
     # Reading -------------------------------------------------------------------------
@@ -434,6 +531,13 @@ class QueueMonitorPage(Page):
             self.message.setText("Select a job first.")
             return
         self.open_job(ids[0])
+
+    def _open_last_run(self, row: Any) -> None:
+        job_id = getattr(row, "values", {}).get("last_job_id") if row is not None else None
+        if job_id:
+            self.open_job(str(job_id))
+        else:
+            self.message.setText("This schedule has not run yet.")
 
     def _open_example(self) -> None:
         group = self._selected_group()

@@ -22,6 +22,7 @@ from purplecross_desktop.domain.errors import NotFound
 from purplecross_desktop.records import ClientRecord, RecordQueries
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.pages.labels import enum_label, money
+from purplecross_desktop.ui.records.jobs_tab import RecordJobsTable
 from purplecross_desktop.ui.records.record_table import RecordTable, caption_label
 from widgets.alert import Alert
 from widgets.button import Button
@@ -161,11 +162,13 @@ class ClientRecordDialog(QDialog):
             "No emails, texts or reminders sent yet",
         )
         self.messages.set_widths((140, 80, 220, 170, 110))
+        self.jobs = RecordJobsTable(self.clinic_time.format_datetime)
         for table, title in (
             (self.pets, "Pets"),
             (self.invoices, "Invoices"),
             (self.visits, "Appointments"),
             (self.messages, "Messages"),
+            (self.jobs, "Jobs"),
         ):
             self.tabs.addTab(table, title)
         outer.addWidget(self.tabs, 1)
@@ -289,11 +292,13 @@ class ClientRecordDialog(QDialog):
         self.messages.set_rows(
             [(fmt(m.at), m.channel, m.what, m.to, m.outcome, m.detail) for m in record.messages]
         )
+        self.jobs.show_jobs(record.jobs)
         for table, title in (
             (self.pets, "Pets"),
             (self.invoices, "Invoices"),
             (self.visits, "Appointments"),
             (self.messages, "Messages"),
+            (self.jobs, "Jobs"),
         ):
             self.tabs.setTabText(self.tabs.indexOf(table), f"{title} ({table.row_count()})")
         self.edit_button.setEnabled(True)

@@ -27,6 +27,7 @@ from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.dialogs.desk_dialog import DeskDialog
 from purplecross_desktop.ui.dialogs.patient_form import SEX_LABELS, parse_day
 from purplecross_desktop.ui.pages.labels import enum_label, money
+from purplecross_desktop.ui.records.jobs_tab import RecordJobsTable
 from purplecross_desktop.ui.records.record_table import RecordTable, caption_label
 from widgets.alert import Alert
 from widgets.button import Button
@@ -184,12 +185,14 @@ class PatientRecordDialog(QDialog):
             numeric=(3, 4),
         )
         self.invoices.set_widths((110, 110, 90, 110, 110))
+        self.jobs = RecordJobsTable(self.clinic_time.format_datetime)
         for widget, title in (
             (self.chart, "Weight"),
             (self.vaccinations, "Vaccinations"),
             (self.prescriptions, "Prescriptions"),
             (self.visits, "Appointments"),
             (self.invoices, "Invoices"),
+            (self.jobs, "Jobs"),
         ):
             self.tabs.addTab(widget, title)
         outer.addWidget(self.tabs, 1)
@@ -338,12 +341,14 @@ class PatientRecordDialog(QDialog):
                 for i in record.invoices
             ]
         )
+        self.jobs.show_jobs(record.jobs)
         counts = (
             (self.chart, "Weight", len(record.weights)),
             (self.vaccinations, "Vaccinations", len(record.vaccinations)),
             (self.prescriptions, "Prescriptions", len(record.prescriptions)),
             (self.visits, "Appointments", len(record.visits)),
             (self.invoices, "Invoices", len(record.invoices)),
+            (self.jobs, "Jobs", len(record.jobs)),
         )
         for widget, title, count in counts:
             self.tabs.setTabText(self.tabs.indexOf(widget), f"{title} ({count})")

@@ -219,3 +219,47 @@ def test_enter_on_the_list_opens_the_record(qtbot: QtBot, desk: SeededDesk) -> N
     assert dialog.record.name == "Ada Lovelace"
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)  # Escape closes a dialog
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
+
+
+def test_the_jobs_tab_lists_jobs_linked_to_the_client_or_caused_by_its_events(
+    qtbot: QtBot, desk: SeededDesk
+) -> None:
+    from purplecross_desktop.domain.event_log import EventRow
+
+    with desk.context.session_factory() as session, session.begin():
+        event_id = session.scalar(
+            sa.select(sa.func.max(EventRow.id)).where(
+                EventRow.entity == "client", EventRow.entity_id == desk.client_id
+            )
+        )
+        assert event_id is not None  # the fixture updated Ada's phones
+        rows = (
+            ("job-linked", "reminders.send", "completed", {"client_id": desk.client_id}),
+            ("job-caused", "webhooks.deliver", "dead", {"event_id": event_id}),
+            ("job-other", "reminders.send", "completed", {"client_id": desk.client_id + 1000}),
+        )
+        for seq, (job_id, task, state, link) in enumerate(rows, start=1):
+            session.add(
+                Job(
+                    id=job_id,
+                    queue="reminders",
+                    task=task,
+                    state=state,
+                    token="t",
+                    seq=seq,
+                    attempts=1,
+                    error_message="410 gone" if state == "dead" else None,
+                    **link,
+                )
+            )
+    dialog = ClientRecordDialog(desk.context, desk.client_id)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.sig_loaded, timeout=10000):
+        dialog.show()
+    jobs = dialog.jobs
+    assert dialog.tabs.tabText(dialog.tabs.indexOf(jobs)) == "Jobs (2)"
+    shown = {jobs.job_id(r): [jobs.text(r, c) for c in (1, 2, 5, 6)] for r in range(2)}
+    assert shown == {
+        "job-linked": ["reminders.send", "Completed", "linked", ""],
+        "job-caused": ["webhooks.deliver", "Dead", "client.updated", "410 gone"],
+    }

@@ -188,3 +188,26 @@ def test_helpers() -> None:
     assert age_text(dt.date(2031, 2, 4), today) == "1 month"
     assert age_text(dt.date(2031, 3, 3), today) == "1 day"
     assert age_text(None, today) == ""
+
+
+def test_the_jobs_tab_lists_the_patient_s_jobs(qtbot: QtBot, desk: SeededDesk) -> None:
+    from jobs.models import Job
+
+    rex = desk.patient_ids[0]
+    with desk.context.session_factory() as session, session.begin():
+        for seq, patient in enumerate((rex, rex + 1000), start=1):
+            session.add(
+                Job(
+                    id=f"job-{seq}",
+                    queue="reminders",
+                    task="reminders.send",
+                    state="scheduled",
+                    token="t",
+                    seq=seq,
+                    patient_id=patient,
+                )
+            )
+    dialog = _open(qtbot, desk, rex)
+    assert dialog.tabs.tabText(dialog.tabs.indexOf(dialog.jobs)) == "Jobs (1)"
+    assert dialog.jobs.job_id(0) == "job-1"
+    assert dialog.jobs.text(0, 2) == "Scheduled"

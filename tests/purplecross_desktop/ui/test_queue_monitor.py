@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +20,7 @@ from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.main_window import MainWindow
 from purplecross_desktop.ui.pages.queue_monitor_page import QueueMonitorPage
 from tests.support.staff import sign_in
+from widgets.datagrid.state import GridRow
 
 pytestmark = [
     pytest.mark.gui,
@@ -187,3 +189,285 @@ def test_refresh_keeps_the_scroll_position_and_stops_while_hidden(
     assert page.timer.isActive()
     window.show_page("today")
     assert not page.timer.isActive()
+
+
+# Every admin action from the pane, on a real Redis broker ----------------------------------
+@pytest.fixture
+def redis_context(
+    qtbot: QtBot, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[AppContext]:
+    """The app on a real redis-server (Huey on Redis, the embedded runner consuming it)."""
+    monkeypatch.setenv("PURPLECROSS_REDIS_URL", redis_url)
+    monkeypatch.setenv("PURPLECROSS_JOB_SIGNING_KEY", "monitor-test-signing-key")
+    context = build_context(load_settings())
+    yield context
+    shutdown(context)
+
+
+def _select(qtbot: QtBot, page: QueueMonitorPage, ids: list[str]) -> None:
+    page.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: set(ids) <= _shown_ids(page), timeout=TIMEOUT)
+    page.jobs.select_ids(ids)
+    qtbot.waitUntil(lambda: set(page.jobs.selected_ids()) == set(ids), timeout=TIMEOUT)
+
+
+def _said(qtbot: QtBot, page: QueueMonitorPage, start: str) -> None:
+    qtbot.waitUntil(lambda: page.message.text().startswith(start), timeout=TIMEOUT)
+
+
+def test_every_admin_action_from_the_pane_on_a_real_redis(
+    qtbot: QtBot, redis_context: AppContext, redis_url: str
+) -> None:
+    import redis
+    from sqlalchemy import select, update
+
+    from jobs.models import Job
+    from purplecross_desktop.domain.audit import AuditEntry
+    from purplecross_desktop.ui.pages.queue_monitor_page import CleanDialog
+
+    context = redis_context
+    platform = context.job_runtime().platform
+    from huey.storage import RedisStorage
+
+    assert all(isinstance(h.storage, RedisStorage) for h in platform.hueys.values())
+    ran: list[str] = []
+    lock = threading.Lock()
+    failures = {"flaky": 1}
+
+    def work(name: str) -> str:
+        with lock:
+            if name.startswith("flaky") and failures["flaky"]:
+                failures["flaky"] -= 1
+                raise PermanentError(f"printer 10.0.0.9 refused {name}")
+            ran.append(name)
+        return name
+
+    platform.register(TaskSpec("test.work", work, "reports"))
+    platform.register(TaskSpec("test.once", work, "reports", repeatable=False))
+    _window, page = _page(qtbot, context)
+    registry = JobRegistry(platform)
+
+    def state(job_id: str) -> str:
+        return str(registry.get(job_id).job.state)
+
+    def later() -> dt.datetime:
+        return utcnow() + dt.timedelta(hours=2)
+
+    # Retry: a job that failed for good runs again from the job list and completes.
+    flaky = platform.enqueue("reports", "test.work", "flaky")
+    qtbot.waitUntil(lambda: state(flaky) == "dead", timeout=TIMEOUT)
+    _select(qtbot, page, [flaky])
+    page.job_buttons["retry"].click()
+    _said(qtbot, page, "Retry: 1 job.")
+    qtbot.waitUntil(lambda: state(flaky) == "completed", timeout=TIMEOUT)
+
+    # Promote: a job scheduled for later runs now; one in Redis's schedule before that.
+    scheduled = platform.enqueue("reports", "test.work", "scheduled", eta=later())
+    qtbot.waitUntil(lambda: state(scheduled) == "scheduled", timeout=TIMEOUT)
+    broker = redis.Redis.from_url(redis_url)
+    assert any(broker.zcard(key) for key in broker.keys("*schedule*"))
+    _select(qtbot, page, [scheduled])
+    page.job_buttons["promote"].click()
+    _said(qtbot, page, "Promote: 1 job.")
+    qtbot.waitUntil(lambda: state(scheduled) == "completed", timeout=TIMEOUT)
+
+    # Revoke (asks first): a scheduled job is cancelled and never runs.
+    doomed = platform.enqueue("reports", "test.work", "doomed", eta=later())
+    _select(qtbot, page, [doomed])
+    page.job_buttons["revoke"].click()
+    _confirm(qtbot, page)
+    _said(qtbot, page, "Revoke: 1 job.")
+    assert state(doomed) == "revoked"
+
+    # Duplicate: a copy of a finished job runs with the same args.
+    page.jobs.clear_selection()
+    _select(qtbot, page, [flaky])
+    page.job_buttons["duplicate"].click()
+    _said(qtbot, page, "Duplicate: 1 job.")
+    qtbot.waitUntil(lambda: ran.count("flaky") == 2, timeout=TIMEOUT)
+
+    # Remove (asks first), from the job's detail: the job leaves the registry.
+    page.open_job(doomed)
+    qtbot.waitUntil(lambda: page.detail.job_id == doomed, timeout=TIMEOUT)
+    page.detail.action_buttons["remove"].click()
+    _confirm(qtbot, page)
+    _said(qtbot, page, "Remove: 1 job.")
+    with pytest.raises(LookupError):
+        registry.get(doomed)
+    page.detail.hide()
+
+    # Pause (asks first) and resume from the card: nothing of the queue runs meanwhile.
+    page.tabs.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: "reports" in page.overview.cards, timeout=TIMEOUT)
+    card = page.overview.cards["reports"]
+    card.pause_button.click()
+    _confirm(qtbot, page)
+    qtbot.waitUntil(lambda: card.paused_chip.isVisible(), timeout=TIMEOUT)
+    held = platform.enqueue("reports", "test.work", "held")
+    with qtbot.waitSignals([page.sig_refreshed] * 3, timeout=TIMEOUT):
+        pass
+    assert "held" not in ran
+    card.pause_button.click()  # resume asks nothing
+    qtbot.waitUntil(lambda: state(held) == "completed", timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not card.paused_chip.isVisible(), timeout=TIMEOUT)
+
+    # Promote scheduled, from the card: every scheduled job of the queue runs now.
+    soon = [platform.enqueue("reports", "test.work", f"soon {i}", eta=later()) for i in range(3)]
+    qtbot.waitUntil(lambda: card.promote_button.isEnabled(), timeout=TIMEOUT)
+    card.promote_button.click()
+    _said(qtbot, page, "Promote: 3 jobs.")
+    qtbot.waitUntil(lambda: all(state(j) == "completed" for j in soon), timeout=TIMEOUT)
+
+    # Retry failed, from the card: the dry run says what is not eligible and why, and
+    # cancelling it changes nothing; confirming retries the eligible ones.
+    failures["flaky"] = 1
+    again = platform.enqueue("reports", "test.work", "flaky again")
+    lost = platform.enqueue("reports", "test.once", "once")
+    qtbot.waitUntil(lambda: state(again) == "dead" and state(lost) == "completed", timeout=TIMEOUT)
+    with platform.engine.begin() as conn:  # as the sweep leaves a job whose worker died
+        conn.execute(
+            update(Job.__table__)  # type: ignore[arg-type]
+            .where(Job.__table__.c.id == lost)
+            .values(state="dead", error_class="WorkerLost", error_message="worker lost")
+        )
+    qtbot.waitUntil(lambda: card.retry_button.isEnabled(), timeout=TIMEOUT)
+    card.retry_button.click()
+    _said(qtbot, page, "Dry run: 1 retryable, 1 not.")
+    box = page.confirmation
+    assert isinstance(box, QMessageBox)
+    assert "1 dead jobs of reports can be retried." in box.text()
+    assert f"{lost[:8]}: its worker died mid-run and the task is not safe to repeat" in box.text()
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert (state(again), state(lost)) == ("dead", "dead")
+    card.retry_button.click()
+    _confirm(qtbot, page)
+    _said(qtbot, page, "Retry: 1 jobs of reports.")
+    qtbot.waitUntil(lambda: state(again) == "completed", timeout=TIMEOUT)
+    assert state(lost) == "dead"
+
+    # Clean, from the card: completed jobs leave the registry, the others stay.
+    completed = [j.id for j in registry.search(queue="reports", states=["completed"])]
+    assert len(completed) >= 7
+    card.clean_button.click()
+    qtbot.waitUntil(lambda: isinstance(page.confirmation, CleanDialog), timeout=TIMEOUT)
+    dialog = page.confirmation
+    assert isinstance(dialog, CleanDialog)
+    dialog.age_box.setValue(0)
+    dialog.accept()
+    _said(qtbot, page, f"Cleaned {len(completed):,} completed jobs of reports.")
+    assert registry.search(queue="reports", states=["completed"]) == []
+    assert state(lost) == "dead"
+
+    # Every action is in the audit log with the admin who took it.
+    assert context.services is not None
+    admin = context.staff_session.current
+    assert admin is not None
+    with context.session_factory() as session:
+        actions = session.execute(
+            select(AuditEntry.action, AuditEntry.staff_id).where(AuditEntry.entity == "job_queue")
+        ).all()
+    assert {staff for _a, staff in actions} == {admin.staff_id}
+    assert {a for a, _s in actions} == {
+        "jobs.retry",
+        "jobs.promote",
+        "jobs.revoke",
+        "jobs.duplicate",
+        "jobs.remove",
+        "jobs.pause",
+        "jobs.resume",
+        "jobs.promote_scheduled",
+        "jobs.retry_failed",
+        "jobs.clean",
+    }
+
+
+def test_a_dead_job_raises_one_desktop_alert_that_opens_the_job(
+    qtbot: QtBot, redis_context: AppContext
+) -> None:
+    from jobs.notification_triggers import AlertWatcher
+    from purplecross_desktop.domain.notifications import InboxItem
+    from purplecross_desktop.jobs_wiring import alert_policy
+
+    context = redis_context
+
+    def doomed(invoice: int) -> None:
+        raise PermanentError(f"printer refused invoice {invoice}")
+
+    platform = context.job_runtime().platform
+    platform.register(TaskSpec("test.print", doomed, "reports"))
+    window, page = _page(qtbot, context)
+    centre = window.notification_centre
+    centre.timer.setInterval(100)
+    alerts: list[InboxItem] = []
+    centre.sig_important.connect(alerts.append)
+    registry = JobRegistry(platform)
+    job_id = platform.enqueue("reports", "test.print", 7)
+    qtbot.waitUntil(lambda: registry.get(job_id).job.state == "dead", timeout=TIMEOUT)
+
+    def watcher() -> AlertWatcher:  # each workstation and worker runs one
+        return AlertWatcher(
+            platform, platform.services["notifications"], policy=alert_policy(context.settings)
+        )
+
+    first = watcher()
+    assert len(first.check()) == 1
+    qtbot.waitUntil(lambda: len(alerts) == 1, timeout=TIMEOUT)
+    assert first.check() == []
+    assert watcher().check() == []
+    qtbot.wait(500)  # several polls of the notifications centre later
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert alert.title == "test.print failed after 1 attempt"
+    assert window.statusBar().currentMessage().startswith("test.print failed after 1 attempt")
+    window.show_page("today")
+    window.open_link(str(alert.link))  # what clicking the tray message does
+    qtbot.waitUntil(lambda: page.detail.job_id == job_id, timeout=TIMEOUT)
+    assert window.current_page() is page
+    assert "printer refused invoice 7" in page.detail.error.toPlainText()
+
+
+def test_the_periodic_tab_shows_each_schedule_and_opens_its_last_run(
+    qtbot: QtBot, context: AppContext
+) -> None:
+    _window, page = _page(qtbot, context)
+    page.tabs.setCurrentIndex(4)
+    assert page.current_tab() == "periodic"
+
+    def scan() -> GridRow | None:
+        rows = (page.periodic.row_at(n) for n in range(page.periodic.row_count()))
+        return next((r for r in rows if r is not None and r["name"] == "Reminder scan"), None)
+
+    def scan_state() -> str | None:
+        row = scan()
+        return None if row is None else str(row["last_state"])
+
+    # The app enqueues a scan as it starts, and its embedded worker runs it.
+    qtbot.waitUntil(lambda: scan_state() == "completed", timeout=TIMEOUT)
+    assert page.periodic.row_count() == 2
+    row = scan()
+    assert row is not None
+    assert row["every"] == "every 5 min, on the clock"
+    assert row["next_run"] > row["last_enqueued"]
+    page.periodic.sig_row_activated.emit(row)
+    qtbot.waitUntil(lambda: page.detail.job_id == row["last_job_id"], timeout=TIMEOUT)
+
+
+def test_the_live_refresh_backs_off_after_a_slow_read(qtbot: QtBot, context: AppContext) -> None:
+    from purplecross_desktop.ui.pages.queue_monitor_page import next_read_at
+
+    assert next_read_at(100.0, 100.05) == pytest.approx(100.1)  # quick: the next tick
+    assert next_read_at(100.0, 103.0) == pytest.approx(106.0)  # slow: half the time
+    _window, page = _page(qtbot, context)
+    page.tabs.setCurrentIndex(3)
+    with qtbot.waitSignal(page.sig_refreshed, timeout=TIMEOUT):
+        pass
+    qtbot.waitUntil(lambda: "workers" not in page._read_started, timeout=TIMEOUT)
+    page._next_read["workers"] = time.monotonic() + 60  # as after a 20 s read
+    refreshed: list[str] = []
+    page.sig_refreshed.connect(refreshed.append)
+    qtbot.wait(2500)  # two ticks of the live refresh
+    assert refreshed == []
+    page.refresh()  # what the admin asks for is read at once
+    qtbot.waitUntil(lambda: refreshed == ["workers"], timeout=TIMEOUT)
+    page._next_read.clear()
+    qtbot.waitUntil(lambda: len(refreshed) >= 2, timeout=TIMEOUT)  # the ticks read again

@@ -47,6 +47,34 @@ def test_empty_model_passes_the_model_tester(qtmodeltester: Any) -> None:
     qtmodeltester.check(model)
 
 
+def test_a_refresh_that_finds_the_same_rows_resets_nothing(qtmodeltester: Any) -> None:
+    """A live refresh of a database page: the same rows again leave the view alone."""
+    rows = patient_rows(30)
+    model = GridModel(COLUMNS)
+
+    def page(source_rows: list[dict[str, Any]]) -> tuple[Any, list[Any], list[Any]]:
+        result = InMemorySource(COLUMNS, source_rows, id_key="id").run(GridQuery())
+        return result, result.rows(0, 10), result.ids(0, 10)
+
+    first, shown, ids = page(rows)
+    model.show(first, 0, 10, shown, ids)
+    resets: list[int] = []
+    model.modelReset.connect(lambda: resets.append(1))
+    again = page(rows)
+    model.show(again[0], 0, 10, again[1], again[2])
+    assert resets == []
+    qtmodeltester.check(model)
+    assert [model.data(model.index(r, 0)) for r in range(10)] == [r["name"] for r in rows[:10]]
+    renamed = page([{**rows[0], "name": "Zed"}, *rows[1:]])
+    model.show(renamed[0], 0, 10, renamed[1], renamed[2])
+    assert resets == [1]
+    assert model.data(model.index(0, 0)) == "Zed"
+    shorter = page(rows[1:])
+    model.show(shorter[0], 0, 10, shorter[1], shorter[2])
+    assert resets == [1, 1]
+    qtmodeltester.check(model)
+
+
 def test_roles_and_headers() -> None:
     rows = patient_rows(5)
     source = InMemorySource(COLUMNS, rows, id_key="id")
