@@ -135,7 +135,7 @@ def _add_notifications(
     )
 
 
-#: Functions that register durable event handlers (reminders; webhooks and workflows next):
+#: Functions that register durable event handlers (one per family that reacts to events):
 #: each gets the handler registry, the platform, the settings and the domain services.
 DURABLE_HANDLERS: list[Callable[[Any, JobPlatform, Settings, Services], None]] = [
     _add_reminders,
