@@ -133,7 +133,13 @@ def db_revision(message: str) -> None:
     from pathlib import Path
 
     from purplecross_desktop.database.revision import RevisionError, write_revision
+    from purplecross_desktop.database.session import MIGRATIONS_DIR
 
+    if not (MIGRATIONS_DIR.parents[2] / "pyproject.toml").is_file():
+        raise click.ClickException(
+            f"db revision writes into the source tree, and {MIGRATIONS_DIR} is an installed "
+            "copy: run it from a checkout (make migration m=...)"
+        )
     try:
         new = write_revision(message)
     except RevisionError as exc:

@@ -160,9 +160,8 @@ def _add_webhooks(
     )
 
 
-#: Functions that register durable event handlers (reminders, notifications, webhooks;
-#: workflows next): each gets the handler registry, the platform, the settings and the
-#: domain services.
+#: Functions that register durable event handlers (one per family that reacts to events):
+#: each gets the handler registry, the platform, the settings and the domain services.
 DURABLE_HANDLERS: list[Callable[[Any, JobPlatform, Settings, Services], None]] = [
     _add_reminders,
     _add_notifications,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -47,3 +48,41 @@ def test_the_development_tools_are_pinned_and_installed_at_their_pins() -> None:
     assert {name for name, _ in pins} >= {"ruff", "mypy", "pytest"}
     for name, pinned in pins:
         assert version(name) == pinned, f"{name} {version(name)} is installed, {pinned} pinned"
+
+
+def _guide_section(title: str) -> str:
+    text = (ROOT / "docs" / "developer.md").read_text(encoding="utf-8")
+    start = text.index(f"### {title}")
+    return text[start : text.index("\n## ", start)]
+
+
+def test_the_guide_says_what_mypy_checks_and_what_it_does_not() -> None:
+    """docs/developer.md names exactly the packages mypy is given, and says tests are not."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    section = _guide_section("What ruff and mypy check")
+    checked = section[section.index("`mypy` checks") : section.index("It does **not** check")]
+    named = set(re.findall(r"`(\w+)`", checked))
+    assert set(config["packages"]) <= named
+    assert "tests" not in config["packages"]
+    not_checked = section[section.index("It does **not** check") :]
+    for name in ("tests/", "benchmarks/", "scripts/"):
+        assert f"`{name}`" in not_checked
+        assert name.rstrip("/") not in config["packages"]
+
+
+def test_ruff_formats_python_blocks_in_markdown_except_between_fmt_off_and_on(
+    tmp_path: Path,
+) -> None:
+    """What the guide says about ruff and Markdown, with the pinned ruff and our config."""
+    import subprocess
+    import sys
+
+    page = tmp_path / "page.md"
+    fragment = "```py\n    Column('a', 'A'),\n```\n"
+    page.write_text(f"# Page\n\n<!-- fmt: off -->\n{fragment}<!-- fmt: on -->\n", "utf-8")
+    ruff = [sys.executable, "-m", "ruff", "format", "--config", str(ROOT / "pyproject.toml")]
+    kept = subprocess.run([*ruff, "--check", str(page)], capture_output=True, check=False)
+    assert kept.returncode == 0, kept.stdout
+    page.write_text(f"# Page\n\n{fragment}", "utf-8")
+    flagged = subprocess.run([*ruff, "--check", str(page)], capture_output=True, check=False)
+    assert flagged.returncode == 1, flagged.stdout

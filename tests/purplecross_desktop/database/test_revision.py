@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from purplecross_desktop.database.revision import (
     RevisionError,
@@ -199,3 +200,68 @@ def test_the_generated_migration_upgrades_and_downgrades(
     assert head["diff"] == again["diff"] == []
     assert "ix_patients_name_lower" in head["indexes"]
     assert down["indexes"] == head["indexes"] == again["indexes"]
+
+
+def test_an_installed_copy_is_not_written_into(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside a checkout (no pyproject.toml above the package) the command refuses."""
+    from click.testing import CliRunner
+
+    from purplecross_desktop import cli
+    from purplecross_desktop.database import session
+
+    installed = Path(shutil.copytree(MIGRATIONS_DIR, tmp_path / "site" / "pkg" / "db" / "mig"))
+    monkeypatch.setattr(session, "MIGRATIONS_DIR", installed)
+    result = CliRunner().invoke(cli.cli, ["db", "revision", "-m", "anything"])
+    assert result.exit_code == 1
+    assert "is an installed copy: run it from a checkout" in result.output
+    assert _files(installed) == _files(MIGRATIONS_DIR)
+
+
+def test_which_batch_blocks_rebuild_a_table_on_sqlite() -> None:
+    """The rule Alembic's SQLite implementation applies, mirrored by the tool."""
+    from alembic.operations import ops
+
+    from purplecross_desktop.database.revision import _rebuilds_on_sqlite
+
+    def block(*table_ops: ops.AlterTableOp) -> ops.ModifyTableOps:
+        return ops.ModifyTableOps("patients", list(table_ops))
+
+    plain = sa.Column("coat", sa.String(20))
+    assert not _rebuilds_on_sqlite(block(ops.AddColumnOp("patients", plain)))
+    assert not _rebuilds_on_sqlite(block(ops.CreateIndexOp("ix_coat", "patients", ["coat"])))
+    assert _rebuilds_on_sqlite(block(ops.DropColumnOp("patients", "coat")))
+    assert _rebuilds_on_sqlite(block(ops.AlterColumnOp("patients", "coat", modify_nullable=False)))
+    computed = sa.Column("n", sa.Integer(), server_default=sa.text("1 + 1"))
+    assert _rebuilds_on_sqlite(block(ops.AddColumnOp("patients", computed)))
+
+
+def test_a_rebuilt_table_gets_its_expression_indexes_back_and_its_triggers_named(
+    sqlite_url: str,
+) -> None:
+    from alembic.operations import ops
+
+    from purplecross_desktop.database.revision import _restore_expression_indexes, _triggers
+    from purplecross_desktop.database.session import upgrade
+
+    container = ops.UpgradeOps(
+        [
+            ops.ModifyTableOps("patients", [ops.DropColumnOp("patients", "colour")]),
+            ops.ModifyTableOps("appointments", [ops.DropColumnOp("appointments", "notes")]),
+            ops.ModifyTableOps("rooms", [ops.AddColumnOp("rooms", sa.Column("x", sa.Text()))]),
+        ]
+    )
+    assert _restore_expression_indexes(container) == {"patients", "appointments"}
+    restored = [op for op in container.ops if isinstance(op, ops.CreateIndexOp)]
+    assert [(op.index_name, op.if_not_exists) for op in restored] == [
+        ("ix_patients_name_lower", True)
+    ]
+    assert container.ops.index(restored[0]) == 1  # right after the patients block
+    upgrade(sqlite_url)
+    assert _triggers(sqlite_url, {"patients", "appointments"}) == {
+        "appointments": (
+            "tr_appointments_no_overlap_insert",
+            "tr_appointments_no_overlap_update",
+        )
+    }
