@@ -441,8 +441,12 @@ class QueueMonitorPage(Page):
         self.context.background(self, lambda: read(self._reader())).success(
             lambda result: self._show(tab, result)
         ).failure(lambda exc: self.message.setText(f"Jobs unavailable: {exc}")).finally_(
-            lambda: (self._in_flight.discard(tab), self._read_done(tab))
+            lambda: self._finish_read(tab)
         ).run_in_background()
+
+    def _finish_read(self, tab: str) -> None:
+        self._in_flight.discard(tab)
+        self._read_done(tab)
 
     def _show(self, tab: str, result: Any) -> None:
         if tab == "overview":
