@@ -298,3 +298,25 @@ def test_a_database_that_cannot_be_reached_never_makes_the_cache_raise(
     finally:
         cache.close()
         dead.dispose()
+
+
+def test_a_desk_whose_clock_is_days_behind_never_makes_a_prune_lose_entries(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries are written with each desk's own clock, so ``created_at`` is not in id
+    order. A prune by age alone then deletes a desk-behind entry from the middle of the
+    channel: a tier whose cursor is before it is not "behind the oldest entry", reads on
+    past the hole and never applies that invalidation (nor clears)."""
+    import purplecross_desktop.cache_channel as cache_channel
+
+    publish(engine, "patient:1")  # desk A, clock right
+    _, cursor = DatabaseChannel(engine).bounds() or (0, 0)  # a tier up to date
+    right = cache_channel.utcnow()
+    monkeypatch.setattr(cache_channel, "utcnow", lambda: right - dt.timedelta(days=3))
+    publish(engine, "patient:2")  # desk B, its clock three days behind
+    monkeypatch.setattr(cache_channel, "utcnow", lambda: right)
+    publish(engine, "patient:3")  # desk A again: this publish prunes
+    batch = catch_up(DatabaseChannel(engine), cursor, "pc:clinic:")
+    assert batch is not None
+    applied = {key for op in batch.invalidations for key in (*op.keys, *op.patterns)}
+    assert "pc:clinic:patient:2" in applied or "pc:clinic:*" in applied, batch
