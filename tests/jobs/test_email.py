@@ -587,3 +587,26 @@ def test_old_email_log_rows_go_unless_a_job_of_their_key_could_still_send(
     assert left == {"dead", "waiting", "held", "recent"}
     with pytest.raises(SettingsError, match="email_log_retention_days: must be at least 1"):
         load_settings(env={**env, "PURPLECROSS_EMAIL_LOG_RETENTION_DAYS": "0"})
+
+
+def test_retention_keeps_the_log_row_of_a_duplicate_that_could_still_send(
+    any_db_harness: Harness, server: SmtpServer, tmp_path: Path
+) -> None:
+    """A duplicate (monitor) carries the payload's key but no idempotency key of its own:
+    its job row does not name the key. Retention must still see it as a job of the key,
+    or deleting the log row lets the duplicate send a second copy."""
+    harness = any_db_harness
+    platform = harness.platform()
+    service = _service(platform, _plain(server, tmp_path))
+    registry = JobRegistry(platform)
+    first = service.queue("ada@example.org", "Hi", "appointment_reminder", CONTEXT, (), "yearly")
+    harness.runner(platform)
+    wait_until(lambda: _state(platform, first) == "completed")
+    registry.pause(EMAIL)
+    copy = registry.duplicate(first)  # waits while the queue is paused
+    wait_until(lambda: _state(platform, copy) in {"waiting", "paused"})
+    service.purge_log(older_than=dt.timedelta(0))  # the row is older than the retention
+    registry.resume(EMAIL)
+    wait_until(lambda: _state(platform, copy) == "completed")
+    assert len(server.inbox.messages) == 1
+    assert (registry.get(copy).job.result_summary or "").startswith("already sent")
