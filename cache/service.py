@@ -423,7 +423,7 @@ class CacheService:
             if self.tier != tier.name or (not on_redis and self._disk_stale):
                 return len(batch.invalidations)  # not all applied there: look again later
             try:
-                tier.advance_channel_cursor(self._cursor, batch.latest)
+                tier.advance_channel_cursor(self._cursor, batch.latest, batch.reset)
             except Exception as exc:  # any failure of either tier (see _redis_failed)
                 self._tier_failed(tier, exc)
             log.info("cache: applied %d invalidations from the channel", len(batch.invalidations))

@@ -75,8 +75,8 @@ class Tier(Protocol):
         """How far through the invalidation channel this tier is (None: unknown)."""
         ...
 
-    def advance_channel_cursor(self, name: str, to: int) -> None:
-        """Move the cursor ``name`` to ``to``, never backwards."""
+    def advance_channel_cursor(self, name: str, to: int, reset: bool = False) -> None:
+        """Move the cursor ``name`` to ``to``, never backwards unless ``reset``."""
         ...
 
     def close(self) -> None: ...
@@ -406,8 +406,11 @@ class RedisTier:
     def channel_cursor(self, name: str) -> int | None:
         return _cursor(self._call("GET", name))
 
-    def advance_channel_cursor(self, name: str, to: int) -> None:
-        self._advance_cursor(keys=[name], args=[to])
+    def advance_channel_cursor(self, name: str, to: int, reset: bool = False) -> None:
+        if reset:
+            self._call("SET", name, b"%d" % to)
+        else:
+            self._advance_cursor(keys=[name], args=[to])
 
     def close(self) -> None:
         self.client.close()
@@ -580,10 +583,10 @@ class DiskTier:
     def channel_cursor(self, name: str) -> int | None:
         return _cursor(self.cache.get(name, retry=False))
 
-    def advance_channel_cursor(self, name: str, to: int) -> None:
+    def advance_channel_cursor(self, name: str, to: int, reset: bool = False) -> None:
         with self.cache.transact(retry=False):
             current = self.channel_cursor(name)
-            if current is None or to > current:
+            if reset or current is None or to > current:
                 self.cache.set(name, b"%d" % to, retry=False)
 
     def close(self) -> None:

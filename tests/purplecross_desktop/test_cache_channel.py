@@ -320,3 +320,69 @@ def test_a_desk_whose_clock_is_days_behind_never_makes_a_prune_lose_entries(
     assert batch is not None
     applied = {key for op in batch.invalidations for key in (*op.keys, *op.patterns)}
     assert "pc:clinic:patient:2" in applied or "pc:clinic:*" in applied, batch
+
+
+def test_a_cursor_ahead_of_a_restored_database_clears_and_follows_it_again(
+    tmp_path: Path,
+) -> None:
+    """The clinic database is restored from last night's backup: its channel's ids go
+    back, while a tier's cursor (in Redis, or a workstation's disk) stays where it was.
+    A cursor ahead of the newest entry belongs to another history: the tier clears its
+    namespace and follows the restored channel from its newest entry, instead of
+    skipping every new entry until the ids pass the old cursor."""
+    import shutil
+
+    db = tmp_path / "clinic.db"
+    url = f"sqlite:///{db}"
+    upgrade(url)
+    engine = make_engine(url)
+    publish(engine, "patient:9")
+    engine.dispose()
+    shutil.copy(db, tmp_path / "backup.db")  # last night's backup (the app was closed)
+    engine = make_engine(url)
+    for key in ("patient:7", "patient:8", "patient:6"):
+        publish(engine, key)
+    a = desk(None, tmp_path / "a", engine, shared_database=True, channel_interval=3600.0)
+    a.follow_channel()  # (after the follower's first look) the disk's cursor is at 4
+    a.close()
+    engine.dispose()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    shutil.copy(tmp_path / "backup.db", db)  # the restore
+    engine = make_engine(url)
+    a = desk(None, tmp_path / "a", engine, shared_database=True, channel_interval=3600.0)
+    b = desk(None, tmp_path / "b", engine, shared_database=True, channel_interval=3600.0)
+    try:
+        a.follow_channel()
+        assert a.set("patient:1", "v1")
+        assert a.set("patient:2", "kept")
+        b.invalidate("patient", 1)  # the restored channel's second entry
+        a.follow_channel()
+        assert a.get("patient:1") is None
+        assert a.follow_channel() == 0  # following again, not clearing at every look
+        assert a.get("patient:2") == "kept"
+    finally:
+        a.close()
+        b.close()
+        engine.dispose()
+
+
+def test_a_redis_cursor_ahead_of_the_channel_is_reset(
+    redis_url: str, engine: sa.Engine, tmp_path: Path
+) -> None:
+    """The same on Redis's shared cursor (a database restored, Redis kept)."""
+    publish(engine, "patient:9")
+    _, latest = DatabaseChannel(engine).bounds() or (0, 0)
+    a = desk(redis_url, tmp_path / "a", engine, channel_interval=3600.0)
+    try:
+        a.follow_channel()
+        client = redis.Redis.from_url(redis_url)
+        (cursor,) = list(client.keys("pc-chan:*"))
+        client.set(cursor, latest + 1000)  # followed a longer history
+        assert a.set("patient:1", "v1")
+        assert a.follow_channel() == 1
+        assert a.get("patient:1") is None
+        assert int(client.get(cursor) or 0) == latest
+        client.close()
+    finally:
+        a.close()
