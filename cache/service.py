@@ -74,6 +74,10 @@ def _cursor_key(prefix: str) -> str:
     return f"pc-chan:{prefix}"
 
 
+def _server_key(prefix: str) -> str:
+    return f"pc-server:{prefix}"
+
+
 # What a Redis call may raise is not only RedisError: a socket closed under a reading
 # thread surfaces as ValueError or OSError from the parser. Any of them is a miss.
 _ANY_TIER_ERROR: tuple[type[BaseException], ...] = (Exception,)
@@ -162,6 +166,7 @@ class CacheService:
                 max_connections=max_connections,
             )
             self._redis = RedisTier(client)
+            self._redis.watch_restarts(_server_key(self._prefix), self._prefix, self._generation)
         self._counters = Counters(("redis", "disk"))
         self._flight: SingleFlight[bytes] = SingleFlight()
         self._epoch = 0
