@@ -80,8 +80,14 @@ def catch_up(channel: InvalidationChannel, cursor: int | None, prefix: str) -> C
         return None
     if cursor is None or cursor < oldest - 1:
         return ChannelBatch(latest, (clear_all,))
+    payloads = channel.entries(cursor, latest)
+    # A prune may have run between the two reads: entries after the cursor gone, the
+    # read above short of them. Only the bounds now tell (ids kept are a run).
+    after = channel.bounds()
+    if after is None or after[0] > cursor + 1:
+        return ChannelBatch(latest, (clear_all,))
     merged: dict[str, tuple[dict[str, None], dict[str, None]]] = {}
-    for payload in channel.entries(cursor, latest):
+    for payload in payloads:
         op = decode_invalidation(payload)
         if op is None:
             return ChannelBatch(latest, (clear_all,))

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -388,3 +388,29 @@ def test_a_redis_cursor_ahead_of_the_channel_is_reset(
         client.close()
     finally:
         a.close()
+
+
+def test_a_prune_between_reading_the_bounds_and_the_entries_never_loses_entries(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A desk back after a long weekend follows from an old cursor while another desk's
+    publish prunes: the entries it was about to read go between its two queries. It must
+    clear, not read on from the first entry left."""
+    import purplecross_desktop.cache_channel as cache_channel
+
+    right = cache_channel.utcnow()
+    monkeypatch.setattr(cache_channel, "utcnow", lambda: right - dt.timedelta(days=3))
+    publish(engine, "patient:1")  # Friday
+    _, cursor = DatabaseChannel(engine).bounds() or (0, 0)  # the desk saw it, then went home
+    publish(engine, "patient:2")  # Friday, after it left
+    monkeypatch.setattr(cache_channel, "utcnow", lambda: right)
+
+    class Racing(DatabaseChannel):
+        def entries(self, after: int, upto: int) -> Sequence[bytes]:
+            publish(engine, "patient:3")  # Monday: another desk's publish prunes Friday
+            return super().entries(after, upto)
+
+    batch = catch_up(Racing(engine), cursor, "pc:clinic:")
+    assert batch is not None
+    applied = {key for op in batch.invalidations for key in (*op.keys, *op.patterns)}
+    assert "pc:clinic:patient:2" in applied or "pc:clinic:*" in applied, batch
