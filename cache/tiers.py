@@ -470,7 +470,11 @@ def _command(conn: Any, *args: Any) -> Any:
 
 def _clear_if_restarted(conn: Any, marker: str, pattern: str, generation: str) -> None:
     """See :meth:`RedisTier.watch_restarts` (on one new connection, before its use)."""
-    info = _command(conn, "INFO", "server")
+    try:
+        info = _command(conn, "INFO", "server")
+    except redis.ResponseError as exc:  # INFO refused (an ACL, a managed service)
+        log.debug("cache: no restart check, INFO refused: %s", exc)
+        return
     found = _RUN_ID.search(info if isinstance(info, bytes) else str(info).encode())
     if found is None:
         raise redis.ConnectionError("cache restart check: no run_id in INFO")
