@@ -51,6 +51,15 @@ def test_data_dir_moves_every_derived_path(tmp_path: Path) -> None:
         ({"PURPLECROSS_EMBEDDED_WORKER": "perhaps"}, "embedded_worker", "true or false"),
         ({"PURPLECROSS_CLINIC_TIMEZONE": "Mars/Olympus"}, "clinic_timezone", "unknown time zone"),
         ({"PURPLECROSS_REDIS_URL": "http://x"}, "redis_url", "redis://"),
+        # "Keep forever" as a huge number: the hourly purge's date arithmetic overflowed
+        # (OverflowError logged every hour) instead of the setting being refused.
+        (
+            {"PURPLECROSS_EMAIL_LOG_RETENTION_DAYS": "3000000"},
+            "email_log_retention_days",
+            "at most 36500",
+        ),
+        ({"PURPLECROSS_EVENT_RETENTION_DAYS": "3000000"}, "event_retention_days", "at most"),
+        ({"PURPLECROSS_REPORT_RETENTION_DAYS": "3000000"}, "report_retention_days", "at most"),
     ],
 )
 def test_bad_values_name_the_setting_and_rule(
