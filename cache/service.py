@@ -189,6 +189,8 @@ class CacheService:
         self._cursor = _cursor_key(self._prefix)
         self._follow_lock = threading.Lock()
         self._follow_stop = threading.Event()
+        #: Set once the follower thread's first look (at start) is over.
+        self.first_look_done = threading.Event()
         self._follower: threading.Thread | None = None
         if channel is not None:
             self._follower = threading.Thread(
@@ -442,6 +444,7 @@ class CacheService:
                 self.follow_channel()
             except Exception:  # never let the thread die: the next look may work
                 log.exception("cache: following the invalidation channel failed")
+            self.first_look_done.set()
             if self._follow_stop.wait(self.channel_interval):
                 return
 

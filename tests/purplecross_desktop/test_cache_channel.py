@@ -80,13 +80,17 @@ def desk(
 ) -> CacheService:
     kwargs.setdefault("probe_backoff", NO_PROBE)
     kwargs.setdefault("channel_interval", INTERVAL)
-    return CacheService(
+    cache = CacheService(
         redis_url,
         disk_dir,
         namespace="clinic",
         channel=DatabaseChannel(engine),
         **kwargs,  # type: ignore[arg-type]
     )
+    # The follower's first look (at start) calls Redis: under load it could land in a
+    # test's freeze and fail the desk over, which the tests say it never noticed.
+    assert cache.first_look_done.wait(10)
+    return cache
 
 
 def stale_for(cache: CacheService, key: str, old: object, limit: float = 5.0) -> float:
