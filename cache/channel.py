@@ -54,6 +54,9 @@ class ChannelBatch:
 
     latest: int
     invalidations: tuple[Invalidation, ...]
+    #: The tier's cursor was ahead of the channel (the database was restored from a
+    #: backup, or replaced): set it to ``latest`` even though that is backwards.
+    reset: bool = False
 
 
 def catch_up(channel: InvalidationChannel, cursor: int | None, prefix: str) -> ChannelBatch | None:
@@ -62,19 +65,29 @@ def catch_up(channel: InvalidationChannel, cursor: int | None, prefix: str) -> C
     Entries are merged per namespace into one invalidation each (one pass over Redis per
     namespace). A tier that has no cursor, or one older than the oldest entry kept, may
     have missed entries that are gone: it gets a clear of ``prefix`` instead. So does an
-    entry that can't be read (what it named is unknown).
+    entry that can't be read (what it named is unknown), and a cursor ahead of the newest
+    entry: ids never go back, so the channel's history is not the one the cursor followed
+    (a database restored from a backup); the batch then resets the cursor.
     """
     bounds = channel.bounds()
     if bounds is None:
         return None
     oldest, latest = bounds
-    if cursor is not None and cursor >= latest:
-        return None
     clear_all = Invalidation((), (prefix + "*",), prefix)
+    if cursor is not None and cursor > latest:
+        return ChannelBatch(latest, (clear_all,), reset=True)
+    if cursor is not None and cursor == latest:
+        return None
     if cursor is None or cursor < oldest - 1:
         return ChannelBatch(latest, (clear_all,))
+    payloads = channel.entries(cursor, latest)
+    # A prune may have run between the two reads: entries after the cursor gone, the
+    # read above short of them. Only the bounds now tell (ids kept are a run).
+    after = channel.bounds()
+    if after is None or after[0] > cursor + 1:
+        return ChannelBatch(latest, (clear_all,))
     merged: dict[str, tuple[dict[str, None], dict[str, None]]] = {}
-    for payload in channel.entries(cursor, latest):
+    for payload in payloads:
         op = decode_invalidation(payload)
         if op is None:
             return ChannelBatch(latest, (clear_all,))

@@ -74,6 +74,10 @@ def _cursor_key(prefix: str) -> str:
     return f"pc-chan:{prefix}"
 
 
+def _server_key(prefix: str) -> str:
+    return f"pc-server:{prefix}"
+
+
 # What a Redis call may raise is not only RedisError: a socket closed under a reading
 # thread surfaces as ValueError or OSError from the parser. Any of them is a miss.
 _ANY_TIER_ERROR: tuple[type[BaseException], ...] = (Exception,)
@@ -162,6 +166,7 @@ class CacheService:
                 max_connections=max_connections,
             )
             self._redis = RedisTier(client)
+            self._redis.watch_restarts(_server_key(self._prefix), self._prefix, self._generation)
         self._counters = Counters(("redis", "disk"))
         self._flight: SingleFlight[bytes] = SingleFlight()
         self._epoch = 0
@@ -184,6 +189,8 @@ class CacheService:
         self._cursor = _cursor_key(self._prefix)
         self._follow_lock = threading.Lock()
         self._follow_stop = threading.Event()
+        #: Set once the follower thread's first look (at start) is over.
+        self.first_look_done = threading.Event()
         self._follower: threading.Thread | None = None
         if channel is not None:
             self._follower = threading.Thread(
@@ -423,7 +430,7 @@ class CacheService:
             if self.tier != tier.name or (not on_redis and self._disk_stale):
                 return len(batch.invalidations)  # not all applied there: look again later
             try:
-                tier.advance_channel_cursor(self._cursor, batch.latest)
+                tier.advance_channel_cursor(self._cursor, batch.latest, batch.reset)
             except Exception as exc:  # any failure of either tier (see _redis_failed)
                 self._tier_failed(tier, exc)
             log.info("cache: applied %d invalidations from the channel", len(batch.invalidations))
@@ -437,6 +444,7 @@ class CacheService:
                 self.follow_channel()
             except Exception:  # never let the thread die: the next look may work
                 log.exception("cache: following the invalidation channel failed")
+            self.first_look_done.set()
             if self._follow_stop.wait(self.channel_interval):
                 return
 

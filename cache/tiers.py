@@ -6,6 +6,7 @@ the :class:`~cache.service.CacheService` decides what a failure means.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -19,6 +20,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from cache.diskfiles import BoundedCache, BytesOnlyDisk, make_private_dir
+
+log = logging.getLogger(__name__)
 
 SCAN_COUNT = 1000
 UNLINK_BATCH = 500
@@ -75,8 +78,8 @@ class Tier(Protocol):
         """How far through the invalidation channel this tier is (None: unknown)."""
         ...
 
-    def advance_channel_cursor(self, name: str, to: int) -> None:
-        """Move the cursor ``name`` to ``to``, never backwards."""
+    def advance_channel_cursor(self, name: str, to: int, reset: bool = False) -> None:
+        """Move the cursor ``name`` to ``to``, never backwards unless ``reset``."""
         ...
 
     def close(self) -> None: ...
@@ -288,6 +291,31 @@ class RedisTier:
         self._increment = client.register_script(_INCREMENT)
         self._advance_cursor = client.register_script(_ADVANCE_CURSOR)
 
+    def watch_restarts(self, marker: str, prefix: str, generation: str) -> None:
+        """Clear ``prefix`` on a server that is not the one this namespace last saw.
+
+        A Redis restarted from its last RDB snapshot (its default persistence) is back
+        with the data of that moment: invalidations made after it are undone and what
+        they dropped is readable again, and no client fails over (each just reconnects).
+        So every new connection, before its first command, compares the server's
+        ``run_id`` (new at every start) with the one recorded at ``marker``; on a
+        different one it moves ``generation`` on, deletes every key under ``prefix``
+        through that connection, and only then records the new ``run_id``. Connections
+        racing through this each clear (a cold cache once per restart).
+        """
+        pattern = escape_glob(prefix) + "*"
+
+        def connected(conn: Any) -> None:
+            conn.on_connect()
+            try:
+                _clear_if_restarted(conn, marker, pattern, generation)
+            except redis.RedisError:
+                raise
+            except Exception as exc:  # a reply we did not expect: not this server's word
+                raise redis.ConnectionError(f"cache restart check: {exc!r}") from exc
+
+        self._pool.connection_kwargs["redis_connect_func"] = connected
+
     def _call(self, *args: Any) -> Any:
         """One command on a pooled connection, without redis-py's retry/callback layers
         (the hit path: ~20 µs less per call than ``client.get``)."""
@@ -406,8 +434,11 @@ class RedisTier:
     def channel_cursor(self, name: str) -> int | None:
         return _cursor(self._call("GET", name))
 
-    def advance_channel_cursor(self, name: str, to: int) -> None:
-        self._advance_cursor(keys=[name], args=[to])
+    def advance_channel_cursor(self, name: str, to: int, reset: bool = False) -> None:
+        if reset:
+            self._call("SET", name, b"%d" % to)
+        else:
+            self._advance_cursor(keys=[name], args=[to])
 
     def close(self) -> None:
         self.client.close()
@@ -422,6 +453,45 @@ def _counter(raw: object) -> int | None:
     if not digits.lstrip(b"-").isdigit():
         return None
     return int(digits)
+
+
+_RUN_ID = re.compile(rb"^run_id:([0-9a-f]+)\r?$", re.MULTILINE)
+# Allowed out of memory: a server at maxmemory must still be checked and cleared.
+_RECORD_RUN_ID = """#!lua flags=allow-oom
+redis.call('set', KEYS[1], ARGV[1])
+return 1
+"""
+
+
+def _command(conn: Any, *args: Any) -> Any:
+    conn.send_command(*args)
+    return conn.read_response()
+
+
+def _clear_if_restarted(conn: Any, marker: str, pattern: str, generation: str) -> None:
+    """See :meth:`RedisTier.watch_restarts` (on one new connection, before its use)."""
+    try:
+        info = _command(conn, "INFO", "server")
+    except redis.ResponseError as exc:  # INFO refused (an ACL, a managed service)
+        log.debug("cache: no restart check, INFO refused: %s", exc)
+        return
+    found = _RUN_ID.search(info if isinstance(info, bytes) else str(info).encode())
+    if found is None:
+        raise redis.ConnectionError("cache restart check: no run_id in INFO")
+    run_id = found.group(1)
+    if _command(conn, "GET", marker) == run_id:
+        return
+    _command(conn, "EVAL", _BUMP_GENERATION, 1, generation)  # before deleting: see _load
+    cursor: Any = b"0"
+    deleted = 0
+    while True:
+        cursor, keys = _command(conn, "SCAN", cursor, "MATCH", pattern, "COUNT", SCAN_COUNT)
+        if keys:
+            deleted += int(_command(conn, "UNLINK", *keys))
+        if int(cursor) == 0:
+            break
+    _command(conn, "EVAL", _RECORD_RUN_ID, 1, marker, run_id)
+    log.info("cache: Redis (re)started as %s; cleared %d keys of %s", run_id, deleted, pattern)
 
 
 def _cursor(raw: object) -> int | None:
@@ -580,10 +650,10 @@ class DiskTier:
     def channel_cursor(self, name: str) -> int | None:
         return _cursor(self.cache.get(name, retry=False))
 
-    def advance_channel_cursor(self, name: str, to: int) -> None:
+    def advance_channel_cursor(self, name: str, to: int, reset: bool = False) -> None:
         with self.cache.transact(retry=False):
             current = self.channel_cursor(name)
-            if current is None or to > current:
+            if reset or current is None or to > current:
                 self.cache.set(name, b"%d" % to, retry=False)
 
     def close(self) -> None:

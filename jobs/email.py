@@ -566,17 +566,31 @@ class EmailService:
         their age: a row whose send lease is still held (a run is sending now), and a row
         with a job of its key that could still run (waiting, scheduled, active, retrying,
         paused, or dead and so retryable): deleting it would let that job send a second
-        copy. Rows of completed or revoked jobs, and of jobs already cleaned, go.
+        copy. A job of the key is one enqueued under it, or a duplicate of one (the
+        monitor's duplicate has no idempotency key of its own; its payload names the
+        key). Rows of completed or revoked jobs, and of jobs already cleaned, go.
         """
         age = older_than if older_than is not None else dt.timedelta(days=self.log_retention_days)
         recorder = self.platform.recorder
         could_run = [s.value for s in JobState if s.value not in _FINISHED_FOR_GOOD]
         with recorder.tx() as conn:
             now = recorder.now(conn)
+            duplicated = {
+                args[0]["key"]
+                for (args,) in conn.execute(
+                    select(JOB.c.args).where(
+                        JOB.c.task == TASK,
+                        JOB.c.idempotency_key.is_(None),
+                        JOB.c.state.in_(could_run),
+                    )
+                )
+                if args and isinstance(args[0], dict) and isinstance(args[0].get("key"), str)
+            }
             result = conn.execute(
                 delete(LOG).where(
                     LOG.c.created_at < now - age,
                     or_(LOG.c.lease_until.is_(None), LOG.c.lease_until <= now),
+                    LOG.c.idempotency_key.not_in(duplicated),
                     ~select(JOB.c.id)
                     .where(
                         JOB.c.idempotency_key == literal("email:") + LOG.c.idempotency_key,

@@ -350,6 +350,10 @@ class JobRegistry:
 
     def duplicate(self, job_id: str) -> JobId:
         """Enqueue a new job with the same task, args, blobs and record links."""
+        # Blobs first: they go with the row in one transaction, so a job still there
+        # after them had them all (read after it, a clean in between left the copy
+        # naming attachments it does not carry: dead at every attempt).
+        blobs = self.platform.recorder.blobs_of(job_id)
         job = self.get(job_id).job
         record = RecordLinks(job.client_id, job.patient_id, job.appointment_id, job.invoice_id)
         return self.platform.enqueue(
@@ -358,7 +362,7 @@ class JobRegistry:
             *job.args,
             record=record,
             priority=job.priority,
-            blobs=self.platform.recorder.blobs_of(job_id) or None,
+            blobs=blobs or None,
             **job.kwargs,
         )
 

@@ -3,7 +3,8 @@
 A desk that cannot tell Redis of an invalidation (Redis down, a network fault of its
 own, or no Redis on a clinic server) writes it here too; every desk follows this table
 and applies what is new to the tier it reads. Entries are kept for a day (a desk closed
-longer than that clears its namespace instead: see ``cache.channel.catch_up``).
+longer than that clears its namespace instead: see ``cache.channel.catch_up``); an entry
+is pruned only with every entry before it, whatever the clocks of the desks that wrote them.
 """
 
 from __future__ import annotations
@@ -66,14 +67,18 @@ class DatabaseChannel:
 
     def _prune(self, conn: sa.Connection) -> None:
         """Drop entries older than the retention, never the newest (its id is what a
-        follower compares its cursor with)."""
+        follower compares its cursor with), and only a run of the oldest ids: each desk
+        writes ``created_at`` with its own clock, so ages are not in id order, and a hole
+        in the middle would let a follower whose cursor is before it read on past it
+        (only a cursor before the oldest id kept is known to have missed entries)."""
         self._next_prune = time.monotonic() + self.prune_interval
         newest = sa.select(sa.func.max(_TABLE.c.id)).scalar_subquery()
-        conn.execute(
-            sa.delete(_TABLE).where(
-                _TABLE.c.created_at < utcnow() - self.retention, _TABLE.c.id < newest
-            )
+        first_young = (
+            sa.select(sa.func.min(_TABLE.c.id))
+            .where(_TABLE.c.created_at >= utcnow() - self.retention)
+            .scalar_subquery()
         )
+        conn.execute(sa.delete(_TABLE).where(_TABLE.c.id < sa.func.coalesce(first_young, newest)))
 
     def bounds(self) -> tuple[int, int] | None:
         with self.engine.connect() as conn:

@@ -21,6 +21,8 @@ import platformdirs
 
 APP_NAME = "purplecross"
 ENV_PREFIX = "PURPLECROSS_"
+#: Longest retention a setting may ask for (100 years: "keep it").
+MAX_RETENTION_DAYS = 36500
 
 SmtpTls = Literal["none", "starttls", "ssl"]
 Theme = Literal["system", "light", "dark"]
@@ -188,6 +190,9 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
         retention = {"event_retention_days", "report_retention_days", "email_log_retention_days"}
         if name in retention and value < 1:
             raise SettingsError(name, "must be at least 1 (days)", source)
+        if name in retention and value > MAX_RETENTION_DAYS:
+            # A "keep forever" number overflowed the purges' date arithmetic every hour.
+            raise SettingsError(name, f"must be at most {MAX_RETENTION_DAYS} (days)", source)
         if name == "webhook_endpoint_concurrency" and not 1 <= value <= 16:
             raise SettingsError(name, "must be between 1 and 16", source)
         if name in ("webhook_disable_after_hours", "webhook_rotation_grace_hours") and value < 1:

@@ -21,5 +21,6 @@ class CacheInvalidationRow(Base):
     id: Mapped[int] = mapped_column(ChannelIdType, primary_key=True, autoincrement=True)
     # The invalidation as the replay log stores it: JSON keys, patterns and prefix.
     payload: Mapped[str] = mapped_column(sa.Text)
-    # The writer's clock: only retention reads it, a day is far beyond any clock skew.
+    # The writer's clock: only retention reads it, and prunes only a run of the oldest
+    # ids (a desk's clock may be days off: ages are not in id order).
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

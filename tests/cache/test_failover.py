@@ -203,6 +203,8 @@ def test_password_from_the_keyring_is_used(redis_server: RedisServer, tmp_path: 
 def test_redis_errors_that_are_not_outages_are_misses(redis_url: str, tmp_path: Path) -> None:
     cache: CacheService = make_service(redis_url, tmp_path)
     try:
+        # Connected first: a namespace new to this server is cleared at the first connection.
+        assert cache.get("nothing") is None
         raw = redis.Redis.from_url(redis_url)
         raw.rpush(f"pc:{cache.namespace}:wrongtype", "x")  # GET on a list: WRONGTYPE
         assert cache.get("wrongtype", default="miss") == "miss"
@@ -281,3 +283,35 @@ def test_a_long_outage_is_replayed_in_one_pass_per_namespace(
     finally:
         cache.close()
         other.close()
+
+
+def test_a_redis_restarted_from_an_older_snapshot_serves_nothing_stale(tmp_path: Path) -> None:
+    """Redis's default persistence is RDB snapshots: a crash brings it back with the data
+    of the last snapshot, so an invalidation made after it is undone and the value it
+    dropped is back. No desk fails over (each just reconnects), and a desk started after
+    the restart has nothing to compare with: the restart itself must be noticed."""
+    server = RedisServer(snapshots_only=True)
+    server.start()
+    a = make_service(server.url, tmp_path / "a", namespace="clinic", probe_backoff=NO_PROBE)
+    b = make_service(server.url, tmp_path / "b", namespace="clinic", probe_backoff=NO_PROBE)
+    try:
+        assert a.set("patient:1", "v1")
+        client = redis.Redis.from_url(server.url)
+        client.save()  # the snapshot holds v1
+        client.close()
+        assert b.invalidate("patient", 1) == 1  # after the snapshot: lost in the crash
+        server.kill()
+        server.start()
+        assert a.get("patient:1") is None
+        assert b.get("patient:1") is None
+        fresh = make_service(server.url, tmp_path / "c", namespace="clinic", probe_backoff=NO_PROBE)
+        try:
+            assert fresh.get("patient:1") is None
+            assert fresh.set("patient:1", "v2")  # and then the cache works as before
+            assert a.get("patient:1") == "v2"
+        finally:
+            fresh.close()
+    finally:
+        a.close()
+        b.close()
+        server.cleanup()

@@ -9,6 +9,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from jobs.email_templates import ClinicInfo, EmailTemplateError
 from jobs.platform import JobPlatform, TaskSpec
 from jobs.policy import RetryPolicy
 from jobs.queues import EMAIL
-from jobs.registry import JobRegistry
+from jobs.registry import JobNotFoundError, JobRegistry
 from purplecross_desktop.database.base import utcnow
 from tests.jobs.conftest import Harness, wait_until
 from tests.jobs.smtp_server import SmtpServer, self_signed_context
@@ -587,3 +588,56 @@ def test_old_email_log_rows_go_unless_a_job_of_their_key_could_still_send(
     assert left == {"dead", "waiting", "held", "recent"}
     with pytest.raises(SettingsError, match="email_log_retention_days: must be at least 1"):
         load_settings(env={**env, "PURPLECROSS_EMAIL_LOG_RETENTION_DAYS": "0"})
+
+
+def test_retention_keeps_the_log_row_of_a_duplicate_that_could_still_send(
+    any_db_harness: Harness, server: SmtpServer, tmp_path: Path
+) -> None:
+    """A duplicate (monitor) carries the payload's key but no idempotency key of its own:
+    its job row does not name the key. Retention must still see it as a job of the key,
+    or deleting the log row lets the duplicate send a second copy."""
+    harness = any_db_harness
+    platform = harness.platform()
+    service = _service(platform, _plain(server, tmp_path))
+    registry = JobRegistry(platform)
+    first = service.queue("ada@example.org", "Hi", "appointment_reminder", CONTEXT, (), "yearly")
+    harness.runner(platform)
+    wait_until(lambda: _state(platform, first) == "completed")
+    registry.pause(EMAIL)
+    copy = registry.duplicate(first)  # waits while the queue is paused
+    wait_until(lambda: _state(platform, copy) in {"waiting", "paused"})
+    service.purge_log(older_than=dt.timedelta(0))  # the row is older than the retention
+    registry.resume(EMAIL)
+    wait_until(lambda: _state(platform, copy) == "completed")
+    assert len(server.inbox.messages) == 1
+    assert (registry.get(copy).job.result_summary or "").startswith("already sent")
+
+
+def test_a_duplicate_racing_a_clean_is_refused_not_sent_without_its_attachments(
+    harness: Harness, platform: JobPlatform, server: SmtpServer, tmp_path: Path
+) -> None:
+    """The monitor duplicates a completed email while another admin cleans completed
+    jobs: the clean lands between the duplicate's read of the job and of its blobs. The
+    copy must not be enqueued naming attachments it does not carry (it would fail at
+    every attempt, and the email would never go)."""
+    service = _service(platform, _plain(server, tmp_path))
+    pdf = Attachment("xray.pdf", b"%PDF-1.4 x-ray", "application/pdf")
+    job_id = service.queue("ada@example.org", "X-ray", "invoice", INVOICE, attachments=[pdf])
+    harness.runner(platform)
+    wait_until(lambda: _state(platform, job_id) == "completed")
+    registry = JobRegistry(platform)
+    read_job = registry.get
+
+    def get_then_cleaned(job: str) -> Any:
+        detail = read_job(job)
+        JobRegistry(platform).clean(None, "completed")  # the other admin, just then
+        return detail
+
+    registry.get = get_then_cleaned  # type: ignore[method-assign]
+    try:
+        copy = registry.duplicate(job_id)
+    except JobNotFoundError:
+        return  # refused: the job is gone
+    wait_until(lambda: _state(platform, copy) in {"completed", "dead", "failed_retrying"})
+    assert _state(platform, copy) == "completed"
+    assert len(server.inbox.messages) == 1

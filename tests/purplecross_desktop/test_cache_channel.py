@@ -13,7 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -80,13 +80,17 @@ def desk(
 ) -> CacheService:
     kwargs.setdefault("probe_backoff", NO_PROBE)
     kwargs.setdefault("channel_interval", INTERVAL)
-    return CacheService(
+    cache = CacheService(
         redis_url,
         disk_dir,
         namespace="clinic",
         channel=DatabaseChannel(engine),
         **kwargs,  # type: ignore[arg-type]
     )
+    # The follower's first look (at start) calls Redis: under load it could land in a
+    # test's freeze and fail the desk over, which the tests say it never noticed.
+    assert cache.first_look_done.wait(10)
+    return cache
 
 
 def stale_for(cache: CacheService, key: str, old: object, limit: float = 5.0) -> float:
@@ -170,7 +174,9 @@ def test_a_redis_killed_and_restarted_with_its_data_serves_nothing_stale(
         server.kill()
         other_desk_saves(server.url, tmp_path / "b", database_url)
         server.start()
-        assert a.get("patient:1") == "v1"  # back from the dump, and A fails nothing over
+        # Back from the dump, but the new server is noticed (its run_id) and this
+        # namespace cleared before any read; the channel would drop it too.
+        assert a.get("patient:1") is None
         a.follow_channel()
         assert a.get("patient:1") is None
     finally:
@@ -298,3 +304,117 @@ def test_a_database_that_cannot_be_reached_never_makes_the_cache_raise(
     finally:
         cache.close()
         dead.dispose()
+
+
+def test_a_desk_whose_clock_is_days_behind_never_makes_a_prune_lose_entries(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries are written with each desk's own clock, so ``created_at`` is not in id
+    order. A prune by age alone then deletes a desk-behind entry from the middle of the
+    channel: a tier whose cursor is before it is not "behind the oldest entry", reads on
+    past the hole and never applies that invalidation (nor clears)."""
+    import purplecross_desktop.cache_channel as cache_channel
+
+    publish(engine, "patient:1")  # desk A, clock right
+    _, cursor = DatabaseChannel(engine).bounds() or (0, 0)  # a tier up to date
+    right = cache_channel.utcnow()
+    monkeypatch.setattr(cache_channel, "utcnow", lambda: right - dt.timedelta(days=3))
+    publish(engine, "patient:2")  # desk B, its clock three days behind
+    monkeypatch.setattr(cache_channel, "utcnow", lambda: right)
+    publish(engine, "patient:3")  # desk A again: this publish prunes
+    batch = catch_up(DatabaseChannel(engine), cursor, "pc:clinic:")
+    assert batch is not None
+    applied = {key for op in batch.invalidations for key in (*op.keys, *op.patterns)}
+    assert "pc:clinic:patient:2" in applied or "pc:clinic:*" in applied, batch
+
+
+def test_a_cursor_ahead_of_a_restored_database_clears_and_follows_it_again(
+    tmp_path: Path,
+) -> None:
+    """The clinic database is restored from last night's backup: its channel's ids go
+    back, while a tier's cursor (in Redis, or a workstation's disk) stays where it was.
+    A cursor ahead of the newest entry belongs to another history: the tier clears its
+    namespace and follows the restored channel from its newest entry, instead of
+    skipping every new entry until the ids pass the old cursor."""
+    import shutil
+
+    db = tmp_path / "clinic.db"
+    url = f"sqlite:///{db}"
+    upgrade(url)
+    engine = make_engine(url)
+    publish(engine, "patient:9")
+    engine.dispose()
+    shutil.copy(db, tmp_path / "backup.db")  # last night's backup (the app was closed)
+    engine = make_engine(url)
+    for key in ("patient:7", "patient:8", "patient:6"):
+        publish(engine, key)
+    a = desk(None, tmp_path / "a", engine, shared_database=True, channel_interval=3600.0)
+    a.follow_channel()  # (after the follower's first look) the disk's cursor is at 4
+    a.close()
+    engine.dispose()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    shutil.copy(tmp_path / "backup.db", db)  # the restore
+    engine = make_engine(url)
+    a = desk(None, tmp_path / "a", engine, shared_database=True, channel_interval=3600.0)
+    b = desk(None, tmp_path / "b", engine, shared_database=True, channel_interval=3600.0)
+    try:
+        a.follow_channel()
+        assert a.set("patient:1", "v1")
+        assert a.set("patient:2", "kept")
+        b.invalidate("patient", 1)  # the restored channel's second entry
+        a.follow_channel()
+        assert a.get("patient:1") is None
+        assert a.follow_channel() == 0  # following again, not clearing at every look
+        assert a.get("patient:2") == "kept"
+    finally:
+        a.close()
+        b.close()
+        engine.dispose()
+
+
+def test_a_redis_cursor_ahead_of_the_channel_is_reset(
+    redis_url: str, engine: sa.Engine, tmp_path: Path
+) -> None:
+    """The same on Redis's shared cursor (a database restored, Redis kept)."""
+    publish(engine, "patient:9")
+    _, latest = DatabaseChannel(engine).bounds() or (0, 0)
+    a = desk(redis_url, tmp_path / "a", engine, channel_interval=3600.0)
+    try:
+        a.follow_channel()
+        client = redis.Redis.from_url(redis_url)
+        (cursor,) = list(client.keys("pc-chan:*"))
+        client.set(cursor, latest + 1000)  # followed a longer history
+        assert a.set("patient:1", "v1")
+        assert a.follow_channel() == 1
+        assert a.get("patient:1") is None
+        assert int(client.get(cursor) or 0) == latest
+        client.close()
+    finally:
+        a.close()
+
+
+def test_a_prune_between_reading_the_bounds_and_the_entries_never_loses_entries(
+    engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A desk back after a long weekend follows from an old cursor while another desk's
+    publish prunes: the entries it was about to read go between its two queries. It must
+    clear, not read on from the first entry left."""
+    import purplecross_desktop.cache_channel as cache_channel
+
+    right = cache_channel.utcnow()
+    monkeypatch.setattr(cache_channel, "utcnow", lambda: right - dt.timedelta(days=3))
+    publish(engine, "patient:1")  # Friday
+    _, cursor = DatabaseChannel(engine).bounds() or (0, 0)  # the desk saw it, then went home
+    publish(engine, "patient:2")  # Friday, after it left
+    monkeypatch.setattr(cache_channel, "utcnow", lambda: right)
+
+    class Racing(DatabaseChannel):
+        def entries(self, after: int, upto: int) -> Sequence[bytes]:
+            publish(engine, "patient:3")  # Monday: another desk's publish prunes Friday
+            return super().entries(after, upto)
+
+    batch = catch_up(Racing(engine), cursor, "pc:clinic:")
+    assert batch is not None
+    applied = {key for op in batch.invalidations for key in (*op.keys, *op.patterns)}
+    assert "pc:clinic:patient:2" in applied or "pc:clinic:*" in applied, batch

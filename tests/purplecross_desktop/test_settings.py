@@ -54,6 +54,15 @@ def test_data_dir_moves_every_derived_path(tmp_path: Path) -> None:
         ({"PURPLECROSS_JOB_ALERTS": "loud"}, "job_alerts", "true or false"),
         ({"PURPLECROSS_JOB_ALERT_FAILURES": "-1"}, "job_alert_failures", "0 (no alert) or more"),
         ({"PURPLECROSS_JOB_ALERT_QUIET_MINUTES": "0"}, "job_alert_quiet_minutes", "1 and 1440"),
+        # "Keep forever" as a huge number: the hourly purge's date arithmetic overflowed
+        # (OverflowError logged every hour) instead of the setting being refused.
+        (
+            {"PURPLECROSS_EMAIL_LOG_RETENTION_DAYS": "3000000"},
+            "email_log_retention_days",
+            "at most 36500",
+        ),
+        ({"PURPLECROSS_EVENT_RETENTION_DAYS": "3000000"}, "event_retention_days", "at most"),
+        ({"PURPLECROSS_REPORT_RETENTION_DAYS": "3000000"}, "report_retention_days", "at most"),
     ],
 )
 def test_bad_values_name_the_setting_and_rule(

@@ -30,17 +30,24 @@ class RedisServer:
     ``kill()`` sends SIGKILL (a crash, as a test needs it), ``start()`` brings the
     server back on the same port. Nothing is persisted unless ``persist=True``. With a
     ``password`` the server requires it (``--requirepass``); :attr:`url` still has none.
+    ``snapshots_only``: persisted by RDB snapshots alone (Redis's default configuration),
+    so a crash loses what was written after the last ``SAVE``.
     """
 
     def __init__(
-        self, port: int | None = None, persist: bool = False, password: str | None = None
+        self,
+        port: int | None = None,
+        persist: bool = False,
+        password: str | None = None,
+        snapshots_only: bool = False,
     ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError(INSTALL_HINT)
         self.binary = binary
         self.port = port or free_port()
-        self.persist = persist
+        self.persist = persist or snapshots_only
+        self.snapshots_only = snapshots_only
         self.password = password
         self.dir = Path(tempfile.mkdtemp(prefix="pc-redis-"))
         self.process: subprocess.Popen[bytes] | None = None
@@ -63,7 +70,7 @@ class RedisServer:
             "--save",
             "60 1" if self.persist else "",
             "--appendonly",
-            "yes" if self.persist else "no",
+            "yes" if self.persist and not self.snapshots_only else "no",
             "--daemonize",
             "no",
             "--protected-mode",
