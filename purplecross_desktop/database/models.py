@@ -14,7 +14,8 @@ import purplecross_desktop.domain.patients
 import purplecross_desktop.domain.price_list
 import purplecross_desktop.domain.reminders
 import purplecross_desktop.domain.rooms
-import purplecross_desktop.domain.staff  # noqa: F401
+import purplecross_desktop.domain.staff
+import purplecross_desktop.workflows.models  # noqa: F401
 from purplecross_desktop.database.base import Base
 
 # Each package that owns tables is imported here once it has them:
