@@ -32,6 +32,8 @@ JOB_TABLES = (
     "domain_event",
     "event_delivery",
     "event_handler_state",
+    "workflow",
+    "workflow_run",
 )
 
 
@@ -135,11 +137,24 @@ def _add_notifications(
     )
 
 
+def _add_workflows(
+    handlers: Any, platform: JobPlatform, settings: Settings, services: Services
+) -> None:
+    import zoneinfo
+
+    from jobs import workflows
+
+    workflows.register(
+        platform, services, handlers, zone=zoneinfo.ZoneInfo(settings.clinic_timezone)
+    )
+
+
 #: Functions that register durable event handlers (reminders; webhooks and workflows next):
 #: each gets the handler registry, the platform, the settings and the domain services.
 DURABLE_HANDLERS: list[Callable[[Any, JobPlatform, Settings, Services], None]] = [
     _add_reminders,
     _add_notifications,
+    _add_workflows,
 ]
 
 
@@ -177,6 +192,10 @@ def start_families(
 
     alerts = AlertWatcher(platform, platform.services["notifications"], alert_interval)
     alerts.start()  # dead jobs and unserved queues → admins, every alert_interval
+    from jobs.workflows import TickTrigger
+
+    ticks = TickTrigger(platform.services["workflows"], 60.0)
+    ticks.start()  # schedules, date triggers, due waits and lost steps, every minute
 
     def stop() -> None:
         for unsubscribe in unsubscribers:
@@ -184,6 +203,7 @@ def start_families(
         trigger.stop()
         scans.stop()
         alerts.stop()
+        ticks.stop()
 
     return stop
 

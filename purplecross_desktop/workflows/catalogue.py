@@ -174,7 +174,7 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = {
             {
                 "entity": Input("text", True, ENTITY),
                 "id": Input("integer", True),
-                "field": Input("text", True, ("preferred_contact", "alerts", "city")),
+                "field": Input("text", True, ("preferred_contact", "city", "alerts")),
                 "value": Input("text", True),
             },
             ("entity", "id", "field", "value"),

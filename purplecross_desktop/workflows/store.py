@@ -182,7 +182,7 @@ class WorkflowService(ServiceBase):
 
     def set_enabled(
         self,
-        workflow_id: WorkflowId,
+        workflow_id: WorkflowId | int,
         enabled: bool,
         *,
         running: str = "finish",
@@ -221,7 +221,7 @@ class WorkflowService(ServiceBase):
                     workflow.checked_until = uow.now  # schedules start from now, not the past
             return cancelled
 
-    def archive(self, workflow_id: WorkflowId, *, actor: StaffId | None = None) -> int:
+    def archive(self, workflow_id: WorkflowId | int, *, actor: StaffId | None = None) -> int:
         """Disable, cancel its runs and hide it from the default list; returns runs cancelled."""
         with self._write(actor, permission=Permission.MANAGE_WORKFLOWS) as uow:
             workflow = self._get(uow.session, workflow_id)

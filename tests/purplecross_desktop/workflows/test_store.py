@@ -87,7 +87,7 @@ def test_a_stored_document_broken_behind_the_services_back_is_never_enabled(
     services: Services,
 ) -> None:
     info, _ = services.workflows.save(load(TEMPLATES / "new-client-welcome.yaml"))
-    engine = services.workflows._sessions.kw["bind"]  # type: ignore[attr-defined]
+    engine = services.workflows._sessions.kw["bind"]
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE workflow_version SET document = :d"), {"d": '{"name": "x"}'})
     with pytest.raises(Exception, match="steps: must be a non-empty list"):
