@@ -42,6 +42,7 @@ from sqlalchemy import exc as sa_exc
 
 from jobs.event_dispatch import DurableHandler, EventHandlers
 from jobs.models import JobId
+from jobs.periodic import EverySlot
 from jobs.platform import JobContext, JobPlatform, TaskSpec
 from jobs.policy import SINGLE_ATTEMPT, PermanentError, RetryPolicy
 from jobs.queues import WORKFLOWS
@@ -52,14 +53,14 @@ from purplecross_desktop.domain.billing import Invoice
 from purplecross_desktop.domain.clients import Client
 from purplecross_desktop.domain.errors import DomainError, NotFound, ValidationError
 from purplecross_desktop.domain.event_log import EventLog, StoredEvent
-from purplecross_desktop.domain.events import matches
 from purplecross_desktop.domain.medical import Vaccination
 from purplecross_desktop.domain.patients import Patient
 from purplecross_desktop.domain.provenance import ACTING, Provenance
 from purplecross_desktop.workflows import catalogue
-from purplecross_desktop.workflows.conditions import Predicate, compile_condition, evaluate
+from purplecross_desktop.workflows.conditions import evaluate
 from purplecross_desktop.workflows.cron import Cron
 from purplecross_desktop.workflows.document import Document, Instruction, duration_seconds
+from purplecross_desktop.workflows.matching import Matcher, TriggerIndex
 from purplecross_desktop.workflows.models import ACTIVE, RUN, STEP, VERSION, WORKFLOW
 from purplecross_desktop.workflows.templating import TemplateError, render
 
@@ -74,20 +75,6 @@ HANDLER = "workflows"
 WAITS = ("wait", "wait_for_event")
 #: Errors a retry cannot fix: the run fails at once, naming the step.
 PERMANENT = (DomainError, PermanentError, ValueError, TypeError, KeyError, TemplateError)
-
-
-@dataclass(frozen=True, slots=True)
-class Matcher:
-    """One enabled workflow's trigger, compiled."""
-
-    workflow_id: int
-    version_id: int
-    version: int
-    name: str
-    kind: str
-    pattern: str
-    when: Predicate | None
-    document: Document
 
 
 @dataclass
@@ -153,15 +140,15 @@ class WorkflowEngine:
         self.actions = ActionRunner(platform, services, clock)
         self._sessions = services.clients._sessions
         self._versions: dict[int, tuple[int, int, str, Document]] = {}
-        self._matchers: list[Matcher] = []
+        self._index = TriggerIndex()
         self._revision: Any = None
         self._lock = threading.Lock()
         #: Test hook: called at ``before_action``, ``after_action`` and ``after_save``.
         self.boundary: Callable[[str, int, int], None] | None = None
 
     # Matching -------------------------------------------------------------------------
-    def matchers(self) -> list[Matcher]:
-        """The enabled workflows' compiled triggers (read again when a workflow changed)."""
+    def index(self) -> TriggerIndex:
+        """The enabled workflows' compiled triggers (built again when a workflow changed)."""
         with self.engine.connect() as conn:
             revision = tuple(
                 conn.execute(
@@ -171,9 +158,9 @@ class WorkflowEngine:
                 ).one()
             )
             if revision == self._revision:
-                return self._matchers
+                return self._index
             rows = conn.execute(
-                sa.select(WORKFLOW.c.id, WORKFLOW.c.name, VERSION.c.id, VERSION.c.number)
+                sa.select(WORKFLOW.c.id, VERSION.c.id, VERSION.c.number)
                 .join(
                     VERSION,
                     sa.and_(
@@ -183,26 +170,17 @@ class WorkflowEngine:
                 )
                 .where(WORKFLOW.c.enabled.is_(True), WORKFLOW.c.archived.is_(False))
             ).all()
-        matchers = []
-        for workflow_id, name, version_id, number in rows:
-            document = self.document(version_id)
-            trigger = document.trigger
-            when = compile_condition(trigger["when"]) if "when" in trigger else None
-            matchers.append(
-                Matcher(
-                    workflow_id,
-                    version_id,
-                    number,
-                    name,
-                    str(trigger["type"]),
-                    str(trigger.get("event", "")),
-                    when,
-                    document,
-                )
-            )
+        index = TriggerIndex(
+            Matcher.build(workflow_id, version_id, number, self.document(version_id))
+            for workflow_id, version_id, number in rows
+        )
         with self._lock:
-            self._matchers, self._revision = matchers, revision
-        return matchers
+            self._index, self._revision = index, revision
+        return index
+
+    def matchers(self) -> list[Matcher]:
+        """Every enabled workflow's compiled trigger."""
+        return self.index().matchers
 
     def document(self, version_id: int) -> Document:
         """The document of a stored version (cached: versions never change)."""
@@ -216,15 +194,11 @@ class WorkflowEngine:
     def on_event(self, event: StoredEvent) -> list[str]:
         """The durable handler: wake runs waiting for this event, start matching workflows."""
         jobs = self._wake_waiting(event)
-        candidates = [
-            m for m in self.matchers() if m.kind == "event" and matches(m.pattern, event.name)
-        ]
-        if not candidates:
-            return jobs
+        index = self.index()
+        if not index.candidates(event.name):
+            return jobs  # no workflow listens: no lookups at all
         trigger = self.event_context(event)
-        for matcher in candidates:
-            if matcher.when is not None and not matcher.when({"trigger": trigger}):
-                continue
+        for matcher in index.match(event.name, trigger):
             job = self.start(
                 matcher,
                 trigger,
@@ -434,6 +408,11 @@ class WorkflowEngine:
             return self._finish(run, "failed", _runtime_error(document), job_id)
         program = document.program
         context = copy.deepcopy(run["context"])
+        context["run"] = {
+            "id": run_id,
+            "depth": run["depth"],
+            "started_at": run["started_at"].isoformat(),
+        }
         pc = _follow_jumps(program, run["pc"])
         if pc >= len(program):
             return self._finish(run, "succeeded", None, job_id, pc=pc)
@@ -1242,32 +1221,9 @@ def _safe_render(value: Any, context: Mapping[str, Any]) -> Any:
         return value
 
 
-class TickTrigger:
-    """Enqueues the workflow tick now and every ``interval`` seconds (a thread per process)."""
-
-    def __init__(self, engine: WorkflowEngine, interval: float = 60.0) -> None:
-        self.engine = engine
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="workflows-tick", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                self.engine.enqueue_tick(self.interval)
-            except Exception:
-                log.exception("could not enqueue the workflow tick; trying again next slot")
-            wait = self.interval - (time.time() % self.interval) + 0.01
-            if self._stop.wait(wait):
-                return
+def tick_trigger(engine: WorkflowEngine, interval: float = 60.0) -> EverySlot:
+    """The thread that enqueues the workflow tick now and every ``interval`` seconds."""
+    return EverySlot("workflows-tick", engine.enqueue_tick, interval)
 
 
 def register(

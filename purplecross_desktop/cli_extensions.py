@@ -19,6 +19,7 @@ EXTENSIONS: tuple[tuple[str, str], ...] = (
     ("purplecross_desktop.cache_command", "cache_group"),
     ("purplecross_desktop.events_command", "events_command"),
     ("purplecross_desktop.health_command", "health_command"),
+    ("purplecross_desktop.workflows_command", "workflows_group"),
 )
 
 

@@ -192,9 +192,9 @@ def start_families(
 
     alerts = AlertWatcher(platform, platform.services["notifications"], alert_interval)
     alerts.start()  # dead jobs and unserved queues → admins, every alert_interval
-    from jobs.workflows import TickTrigger
+    from jobs.workflows import tick_trigger
 
-    ticks = TickTrigger(platform.services["workflows"], 60.0)
+    ticks = tick_trigger(platform.services["workflows"])
     ticks.start()  # schedules, date triggers, due waits and lost steps, every minute
 
     def stop() -> None:

@@ -95,26 +95,95 @@ def check_condition(cond: Any, where: str = "condition") -> list[tuple[str, str]
 
 
 def compile_condition(cond: Mapping[str, Any]) -> Predicate:
-    """A predicate over a run context; ``cond`` must pass :func:`check_condition`."""
-    if "all" in cond:
-        parts = [compile_condition(c) for c in cond["all"]]
-        return lambda ctx: all(p(ctx) for p in parts)
-    if "any" in cond:
-        parts = [compile_condition(c) for c in cond["any"]]
-        return lambda ctx: any(p(ctx) for p in parts)
+    """A predicate over a run context; ``cond`` must pass :func:`check_condition`.
+
+    Compiled for the dispatcher's hot path: paths are split once, literal values are
+    prepared once (case-folded text, numbers), and the common cases (text equality, a
+    number against a number) skip the general conversions.
+    """
+    if "all" in cond or "any" in cond:
+        is_all = "all" in cond
+        parts = tuple(compile_condition(c) for c in cond["all" if is_all else "any"])
+        if len(parts) == 1:
+            return parts[0]
+        if len(parts) == 2:
+            first, second = parts
+            if is_all:
+                return lambda ctx: first(ctx) and second(ctx)
+            return lambda ctx: first(ctx) or second(ctx)
+
+        def group(ctx: Context) -> bool:
+            for part in parts:
+                if bool(part(ctx)) is not is_all:
+                    return not is_all
+            return is_all
+
+        return group
     if "not" in cond:
         inner = compile_condition(cond["not"])
         return lambda ctx: not inner(ctx)
     path = str(cond["field"]).removeprefix("{{").removesuffix("}}").strip()
-    test = _TESTS[cond["op"]]
+    read = _reader(path)
+    op = cond["op"]
+    test = _TESTS[op]
     raw = cond.get("value")
     if _has_placeholder(raw):
 
         def dynamic(ctx: Context) -> bool:
-            return test(lookup(ctx, path), render(raw, ctx))
+            return test(read(ctx), render(raw, ctx))
 
         return dynamic
-    return lambda ctx: test(lookup(ctx, path), raw)
+    fast = _fast_test(op, raw)
+    if fast is not None:
+        return lambda ctx: fast(read(ctx))
+    return lambda ctx: test(read(ctx), raw)
+
+
+def _reader(path: str) -> Callable[[Context], Any]:
+    """A function reading ``path`` from a context (see :func:`templating.lookup`)."""
+    parts = tuple(path.split("."))
+    if len(parts) == 2 and not any(p.isdigit() for p in parts):
+        outer, key = parts
+
+        def read_two(ctx: Context) -> Any:
+            inner = ctx.get(outer)
+            return inner.get(key) if isinstance(inner, Mapping) else None
+
+        return read_two
+    return lambda ctx: lookup(ctx, path)
+
+
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
+    "gt": lambda x, y: x > y,
+    "gte": lambda x, y: x >= y,
+    "lt": lambda x, y: x < y,
+    "lte": lambda x, y: x <= y,
+}
+
+
+def _fast_test(op: str, expected: Any) -> Callable[[Any], bool] | None:
+    """A one-argument test with the literal ``expected`` prepared, for the common ops."""
+    if op == "eq" and isinstance(expected, str):
+        folded = expected.casefold()
+        general = _TESTS["eq"]
+
+        def eq_text(actual: Any) -> bool:
+            if isinstance(actual, str):
+                return actual == expected or actual.casefold() == folded
+            return bool(general(actual, expected))
+
+        return eq_text
+    if op in _ORDER and type(expected) in (int, float):
+        compare = _ORDER[op]
+        general = _TESTS[op]
+
+        def order(actual: Any) -> bool:
+            if type(actual) in (int, float):
+                return bool(compare(actual, expected))
+            return bool(general(actual, expected))
+
+        return order
+    return None
 
 
 def evaluate(cond: Mapping[str, Any] | None, context: Context) -> bool:
