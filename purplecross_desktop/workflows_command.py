@@ -10,28 +10,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from purplecross_desktop.settings import SettingsError, load_settings
+from purplecross_desktop.workflows.document import template_paths
 
 if TYPE_CHECKING:
     from purplecross_desktop.services import Services
-
-TEMPLATE_PACKAGE = "purplecross_desktop.workflows"
-
-
-def template_paths() -> dict[str, Path]:
-    """The shipped templates by name (file stem)."""
-    folder = resources.files(TEMPLATE_PACKAGE).joinpath("templates")
-    return {
-        Path(str(entry)).stem: Path(str(entry))
-        for entry in folder.iterdir()
-        if str(entry).endswith(".yaml")
-    }
 
 
 @contextmanager

@@ -82,6 +82,16 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
+def template_paths() -> dict[str, Path]:
+    """The shipped templates (``templates/*.yaml`` beside this module) by name."""
+    folder = resources.files(__package__).joinpath("templates")
+    return {
+        Path(str(entry)).stem: Path(str(entry))
+        for entry in folder.iterdir()
+        if str(entry).endswith(".yaml")
+    }
+
+
 def parse_text(text: str, source: str = "document") -> Any:
     """YAML or JSON text → data (JSON is YAML, but JSON is tried first for its messages).
 
