@@ -15,6 +15,24 @@ import sqlalchemy as sa
 
 from purplecross_desktop.database.base import utcnow
 from purplecross_desktop.workflows.models import RUN, STEP, VERSION, WORKFLOW
+from purplecross_desktop.workflows.templating import render
+
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "trigger": {
+        "id": 12,
+        "client_id": 12,
+        "patient_id": 31,
+        "client_name": "Ann Owner",
+        "patient_name": "Rex",
+        "client_email": "ann@example.org",
+        "vaccine": "Rabies",
+        "date": "2026-12-16",
+        "number": "INV-0042",
+        "balance": "84.00",
+        "starts_at": "2026-11-30T10:30:00+00:00",
+    },
+    "steps": {"welcome": {"to": "ann@example.org"}},
+}
 
 
 def add_sample_runs(engine: sa.Engine, per_workflow: int = 12, seed: int = 14) -> int:
@@ -49,7 +67,7 @@ def add_sample_runs(engine: sa.Engine, per_workflow: int = 12, seed: int = 14) -
                         pc=len(steps),
                         seq=len(steps),
                         attempt=1,
-                        context={"trigger": {"client_id": 1}, "steps": {}},
+                        context=SAMPLE_CONTEXT,
                         depth=0,
                         dedupe_key=f"sample:{workflow_id}:{n}",
                         started_at=started,
@@ -78,7 +96,7 @@ def add_sample_runs(engine: sa.Engine, per_workflow: int = 12, seed: int = 14) -
                             step_id=step["id"],
                             action=step["action"],
                             status="failed" if failed else "done",
-                            input=step.get("with") or {},
+                            input=render(step.get("with") or {}, SAMPLE_CONTEXT),
                             output=output,
                             started_at=at,
                             finished_at=at + took / max(1, len(steps)),

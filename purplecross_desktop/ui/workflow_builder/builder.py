@@ -33,6 +33,7 @@ from purplecross_desktop.ui.workflow_builder.outline_model import STEP_ID_ROLE, 
 from purplecross_desktop.ui.workflow_builder.properties import PropertiesPanel
 from purplecross_desktop.workflows import catalogue
 from purplecross_desktop.workflows.document import dump, parse_text
+from widgets.theme import current_colors
 
 
 class WorkflowBuilder(QWidget):
@@ -78,7 +79,7 @@ class WorkflowBuilder(QWidget):
         self.test_output.setPlaceholderText(
             "Test run: pick a past event and press Test run (Ctrl+T)"
         )
-        self.test_output.setMaximumHeight(150)
+        self.test_output.setMaximumHeight(110)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.outline)
         splitter.addWidget(self.canvas)
@@ -112,10 +113,21 @@ class WorkflowBuilder(QWidget):
         self.import_action = bar.addAction("Import…", self.import_file)
         self.export_action = bar.addAction("Export…", self.export_file)
         bar.addSeparator()
-        self.undo_action = self.document.undo_stack.createUndoAction(self, "Undo")
+        stack = self.document.undo_stack
+        # Fixed labels (the stack's own actions grow with each command's text); the
+        # tooltip says what would be undone.
+        self.undo_action = QAction("Undo", self)
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = self.document.undo_stack.createRedoAction(self, "Redo")
+        self.undo_action.triggered.connect(stack.undo)
+        self.undo_action.setEnabled(False)
+        stack.canUndoChanged.connect(self.undo_action.setEnabled)
+        stack.undoTextChanged.connect(lambda text: self.undo_action.setToolTip(f"Undo {text}"))
+        self.redo_action = QAction("Redo", self)
         self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        self.redo_action.triggered.connect(stack.redo)
+        self.redo_action.setEnabled(False)
+        stack.canRedoChanged.connect(self.redo_action.setEnabled)
+        stack.redoTextChanged.connect(lambda text: self.redo_action.setToolTip(f"Redo {text}"))
         bar.addAction(self.undo_action)
         bar.addAction(self.redo_action)
         bar.addSeparator()
@@ -242,12 +254,13 @@ class WorkflowBuilder(QWidget):
     def _check(self) -> None:
         problems = self.document.problems()
         name = str(self.document.data.get("name") or "(unnamed)")
+        colors = current_colors()
         if not problems:
             self.status.setText(f"{name}: no problems")
-            self.status.setProperty("tone", "success")
+            self.status.setStyleSheet(f"color: {colors.success_text};")
         else:
             shown = [p.message(name) for p in problems[:6]]
             more = f"\n… and {len(problems) - 6} more" if len(problems) > 6 else ""
             self.status.setText("\n".join(shown) + more)
-            self.status.setProperty("tone", "error")
+            self.status.setStyleSheet(f"color: {colors.error_text};")
         self.save_action.setEnabled(not problems)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from purplecross_desktop.ui.workflow_builder.document_model import BuilderDocument
 from purplecross_desktop.workflows import catalogue
+from widgets.theme import current_colors
 
 TRIGGER_FIELDS = {
     "event": ("event", "when"),
@@ -270,7 +271,13 @@ class PropertiesPanel(QWidget):
                 self.description.setText(f"{text}\n{problem.field}: {problem.rule}".strip())
                 continue
             label.setText("; ".join(filter(None, [label.text(), problem.rule])))
+            label.setStyleSheet(f"color: {current_colors().error_text};")
             label.show()
+            editor = self.editors.get(key or "")
+            if editor is not None:
+                editor.setProperty("invalid", "true")
+                editor.style().unpolish(editor)
+                editor.style().polish(editor)
 
     def error_text(self, key: str) -> str:
         """The rule(s) shown under field ``key`` ("" when none)."""
