@@ -396,29 +396,43 @@ class WorkflowEngine:
         )
 
     def step(self, run_id: int, seq: int, job: JobContext | None = None) -> str:
-        """The task: do the run's instruction ``seq`` once, save, and enqueue the next."""
+        """The task: do the run's instruction ``seq`` once, save, and enqueue the next.
+
+        A step without side effects (a branch, a loop, a wait, a stop) is claimed, done
+        and saved in one transaction; an action is claimed first (committed, so that no
+        other job can take the run while it acts) and saved after it.
+        """
         job_id = str(job.job_id) if job is not None else f"inline:{uuid.uuid4().hex}"
         now = self.clock()
-        claimed = self._claim(run_id, seq, job_id, now)
-        if claimed is None:
-            return f"skipped: run {run_id} is not due at step {seq} (done, held or finished)"
-        run, resumed = claimed
-        document = self.document(run["version_id"])
+        with self.engine.begin() as conn:
+            claimed = self._claim(conn, run_id, seq, job_id, now)
+            if claimed is None:
+                return f"skipped: run {run_id} is not due at step {seq} (done, held or finished)"
+            run, resumed = claimed
+            document = self.document(run["version_id"])
+            program = document.program
+            context = self._context(run)
+            pc = _follow_jumps(program, run["pc"])
+            fused: tuple[Outcome, str] | None = None
+            if now <= run["deadline"] and pc < len(program) and _pure(program[pc]):
+                key = f"workflow-run:{run_id}:step:{seq}"
+                try:
+                    outcome = self._execute(
+                        run, document, program[pc], pc, context, key, resumed, now
+                    )
+                except StepFailedError:
+                    pass  # the slower path below records the failure
+                else:
+                    status = self._save_rows(conn, run, program[pc], outcome, context, now, job_id)
+                    if status is not None:
+                        fused = outcome, status
+        if fused is not None:
+            return self._after_save(run, program[pc], fused[0], fused[1])
         if now > run["deadline"]:
             return self._finish(run, "failed", _runtime_error(document), job_id)
-        program = document.program
-        context = copy.deepcopy(run["context"])
-        context["run"] = {
-            "id": run_id,
-            "depth": run["depth"],
-            "started_at": run["started_at"].isoformat(),
-        }
-        pc = _follow_jumps(program, run["pc"])
         if pc >= len(program):
             return self._finish(run, "succeeded", None, job_id, pc=pc)
         instruction = program[pc]
-        step = instruction.step
-        assert step is not None
         key = f"workflow-run:{run_id}:step:{seq}"
         self._boundary("before_action", run_id, seq)
         try:
@@ -426,16 +440,30 @@ class WorkflowEngine:
         except StepFailedError as exc:
             return self._failed_attempt(run, document, instruction, context, now, job_id, exc)
         self._boundary("after_action", run_id, seq)
-        result = self._save(run, instruction, outcome, context, now, job_id)
+        with self.engine.begin() as conn:
+            status = self._save_rows(conn, run, instruction, outcome, context, now, job_id)
+        if status is None:
+            return f"skipped: run {run_id} was changed meanwhile (cancelled or taken over)"
+        result = self._after_save(run, instruction, outcome, status)
         self._boundary("after_save", run_id, seq)
         return result
+
+    @staticmethod
+    def _context(run: Mapping[str, Any]) -> dict[str, Any]:
+        context: dict[str, Any] = copy.deepcopy(run["context"])
+        context["run"] = {
+            "id": run["id"],
+            "depth": run["depth"],
+            "started_at": run["started_at"].isoformat(),
+        }
+        return context
 
     def _boundary(self, point: str, run_id: int, seq: int) -> None:
         if self.boundary is not None:
             self.boundary(point, run_id, seq)
 
     def _claim(
-        self, run_id: int, seq: int, job_id: str, now: dt.datetime
+        self, conn: sa.Connection, run_id: int, seq: int, job_id: str, now: dt.datetime
     ) -> tuple[dict[str, Any], bool] | None:
         """Take the run for this job; returns (run, whether it was waiting) or None."""
         slack = now + dt.timedelta(seconds=2)  # the scheduler may wake a job a little early
@@ -447,35 +475,24 @@ class WorkflowEngine:
                 sa.or_(RUN.c.claimed_by == job_id, RUN.c.lease_until < now),
             ),
         )
-        with self.engine.begin() as conn:
-            row = conn.execute(
-                sa.select(RUN).where(RUN.c.id == run_id, RUN.c.seq == seq, due)
-            ).first()
-            if row is None:
-                return None
-            run = dict(row._mapping)
-            claimed = conn.execute(
-                sa.update(RUN)
-                .where(
-                    RUN.c.id == run_id,
-                    RUN.c.seq == seq,
-                    RUN.c.status == run["status"],
-                    RUN.c.updated_at == run["updated_at"],
-                )
-                .values(
-                    status="running",
-                    claimed_by=job_id,
-                    lease_until=now + dt.timedelta(seconds=self.lease),
-                    updated_at=now,
-                )
-            ).rowcount
-        if claimed != 1:
+        # One statement: the database decides between racing jobs (a row lock on
+        # PostgreSQL re-checks the condition; SQLite has one writer at a time).
+        row = conn.execute(
+            sa.update(RUN)
+            .where(RUN.c.id == run_id, RUN.c.seq == seq, due)
+            .values(
+                status="running",
+                claimed_by=job_id,
+                lease_until=now + dt.timedelta(seconds=self.lease),
+                updated_at=now,
+            )
+            .returning(*RUN.c)
+        ).first()
+        if row is None:
             return None
-        resumed = run["status"] == "waiting" or (
-            run["status"] == "running" and run["wake_at"] is not None
-        )
-        run["updated_at"] = now
-        return run, resumed
+        run = dict(row._mapping)
+        # A run that waited (a wait, a retry's delay) keeps its wake time until saved.
+        return run, run["wake_at"] is not None
 
     def _execute(
         self,
@@ -579,21 +596,25 @@ class WorkflowEngine:
             moment = candidate.astimezone(dt.UTC)
         return moment
 
-    def _save(
+    def _save_rows(
         self,
+        conn: sa.Connection,
         run: Mapping[str, Any],
         instruction: Instruction,
         outcome: Outcome,
         context: dict[str, Any],
         now: dt.datetime,
         job_id: str,
-    ) -> str:
+    ) -> str | None:
+        """Record the step and move the run on, in ``conn``'s transaction; returns the run's
+        new status, or None when the run was changed meanwhile (cancelled, taken over)."""
         step = instruction.step
         assert step is not None
         run_id, seq = int(run["id"]), int(run["seq"])
         waiting = outcome.wake_at is not None
         if not waiting:
             context.setdefault("steps", {})[step["id"]] = outcome.output
+        context.pop("run", None)
         values: dict[str, Any] = {
             "context": context,
             "claimed_by": None,
@@ -601,68 +622,67 @@ class WorkflowEngine:
             "updated_at": now,
             "attempt": 1,
         }
+        program = self.document(run["version_id"]).program
         if waiting:
             values |= {
                 "status": "waiting",
                 "wake_at": outcome.wake_at,
                 "wait_event": outcome.wait_event,
             }
-            next_seq = seq
-        elif outcome.next_pc is None or _follow_jumps(
-            self.document(run["version_id"]).program, outcome.next_pc
-        ) >= len(self.document(run["version_id"]).program):
-            values |= {
-                "status": "succeeded",
-                "finished_at": now,
-                "pc": outcome.next_pc if outcome.next_pc is not None else run["pc"],
-                "seq": seq + 1,
-                "wake_at": None,
-                "wait_event": None,
-            }
-            next_seq = seq + 1
         else:
+            done = outcome.next_pc is None or _follow_jumps(program, outcome.next_pc) >= len(
+                program
+            )
             values |= {
-                "status": "ready",
-                "pc": outcome.next_pc,
+                "status": "succeeded" if done else "ready",
+                "pc": run["pc"] if outcome.next_pc is None else outcome.next_pc,
                 "seq": seq + 1,
                 "wake_at": None,
                 "wait_event": None,
+                "finished_at": now if done else None,
             }
-            next_seq = seq + 1
-        with self.engine.begin() as conn:
-            moved = conn.execute(
-                sa.update(RUN)
-                .where(
-                    RUN.c.id == run_id,
-                    RUN.c.seq == seq,
-                    RUN.c.status == "running",
-                    RUN.c.claimed_by == job_id,
-                )
-                .values(**values)
-            ).rowcount
-            if moved != 1:
-                conn.rollback()
-                return f"skipped: run {run_id} was changed meanwhile (cancelled or taken over)"
-            self._record_step(
-                conn,
-                run_id,
-                seq,
-                int(run["attempt"]),
-                step,
-                "waiting" if waiting else "done",
-                outcome.input,
-                outcome.output,
-                now,
-                None,
+        moved = conn.execute(
+            sa.update(RUN)
+            .where(
+                RUN.c.id == run_id,
+                RUN.c.seq == seq,
+                RUN.c.status == "running",
+                RUN.c.claimed_by == job_id,
             )
-        status = values["status"]
+            .values(**values)
+        ).rowcount
+        if moved != 1:
+            return None
+        self._record_step(
+            conn,
+            run_id,
+            seq,
+            int(run["attempt"]),
+            step,
+            "waiting" if waiting else "done",
+            outcome.input,
+            outcome.output,
+            now,
+            None,
+            look_first=run["wake_at"] is not None,
+        )
+        return str(values["status"])
+
+    def _after_save(
+        self, run: Mapping[str, Any], instruction: Instruction, outcome: Outcome, status: str
+    ) -> str:
+        """After the commit: enqueue what comes next (the wake, the next step, a queued run)."""
+        step = instruction.step
+        assert step is not None
+        run_id, seq = int(run["id"]), int(run["seq"])
         if status == "waiting":
+            assert outcome.wake_at is not None
             job = self._enqueue(run_id, seq, f"wf:{run_id}:{seq}:wake", outcome.wake_at)
             return f"step {step['id']}: waiting until {outcome.wake_at:%Y-%m-%d %H:%M} (job {job})"
         if status == "succeeded":
             self._promote_queued(int(run["workflow_id"]))
             return f"step {step['id']}: done; run {run_id} succeeded"
-        self._enqueue(run_id, next_seq, f"wf:{run_id}:{next_seq}")
+        self._enqueue(run_id, seq + 1, f"wf:{run_id}:{seq + 1}")
         return f"step {step['id']}: done"
 
     @staticmethod
@@ -677,12 +697,21 @@ class WorkflowEngine:
         output: Mapping[str, Any],
         now: dt.datetime,
         error: str | None,
+        look_first: bool = True,
     ) -> None:
-        existing = conn.execute(
-            sa.select(STEP.c.id, STEP.c.started_at).where(
-                STEP.c.run_id == run_id, STEP.c.seq == seq, STEP.c.attempt == attempt
-            )
-        ).first()
+        """Insert (or, for a wait being resumed, update) one step attempt's row.
+
+        ``look_first`` False skips the lookup when the caller knows there is no row yet.
+        """
+        existing = (
+            conn.execute(
+                sa.select(STEP.c.id).where(
+                    STEP.c.run_id == run_id, STEP.c.seq == seq, STEP.c.attempt == attempt
+                )
+            ).first()
+            if look_first
+            else None
+        )
         finished = None if status == "waiting" else now
         if existing is not None:
             conn.execute(
@@ -1195,6 +1224,14 @@ class WorkflowEngine:
             out.append(Preview(step["id"], action, inputs, output, text))
             pc += 1
         return out
+
+
+def _pure(instruction: Instruction) -> bool:
+    """Whether an instruction touches nothing but the run (no action with a side effect)."""
+    if instruction.kind in ("branch", "loop"):
+        return True
+    step = instruction.step
+    return step is not None and str(step["action"]) in ("stop", *WAITS)
 
 
 def _follow_jumps(program: Sequence[Instruction], pc: int) -> int:
