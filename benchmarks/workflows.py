@@ -234,7 +234,83 @@ def _step_overhead() -> float:
     return ratio
 
 
+def _idle_tick() -> None:
+    """The worker's idle load: one tick (every minute) with 10k runs waiting vs none."""
+    import datetime as dt
+    import tempfile
+    from pathlib import Path
+
+    import purplecross_desktop.database.models  # noqa: F401
+    from jobs.event_dispatch import EventHandlers
+    from jobs.platform import JobPlatform, JobsConfig
+    from jobs.queues import BrokerConfig
+    from jobs.workflows import register
+    from purplecross_desktop.database import Base, make_engine, make_session_factory
+    from purplecross_desktop.database.base import utcnow
+    from purplecross_desktop.domain.events import EventBus
+    from purplecross_desktop.services import build_services
+    from purplecross_desktop.workflows.models import RUN
+
+    figures = {}
+    for waiting in (0, 10_000):
+        folder = Path(tempfile.mkdtemp(prefix="bench-idle-"))
+        engine = make_engine(f"sqlite:///{folder / 'clinic.db'}")
+        Base.metadata.create_all(engine)
+        config = JobsConfig(broker=BrokerConfig(queue_file=folder / "q.db"), signing_key=b"b")
+        platform = JobPlatform(config, engine)
+        services = build_services(make_session_factory(engine), EventBus("bench"))
+        workflows = register(platform, services, EventHandlers())
+        info, _ = services.workflows.save(
+            Document.from_data(
+                {
+                    "name": "Waits",
+                    "trigger": {"type": "event", "event": "client.created"},
+                    "steps": [{"id": "w", "action": "wait", "with": {"duration": {"days": 14}}}],
+                    "settings": {"enabled": True},
+                }
+            )
+        )
+        now = utcnow()
+        version = workflows.matchers()[0].version_id
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(RUN),
+                [
+                    {
+                        "workflow_id": info.id,
+                        "version_id": version,
+                        "version": 1,
+                        "status": "waiting",
+                        "pc": 0,
+                        "seq": 0,
+                        "attempt": 1,
+                        "context": {"trigger": {"id": n}, "steps": {}},
+                        "depth": 0,
+                        "dedupe_key": f"event:{n}",
+                        "started_at": now,
+                        "updated_at": now,
+                        "deadline": now + dt.timedelta(days=90),
+                        "wake_at": now + dt.timedelta(days=14, minutes=n % 1000),
+                    }
+                    for n in range(waiting)
+                ],
+            ) if waiting else None
+        times = []
+        for _ in range(9):
+            begin = time.perf_counter()
+            workflows.tick("bench")
+            times.append((time.perf_counter() - begin) * 1000)
+        figures[waiting] = statistics.median(times)
+        platform.close()
+        engine.dispose()
+    print(
+        f"idle tick (once a minute): {figures[10_000]:6.2f} ms with 10k runs waiting vs "
+        f"{figures[0]:6.2f} ms with none"
+    )
+
+
 def main() -> int:
+    _idle_tick()
     matching_ok = _matching()
     booking_ok = _booking() <= BOOKING_BUDGET
     steps_ok = _step_overhead() <= STEP_BUDGET

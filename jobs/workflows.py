@@ -345,6 +345,15 @@ class WorkflowEngine:
                 ).scalar_one()
             )
 
+    def retry(self, run_id: int) -> str:
+        """Run a failed run again from the step that failed; returns the step's job id.
+
+        Raises:
+            NotFound, ValidationError: see :meth:`WorkflowService.retry_run`.
+        """
+        seq = self.store.retry_run(run_id)
+        return self._enqueue(run_id, seq, f"wf:{run_id}:{seq}:retry:{uuid.uuid4().hex[:8]}")
+
     def trigger_for(
         self, document: Document, inputs: Mapping[str, Any], event_id: int | None
     ) -> dict[str, Any]:

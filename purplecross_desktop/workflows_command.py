@@ -236,6 +236,26 @@ def run_command(workflow: str, inputs: str, event_id: int | None, dry_run: bool)
         engine.dispose()
 
 
+@workflows_group.command("retry")
+@click.argument("run_id", type=int)
+def retry_command(run_id: int) -> None:
+    """Run a failed run again from the step that failed (earlier steps are not repeated)."""
+    from purplecross_desktop.database import make_engine
+    from purplecross_desktop.jobs_wiring import build_job_platform
+
+    settings = load_settings()
+    engine = make_engine(settings.effective_database_url)
+    platform = build_job_platform(settings, engine)
+    try:
+        with _errors():
+            platform.services["workflows"].retry(run_id)
+        platform.completions.flush()
+        click.echo(f"run {run_id}: retrying from the step that failed")
+    finally:
+        platform.close()
+        engine.dispose()
+
+
 @workflows_group.command("runs")
 @click.argument("workflow", required=False)
 @click.option("--failed", is_flag=True, help="Only failed runs.")

@@ -91,6 +91,8 @@ class WorkflowRun(Base):
     __table_args__ = (
         sa.Index("ix_workflow_run_dedupe", "workflow_id", "dedupe_key", unique=True),
         sa.Index("ix_workflow_run_status_wake", "status", "wake_at"),
+        # The tick's max-runtime check reads only the active runs past their deadline.
+        sa.Index("ix_workflow_run_status_deadline", "status", "deadline"),
     )
 
 

@@ -246,6 +246,39 @@ class WorkflowService(ServiceBase):
             uow.audit("cancelled", "workflow_run", run.id, {"status": ["active", "cancelled"]})
             return True
 
+    def retry_run(self, run_id: int, *, actor: StaffId | None = None) -> int:
+        """Make a failed run ready again at the step that failed; returns that step's number.
+
+        Steps before it are not repeated; its max runtime starts again from now.
+
+        Raises:
+            NotFound: no such run.
+            ValidationError: the run has not failed.
+        """
+        with self._write(actor, permission=Permission.MANAGE_WORKFLOWS) as uow:
+            run = uow.session.get(WorkflowRun, run_id)
+            if run is None:
+                raise NotFound("workflow run", run_id)
+            if run.status != "failed":
+                raise ValidationError.single(
+                    "run", f"only a failed run can be retried; run {run_id} is {run.status}"
+                )
+            version = uow.session.get(WorkflowVersion, run.version_id)
+            assert version is not None
+            runtime = Document.from_data(version.document).max_runtime
+            tried = uow.session.scalar(
+                sa.select(sa.func.max(WorkflowStep.attempt)).where(
+                    WorkflowStep.run_id == run_id, WorkflowStep.seq == run.seq
+                )
+            )
+            run.status, run.attempt = "ready", int(tried or 0) + 1
+            run.error, run.finished_at = None, None
+            run.claimed_by, run.lease_until, run.wake_at = None, None, None
+            run.deadline = max(run.deadline, uow.now + dt.timedelta(seconds=runtime))
+            run.updated_at = uow.now
+            uow.audit("retried", "workflow_run", run.id, {"status": ["failed", "ready"]})
+            return run.seq
+
     @staticmethod
     def _cancel_active(session: Any, workflow_id: int, now: dt.datetime) -> int:
         result = session.execute(

@@ -116,23 +116,18 @@ def test_killing_a_worker_at_every_step_boundary_loses_and_repeats_nothing(
         "PURPLECROSS_SMTP_TLS": "none",
     }
 
-    def worker(crash_at: str | None, n: int) -> subprocess.Popen[bytes]:
+    def worker(crash_at: str | None, n: int, queues: tuple[str, ...]) -> subprocess.Popen[bytes]:
         with (tmp_path / f"worker-{n}.log").open("wb") as log:
-            return _spawn(crash_at, log)
+            return _spawn(crash_at, log, queues)
 
-    def _spawn(crash_at: str | None, log: Any) -> subprocess.Popen[bytes]:
+    def _spawn(crash_at: str | None, log: Any, queues: tuple[str, ...]) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "purplecross_desktop",
                 "worker",
-                "--queue",
-                "workflows",
-                "--queue",
-                "email",
-                "--queue",
-                "events",
+                *(arg for queue in queues for arg in ("--queue", queue)),
                 "--workers",
                 "1",
                 "--heartbeat",
@@ -152,16 +147,19 @@ def test_killing_a_worker_at_every_step_boundary_loses_and_repeats_nothing(
             stderr=subprocess.STDOUT,
         )
 
+    # The emails go through a worker that is never killed: an email job killed mid-send is
+    # the email family's business (it is buried, not risked twice), not the engine's.
+    mailer = worker(None, 100, ("email", "events"))
     # Worker k resumes what worker k-1 left mid-step and is itself killed at boundary k.
     runs: list[int] = []
     for n, (seq, point) in enumerate((s, p) for s in range(5) for p in POINTS):
         run_id = engine.start_manual(info.id, {"client_id": client})
         runs.append(run_id)
-        process = worker(f"{run_id}:{point}:{seq}", n)
+        process = worker(f"{run_id}:{point}:{seq}", n, ("workflows",))
         assert process.wait(timeout=120) == -signal.SIGKILL, (
             tmp_path / f"worker-{n}.log"
         ).read_text()
-    final = worker(None, 99)
+    final = worker(None, 99, ("workflows",))
     try:
         wait_until(
             lambda: (
@@ -173,8 +171,9 @@ def test_killing_a_worker_at_every_step_boundary_loses_and_repeats_nothing(
         wait_until(lambda: len(smtp.inbox.messages) >= 3 * len(runs), timeout=60, interval=0.5)
         time.sleep(2.0)  # nothing else trickles in
     finally:
-        final.send_signal(signal.SIGTERM)
-        final.wait(timeout=30)
+        for process in (final, mailer):
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
     subjects = Counter(str(m["Subject"]) for m in smtp.inbox.messages)
     assert subjects == Counter(f"{step} {r}" for r in runs for step in ("one", "two", "five"))
     notes = services.clients.get(ClientId(client)).notes

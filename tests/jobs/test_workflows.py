@@ -446,6 +446,58 @@ def test_a_failing_step_retries_then_fails_the_run_and_tells_the_owner(
     wait_until(lambda: stack.inbox(admin) == ["Workflow failed: Broken"])
 
 
+def test_a_failed_run_is_retried_from_its_failed_step(sqlite_stack: Stack) -> None:
+    from purplecross_desktop.domain.errors import ValidationError
+
+    stack = sqlite_stack
+    flow = Document.from_data(
+        {
+            "name": "Two steps",
+            "trigger": {"type": "manual", "inputs": {"client_id": "integer"}},
+            "steps": [
+                {
+                    "id": "note",
+                    "action": "add_note",
+                    "with": {"entity": "client", "id": "{{ trigger.client_id }}", "text": "a"},
+                },
+                {
+                    "id": "mail",
+                    "action": "send_email",
+                    "with": {
+                        "to": "owner",
+                        "client_id": "{{ trigger.client_id }}",
+                        "subject": "Second step",
+                        "message": "b",
+                    },
+                },
+            ],
+            "settings": {"enabled": True},
+        }
+    )
+    info, _ = stack.services.workflows.save(flow)
+    client = stack.client("Ann")
+    email = stack.platform.services.pop("email")  # the email family is down
+    run_id = stack.engine.start_manual(info.id, {"client_id": client})
+    stack.settle()
+    run, steps = stack.services.workflows.run(run_id)
+    assert run.status == "failed"
+    assert [(s.step_id, s.status) for s in steps] == [("note", "done"), ("mail", "failed")]
+    stack.platform.services["email"] = email
+    stack.engine.retry(run_id)
+    stack.settle()
+    run, steps = stack.services.workflows.run(run_id)
+    assert run.status == "succeeded"
+    assert [(s.step_id, s.attempt, s.status) for s in steps] == [
+        ("note", 1, "done"),
+        ("mail", 1, "failed"),
+        ("mail", 2, "done"),
+    ]
+    wait_until(lambda: stack.subjects() == ["Second step"])
+    assert stack.services.clients.get(ClientId(client)).notes.count("a [workflow-run") == 1
+    with pytest.raises(ValidationError, match="only a failed run can be retried"):
+        stack.services.workflows.retry_run(run_id)
+
+
 def test_manual_inputs_are_checked_by_name_and_kind(sqlite_stack: Stack) -> None:
     from purplecross_desktop.domain.errors import ValidationError
 

@@ -123,4 +123,7 @@ def test_run_checks_inputs_and_starts_a_run(url: str, tmp_path: Path) -> None:
         "run 1 started; `purplecross workflows runs` shows how it goes\n"
     )
     assert "ready" in _run("runs", "By hand")
+    not_failed = _invoke("retry", "1")
+    assert not_failed.exit_code == 1
+    assert "run: only a failed run can be retried; run 1 is ready" in not_failed.output
     assert _run("runs", "--failed") == "no runs\n"

@@ -141,11 +141,17 @@ class WorkflowsPage(Page):
         )
         self.cancel_run_button = Button("Cancel run", variant="secondary")
         self.cancel_run_button.clicked.connect(self._cancel_run)
+        self.retry_run_button = Button("Retry from the failed step", variant="secondary")
+        self.retry_run_button.clicked.connect(self._retry_run)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.runs)
         split.addWidget(self.timeline)
         runs_layout = QVBoxLayout(self.runs_tab)
-        runs_layout.addWidget(self.cancel_run_button, 0, Qt.AlignmentFlag.AlignLeft)
+        run_bar = QHBoxLayout()
+        run_bar.addWidget(self.retry_run_button)
+        run_bar.addWidget(self.cancel_run_button)
+        run_bar.addStretch(1)
+        runs_layout.addLayout(run_bar)
         runs_layout.addWidget(split, 1)
         self.tabs.addTab(self.runs_tab, "Runs")
         self._open_run: int | None = None
@@ -317,6 +323,19 @@ class WorkflowsPage(Page):
             return "\n".join(lines)
 
         self._background(work, self.timeline.setPlainText)
+
+    def _retry_run(self) -> None:
+        run_id = self._open_run
+        if run_id is None:
+            self.message.setText("Open a failed run first.")
+            return
+        context = self.context
+
+        def work() -> str:
+            context.job_runtime().platform.services["workflows"].retry(run_id)
+            return f"Run {run_id}: retrying from the step that failed."
+
+        self._background(work, self._done)
 
     def _cancel_run(self) -> None:
         services = self.context.services

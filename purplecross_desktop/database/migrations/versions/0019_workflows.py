@@ -99,6 +99,7 @@ def upgrade() -> None:
         "ix_workflow_run_dedupe", "workflow_run", ["workflow_id", "dedupe_key"], unique=True
     )
     op.create_index("ix_workflow_run_status_wake", "workflow_run", ["status", "wake_at"])
+    op.create_index("ix_workflow_run_status_deadline", "workflow_run", ["status", "deadline"])
     op.create_index(op.f("ix_workflow_run_status"), "workflow_run", ["status"])
     op.create_index(op.f("ix_workflow_run_wait_event"), "workflow_run", ["wait_event"])
     op.create_index(op.f("ix_workflow_run_workflow_id"), "workflow_run", ["workflow_id"])
