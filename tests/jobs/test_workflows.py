@@ -577,3 +577,70 @@ def test_a_dry_run_against_a_real_past_event_changes_nothing(sqlite_stack: Stack
     stack.settle()
     assert stack.subjects() == []
     assert stack.services.clients.get(ClientId(client)).notes == ""
+
+
+def test_a_schedule_fires_once_per_matching_minute(sqlite_stack: Stack) -> None:
+    stack = sqlite_stack
+    flow = Document.from_data(
+        {
+            "name": "Every five minutes",
+            "trigger": {"type": "schedule", "cron": "*/5 * * * *"},
+            "steps": [
+                {"id": "done", "action": "stop", "with": {"reason": "{{ trigger.fired_at }}"}}
+            ],
+            "settings": {"enabled": True},
+        }
+    )
+    info, _ = stack.services.workflows.save(flow)
+    stack.clock.advance(dt.timedelta(minutes=20))
+    stack.tick()
+    runs = stack.services.workflows.runs(info.id)
+    assert len(runs) == 4  # every fifth minute of twenty
+    assert {r.status for r in runs} == {"succeeded"}
+    stack.tick()  # the same window again: nothing new
+    assert len(stack.services.workflows.runs(info.id)) == 4
+    _, steps = stack.services.workflows.run(runs[0].id)
+    fired = dt.datetime.fromisoformat(steps[0].output["reason"])
+    assert fired.minute % 5 == 0
+
+
+def test_for_each_runs_its_steps_once_per_item(sqlite_stack: Stack) -> None:
+    stack = sqlite_stack
+    flow = Document.from_data(
+        {
+            "name": "Loop",
+            "trigger": {"type": "manual", "inputs": {"client_id": "integer"}},
+            "steps": [
+                {
+                    "id": "each",
+                    "action": "for_each",
+                    "with": {"items": ["first", "second", "third"]},
+                    "steps": [
+                        {
+                            "id": "note",
+                            "action": "add_note",
+                            "with": {
+                                "entity": "client",
+                                "id": "{{ trigger.client_id }}",
+                                "text": "item {{ item }}",
+                            },
+                        }
+                    ],
+                }
+            ],
+            "settings": {"enabled": True},
+        }
+    )
+    info, _ = stack.services.workflows.save(flow)
+    client = stack.client("Lou")
+    run_id = stack.engine.start_manual(info.id, {"client_id": client})
+    stack.settle()
+    run, steps = stack.services.workflows.run(run_id)
+    assert run.status == "succeeded"
+    notes = stack.services.clients.get(ClientId(client)).notes
+    assert [line.split(" [")[0][11:] for line in notes.splitlines()] == [
+        "item first",
+        "item second",
+        "item third",
+    ]
+    assert [s.step_id for s in steps] == ["each", "note", "each", "note", "each", "note", "each"]

@@ -83,3 +83,33 @@ def test_start_from_a_template_change_timing_and_save_a_new_version(
     assert services is not None
     document = services.workflows.document("Vaccination due")
     assert document.data["steps"][1]["with"]["timeout"] == {"days": 9}
+
+
+def test_a_test_run_against_a_real_past_event_shows_each_step(qtbot: QtBot) -> None:
+    from purplecross_desktop.domain.clients import ClientData
+    from purplecross_desktop.domain.event_log import EventLog
+
+    context = build_context(load_settings(), start_jobs=True)
+    try:
+        services = context.services
+        assert services is not None
+        sign_in(context)
+        services.clients.create(ClientData(name="Dora Owner", email="dora@example.org"))
+        event = EventLog(context.engine).search(name="client.created", limit=1)[0]
+        sign_in(context, StaffRole.PRACTICE_MANAGER)
+        window = build_window(context)
+        qtbot.addWidget(window)
+        page = window.show_page("workflows")
+        assert isinstance(page, WorkflowsPage)
+        page.builder.load_text(template_paths()["new-client-welcome"].read_text("utf-8"))
+        page.builder.event_box.setValue(event.id)
+        page.builder.request_test()
+        qtbot.waitUntil(
+            lambda: "welcome (send_email)" in page.builder.test_output.toPlainText(), timeout=30000
+        )
+        lines = page.builder.test_output.toPlainText().splitlines()
+        assert lines[1] == (
+            "welcome (send_email): email dora@example.org: Welcome to the clinic, Dora Owner"
+        )
+    finally:
+        shutdown(context)
