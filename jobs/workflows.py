@@ -30,7 +30,6 @@ import copy
 import datetime as dt
 import logging
 import threading
-import time
 import uuid
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
@@ -47,18 +46,16 @@ from jobs.platform import JobContext, JobPlatform, TaskSpec
 from jobs.policy import SINGLE_ATTEMPT, PermanentError, RetryPolicy
 from jobs.queues import WORKFLOWS
 from jobs.workflow_actions import ActionRunner
+from jobs.workflow_tick import TICK_TASK, WorkflowTick, human, runtime_error
 from purplecross_desktop.database.base import utcnow
 from purplecross_desktop.domain.appointments import Appointment
-from purplecross_desktop.domain.billing import Invoice
 from purplecross_desktop.domain.clients import Client
 from purplecross_desktop.domain.errors import DomainError, NotFound, ValidationError
 from purplecross_desktop.domain.event_log import EventLog, StoredEvent
-from purplecross_desktop.domain.medical import Vaccination
 from purplecross_desktop.domain.patients import Patient
 from purplecross_desktop.domain.provenance import ACTING, Provenance
 from purplecross_desktop.workflows import catalogue
 from purplecross_desktop.workflows.conditions import evaluate
-from purplecross_desktop.workflows.cron import Cron
 from purplecross_desktop.workflows.document import Document, Instruction, duration_seconds
 from purplecross_desktop.workflows.matching import Matcher, TriggerIndex
 from purplecross_desktop.workflows.models import ACTIVE, RUN, STEP, VERSION, WORKFLOW
@@ -70,7 +67,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STEP_TASK = "workflows.step"
-TICK_TASK = "workflows.tick"
+
 HANDLER = "workflows"
 WAITS = ("wait", "wait_for_event")
 #: Errors a retry cannot fix: the run fails at once, naming the step.
@@ -143,6 +140,7 @@ class WorkflowEngine:
         self._index = TriggerIndex()
         self._revision: Any = None
         self._lock = threading.Lock()
+        self.ticker = WorkflowTick(self)
         #: Test hook: called at ``before_action``, ``after_action`` and ``after_save``.
         self.boundary: Callable[[str, int, int], None] | None = None
 
@@ -438,7 +436,7 @@ class WorkflowEngine:
         if fused is not None:
             return self._after_save(run, program[pc], fused[0], fused[1])
         if now > run["deadline"]:
-            return self._finish(run, "failed", _runtime_error(document), job_id)
+            return self._finish(run, "failed", runtime_error(document), job_id)
         if pc >= len(program):
             return self._finish(run, "succeeded", None, job_id, pc=pc)
         instruction = program[pc]
@@ -950,206 +948,14 @@ class WorkflowEngine:
             )
         return jobs
 
-    # The tick ---------------------------------------------------------------------------
+    # The tick (jobs.workflow_tick) --------------------------------------------------------
     def tick(self, slot: str = "", job: JobContext | None = None) -> str:
         """The task: schedules and date triggers, due waits, lost steps, overdue runs."""
-        now = self.clock()
-        started = self._fire_time_triggers(now)
-        woken = self._wake_due(now)
-        swept = self._sweep(now)
-        expired = self._expire(now)
-        return f"tick {slot}: started {started}, woke {woken}, swept {swept}, expired {expired}"
-
-    def _fire_time_triggers(self, now: dt.datetime) -> int:
-        started = 0
-        for matcher in self.matchers():
-            if matcher.kind not in ("schedule", "date"):
-                continue
-            with self.engine.connect() as conn:
-                since = (
-                    conn.execute(
-                        sa.select(WORKFLOW.c.checked_until).where(
-                            WORKFLOW.c.id == matcher.workflow_id
-                        )
-                    ).scalar()
-                    or now
-                )
-            triggers: list[tuple[str, dict[str, Any]]] = []
-            if matcher.kind == "schedule":
-                cron = Cron.parse(str(matcher.document.trigger["cron"]))
-                for moment in cron.fire_times(since, now, self.zone):
-                    triggers.append(
-                        (f"schedule:{moment.isoformat()}", {"fired_at": moment.isoformat()})
-                    )
-            else:
-                triggers = self._date_triggers(matcher.document, since, now)
-            for key, trigger in triggers:
-                if matcher.when is not None and not matcher.when({"trigger": trigger}):
-                    continue
-                if self.start(matcher, trigger, dedupe_key=key):
-                    started += 1
-            with self.engine.begin() as conn:
-                conn.execute(
-                    sa.update(WORKFLOW)
-                    .where(WORKFLOW.c.id == matcher.workflow_id)
-                    .values(checked_until=now)
-                )
-        return started
-
-    def _date_triggers(
-        self, document: Document, since: dt.datetime, now: dt.datetime
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """Records whose date (plus the offset) fell on a day from ``since`` to now whose
-        ``at`` time has passed: each as (dedupe key, trigger)."""
-        trigger = document.trigger
-        offset = dt.timedelta(seconds=duration_seconds(trigger.get("offset") or {"days": 0}))
-        hour, minute = (int(p) for p in str(trigger.get("at", "09:00")).split(":"))
-        first = since.astimezone(self.zone).date()
-        today = now.astimezone(self.zone).date()
-        first = max(first, today - dt.timedelta(days=31))
-        days = []
-        day = first
-        while day <= today:
-            at = dt.datetime.combine(day, dt.time(hour, minute), self.zone)
-            if at <= now:
-                days.append(day - dt.timedelta(days=offset.days))
-            day += dt.timedelta(days=1)
-        if not days:
-            return []
-        record = str(trigger["field"]).split(".")[0]
-        out: list[tuple[str, dict[str, Any]]] = []
-        with self._sessions() as session:
-            if record == "vaccination":
-                for v in session.scalars(
-                    sa.select(Vaccination).where(Vaccination.next_due_on.in_(days))
-                ):
-                    out.append(
-                        (
-                            f"date:vaccination:{v.id}:{v.next_due_on}",
-                            {
-                                "record": record,
-                                "id": v.id,
-                                "vaccination_id": v.id,
-                                "patient_id": v.patient_id,
-                                "vaccine": v.vaccine,
-                                "date": str(v.next_due_on),
-                            },
-                        )
-                    )
-            elif record == "invoice":
-                for i in session.scalars(sa.select(Invoice).where(Invoice.due_on.in_(days))):
-                    out.append(
-                        (
-                            f"date:invoice:{i.id}:{i.due_on}",
-                            {
-                                "record": record,
-                                "id": i.id,
-                                "invoice_id": i.id,
-                                "client_id": i.client_id,
-                                "patient_id": i.patient_id,
-                                "number": i.number,
-                                "balance": str(i.balance),
-                                "status": i.status.value,
-                                "date": str(i.due_on),
-                            },
-                        )
-                    )
-            else:
-                low = dt.datetime.combine(min(days), dt.time(), self.zone)
-                high = dt.datetime.combine(max(days) + dt.timedelta(days=1), dt.time(), self.zone)
-                wanted = set(days)
-                for a in session.scalars(
-                    sa.select(Appointment).where(
-                        Appointment.starts_at >= low, Appointment.starts_at < high
-                    )
-                ):
-                    local_day = a.starts_at.astimezone(self.zone).date()
-                    if local_day in wanted:
-                        out.append(
-                            (
-                                f"date:appointment:{a.id}:{local_day}",
-                                {
-                                    "record": record,
-                                    "id": a.id,
-                                    "appointment_id": a.id,
-                                    "patient_id": a.patient_id,
-                                    "client_id": a.client_id,
-                                    "status": a.status.value,
-                                    "type": a.type.value,
-                                    "starts_at": a.starts_at.isoformat(),
-                                    "date": str(local_day),
-                                },
-                            )
-                        )
-        return [(key, self._people(ctx)) for key, ctx in out]
-
-    def _wake_due(self, now: dt.datetime) -> int:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(RUN.c.id, RUN.c.seq, RUN.c.attempt).where(
-                    RUN.c.status == "waiting", RUN.c.wake_at <= now
-                )
-            ).all()
-        for run_id, seq, attempt in rows:
-            self._enqueue(run_id, seq, f"wf:{run_id}:{seq}:{attempt}:due")
-        return len(rows)
-
-    def _sweep(self, now: dt.datetime) -> int:
-        """Runs whose next step has no live job (a crash between save and enqueue)."""
-        stale = now - dt.timedelta(seconds=self.sweep_after)
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(RUN.c.id, RUN.c.seq).where(
-                    sa.or_(
-                        sa.and_(RUN.c.status == "ready", RUN.c.updated_at < stale),
-                        sa.and_(RUN.c.status == "running", RUN.c.lease_until < now),
-                    )
-                )
-            ).all()
-        minute = int(time.time() // 60)
-        for run_id, seq in rows:
-            self._enqueue(run_id, seq, f"wf:{run_id}:{seq}:sweep:{minute}")
-        return len(rows)
-
-    def _expire(self, now: dt.datetime) -> int:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(RUN).where(
-                    RUN.c.status.in_(("queued", "waiting", "ready")), RUN.c.deadline < now
-                )
-            ).all()
-        expired = 0
-        for row in rows:
-            run = dict(row._mapping)
-            document = self.document(run["version_id"])
-            with self.engine.begin() as conn:
-                moved = conn.execute(
-                    sa.update(RUN)
-                    .where(
-                        RUN.c.id == run["id"],
-                        RUN.c.status == run["status"],
-                        RUN.c.updated_at == run["updated_at"],
-                    )
-                    .values(
-                        status="failed",
-                        finished_at=now,
-                        updated_at=now,
-                        wait_event=None,
-                        error=_runtime_error(document),
-                    )
-                ).rowcount
-            if moved:
-                expired += 1
-                self._tell_owner(run, _runtime_error(document))
-                self._promote_queued(int(run["workflow_id"]))
-        return expired
+        return self.ticker.tick(slot, job)
 
     def enqueue_tick(self, interval: float) -> JobId:
         """The tick of the current slot (one per slot cluster-wide)."""
-        slot = int(time.time() // interval)
-        return self.platform.enqueue(
-            WORKFLOWS, TICK_TASK, str(slot), idempotency_key=f"workflows.tick:{interval:g}:{slot}"
-        )
+        return self.ticker.enqueue(interval)
 
     # Dry runs ---------------------------------------------------------------------------
     def dry_run(
@@ -1221,7 +1027,7 @@ class WorkflowEngine:
             elif action == "wait_for_event":
                 output = {"matched": events_arrive, "event_id": None}
                 text = (
-                    f"wait for {inputs.get('event')} (up to {_human(inputs.get('timeout'))}): "
+                    f"wait for {inputs.get('event')} (up to {human(inputs.get('timeout'))}): "
                     + ("assumed to arrive" if events_arrive else "assumed not to arrive")
                 )
             else:
@@ -1248,16 +1054,6 @@ def _follow_jumps(program: Sequence[Instruction], pc: int) -> int:
         target = program[pc].target
         pc = len(program) if target is None else target
     return pc
-
-
-def _runtime_error(document: Document) -> str:
-    return f"ran longer than its max runtime of {_human(document.settings.get('max_runtime'))}"
-
-
-def _human(duration: Any) -> str:
-    if not isinstance(duration, Mapping):
-        return "90 days" if duration is None else str(duration)
-    return ", ".join(f"{v:g} {k}" for k, v in duration.items())
 
 
 def _safe_render(value: Any, context: Mapping[str, Any]) -> Any:
