@@ -578,11 +578,31 @@ class WorkflowEngine:
             # The wake job (or the tick) after the time: the wait is over.
             if step["action"] == "wait":
                 return Outcome(inputs, {"resumed_at": now.isoformat()}, pc + 1)
-            return Outcome(inputs, {"matched": False, "event_id": None}, pc + 1)
+            # At the deadline the condition is checked once more against the events
+            # recorded since the wait began: one the dispatcher has not handed over yet
+            # (it was down, or behind) still counts.
+            found = self._recheck(inputs, context)
+            context.pop("wait_since", None)
+            return Outcome(inputs, found or {"matched": False, "event_id": None}, pc + 1)
         if step["action"] == "wait_for_event":
+            context["wait_since"] = now.isoformat()
             wake = now + dt.timedelta(seconds=duration_seconds(inputs["timeout"]))
             return Outcome(inputs, {}, pc, wake_at=wake, wait_event=str(inputs["event"]))
         return Outcome(inputs, {}, pc, wake_at=self.wake_time(inputs, now))
+
+    def _recheck(self, inputs: Mapping[str, Any], context: dict[str, Any]) -> dict[str, Any] | None:
+        """A matching event recorded since the wait began, as the step's output, or None."""
+        since_text = context.get("wait_since")
+        if not since_text:
+            return None
+        since = dt.datetime.fromisoformat(str(since_text))
+        match = inputs.get("match")
+        recent = EventLog(self.engine).search(since=since, name=str(inputs["event"]), limit=200)
+        for event in reversed(recent):  # oldest first
+            view = {**self.event_context(event), "name": event.name}
+            if match is None or evaluate(match, {**context, "event": view}):
+                return {"matched": True, "event_id": event.id}
+        return None
 
     def wake_time(self, inputs: Mapping[str, Any], now: dt.datetime) -> dt.datetime:
         """When a ``wait`` with these inputs ends."""

@@ -644,3 +644,53 @@ def test_for_each_runs_its_steps_once_per_item(sqlite_stack: Stack) -> None:
         "item third",
     ]
     assert [s.step_id for s in steps] == ["each", "note", "each", "note", "each", "note", "each"]
+
+
+def test_at_its_deadline_a_wait_counts_an_event_the_dispatcher_never_handed_over(
+    harness: Harness,
+) -> None:
+    """No dispatcher runs here: the client's update is recorded but never delivered, as
+    when the dispatcher is down. At the timeout the wait finds it in the event table."""
+    platform = harness.platform()
+    services = build_services(make_session_factory(harness.engine), EventBus("desk-1"))
+    clock = ShiftedClock()
+    engine = register(platform, services, EventHandlers(), clock=clock)
+    harness.runner(platform)
+    flow = Document.from_data(
+        {
+            "name": "Wait for an update",
+            "trigger": {"type": "manual", "inputs": {"client_id": "integer"}},
+            "steps": [
+                {
+                    "id": "updated",
+                    "action": "wait_for_event",
+                    "with": {
+                        "event": "client.updated",
+                        "match": {
+                            "all": [
+                                {
+                                    "field": "event.id",
+                                    "op": "eq",
+                                    "value": "{{ trigger.client_id }}",
+                                }
+                            ]
+                        },
+                        "timeout": {"hours": 1},
+                    },
+                }
+            ],
+            "settings": {"enabled": True},
+        }
+    )
+    info, _ = services.workflows.save(flow)
+    ann = services.clients.create(ClientData(name="Ann", email="ann@example.org")).id
+    bob = services.clients.create(ClientData(name="Bob", email="bob@example.org")).id
+    runs = [engine.start_manual(info.id, {"client_id": c}) for c in (ann, bob)]
+    wait_until(lambda: [services.workflows.run(r)[0].status for r in runs] == ["waiting"] * 2)
+    services.clients.update(ClientId(ann), {"city": "York"})
+    clock.advance(dt.timedelta(hours=1, minutes=1))
+    engine.tick("test")
+    wait_until(lambda: [services.workflows.run(r)[0].status for r in runs] == ["succeeded"] * 2)
+    outputs = [services.workflows.run(r)[1][-1].output for r in runs]
+    assert outputs[0]["matched"] is True
+    assert outputs[1] == {"matched": False, "event_id": None}
