@@ -277,6 +277,20 @@ class WorkflowEngine:
         }
         try:
             with self.engine.begin() as conn:
+                limit = document.max_runs_per_hour
+                if status == "ready" and limit is not None:
+                    recent = conn.execute(
+                        sa.select(sa.func.count())
+                        .select_from(RUN)
+                        .where(
+                            RUN.c.workflow_id == matcher.workflow_id,
+                            RUN.c.status != "skipped",
+                            RUN.c.started_at > now - dt.timedelta(hours=1),
+                        )
+                    ).scalar_one()
+                    if recent >= limit:
+                        status = "skipped"
+                        error = f"not started: over this workflow's max_runs_per_hour of {limit}"
                 if status == "ready":
                     active = conn.execute(
                         sa.select(sa.func.count())

@@ -41,6 +41,7 @@ SETTING_KEYS: dict[str, type] = {
     "enabled": bool,
     "max_runtime": dict,
     "concurrency": int,
+    "max_runs_per_hour": int,
     "max_depth": int,
     "owner": str,
     "time_saved_minutes": int,
@@ -209,6 +210,12 @@ class Document:
     @property
     def concurrency(self) -> int:
         return int(self.settings.get("concurrency", 50))
+
+    @property
+    def max_runs_per_hour(self) -> int | None:
+        """The rate limit: runs started in any hour at most (None: no limit)."""
+        value = self.settings.get("max_runs_per_hour")
+        return None if value is None else int(value)
 
     def steps(self) -> Iterator[Mapping[str, Any]]:
         """Every step, depth-first in document order."""

@@ -546,6 +546,21 @@ def test_over_its_concurrency_a_run_queues_until_one_finishes(sqlite_stack: Stac
     assert stack.runs(info.id) == ["succeeded", "succeeded"]
 
 
+def test_over_its_rate_limit_a_run_is_skipped_with_the_reason(sqlite_stack: Stack) -> None:
+    stack = sqlite_stack
+    info, _ = stack.services.workflows.save(_counter_flow("Counter", max_runs_per_hour=2))
+    for name in ("Ann", "Bob", "Cy"):
+        stack.client(name)
+    stack.settle()
+    runs = stack.services.workflows.runs(info.id)
+    assert [r.status for r in runs] == ["skipped", "waiting", "waiting"]
+    assert runs[0].error == "not started: over this workflow's max_runs_per_hour of 2"
+    stack.clock.advance(dt.timedelta(hours=2))
+    stack.client("Dee")  # a new hour: it starts
+    stack.settle()
+    assert stack.services.workflows.runs(info.id)[0].status == "waiting"
+
+
 def test_a_run_past_its_max_runtime_fails_with_the_reason(sqlite_stack: Stack) -> None:
     stack = sqlite_stack
     info, _ = stack.services.workflows.save(_counter_flow("Counter", max_runtime={"minutes": 30}))

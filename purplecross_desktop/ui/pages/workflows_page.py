@@ -61,6 +61,22 @@ def _seconds(value: float | None) -> str:
     return f"{value / 86400:.1f} days"
 
 
+def highlights(rows: list[dict[str, Any]], runs: list[dict[str, Any]]) -> str:
+    """ "Busiest: … · Most failing: …" over the runs listed ("" when there are none)."""
+    if not runs:
+        return ""
+    busiest = max(rows, key=lambda r: r["runs"])
+    failed: dict[str, int] = {}
+    for run in runs:
+        if run["status"] == "failed":
+            failed[run["workflow"]] = failed.get(run["workflow"], 0) + 1
+    text = f"Busiest: {busiest['name']} ({busiest['runs']} runs)"
+    if failed:
+        worst = max(failed, key=lambda name: failed[name])
+        text += f"  ·  Most failing: {worst} ({failed[worst]} failed)"
+    return text
+
+
 class WorkflowsPage(Page):
     """Every workflow with its success rate; the builder; all runs and one run's timeline."""
 
@@ -114,6 +130,10 @@ class WorkflowsPage(Page):
         list_layout = QVBoxLayout(self.list_tab)
         list_layout.addLayout(bar)
         list_layout.addWidget(self.workflows, 1)
+        self.highlights = QLabel()
+        self.highlights.setObjectName("workflowHighlights")
+        self.highlights.setAccessibleName("Busiest and most failing workflows")
+        list_layout.addWidget(self.highlights)
         list_layout.addWidget(QLabel("Runs per day, last 30 days"))
         list_layout.addWidget(self.chart)
         self.tabs.addTab(self.list_tab, "Workflows")
@@ -207,6 +227,7 @@ class WorkflowsPage(Page):
         self, result: tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[int, int]]]
     ) -> None:
         rows, runs, days = result
+        self.highlights.setText(highlights(rows, runs))
         self.workflows.set_rows(rows)
         self.runs.set_rows(runs)
         self.chart.set_values(days)

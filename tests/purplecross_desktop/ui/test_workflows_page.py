@@ -60,6 +60,7 @@ def test_the_list_runs_and_timeline(desk: tuple[AppContext, MainWindow], qtbot: 
     assert row is not None
     assert row.values["runs"] == 10
     assert row.values["success"].endswith("%")
+    assert page.highlights.text().startswith("Busiest: ")
     run = page.runs.row_at(0)
     assert run is not None
     page.show_run(int(run.id))
