@@ -38,6 +38,7 @@ from purplecross_desktop.ui.pages.reports_page import ReportsPage
 from purplecross_desktop.ui.pages.settings_page import SettingsPage
 from purplecross_desktop.ui.pages.staff_page import StaffPage
 from purplecross_desktop.ui.pages.today_page import TodayPage
+from purplecross_desktop.ui.pages.workflows_page import WorkflowsPage
 from widgets.theme import ThemeManager
 
 if TYPE_CHECKING:  # the jobs stack (Huey, Redis, psycopg) is imported when jobs start
@@ -59,6 +60,7 @@ def default_pages() -> list[PageSpec]:
         PageSpec("reports", "Reports", ReportsPage),
         PageSpec("queues", "Queue monitor", QueueMonitorPage, Permission.MONITOR_QUEUES),
         PageSpec("health", "Health", HealthPage),
+        PageSpec("workflows", "Workflows", WorkflowsPage, Permission.MANAGE_WORKFLOWS),
         PageSpec("staff", "Staff", StaffPage, Permission.MANAGE_STAFF),
         PageSpec("settings", "Settings", SettingsPage, Permission.MANAGE_SETTINGS),
         PageSpec("integrations", "Integrations", IntegrationsPage, Permission.MANAGE_INTEGRATIONS),

@@ -20,6 +20,7 @@ EXTENSIONS: tuple[tuple[str, str], ...] = (
     ("purplecross_desktop.events_command", "events_command"),
     ("purplecross_desktop.health_command", "health_command"),
     ("purplecross_desktop.webhooks_command", "webhooks_group"),
+    ("purplecross_desktop.workflows_command", "workflows_group"),
 )
 
 

@@ -40,6 +40,8 @@ JOB_TABLES = (
     "webhook_endpoint",
     "webhook_message",
     "webhook_attempt",
+    "workflow",
+    "workflow_run",
 )
 
 
@@ -160,12 +162,25 @@ def _add_webhooks(
     )
 
 
+def _add_workflows(
+    handlers: Any, platform: JobPlatform, settings: Settings, services: Services
+) -> None:
+    import zoneinfo
+
+    from jobs import workflows
+
+    workflows.register(
+        platform, services, handlers, zone=zoneinfo.ZoneInfo(settings.clinic_timezone)
+    )
+
+
 #: Functions that register durable event handlers (one per family that reacts to events):
 #: each gets the handler registry, the platform, the settings and the domain services.
 DURABLE_HANDLERS: list[Callable[[Any, JobPlatform, Settings, Services], None]] = [
     _add_reminders,
     _add_notifications,
     _add_webhooks,
+    _add_workflows,
 ]
 
 
@@ -238,6 +253,10 @@ def start_families(
 
     pump = PumpTrigger(platform.services["webhooks"], webhook_interval)
     pump.start()  # webhook retries that came due, and slots a dead job held
+    from jobs.workflows import tick_trigger
+
+    ticks = tick_trigger(platform.services["workflows"])
+    ticks.start()  # schedules, date triggers, due waits and lost steps, every minute
 
     def stop() -> None:
         for unsubscribe in unsubscribers:
@@ -247,6 +266,7 @@ def start_families(
         pump.stop()
         if alerts is not None:
             alerts.stop()
+        ticks.stop()
 
     return stop
 

@@ -27,6 +27,7 @@ from purplecross_desktop.domain.reminders import ReminderService
 from purplecross_desktop.domain.rooms import RoomService
 from purplecross_desktop.domain.service import CurrentActor, system_actor
 from purplecross_desktop.domain.staff import StaffService
+from purplecross_desktop.workflows.store import WorkflowService
 
 if TYPE_CHECKING:
     from cache import CacheService
@@ -51,6 +52,7 @@ class Services:
     front_desk: FrontDeskQueries
     accounts: AccountService
     notifications: NotificationService
+    workflows: WorkflowService
 
 
 def build_services(
@@ -89,4 +91,5 @@ def build_services(
         ),
         accounts=AccountService(session_factory, bus, current_actor=who),
         notifications=NotificationService(session_factory, bus, current_actor=who),
+        workflows=WorkflowService(session_factory, bus, current_actor=who),
     )

@@ -37,6 +37,8 @@ QT_FREE = [
     "purplecross_desktop.domain",
     "purplecross_desktop.cli",
     "purplecross_desktop.services",
+    "purplecross_desktop.workflows.document",
+    "purplecross_desktop.workflows.store",
     "purplecross_desktop.demo",
     "purplecross_desktop.jobs_wiring",
     "purplecross_desktop.cache_wiring",
@@ -104,7 +106,7 @@ RULES: dict[str, Rule] = {
     ),
     # The database package; models.py gathers every table module, the job registry's too.
     "purplecross_desktop/database": Rule(
-        may_use=(*QT_FREE_CORE, "jobs.models"),
+        may_use=(*QT_FREE_CORE, "jobs.models", "purplecross_desktop.workflows.models"),
         banned=(*QT, "cache", "widgets", "gallery", *QT_GLUE, "huey", "redis"),
     ),
     "jobs": Rule(
@@ -116,8 +118,15 @@ RULES: dict[str, Rule] = {
             "purplecross_desktop.settings",
             "purplecross_desktop.secrets",
             "purplecross_desktop.services",
+            "purplecross_desktop.workflows",
         ),
         banned=(*QT, "widgets", "gallery", *QT_GLUE),
+    ),
+    # The workflow documents, conditions and store: Qt-free like the domain, and free of
+    # the job platform too (the engine that runs them on it is jobs.workflows).
+    "purplecross_desktop/workflows": Rule(
+        may_use=(*QT_FREE_CORE, "purplecross_desktop.workflows"),
+        banned=(*QT, "jobs", "cache", "widgets", "gallery", *QT_GLUE, "huey", "redis"),
     ),
     "cache": Rule(
         may_use=("cache",),

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from purplecross_desktop.database.base import Base, StaffId, UTCDateTime, utcnow
 from purplecross_desktop.database.session import SessionFactory
+from purplecross_desktop.domain.provenance import ACTING
 from purplecross_desktop.domain.query import Page, paginate
 
 
@@ -32,6 +33,8 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(sa.String(40))
     entity_id: Mapped[int]
     changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # What acted for the system, when not a person: "workflow 3 'No-show' v2, run 17".
+    via: Mapped[str | None] = mapped_column(sa.String(200))
 
     __table_args__ = (sa.Index("ix_audit_log_entity", "entity", "entity_id"),)
 
@@ -59,7 +62,11 @@ def record(
     changes: Mapping[str, Any],
     at: dt.datetime,
 ) -> None:
-    """Add an audit row to ``session`` (committed together with the change itself)."""
+    """Add an audit row to ``session`` (committed together with the change itself).
+
+    A write made by a workflow run (:data:`provenance.ACTING`) records it in ``via``.
+    """
+    acting = ACTING.get()
     session.add(
         AuditEntry(
             occurred_at=at,
@@ -68,6 +75,7 @@ def record(
             entity=entity,
             entity_id=entity_id,
             changes={k: json_value(v) for k, v in changes.items()},
+            via=None if acting is None else acting.label,
         )
     )
 

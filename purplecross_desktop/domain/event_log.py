@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from purplecross_desktop.database.base import Base, UTCDateTime, utcnow
 from purplecross_desktop.domain.events import DomainEvent
+from purplecross_desktop.domain.provenance import ACTING
 
 # Integer primary keys autoincrement on SQLite only as INTEGER (an alias of the rowid).
 EventIdType = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -43,6 +44,9 @@ class EventRow(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     workstation: Mapped[str] = mapped_column(sa.String(120), default="")
     staff_id: Mapped[int | None] = mapped_column(sa.Integer)
+    # A write made by a workflow run: the run, and how deep in a chain of runs it is.
+    workflow_run_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+    workflow_depth: Mapped[int | None] = mapped_column(sa.Integer)
 
     __table_args__ = (sa.Index("ix_domain_event_entity", "entity", "entity_id"),)
 
@@ -95,6 +99,7 @@ def record_events(
     if not events:
         return []
     now = utcnow()
+    acting = ACTING.get()
     rows = [
         {
             "name": e.name,
@@ -105,6 +110,8 @@ def record_events(
             "recorded_at": now,
             "workstation": workstation,
             "staff_id": staff_id,
+            "workflow_run_id": None if acting is None else acting.run_id,
+            "workflow_depth": None if acting is None else acting.depth,
         }
         for e in events
     ]
@@ -131,6 +138,8 @@ class StoredEvent:
         recorded_at: when its row was written.
         workstation: the workstation or worker that made the change.
         staff_id: the acting staff member (None for the system).
+        workflow_run_id: the workflow run whose action made the change (None: not one).
+        workflow_depth: that run's depth plus one (None: not made by a workflow).
     """
 
     id: int
@@ -142,6 +151,8 @@ class StoredEvent:
     recorded_at: dt.datetime
     workstation: str
     staff_id: int | None
+    workflow_run_id: int | None = None
+    workflow_depth: int | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> StoredEvent:
@@ -156,6 +167,8 @@ class StoredEvent:
             recorded_at=m["recorded_at"],
             workstation=m["workstation"] or "",
             staff_id=m["staff_id"],
+            workflow_run_id=m.get("workflow_run_id"),
+            workflow_depth=m.get("workflow_depth"),
         )
 
     def as_json(self) -> dict[str, Any]:

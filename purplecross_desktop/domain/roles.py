@@ -34,6 +34,7 @@ class Permission(enum.StrEnum):
     MONITOR_QUEUES = "monitor_queues"
     MANAGE_INTEGRATIONS = "manage_integrations"
     MANAGE_PRICE_LIST = "manage_price_list"
+    MANAGE_WORKFLOWS = "manage_workflows"
 
     @property
     def label(self) -> str:
@@ -42,11 +43,12 @@ class Permission(enum.StrEnum):
 
 
 #: The admin pages of the issue (staff, settings, queue monitor, integrations) and the
-#: price list belong to admins only; the other roles share the front-desk work.
+#: price list belong to admins only; workflows to admins and practice managers (issue 14);
+#: the other roles share the front-desk work.
 ROLE_PERMISSIONS: Final[Mapping[StaffRole, frozenset[Permission]]] = {
     StaffRole.FRONT_DESK: frozenset(),
     StaffRole.VETERINARIAN: frozenset(),
-    StaffRole.PRACTICE_MANAGER: frozenset(),
+    StaffRole.PRACTICE_MANAGER: frozenset({Permission.MANAGE_WORKFLOWS}),
     StaffRole.ADMIN: frozenset(Permission),
 }
 

@@ -25,9 +25,19 @@ def _member(clinic: Clinic, role: StaffRole, login: str | None = None) -> Staff:
 
 def test_only_admins_hold_the_admin_permissions() -> None:
     for permission in Permission:
+        if permission is Permission.MANAGE_WORKFLOWS:
+            continue
         assert roles_with(permission) == [StaffRole.ADMIN]
         assert not any(can(role, permission) for role in NON_ADMIN)
     assert not can("wizard", Permission.MANAGE_STAFF)
+
+
+def test_workflows_belong_to_practice_managers_and_admins() -> None:
+    # Issue 14: the builder and the runs are for admins and practice managers.
+    assert roles_with(Permission.MANAGE_WORKFLOWS) == [
+        StaffRole.PRACTICE_MANAGER,
+        StaffRole.ADMIN,
+    ]
 
 
 @pytest.mark.parametrize("role", NON_ADMIN)

@@ -1,0 +1,1 @@
+"""The workflow builder: a canvas, an outline and a properties panel over one workflow document."""
