@@ -16,7 +16,7 @@ import purplecross_desktop.domain.price_list
 import purplecross_desktop.domain.reminders
 import purplecross_desktop.domain.rooms
 import purplecross_desktop.domain.staff
-import purplecross_desktop.domain.webhooks  # noqa: F401
+import purplecross_desktop.domain.webhooks
 import purplecross_desktop.workflows.models  # noqa: F401
 from purplecross_desktop.database.base import Base
 
