@@ -135,11 +135,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("domain_event") as batch_op:
-        batch_op.drop_column("workflow_depth")
-        batch_op.drop_column("workflow_run_id")
-    with op.batch_alter_table("audit_log") as batch_op:
-        batch_op.drop_column("via")
+    # Plain drops (SQLite 3.35+ drops an unindexed column in place): a batch rebuild of
+    # audit_log would reflect staff, whose lower(name) index SQLAlchemy cannot reflect.
+    op.drop_column("domain_event", "workflow_depth")
+    op.drop_column("domain_event", "workflow_run_id")
+    op.drop_column("audit_log", "via")
     op.drop_table("workflow_step")
     op.drop_table("workflow_run")
     op.drop_table("workflow_version")
