@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+)
 from PySide6.QtWidgets import QScrollArea, QSizePolicy, QWidget
 
 from widgets.status_chip import TONE_TOKENS, tone_colors
@@ -96,6 +105,7 @@ class SchedulerView(QWidget):
         self._cursor = (0, 0)  # column index, slot index
         self._drag: tuple[SchedulerItem, QPoint] | None = None
         self._drop: tuple[int, int] | None = None
+        self._elisions: dict[tuple[str, int, int], str] = {}
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setAccessibleName("Schedule")
@@ -248,15 +258,20 @@ class SchedulerView(QWidget):
             self._activate()
 
     def paintEvent(self, event: QPaintEvent) -> None:
+        # Only what is exposed is painted (in a scroll area, about half the day): a week
+        # of a busy vet is a hundred blocks, each a rounded rectangle and two shaped texts.
+        exposed = event.rect()
         colors = current_colors()
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(colors.surface))
+        painter.fillRect(exposed, QColor(colors.surface))
         width = self._column_width()
         small = QFont(self.font())
         small.setPixelSize(FontSize.SMALL)
         painter.setFont(small)
         # Hours in the gutter, lines across.
-        for slot in range(self.slot_count() + 1):
+        first_slot = max(0, (exposed.top() - HEADER) // self._slot_height)
+        last_slot = min(self.slot_count(), (exposed.bottom() - HEADER) // self._slot_height + 1)
+        for slot in range(first_slot, last_slot + 1):
             y = HEADER + slot * self._slot_height
             minute = self._first + slot * self._step
             strong = minute % 60 == 0
@@ -288,7 +303,7 @@ class SchedulerView(QWidget):
         painter.setFont(small)
         for item in self._items:
             rect = self._item_rect(item)
-            if rect is not None:
+            if rect is not None and rect.intersects(exposed):
                 self._paint_item(painter, rect, item, colors)
         if self._drag is not None and self._drop is not None:
             item = self._drag[0]
@@ -349,18 +364,30 @@ class SchedulerView(QWidget):
         text_rect = rect.adjusted(Spacing.SM // 2 + 2, 1, -Spacing.XS, -1)
         metrics = painter.fontMetrics()
         line = metrics.height()
-        title = metrics.elidedText(item.title, Qt.TextElideMode.ElideRight, text_rect.width())
+        title = self._elided(metrics, item.title, text_rect.width())
         painter.drawText(
             text_rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop), title
         )
         if item.subtitle and text_rect.height() >= 2 * line:
-            sub = metrics.elidedText(item.subtitle, Qt.TextElideMode.ElideRight, text_rect.width())
+            sub = self._elided(metrics, item.subtitle, text_rect.width())
             painter.drawText(
                 text_rect.adjusted(0, line, 0, 0),
                 int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop),
                 sub,
             )
         painter.restore()
+
+    def _elided(self, metrics: QFontMetrics, text: str, width: int) -> str:
+        """``text`` cut to ``width`` with an ellipsis; remembered, since shaping a text is
+        the dearest part of painting a block and the same blocks repaint on every move."""
+        key = (text, width, metrics.height())
+        cut = self._elisions.get(key)
+        if cut is None:
+            if len(self._elisions) > 4096:
+                self._elisions.clear()
+            cut = metrics.elidedText(text, Qt.TextElideMode.ElideRight, width)
+            self._elisions[key] = cut
+        return cut
 
     def _item_at(self, key: Any, minute: int) -> SchedulerItem | None:
         for item in self._items:
