@@ -150,14 +150,20 @@ class BookingDialog(DeskDialog):
             "Search the opening hours from this date and time for the type's length"
         )
         self.find_slot.clicked.connect(self.find_next_free_slot)
-        when_row.addWidget(self.find_slot)
         when_row.addStretch(1)
         self._add_row(form, "&When", when, "starts_at")
         form.addRow("", self.field_error_label("ends_at"))
+        # the search on its own line: beside the date and times it was cut off
+        slot = QWidget()
+        slot_row = QHBoxLayout(slot)
+        slot_row.setContentsMargins(0, 0, 0, 0)
         self.slot_note = QLabel("")
         self.slot_note.setObjectName("mutedText")
         self.slot_note.setAccessibleName("Free slot found")
-        form.addRow("", self.slot_note)
+        self.slot_note.setWordWrap(True)
+        slot_row.addWidget(self.find_slot)
+        slot_row.addWidget(self.slot_note, 1)
+        form.addRow("", slot)
 
         self.reason = QLineEdit()
         self.reason.setAccessibleName("Reason")

@@ -214,7 +214,9 @@ class TodayPage(Page):
         self.empty.setObjectName("emptyState")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setVisible(False)
-        self.body.addWidget(self.empty)
+        # it takes the table's room when the day is empty (else the banner, the summary
+        # and the buttons were spread down the page)
+        self.body.addWidget(self.empty, 1)
         self._apply_view_columns()
 
         selection = self.table.selectionModel()
