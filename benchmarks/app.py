@@ -304,6 +304,7 @@ def _open_app(clock: _Clock) -> Any:
     clock.mark("build_window (MainWindow + Today page)")
     window.show()
     app_module.start_jobs_in_background(context)
+    QTimer.singleShot(0, lambda: app_module.freeze_start_up_objects(context))
     clock.mark("window.show(), jobs start on a thread")
     page = window.current_page()
     loop = QEventLoop()

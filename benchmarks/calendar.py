@@ -115,6 +115,7 @@ def _child() -> None:
     window = app_module.build_window(context)
     window.resize(1440, 900)
     window.show()
+    QTimer.singleShot(0, lambda: app_module.freeze_start_up_objects(context))  # as run_app
     last = [time.perf_counter(), time.thread_time()]
     gaps: list[tuple[float, float]] = []
 
