@@ -232,8 +232,9 @@ def _register_owner_and_pet(qtbot: QtBot, window: MainWindow) -> tuple[int, int]
 
 
 def _free_minute(page: CalendarPage, column: object, length: int) -> int:
-    """The first quarter hour from half an hour ahead where ``column`` is free."""
-    now = page.clinic_time.now()
+    """The first quarter hour from half an hour ahead (by the real clock: bookings in the
+    past are refused) where ``column`` is free."""
+    now = ClinicTime(page.clinic_time.name).now()
     first = 8 * 60
     if now.date() == page.day:
         first = max(first, (now.hour * 60 + now.minute + 30) // 15 * 15 + 15)
