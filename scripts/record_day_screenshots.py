@@ -139,19 +139,29 @@ def main() -> None:
     calendar = window.show_page("calendar")
     assert isinstance(calendar, CalendarPage)
     until(lambda: bool(calendar.view.items()))
-    vet = calendar.view.columns()[0]
-    now = calendar.clinic_time.now()
-    first = max(8 * 60, (now.hour * 60 + now.minute + 30) // 15 * 15 + 15)
-    busy = [(i.start, i.end) for i in calendar.view.items() if i.column == vet.key]
-    minute = next(
-        m
-        for m in range(first, 18 * 60 - 20, 15)
-        if all(end <= m or start >= m + 20 for start, end in busy)
-    )
+
+    def free_slot() -> tuple[Any, int] | None:
+        now = calendar.clinic_time.now()
+        first = 8 * 60
+        if calendar.day == now.date():
+            first = max(first, (now.hour * 60 + now.minute + 30) // 15 * 15 + 15)
+        for column in calendar.view.columns():
+            busy = [(i.start, i.end) for i in calendar.view.items() if i.column == column.key]
+            for m in range(first, 18 * 60 - 20, 15):
+                if all(end <= m or start >= m + 20 for start, end in busy):
+                    return column.key, m
+        return None
+
+    found = free_slot()
+    while found is None:  # late in the day: the next day
+        calendar.go(1)
+        settle(1500)  # the next day's appointments loaded
+        found = free_slot()
+    vet_key, minute = found
     window.activateWindow()  # the cursor is drawn while the diary has the focus
     until(lambda: app.activeWindow() is window, 5)
     calendar.view.setFocus()
-    calendar.view.set_cursor(vet.key, minute)
+    calendar.view.set_cursor(vet_key, minute)
     save(window, "calendar-slot", both)
     calendar.book_at_cursor()
     from purplecross_desktop.ui.dialogs.booking import BookingDialog

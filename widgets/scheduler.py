@@ -106,6 +106,7 @@ class SchedulerView(QWidget):
         self._drag: tuple[SchedulerItem, QPoint] | None = None
         self._drop: tuple[int, int] | None = None
         self._elisions: dict[tuple[str, int, int], str] = {}
+        self._followed: QScrollArea | None = None
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setAccessibleName("Schedule")
@@ -160,6 +161,12 @@ class SchedulerView(QWidget):
             background, text = TONE_TOKENS.get(item.tone, TONE_TOKENS["neutral"])
             pairs.append((text, background))
         return sorted(set(pairs))
+
+    def header_rect(self) -> QRect:
+        """Where the column titles are painted: the top of the visible part of the view
+        (it stays there while a scroll area scrolls the day beneath it)."""
+        top = max(0, self.visibleRegion().boundingRect().top())
+        return QRect(0, top, self.width(), HEADER)
 
     def slot_rect(self, column: int, slot: int) -> QRect:
         """Where a slot is painted (widget coordinates)."""
@@ -216,6 +223,9 @@ class SchedulerView(QWidget):
             super().keyPressEvent(event)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self.header_rect().contains(event.position().toPoint()):
+            event.accept()  # the titles: nothing to do, and nothing beneath them is hit
+            return None
         hit = self._hit(event.position().toPoint())
         if hit is None:
             return super().mousePressEvent(event)
@@ -284,22 +294,10 @@ class SchedulerView(QWidget):
                     int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
                     f"{minute // 60:02d}:{minute % 60:02d}",
                 )
-        bold = QFont(self.font())
-        bold.setBold(True)
-        for index, column in enumerate(self._columns):
+        for index in range(len(self._columns)):
             x = GUTTER + index * width
             painter.setPen(QColor(colors.border))
             painter.drawLine(x, 0, x, self.height())
-            painter.setPen(QColor(colors.text))
-            painter.setFont(bold)
-            title = painter.fontMetrics().elidedText(
-                column.title, Qt.TextElideMode.ElideRight, width - 2 * Spacing.SM
-            )
-            painter.drawText(
-                QRect(x + Spacing.SM, 0, width - 2 * Spacing.SM, HEADER),
-                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                title,
-            )
         painter.setFont(small)
         for item in self._items:
             rect = self._item_rect(item)
@@ -321,7 +319,40 @@ class SchedulerView(QWidget):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             if self.hasFocus():
                 painter.drawRect(cursor)
+        self._paint_header(painter, width, colors)
         painter.end()
+
+    def _paint_header(self, painter: QPainter, width: int, colors: Any) -> None:
+        """The column titles, over whatever is scrolled beneath them: in a scroll area they
+        stay at the top of what is visible, so the afternoon still says whose column it is."""
+        header = self.header_rect()
+        painter.fillRect(header, QColor(colors.surface))
+        painter.setPen(QColor(colors.border))
+        painter.drawLine(header.left(), header.bottom(), header.right(), header.bottom())
+        bold = QFont(self.font())
+        bold.setBold(True)
+        painter.setFont(bold)
+        for index, column in enumerate(self._columns):
+            x = GUTTER + index * width
+            painter.setPen(QColor(colors.border))
+            painter.drawLine(x, header.top(), x, header.bottom())
+            painter.setPen(QColor(colors.text))
+            title = painter.fontMetrics().elidedText(
+                column.title, Qt.TextElideMode.ElideRight, width - 2 * Spacing.SM
+            )
+            painter.drawText(
+                QRect(x + Spacing.SM, header.top(), width - 2 * Spacing.SM, HEADER),
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                title,
+            )
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        area = self._scroll_area()
+        if area is not None and area is not self._followed:
+            # a scroll moves the painted pixels: the titles must be painted again on top
+            self._followed = area
+            area.verticalScrollBar().valueChanged.connect(self.update)
 
     def focusInEvent(self, event: Any) -> None:
         super().focusInEvent(event)
@@ -398,6 +429,8 @@ class SchedulerView(QWidget):
     def _hit(self, point: QPoint) -> tuple[int, int] | None:
         if point.x() < GUTTER or point.y() < HEADER or not self._columns:
             return None
+        if self.header_rect().contains(point):
+            return None  # the titles, over the slots scrolled beneath them
         column = (point.x() - GUTTER) // self._column_width()
         slot = (point.y() - HEADER) // self._slot_height
         if column >= len(self._columns) or slot >= self.slot_count():
@@ -440,11 +473,15 @@ class SchedulerView(QWidget):
         if key is not None:
             self.sig_slot_activated.emit(key, minute)
 
-    def _ensure_visible(self) -> None:
+    def _scroll_area(self) -> QScrollArea | None:
         parent = self.parentWidget()
         while parent is not None and not isinstance(parent, QScrollArea):
             parent = parent.parentWidget()
-        if isinstance(parent, QScrollArea):
+        return parent
+
+    def _ensure_visible(self) -> None:
+        parent = self._scroll_area()
+        if parent is not None:
             rect = self.slot_rect(*self._cursor)
             parent.ensureVisible(rect.center().x(), rect.center().y(), 0, self._slot_height * 2)
 
