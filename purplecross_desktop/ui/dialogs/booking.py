@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Final
 
-from PySide6.QtCore import QDate, QTime, QTimer, Signal
+from PySide6.QtCore import QDate, QEvent, QObject, Qt, QTime, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -99,7 +100,9 @@ class BookingDialog(DeskDialog):
         self.results.setAccessibleName("Matching patients")
         self.results.setMaximumHeight(120)
         self.results.currentItemChanged.connect(self._on_patient_chosen)
-        self.search.returnPressed.connect(self._focus_results)
+        # Enter in the search goes to the matches; it must not also press "Book" (the
+        # dialog's default button) with whichever patient happens to be first
+        self.search.installEventFilter(self)
         self._search_timer: QTimer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(SEARCH_DELAY_MS)
@@ -278,6 +281,17 @@ class BookingDialog(DeskDialog):
         self.run(book, self._done)
 
     # Internals ----------------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.search
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
+            self._focus_results()
+            return True
+        return super().eventFilter(watched, event)
+
     def _add_row(self, form: QFormLayout, label: str, field: QWidget, error_key: str) -> None:
         caption = QLabel(label)
         caption.setBuddy(field)
