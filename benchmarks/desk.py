@@ -19,7 +19,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.app import DAY_ENV, STALL_BUDGET, _clinic_day, _generate, _open_app, _spawn
+from benchmarks.app import (
+    DAY_ENV,
+    STALL_BUDGET,
+    _clinic_day,
+    _generate,
+    _open_app,
+    _spawn,
+    child_env,
+)
 
 TICK_MS = 10
 
@@ -39,16 +47,7 @@ def main() -> int:
             f" in {seconds:.0f} s; Today = {day} ({count} appointments); load: "
             + Path("/proc/loadavg").read_text().strip()
         )
-        env = {
-            **os.environ,
-            "QT_QPA_PLATFORM": "offscreen",
-            "PURPLECROSS_DATA_DIR": str(data_dir),
-            "PURPLECROSS_CONFIG_FILE": str(root / "settings.toml"),
-            "XDG_CONFIG_HOME": str(root / "config"),
-            DAY_ENV: day.isoformat() if day != dt.date.today() else "",
-        }
-        env.pop("PURPLECROSS_DATABASE_URL", None)
-        env.pop("PURPLECROSS_REDIS_URL", None)
+        env = child_env(root, data_dir, day)
         _started, line = _spawn(["-m", "benchmarks.desk", "child"], env)
     report = json.loads(line)
     print(f"\nUI thread stall on the front-desk screens (QTimer every {TICK_MS} ms):")

@@ -24,7 +24,7 @@ from purplecross_desktop.database.models import metadata
 from purplecross_desktop.database.session import SessionFactory, make_engine
 from purplecross_desktop.demo_diary import ClinicRows
 from purplecross_desktop.domain.appointments import SQLITE_GUARDS
-from purplecross_desktop.domain.clients import Client
+from purplecross_desktop.domain.clients import Client, clinic_is_empty
 from purplecross_desktop.domain.errors import DomainError
 from purplecross_desktop.domain.rooms import Room
 from purplecross_desktop.domain.staff import Staff
@@ -54,14 +54,8 @@ class DemoSummary:
 
 
 def is_database_empty(session_factory: SessionFactory) -> bool:
-    """Whether the clinic has no clients yet (the app offers demo data then; the admin
-    account made at the first start does not count)."""
-    with session_factory() as session:
-        tables = set(sa.inspect(session.connection()).get_table_names())
-        if Client.__tablename__ not in tables:
-            return True  # no schema yet: certainly no data
-        # Any other failure (a locked file, a refused connection) is an error, not "empty".
-        return session.scalar(sa.select(Client.id).limit(1)) is None
+    """Whether the clinic has no clients yet (see :func:`clients.clinic_is_empty`)."""
+    return clinic_is_empty(session_factory)
 
 
 def generate_demo_data(

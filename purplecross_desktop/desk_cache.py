@@ -74,20 +74,38 @@ class CachedFrontDesk(FrontDeskQueries):
             Decimal,
         )
 
-    def board(self, starts_from: dt.datetime, starts_before: dt.datetime) -> list[BoardRow]:
-        key = f"search:desk:board:{starts_from.isoformat()}:{starts_before.isoformat()}"
+    def board(
+        self,
+        starts_from: dt.datetime,
+        starts_before: dt.datetime,
+        *,
+        vet_id: int | None = None,
+        room_id: int | None = None,
+    ) -> list[BoardRow]:
+        key = f"search:desk:board:{_range_key(starts_from, starts_before, vet_id, room_id)}"
         return self._through(
             key,
-            lambda: super(CachedFrontDesk, self).board(starts_from, starts_before),
+            lambda: super(CachedFrontDesk, self).board(
+                starts_from, starts_before, vet_id=vet_id, room_id=room_id
+            ),
             BOARD_TTL,
             _board_rows,
         )
 
-    def board_probe(self, starts_from: dt.datetime, starts_before: dt.datetime) -> BoardProbe:
-        key = f"search:desk:board:probe:{starts_from.isoformat()}:{starts_before.isoformat()}"
+    def board_probe(
+        self,
+        starts_from: dt.datetime,
+        starts_before: dt.datetime,
+        *,
+        vet_id: int | None = None,
+        room_id: int | None = None,
+    ) -> BoardProbe:
+        key = f"search:desk:board:probe:{_range_key(starts_from, starts_before, vet_id, room_id)}"
         return self._through(
             key,
-            lambda: super(CachedFrontDesk, self).board_probe(starts_from, starts_before),
+            lambda: super(CachedFrontDesk, self).board_probe(
+                starts_from, starts_before, vet_id=vet_id, room_id=room_id
+            ),
             BOARD_TTL,
             _probe,
         )
@@ -104,6 +122,18 @@ class CachedFrontDesk(FrontDeskQueries):
         if not self.shared():
             return load()
         return rebuild(self.cache.get_or_set(key, lambda: snapshot(load()), ttl))
+
+
+def _range_key(
+    starts_from: dt.datetime, starts_before: dt.datetime, vet_id: int | None, room_id: int | None
+) -> str:
+    """The board's cache key part: the range, then whose (everyone's keeps the old key)."""
+    key = f"{starts_from.isoformat()}:{starts_before.isoformat()}"
+    if vet_id is not None:
+        key += f":vet:{int(vet_id)}"
+    if room_id is not None:
+        key += f":room:{int(room_id)}"
+    return key
 
 
 def _choices(rows: Any) -> list[Choice]:

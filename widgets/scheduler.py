@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+)
 from PySide6.QtWidgets import QScrollArea, QSizePolicy, QWidget
 
 from widgets.status_chip import TONE_TOKENS, tone_colors
@@ -96,6 +105,8 @@ class SchedulerView(QWidget):
         self._cursor = (0, 0)  # column index, slot index
         self._drag: tuple[SchedulerItem, QPoint] | None = None
         self._drop: tuple[int, int] | None = None
+        self._elisions: dict[tuple[str, int, int], str] = {}
+        self._followed: QScrollArea | None = None
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setAccessibleName("Schedule")
@@ -150,6 +161,12 @@ class SchedulerView(QWidget):
             background, text = TONE_TOKENS.get(item.tone, TONE_TOKENS["neutral"])
             pairs.append((text, background))
         return sorted(set(pairs))
+
+    def header_rect(self) -> QRect:
+        """Where the column titles are painted: the top of the visible part of the view
+        (it stays there while a scroll area scrolls the day beneath it)."""
+        top = max(0, self.visibleRegion().boundingRect().top())
+        return QRect(0, top, self.width(), HEADER)
 
     def slot_rect(self, column: int, slot: int) -> QRect:
         """Where a slot is painted (widget coordinates)."""
@@ -206,6 +223,9 @@ class SchedulerView(QWidget):
             super().keyPressEvent(event)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self.header_rect().contains(event.position().toPoint()):
+            event.accept()  # the titles: nothing to do, and nothing beneath them is hit
+            return None
         hit = self._hit(event.position().toPoint())
         if hit is None:
             return super().mousePressEvent(event)
@@ -248,15 +268,20 @@ class SchedulerView(QWidget):
             self._activate()
 
     def paintEvent(self, event: QPaintEvent) -> None:
+        # Only what is exposed is painted (in a scroll area, about half the day): a week
+        # of a busy vet is a hundred blocks, each a rounded rectangle and two shaped texts.
+        exposed = event.rect()
         colors = current_colors()
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(colors.surface))
+        painter.fillRect(exposed, QColor(colors.surface))
         width = self._column_width()
         small = QFont(self.font())
         small.setPixelSize(FontSize.SMALL)
         painter.setFont(small)
         # Hours in the gutter, lines across.
-        for slot in range(self.slot_count() + 1):
+        first_slot = max(0, (exposed.top() - HEADER) // self._slot_height)
+        last_slot = min(self.slot_count(), (exposed.bottom() - HEADER) // self._slot_height + 1)
+        for slot in range(first_slot, last_slot + 1):
             y = HEADER + slot * self._slot_height
             minute = self._first + slot * self._step
             strong = minute % 60 == 0
@@ -269,26 +294,14 @@ class SchedulerView(QWidget):
                     int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
                     f"{minute // 60:02d}:{minute % 60:02d}",
                 )
-        bold = QFont(self.font())
-        bold.setBold(True)
-        for index, column in enumerate(self._columns):
+        for index in range(len(self._columns)):
             x = GUTTER + index * width
             painter.setPen(QColor(colors.border))
             painter.drawLine(x, 0, x, self.height())
-            painter.setPen(QColor(colors.text))
-            painter.setFont(bold)
-            title = painter.fontMetrics().elidedText(
-                column.title, Qt.TextElideMode.ElideRight, width - 2 * Spacing.SM
-            )
-            painter.drawText(
-                QRect(x + Spacing.SM, 0, width - 2 * Spacing.SM, HEADER),
-                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                title,
-            )
         painter.setFont(small)
         for item in self._items:
             rect = self._item_rect(item)
-            if rect is not None:
+            if rect is not None and rect.intersects(exposed):
                 self._paint_item(painter, rect, item, colors)
         if self._drag is not None and self._drop is not None:
             item = self._drag[0]
@@ -306,7 +319,40 @@ class SchedulerView(QWidget):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             if self.hasFocus():
                 painter.drawRect(cursor)
+        self._paint_header(painter, width, colors)
         painter.end()
+
+    def _paint_header(self, painter: QPainter, width: int, colors: Any) -> None:
+        """The column titles, over whatever is scrolled beneath them: in a scroll area they
+        stay at the top of what is visible, so the afternoon still says whose column it is."""
+        header = self.header_rect()
+        painter.fillRect(header, QColor(colors.surface))
+        painter.setPen(QColor(colors.border))
+        painter.drawLine(header.left(), header.bottom(), header.right(), header.bottom())
+        bold = QFont(self.font())
+        bold.setBold(True)
+        painter.setFont(bold)
+        for index, column in enumerate(self._columns):
+            x = GUTTER + index * width
+            painter.setPen(QColor(colors.border))
+            painter.drawLine(x, header.top(), x, header.bottom())
+            painter.setPen(QColor(colors.text))
+            title = painter.fontMetrics().elidedText(
+                column.title, Qt.TextElideMode.ElideRight, width - 2 * Spacing.SM
+            )
+            painter.drawText(
+                QRect(x + Spacing.SM, header.top(), width - 2 * Spacing.SM, HEADER),
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                title,
+            )
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        area = self._scroll_area()
+        if area is not None and area is not self._followed:
+            # a scroll moves the painted pixels: the titles must be painted again on top
+            self._followed = area
+            area.verticalScrollBar().valueChanged.connect(self.update)
 
     def focusInEvent(self, event: Any) -> None:
         super().focusInEvent(event)
@@ -349,18 +395,30 @@ class SchedulerView(QWidget):
         text_rect = rect.adjusted(Spacing.SM // 2 + 2, 1, -Spacing.XS, -1)
         metrics = painter.fontMetrics()
         line = metrics.height()
-        title = metrics.elidedText(item.title, Qt.TextElideMode.ElideRight, text_rect.width())
+        title = self._elided(metrics, item.title, text_rect.width())
         painter.drawText(
             text_rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop), title
         )
         if item.subtitle and text_rect.height() >= 2 * line:
-            sub = metrics.elidedText(item.subtitle, Qt.TextElideMode.ElideRight, text_rect.width())
+            sub = self._elided(metrics, item.subtitle, text_rect.width())
             painter.drawText(
                 text_rect.adjusted(0, line, 0, 0),
                 int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop),
                 sub,
             )
         painter.restore()
+
+    def _elided(self, metrics: QFontMetrics, text: str, width: int) -> str:
+        """``text`` cut to ``width`` with an ellipsis; remembered, since shaping a text is
+        the dearest part of painting a block and the same blocks repaint on every move."""
+        key = (text, width, metrics.height())
+        cut = self._elisions.get(key)
+        if cut is None:
+            if len(self._elisions) > 4096:
+                self._elisions.clear()
+            cut = metrics.elidedText(text, Qt.TextElideMode.ElideRight, width)
+            self._elisions[key] = cut
+        return cut
 
     def _item_at(self, key: Any, minute: int) -> SchedulerItem | None:
         for item in self._items:
@@ -371,6 +429,8 @@ class SchedulerView(QWidget):
     def _hit(self, point: QPoint) -> tuple[int, int] | None:
         if point.x() < GUTTER or point.y() < HEADER or not self._columns:
             return None
+        if self.header_rect().contains(point):
+            return None  # the titles, over the slots scrolled beneath them
         column = (point.x() - GUTTER) // self._column_width()
         slot = (point.y() - HEADER) // self._slot_height
         if column >= len(self._columns) or slot >= self.slot_count():
@@ -413,11 +473,15 @@ class SchedulerView(QWidget):
         if key is not None:
             self.sig_slot_activated.emit(key, minute)
 
-    def _ensure_visible(self) -> None:
+    def _scroll_area(self) -> QScrollArea | None:
         parent = self.parentWidget()
         while parent is not None and not isinstance(parent, QScrollArea):
             parent = parent.parentWidget()
-        if isinstance(parent, QScrollArea):
+        return parent
+
+    def _ensure_visible(self) -> None:
+        parent = self._scroll_area()
+        if parent is not None:
             rect = self.slot_rect(*self._cursor)
             parent.ensureVisible(rect.center().x(), rect.center().y(), 0, self._slot_height * 2)
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from purplecross_desktop.database.base import Base, ClientId, StaffId, UTCDateTime, utcnow
+from purplecross_desktop.database.session import SessionFactory
 from purplecross_desktop.database.text_order import fold_text, sort_key_column
 from purplecross_desktop.domain.columns import enum_type
 from purplecross_desktop.domain.query import Page, like_pattern, paginate
@@ -305,3 +306,19 @@ def _withdraw_reminders(uow: UnitOfWork, client_id: int) -> None:
             patient_id=reminder.patient_id,
             previous=previous,
         )
+
+
+def clinic_is_empty(session_factory: SessionFactory) -> bool:
+    """Whether the clinic has no clients yet (the app offers demo data then; the admin
+    account made at the first start does not count).
+
+    Here, not in ``demo``: the Today page asks at start, and importing the demo generator
+    pulls in every table module and the jobs stack (about a second of work that holds the
+    interpreter lock and froze the window for up to half a second).
+    """
+    with session_factory() as session:
+        tables = set(sa.inspect(session.connection()).get_table_names())
+        if Client.__tablename__ not in tables:
+            return True  # no schema yet: certainly no data
+        # Any other failure (a locked file, a refused connection) is an error, not "empty".
+        return session.scalar(sa.select(Client.id).limit(1)) is None

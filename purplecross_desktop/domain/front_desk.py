@@ -130,9 +130,17 @@ class FrontDeskQueries:
     def __init__(self, session_factory: SessionFactory) -> None:
         self._sessions = session_factory
 
-    def board(self, starts_from: dt.datetime, starts_before: dt.datetime) -> list[BoardRow]:
-        """The appointments starting in ``[starts_from, starts_before)``, in time order,
-        each with the patient's alerts and the owner's open balance."""
+    def board(
+        self,
+        starts_from: dt.datetime,
+        starts_before: dt.datetime,
+        *,
+        vet_id: int | None = None,
+        room_id: int | None = None,
+    ) -> list[BoardRow]:
+        """The appointments starting in ``[starts_from, starts_before)`` (only ``vet_id``'s
+        or ``room_id``'s when given: one vet's week), in time order, each with the
+        patient's alerts and the owner's open balance."""
         vet = aliased(Staff, name="vet")
         balance = (
             sa.select(sa.func.coalesce(sa.func.sum(Invoice.balance), 0))
@@ -166,7 +174,11 @@ class FrontDeskQueries:
             .join(Client, Appointment.client_id == Client.id)
             .join(vet, Appointment.vet_id == vet.id)
             .join(Room, Appointment.room_id == Room.id)
-            .where(Appointment.starts_at >= starts_from, Appointment.starts_at < starts_before)
+            .where(
+                Appointment.starts_at >= starts_from,
+                Appointment.starts_at < starts_before,
+                *_owned_by(vet_id, room_id),
+            )
             .order_by(Appointment.starts_at, Appointment.id)
         )
         with self._sessions() as session:
@@ -195,11 +207,23 @@ class FrontDeskQueries:
             for r in rows
         ]
 
-    def board_probe(self, starts_from: dt.datetime, starts_before: dt.datetime) -> BoardProbe:
-        """Per-status counts and latest changes of the day's appointments, the latest change
-        of their patients and their owners' open balance: indexed aggregates, a few
-        milliseconds at any size."""
-        day = sa.and_(Appointment.starts_at >= starts_from, Appointment.starts_at < starts_before)
+    def board_probe(
+        self,
+        starts_from: dt.datetime,
+        starts_before: dt.datetime,
+        *,
+        vet_id: int | None = None,
+        room_id: int | None = None,
+    ) -> BoardProbe:
+        """Per-status counts and latest changes of the day's appointments (``vet_id``'s or
+        ``room_id``'s only when given, as :meth:`board`), the latest change of their
+        patients and their owners' open balance: indexed aggregates, a few milliseconds at
+        any size."""
+        day = sa.and_(
+            Appointment.starts_at >= starts_from,
+            Appointment.starts_at < starts_before,
+            *_owned_by(vet_id, room_id),
+        )
         day_patients = sa.select(Appointment.patient_id).where(day)
         day_clients = sa.select(Appointment.client_id).where(day)
         owners_invoices = Invoice.client_id.in_(day_clients)
@@ -385,6 +409,16 @@ def status_counts(rows: Sequence[BoardRow]) -> dict[AppointmentStatus, int]:
     for row in rows:
         counts[row.status] += 1
     return counts
+
+
+def _owned_by(vet_id: int | None, room_id: int | None) -> list[sa.ColumnElement[bool]]:
+    """Conditions keeping one vet's or one room's appointments (none: everyone's)."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if vet_id is not None:
+        conditions.append(Appointment.vet_id == vet_id)
+    if room_id is not None:
+        conditions.append(Appointment.room_id == room_id)
+    return conditions
 
 
 def _aware(value: object) -> dt.datetime | None:

@@ -9,8 +9,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QSizePolicy,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -29,6 +27,43 @@ from widgets.tokens import Spacing
 #: Wrong passwords in a row before the form pauses; the pause grows with each round.
 MAX_FAILURES = 5
 PAUSE_SECONDS = 30
+
+
+class _PanelStack(QWidget):
+    """One panel at a time, and exactly as tall as that panel.
+
+    Not a ``QStackedWidget``: its layout answers height-for-width with the tallest page's
+    (whatever the size policies), so the locked panel, which has a wrapped label, was
+    stretched to the first-run form's height, its few lines spread far apart.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._pages: list[QWidget] = []
+        self._current: QWidget | None = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+
+    def addWidget(self, page: QWidget) -> None:
+        self._pages.append(page)
+        self._layout.addWidget(page)
+        page.setVisible(self._current is None)
+        if self._current is None:
+            self._current = page
+
+    def setCurrentWidget(self, page: QWidget) -> None:
+        self._current = page
+        for other in self._pages:
+            other.setVisible(other is page)
+
+    def currentWidget(self) -> QWidget | None:
+        return self._current
+
+    def count(self) -> int:
+        return len(self._pages)
+
+    def widget(self, index: int) -> QWidget | None:
+        return self._pages[index] if 0 <= index < len(self._pages) else None
 
 
 def _password_edit() -> QLineEdit:
@@ -61,7 +96,7 @@ class SignInScreen(QWidget):
         self._pauses = 0
         self._locked_as: SignedIn | None = None
 
-        self.panels = QStackedWidget()
+        self.panels = _PanelStack()
         self.waiting = QLabel("Opening the clinic database…")
         self.waiting.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.panels.addWidget(self.waiting)
@@ -327,15 +362,7 @@ class SignInScreen(QWidget):
 
     # Helpers ------------------------------------------------------------------
     def _show(self, panel: QWidget, title: str) -> None:
-        # the card fits the panel shown, not the tallest one (a stack sizes to its largest)
-        for index in range(self.panels.count()):
-            page = self.panels.widget(index)
-            if page is None:
-                continue
-            policy = QSizePolicy.Policy.Preferred if page is panel else QSizePolicy.Policy.Ignored
-            page.setSizePolicy(QSizePolicy.Policy.Preferred, policy)
         self.panels.setCurrentWidget(panel)
-        self.panels.updateGeometry()
         self.card.set_title(title)
         self.card.set_subtitle(f"Purple Cross · {self.context.settings.clinic_name}")
 

@@ -61,6 +61,7 @@ def test_no_edit_on_another_workstation_is_shown_stale(
     assert front.shared()
     truth = FrontDeskQueries(desk.context.session_factory)  # straight from the database
     start, end = desk.midnight, desk.midnight + dt.timedelta(days=1)
+    week_end = start + dt.timedelta(days=7)
     ada, rex = desk.client_id, desk.patient_ids[0]
     reads: dict[str, tuple[Callable[[FrontDeskQueries], Any], Callable[[Any], Any]]] = {
         "vets": (lambda q: q.vets(), list),
@@ -69,6 +70,13 @@ def test_no_edit_on_another_workstation_is_shown_stale(
         "balance": (lambda q: q.client_balance(ada), lambda v: v),
         "board": (lambda q: q.board(start, end), list),
         "probe": (lambda q: q.board_probe(start, end), lambda v: v),
+        # a Calendar week: one vet's or one room's, each under its own key
+        "week": (lambda q: q.board(start, week_end), list),
+        "vet's week": (lambda q: q.board(start, week_end, vet_id=desk.vet_ids[0]), list),
+        "room's week probe": (
+            lambda q: q.board_probe(start, week_end, room_id=desk.room_ids[1]),
+            lambda v: v,
+        ),
     }
     edits: list[tuple[dict[str, Any], str]] = [
         ({"do": "check_in", "appointment_id": desk.appointments[0].id}, "board"),

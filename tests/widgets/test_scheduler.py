@@ -86,3 +86,29 @@ def test_a_block_is_dragged_to_another_column_and_time(qtbot: QtBot, view: Sched
 def test_a_bad_range_is_refused() -> None:
     with pytest.raises(ValueError, match="slot_minutes"):
         SchedulerView(8 * 60, 9 * 60, slot_minutes=25)
+
+
+def test_the_column_titles_stay_in_view_while_the_day_scrolls(qtbot: QtBot) -> None:
+    from PySide6.QtWidgets import QScrollArea
+
+    view = SchedulerView(8 * 60, 18 * 60, slot_minutes=15, slot_height=26)
+    view.set_columns([SchedulerColumn("a", "Dr A"), SchedulerColumn("b", "Dr B")])
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setWidget(view)
+    area.resize(500, 300)
+    qtbot.addWidget(area)
+    area.show()
+    qtbot.waitExposed(area)
+    assert view.header_rect().top() == 0
+    area.verticalScrollBar().setValue(400)
+    qtbot.waitUntil(lambda: view.header_rect().top() == 400)
+    # the titles are painted there: the row under them is the header's colour, not a slot's
+    image = view.grab(view.header_rect()).toImage()
+    assert image.height() > 0
+    # a click on the titles does not land on the slot scrolled beneath them
+    before = view.cursor_slot()
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(300, 410))
+    assert view.cursor_slot() == before
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=QPoint(300, 400 + 40 + 26))
+    assert view.cursor_slot() != before

@@ -100,8 +100,8 @@ class BookingDialog(DeskDialog):
         self.results.setAccessibleName("Matching patients")
         self.results.setMaximumHeight(120)
         self.results.currentItemChanged.connect(self._on_patient_chosen)
-        # Enter in the search goes to the matches; the dialog's default button (Book) must
-        # not see it too, or the first match would be booked at once.
+        # Enter in the search goes to the matches; it must not also press "Book" (the
+        # dialog's default button) with whichever patient happens to be first
         self.search.installEventFilter(self)
         self._search_timer: QTimer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -153,14 +153,20 @@ class BookingDialog(DeskDialog):
             "Search the opening hours from this date and time for the type's length"
         )
         self.find_slot.clicked.connect(self.find_next_free_slot)
-        when_row.addWidget(self.find_slot)
         when_row.addStretch(1)
         self._add_row(form, "&When", when, "starts_at")
         form.addRow("", self.field_error_label("ends_at"))
+        # the search on its own line: beside the date and times it was cut off
+        slot = QWidget()
+        slot_row = QHBoxLayout(slot)
+        slot_row.setContentsMargins(0, 0, 0, 0)
         self.slot_note = QLabel("")
         self.slot_note.setObjectName("mutedText")
         self.slot_note.setAccessibleName("Free slot found")
-        form.addRow("", self.slot_note)
+        self.slot_note.setWordWrap(True)
+        slot_row.addWidget(self.find_slot)
+        slot_row.addWidget(self.slot_note, 1)
+        form.addRow("", slot)
 
         self.reason = QLineEdit()
         self.reason.setAccessibleName("Reason")
@@ -275,6 +281,17 @@ class BookingDialog(DeskDialog):
         self.run(book, self._done)
 
     # Internals ----------------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.search
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
+            self._focus_results()
+            return True
+        return super().eventFilter(watched, event)
+
     def _add_row(self, form: QFormLayout, label: str, field: QWidget, error_key: str) -> None:
         caption = QLabel(label)
         caption.setBuddy(field)
@@ -393,17 +410,6 @@ class BookingDialog(DeskDialog):
             f"{self.vet.currentText()} in {self.room.currentText()}."
         )
         self.primary.setFocus()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (
-            watched is self.search
-            and event.type() == QEvent.Type.KeyPress
-            and isinstance(event, QKeyEvent)
-            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-        ):
-            self._focus_results()
-            return True
-        return super().eventFilter(watched, event)
 
     def _done(self, appointment: Any) -> None:
         self.sig_booked.emit(int(appointment.id))

@@ -175,6 +175,10 @@ class CheckoutDialog(DeskDialog):
         for widget in (self.done_note, self.print_button, self.email_button):
             widget.setVisible(False)
 
+        # never squeezed below their text (after saving, the note and the receipt buttons
+        # took the room of the amounts, which shrank to a sliver)
+        for field in (self.discount, self.method, self.amount, self.tendered):
+            field.setMinimumHeight(field.sizeHint().height())
         self.primary.setEnabled(False)
         self.picker.setFocus()
         self._load()
@@ -481,12 +485,14 @@ class CheckoutDialog(DeskDialog):
         self.close_button.setText("Done")
         self.close_button.setDefault(True)
         self.print_button.setFocus()
+        self.adjustSize()  # room for the note and the receipt buttons
         self.sig_checked_out.emit(invoice.id)
 
     def _printed(self, path: Path) -> None:
         self.receipt_path = path
         self.done_note.set_message(f"{self.done_note.get_message()} Receipt saved to {path}.")
         self.close_button.setFocus()  # Enter now closes; it never prints the receipt twice
+        self.adjustSize()  # the note grew by a line
         if self.open_receipts:
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 

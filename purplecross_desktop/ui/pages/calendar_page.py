@@ -27,6 +27,8 @@ from widgets.scheduler import SchedulerColumn, SchedulerItem, SchedulerView
 
 SPANS: Final = (("day", "Day"), ("week", "Week"))
 AXES: Final = (("vet", "By vet"), ("room", "By room"))
+#: The shown range and whose appointments (see ``CalendarPage.shown``).
+Shown = tuple[dt.datetime, dt.datetime, tuple[tuple[str, int], ...]]
 #: How often the shown range is probed for other workstations' changes (one cheap query,
 #: or one Redis read when the clinic has Redis; see desk_cache.py).
 POLL_MS: Final = 3000
@@ -119,7 +121,7 @@ class CalendarPage(Page):
             combo.currentIndexChanged.connect(lambda _i: self.reload())
         self._loaded_choices = False
         self._probe: BoardProbe | None = None
-        self._probed_range: tuple[dt.datetime, dt.datetime] | None = None
+        self._probed: Shown | None = None
         self._loading = False
         self._reload_again = False
         self._poll = QTimer(self)
@@ -170,15 +172,23 @@ class CalendarPage(Page):
         if services is None or not self._loaded_choices:
             return
         self._update_subjects()
-        start, end = self.shown_range()
+        shown = self.shown()
         if self._loading:
             self._reload_again = True
             return
         self._loading = True
         queries = services.front_desk
+        start, end, whose = shown[0], shown[1], dict(shown[2])
 
-        def load() -> tuple[tuple[dt.datetime, dt.datetime], BoardProbe, list[BoardRow]]:
-            return (start, end), queries.board_probe(start, end), queries.board(start, end)
+        def load() -> tuple[Shown, BoardProbe, list[BoardRow]]:
+            # A week is one vet's or room's: only theirs is read (a seventh of the rows a
+            # clinic's week has, and the loader holds the interpreter lock while it builds
+            # them, which the window feels)
+            return (
+                shown,
+                queries.board_probe(start, end, **whose),
+                queries.board(start, end, **whose),
+            )
 
         self.context.background(self, load).success(self._loaded).failure(
             self._show_error
@@ -236,12 +246,20 @@ class CalendarPage(Page):
         end = self.clinic_time.day_bounds(first + dt.timedelta(days=days - 1))[1]
         return start, end
 
-    def _loaded(
-        self, loaded: tuple[tuple[dt.datetime, dt.datetime], BoardProbe, list[BoardRow]]
-    ) -> None:
+    def shown(self) -> Shown:
+        """What the view shows: its range, and whose appointments (a week: one vet's or
+        one room's, as ``(("vet_id", id),)``; a day: everyone's, ``()``)."""
+        start, end = self.shown_range()
+        subject = self.subject.currentData()
+        if self.span.currentData() != "week" or subject is None:
+            return start, end, ()
+        key = "vet_id" if self.axis.currentData() == "vet" else "room_id"
+        return start, end, ((key, int(subject)),)
+
+    def _loaded(self, loaded: tuple[Shown, BoardProbe, list[BoardRow]]) -> None:
         shown, probe, rows = loaded
-        self._probed_range, self._probe = shown, probe
-        if shown == self.shown_range():  # the user may have moved on meanwhile
+        self._probed, self._probe = shown, probe
+        if shown == self.shown():  # the user may have moved on meanwhile
             self._show(rows)
         self.sig_range_loaded.emit(len(self.rows))
 
@@ -256,12 +274,13 @@ class CalendarPage(Page):
         services = self.context.services
         if services is None or self._loading or not self.isVisible():
             return
-        shown = self.shown_range()
-        if shown != self._probed_range:
+        shown = self.shown()
+        if shown != self._probed:
             self.reload()
             return
         queries = services.front_desk
-        self.context.background(self, lambda: queries.board_probe(*shown)).success(
+        start, end, whose = shown[0], shown[1], dict(shown[2])
+        self.context.background(self, lambda: queries.board_probe(start, end, **whose)).success(
             lambda probe: self.reload() if probe != self._probe else None
         ).failure(lambda _exc: None).run_in_background()
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from purplecross_desktop.clinic_time import ClinicTime
 from purplecross_desktop.database.base import AppointmentId, utcnow
 from purplecross_desktop.domain.appointments import TRANSITIONS, AppointmentStatus
+from purplecross_desktop.domain.clients import clinic_is_empty
 from purplecross_desktop.domain.errors import DomainError
 from purplecross_desktop.domain.events import DomainEvent
 from purplecross_desktop.domain.front_desk import BoardProbe, BoardRow, status_counts
@@ -213,7 +214,9 @@ class TodayPage(Page):
         self.empty.setObjectName("emptyState")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setVisible(False)
-        self.body.addWidget(self.empty)
+        # it takes the table's room when the day is empty (else the banner, the summary
+        # and the buttons were spread down the page)
+        self.body.addWidget(self.empty, 1)
         self._apply_view_columns()
 
         selection = self.table.selectionModel()
@@ -507,10 +510,7 @@ class TodayPage(Page):
         factory = self.context.session_factory
 
         def empty() -> bool:
-            # Imported here, off the UI thread: the demo module pulls in every table module.
-            from purplecross_desktop.demo import is_database_empty
-
-            return is_database_empty(factory)
+            return clinic_is_empty(factory)
 
         self.context.background(self, empty).success(self.welcome.setVisible).run_in_background()
 

@@ -249,6 +249,29 @@ def test_the_board_lists_the_day_with_alerts_and_open_balance(clinic: Clinic) ->
     assert (card.patient, card.balance, card.alerts) == ("Rex", Decimal("20.00"), ("Bites",))
 
 
+def test_one_vet_s_or_one_room_s_board_and_probe(clinic: Clinic) -> None:
+    """A week on the Calendar is one vet's or one room's: only theirs is read."""
+    from purplecross_desktop.domain.front_desk import FrontDeskQueries
+
+    rex, tom = clinic.patient(name="Rex"), clinic.patient(name="Tom")
+    who, house = clinic.vet(), clinic.vet("house", "Dr House")
+    one, two = clinic.room(), clinic.room("Room 2")
+    a = clinic.appointments.book(clinic.booking(rex, who, one, at=START_PLUS(1)))
+    b = clinic.appointments.book(clinic.booking(tom, house, two, at=START_PLUS(1)))
+    c = clinic.appointments.book(clinic.booking(tom, who, two, at=START_PLUS(3)))
+    queries = FrontDeskQueries(clinic.sessions)
+    week = (START_PLUS(-8), START_PLUS(160))
+    assert [r.id for r in queries.board(*week)] == [a.id, b.id, c.id]
+    assert [r.id for r in queries.board(*week, vet_id=who.id)] == [a.id, c.id]
+    assert [r.id for r in queries.board(*week, room_id=two.id)] == [b.id, c.id]
+    assert queries.board_probe(*week).count == 3
+    assert queries.board_probe(*week, vet_id=house.id).count == 1
+    before = queries.board_probe(*week, room_id=one.id)
+    clinic.appointments.check_in(AppointmentId(b.id))  # Room 2's: Room 1's week is as it was
+    assert queries.board_probe(*week, room_id=one.id) == before
+    assert queries.board_probe(*week, room_id=two.id).count == 2
+
+
 def test_the_probe_moves_even_when_the_writer_s_clock_is_behind(clinic: Clinic) -> None:
     from purplecross_desktop.domain.front_desk import FrontDeskQueries
 

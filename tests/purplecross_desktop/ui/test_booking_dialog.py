@@ -105,11 +105,20 @@ def test_enter_right_after_typing_picks_the_first_match_when_it_comes(
 ) -> None:
     dialog = _dialog(qtbot, desk)
     qtbot.keyClicks(dialog.search, "tom")
+    booked: list[int] = []
+    dialog.sig_booked.connect(booked.append)
     qtbot.keyClick(dialog.search, Qt.Key.Key_Return)  # before the search has answered
     qtbot.waitUntil(lambda: dialog.patient is not None, timeout=10000)
     assert dialog.patient is not None
     assert dialog.patient.name == "Tom"
     assert dialog.results.hasFocus()
+    dialog.search.setFocus()
+    qtbot.keyClick(dialog.search, Qt.Key.Key_Return)  # the matches are there: go to them
+    assert dialog.results.hasFocus()
+    dialog.context.runner.wait_for_done(5000)
+    qtbot.wait(300)
+    assert booked == []  # Enter in the search never presses "Book"
+    assert dialog.isVisible()
 
 
 def test_any_vet_and_any_room_book_whoever_is_free_for_the_slot(

@@ -44,6 +44,7 @@ def test_opens_on_today_with_a_column_per_vet(qtbot: QtBot, desk: SeededDesk) ->
     qtbot.waitUntil(lambda: [c.title for c in page.view.columns()] == ["Room 1", "Room 2"])
     page.span.setCurrentIndex(1)  # Room 1's week: Rex and Tom
     qtbot.waitUntil(lambda: len(page.view.columns()) == 7 and len(page.view.items()) == 2)
+    assert {r.room_id for r in page.rows} == {desk.room_ids[0]}  # only Room 1's were read
 
 
 def test_enter_on_a_free_slot_books_with_that_vet_and_time(qtbot: QtBot, desk: SeededDesk) -> None:

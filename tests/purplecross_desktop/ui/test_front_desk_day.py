@@ -75,12 +75,12 @@ def wait_focus(qtbot: QtBot, widget: QWidget, timeout: int = 10_000) -> None:
 
 
 def _desk_day(zone: str) -> tuple[dt.date, dt.timedelta]:
-    """The day the receptionist works: today if the clinic is open for two more hours,
-    else the next open day; and how far the screens' clocks are moved to get there."""
+    """The day the receptionist works: today until 14:00 (the demo diary fills the
+    afternoon), else the next open day; and how far the screens' clocks are moved to get there."""
     clinic = ClinicTime(zone)
     now = clinic.now()
     day = now.date()
-    if now.time() > dt.time(15, 30) or day.weekday() in CLOSED_WEEKDAYS:
+    if now.time() > dt.time(14, 0) or day.weekday() in CLOSED_WEEKDAYS:
         day += dt.timedelta(days=1)
         while day.weekday() in CLOSED_WEEKDAYS:
             day += dt.timedelta(days=1)
@@ -231,16 +231,18 @@ def _register_owner_and_pet(qtbot: QtBot, window: MainWindow) -> tuple[int, int]
     return client_id, patient_id
 
 
-def _free_minute(page: CalendarPage, column: object, length: int) -> int:
-    """The first quarter hour from half an hour ahead where ``column`` is free."""
-    now = page.clinic_time.now()
+def _free_slot(page: CalendarPage, length: int) -> tuple[int, int]:
+    """The first vet column and quarter hour, from half an hour ahead (by the real clock:
+    bookings in the past are refused), where ``length`` minutes are free."""
+    now = ClinicTime(page.clinic_time.name).now()
     first = 8 * 60
     if now.date() == page.day:
         first = max(first, (now.hour * 60 + now.minute + 30) // 15 * 15 + 15)
-    busy = [(i.start, i.end) for i in page.view.items() if i.column == column]
-    for minute in range(first, 18 * 60 - length, 15):
-        if all(end <= minute or start >= minute + length for start, end in busy):
-            return minute
+    for index, column in enumerate(page.view.columns()):
+        busy = [(i.start, i.end) for i in page.view.items() if i.column == column.key]
+        for minute in range(first, 18 * 60 - length, 15):
+            if all(end <= minute or start >= minute + length for start, end in busy):
+                return index, minute
     raise AssertionError("no free slot left on the desk's day")
 
 
@@ -252,8 +254,10 @@ def _book_from_the_calendar(qtbot: QtBot, window: MainWindow, patient_id: int) -
     assert isinstance(page, CalendarPage)
     qtbot.waitUntil(lambda: bool(page.view.columns()) and bool(page.view.items()), timeout=SLOW)
     wait_focus(qtbot, page.view)
-    vet = page.view.columns()[0]
-    minute = _free_minute(page, vet.key, 20)
+    column, minute = _free_slot(page, 20)
+    vet = page.view.columns()[column]
+    for _ in range(column):
+        press(qtbot, Qt.Key.Key_Right)  # the next vet's column
     for _ in range((minute - 8 * 60) // 60):
         press(qtbot, Qt.Key.Key_PageDown)  # an hour
     for _ in range((minute - 8 * 60) % 60 // 15):

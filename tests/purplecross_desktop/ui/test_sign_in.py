@@ -148,6 +148,9 @@ def test_lock_unlock_and_switch_user_keep_the_app_open(qtbot: QtBot, context: Ap
     assert screen.panel() == "locked"
     assert not dialog.isVisible()  # nothing of the desk's work shows on a locked screen
     qtbot.waitUntil(lambda: QApplication.focusWidget() is screen.unlock_edit, timeout=5000)
+    # the card fits the locked panel (it was stretched to the first-run form's height)
+    assert screen.panels.height() <= screen.locked_panel.sizeHint().height() + 8
+    assert screen.unlock_edit.y() - screen.locked_title.geometry().bottom() < 60
     type_text(qtbot, "wrong password")
     press(qtbot, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: screen.message.isVisible(), timeout=10000)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -12,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from purplecross_desktop.database.base import AppointmentId
+from purplecross_desktop.database.session import upgrade
 from purplecross_desktop.domain.appointments import AppointmentStatus
 from purplecross_desktop.ui.dialogs.cancel import CancelDialog
 from purplecross_desktop.ui.dialogs.check_in import CheckInDialog
@@ -226,3 +231,49 @@ def test_waiting_turns_red_past_the_threshold() -> None:
     waiting = COLUMN["waiting"]
     assert [model.index(r, waiting).data() for r in range(3)] == ["14 min", "15 min", ""]
     assert [model.index(r, waiting).data(TONE_ROLE) for r in range(3)] == ["neutral", "error", None]
+
+
+EMPTINESS_CHECK = """
+import sys
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv[:1])
+from purplecross_desktop.app import build_context, shutdown
+from purplecross_desktop.settings import load_settings
+from purplecross_desktop.ui.pages.today_page import TodayPage
+context = build_context(load_settings(), start_jobs=False)
+page = TodayPage(context)
+page.show()
+page.activate()
+loop = QEventLoop()
+QTimer.singleShot(20000, loop.quit)
+page.welcome.sig_demo_loaded.connect(loop.quit)
+def check():
+    if page.welcome.isVisible():
+        loop.quit()
+timer = QTimer()
+timer.timeout.connect(check)
+timer.start(20)
+loop.exec()
+print(page.welcome.isVisible(), "purplecross_desktop.demo" in sys.modules, "huey" in sys.modules)
+shutdown(context)
+"""
+
+
+def test_the_empty_clinic_check_leaves_the_demo_generator_and_jobs_stack_unimported(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Importing them takes about a second that holds the interpreter lock: the window
+    froze for up to half a second soon after it opened."""
+    upgrade(sqlite_url)
+    env = {**os.environ, "PURPLECROSS_DATABASE_URL": sqlite_url, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, "-c", EMPTINESS_CHECK],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert done.stdout.split()[-3:] == ["True", "False", "False"], done.stdout + done.stderr
