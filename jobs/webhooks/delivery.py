@@ -182,7 +182,8 @@ class WebhookDelivery:
                     for endpoint_id in targets
                 ],
             )
-        return self.pump(targets)
+            taken = [t for endpoint_id in targets for t in self._take_slots(conn, endpoint_id, now)]
+        return self._enqueue(taken)
 
     # Pump -----------------------------------------------------------------------------
     def pump(self, endpoint_ids: Iterable[int] | None = None) -> list[str]:
@@ -204,59 +205,70 @@ class WebhookDelivery:
         return jobs
 
     def _pump_one(self, endpoint_id: int, now: dt.datetime) -> list[str]:
-        with self.engine.connect() as conn:
+        with self.engine.begin() as conn:
             enabled = conn.execute(
                 sa.select(ENDPOINT.c.enabled).where(ENDPOINT.c.id == endpoint_id)
             ).scalar()
-            if not enabled:
-                return []
-            busy = int(
-                conn.execute(
-                    sa.select(sa.func.count()).where(
-                        MESSAGE.c.endpoint_id == endpoint_id, MESSAGE.c.state.in_(IN_FLIGHT)
-                    )
-                ).scalar_one()
-            )
-            free = self.policy.endpoint_concurrency - busy
-            if free <= 0:
-                return []
-            due = conn.execute(
-                sa.select(MESSAGE.c.id, MESSAGE.c.attempts, MESSAGE.c.next_attempt_at)
-                .where(
-                    MESSAGE.c.endpoint_id == endpoint_id,
-                    MESSAGE.c.state == "pending",
-                    MESSAGE.c.next_attempt_at <= now,
+            taken = self._take_slots(conn, endpoint_id, now) if enabled else []
+        return self._enqueue(taken)
+
+    def _take_slots(
+        self, conn: sa.Connection, endpoint_id: int, now: dt.datetime
+    ) -> list[tuple[int, int, dt.datetime]]:
+        """In the caller's transaction: mark due messages ``queued`` into the endpoint's free
+        slots; returns (message id, attempts so far, due time) of each one taken."""
+        busy = int(
+            conn.execute(
+                sa.select(sa.func.count()).where(
+                    MESSAGE.c.endpoint_id == endpoint_id, MESSAGE.c.state.in_(IN_FLIGHT)
                 )
-                .order_by(MESSAGE.c.next_attempt_at, MESSAGE.c.id)
-                .limit(free)
-            ).all()
+            ).scalar_one()
+        )
+        free = self.policy.endpoint_concurrency - busy
+        if free <= 0:
+            return []
+        due = (
+            sa.select(MESSAGE.c.id)
+            .where(
+                MESSAGE.c.endpoint_id == endpoint_id,
+                MESSAGE.c.state == "pending",
+                MESSAGE.c.next_attempt_at <= now,
+            )
+            .order_by(MESSAGE.c.next_attempt_at, MESSAGE.c.id)
+            .limit(free)
+        )
+        ids = [int(i) for i in conn.execute(due).scalars()]
+        if not ids:
+            return []
+        # The message's job is recorded when the job claims it (``_claim``).
+        rows = conn.execute(
+            sa.update(MESSAGE)
+            .where(MESSAGE.c.id.in_(ids), MESSAGE.c.state == "pending")
+            .values(state="queued", job_id=None)
+            .returning(MESSAGE.c.id, MESSAGE.c.attempts, MESSAGE.c.next_attempt_at)
+        ).all()
+        return [(int(i), int(a), d) for i, a, d in rows]
+
+    def _enqueue(self, taken: Sequence[tuple[int, int, dt.datetime]]) -> list[str]:
+        """One attempt job per message taken (after the taking transaction committed)."""
         jobs: list[str] = []
-        for message_id, attempts, due_at in due:
-            number = int(attempts) + 1
+        for message_id, attempts, due_at in taken:
+            number = attempts + 1
             # Two pumps racing over one due message make one job; a message sent back to
             # pending by repair() (a new due time) gets a new one.
             key = f"webhook:{message_id}:{number}:{int(due_at.timestamp() * 1000)}"
-            job_id = self.platform.enqueue(
-                WEBHOOKS, TASK, int(message_id), number, idempotency_key=key
+            jobs.append(
+                self.platform.enqueue(WEBHOOKS, TASK, message_id, number, idempotency_key=key)
             )
-            with self.engine.begin() as conn:
-                conn.execute(
-                    sa.update(MESSAGE)
-                    .where(
-                        MESSAGE.c.id == message_id,
-                        MESSAGE.c.state == "pending",
-                        MESSAGE.c.attempts == attempts,
-                    )
-                    .values(state="queued", job_id=job_id)
-                )
-            jobs.append(job_id)
         return jobs
 
-    def repair(self) -> int:
+    def repair(self, queued_for: float = 600.0) -> int:
         """Free the slots of messages whose job is gone; returns how many went back to pending.
 
-        A ``queued`` message whose job finished, died, was revoked or removed (and a
-        ``sending`` one whose lease ran out as well) is pending again, due now.
+        A ``sending`` message whose lease ran out and whose job finished, died, was revoked
+        or removed, and a ``queued`` one due more than ``queued_for`` seconds ago that no
+        job has claimed (its job died before it could), are pending again, due now. A
+        late job of the old due time still finds its attempt taken and does nothing.
         """
         with self.engine.begin() as conn:
             now = self.now(conn)
@@ -264,8 +276,9 @@ class WebhookDelivery:
                 ~sa.exists().where(JOB.c.id == MESSAGE.c.job_id),
                 sa.exists().where(JOB.c.id == MESSAGE.c.job_id, JOB.c.state.in_(FINISHED_JOB)),
             )
+            stale = now - dt.timedelta(seconds=queued_for)
             stuck = sa.or_(
-                sa.and_(MESSAGE.c.state == "queued", job_over),
+                sa.and_(MESSAGE.c.state == "queued", MESSAGE.c.next_attempt_at <= stale),
                 sa.and_(MESSAGE.c.state == "sending", MESSAGE.c.lease_until < now, job_over),
             )
             result = conn.execute(
@@ -307,8 +320,8 @@ class WebhookDelivery:
             return f"message {message['msg_id']}: endpoint {endpoint['id']} is disabled; kept"
         outcome = self._send(endpoint, message["msg_id"], message["body"])
         trigger = message["next_trigger"] or "scheduled"
-        state = self._record(message, endpoint, number, trigger, outcome, job.job_id)
-        self.pump([int(endpoint["id"])])
+        state, taken = self._record(message, endpoint, number, trigger, outcome, job.job_id)
+        self._enqueue(taken)  # the slot this attempt held goes to the next message due
         summary = f"{outcome.status_code}" if outcome.status_code else outcome.error
         return f"{message['msg_id']} attempt {number}: {summary} -> {state}"
 
@@ -357,7 +370,7 @@ class WebhookDelivery:
 
     def _send(self, endpoint: dict[str, Any], msg_id: str, body: str) -> Outcome:
         try:
-            secrets = self.endpoints.signing_secrets(int(endpoint["id"]))
+            secrets = self.endpoints.secrets_of(endpoint)
         except Exception as exc:
             return Outcome(None, False, 0.0, error=f"cannot sign: {exc}")
         headers = sign_headers(msg_id, int(time.time()), body, secrets)
@@ -376,9 +389,12 @@ class WebhookDelivery:
         trigger: str,
         outcome: Outcome,
         job_id: str | None,
-    ) -> str:
-        """Write the attempt, the message's next state and the endpoint's health at once."""
+    ) -> tuple[str, list[tuple[int, int, dt.datetime]]]:
+        """Write the attempt, the message's next state and the endpoint's health at once,
+        and take the freed slot for the next due message; returns the state and what
+        was taken (to enqueue after the commit)."""
         disabled: str | None = None
+        taken: list[tuple[int, int, dt.datetime]] = []
         with self.engine.begin() as conn:
             now = self.now(conn)
             started = now - dt.timedelta(milliseconds=outcome.duration_ms)
@@ -450,6 +466,8 @@ class WebhookDelivery:
                     .where(ENDPOINT.c.id == endpoint["id"], ENDPOINT.c.enabled)
                     .values(**values)
                 )
+            if trigger != "test" and not disabled:
+                taken = self._take_slots(conn, int(endpoint["id"]), now)
         if disabled:
             log.warning("webhook endpoint %s disabled: %s", endpoint["id"], disabled)
             if self.alert is not None:
@@ -459,7 +477,7 @@ class WebhookDelivery:
                     log.exception(
                         "could not tell the admins that endpoint %s was disabled", endpoint["id"]
                     )
-        return state
+        return state, taken
 
     # Test events ----------------------------------------------------------------------
     def send_test(self, endpoint_id: int, *, actor: StaffId | None = None) -> TestResult:

@@ -108,17 +108,14 @@ def test_an_admin_registers_tests_watches_and_replays(
     event = receiver.received()[-1]
     assert event.verified
     assert b'"type":"client.created"' in event.body
-    panel.reload()
-    panel.log.refresh()
-    qtbot.waitUntil(lambda: panel.log.row_count() == 2, timeout=TIMEOUT)
+    _logged(qtbot, context, panel, 2)
 
     # A failing delivery is retried, then replayed from the log by hand.
     receiver.script = lambda n, msg_id: 500 if n == 3 else 200
     context.services.clients.create(ClientData("Grace Hopper"))
     qtbot.waitUntil(lambda: len(receiver.received()) == 4, timeout=TIMEOUT)
     assert receiver.received()[2].msg_id == receiver.received()[3].msg_id
-    panel.log.refresh()
-    qtbot.waitUntil(lambda: panel.log.row_count() == 4, timeout=TIMEOUT)
+    _logged(qtbot, context, panel, 4)
     newest = panel.log.row_at(0)
     assert newest is not None
     panel.log.select_ids([newest.id])
@@ -126,9 +123,7 @@ def test_an_admin_registers_tests_watches_and_replays(
     qtbot.waitUntil(lambda: len(receiver.received()) == 5, timeout=TIMEOUT)
     assert receiver.received()[4].msg_id == newest.values["msg_id"]
     assert all(r.verified for r in receiver.received())
-    panel.reload()
-    panel.log.refresh()
-    qtbot.waitUntil(lambda: panel.log.row_count() == 5, timeout=TIMEOUT)
+    _logged(qtbot, context, panel, 5)
     with qtbot.waitSignal(panel.sig_test_finished, timeout=TIMEOUT):
         panel.test_button.click()
     qtbot.waitUntil(lambda: panel.log.row_count() == 6, timeout=TIMEOUT)
@@ -152,6 +147,16 @@ def test_other_roles_do_not_see_the_page_and_the_service_refuses_them(
         panel.reload()
     assert "only admin" in said.args[0]
     assert panel.list.count() == 0
+
+
+def _logged(qtbot: QtBot, context: AppContext, panel: WebhooksPanel, count: int) -> None:
+    """Wait until ``count`` attempts are recorded (the receiver answers before the worker
+    writes its log row), then until the log shows them."""
+    service = context.job_runtime().platform.services["webhooks"].endpoints
+    qtbot.waitUntil(lambda: len(service.attempts()) == count, timeout=TIMEOUT)
+    panel.reload()
+    panel.log.refresh()
+    qtbot.waitUntil(lambda: panel.log.row_count() == count, timeout=TIMEOUT)
 
 
 def _shot(window: MainWindow, theme: str, widget: object, name: str) -> None:
