@@ -112,6 +112,7 @@ class AttemptRow:
     error: str | None
     message_state: str
     request: dict[str, Any]
+    job_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,6 +411,7 @@ class WebhookService(ServiceBase):
                     m["error"],
                     m["message_state"],
                     dict(m["request"] or {}),
+                    m["job_id"],
                 )
                 for m in session.execute(stmt).mappings()
             ]
