@@ -381,20 +381,17 @@ class WebhookDelivery:
                 sa.and_(MESSAGE.c.state == "sending", MESSAGE.c.lease_until < now),
             )
             until = now + dt.timedelta(seconds=self.policy.lease)
-            messages: list[dict[str, Any]] = []
-            for message_id, number in items:
-                row = (
-                    conn.execute(
-                        sa.update(MESSAGE)
-                        .where(MESSAGE.c.id == message_id, MESSAGE.c.attempts == number - 1, mine)
-                        .values(state="sending", job_id=job_id, lease_until=until)
-                        .returning(*MESSAGE.c)
-                    )
-                    .mappings()
-                    .first()
-                )
-                if row is not None:
-                    messages.append(dict(row))
+            wanted = [(int(i), int(n) - 1) for i, n in items]
+            rows = conn.execute(
+                sa.update(MESSAGE)
+                .where(sa.tuple_(MESSAGE.c.id, MESSAGE.c.attempts).in_(wanted), mine)
+                .values(state="sending", job_id=job_id, lease_until=until)
+                .returning(*MESSAGE.c)
+            ).mappings()
+            order = {message_id: index for index, (message_id, _n) in enumerate(wanted)}
+            messages: list[dict[str, Any]] = sorted(
+                (dict(r) for r in rows), key=lambda m: order[int(m["id"])]
+            )
             if not messages:
                 return None
             endpoint = (
@@ -447,6 +444,7 @@ class WebhookDelivery:
         with self.engine.begin() as conn:
             now = self.now(conn)
             attempts: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
             for message, outcome in results:
                 trigger = trigger_override or message["next_trigger"] or "scheduled"
                 number = int(message["attempts"]) + 1
@@ -468,10 +466,7 @@ class WebhookDelivery:
                 )
                 state, values = self._next_state(message, number, trigger, outcome, now)
                 states.append(state)
-                stmt = sa.update(MESSAGE).where(MESSAGE.c.id == message["id"])
-                if job_id is not None:
-                    stmt = stmt.where(MESSAGE.c.job_id == job_id, MESSAGE.c.state == "sending")
-                conn.execute(stmt.values(**values))
+                updates.append({"b_id": message["id"], **{f"b_{k}": v for k, v in values.items()}})
                 if trigger == "test":
                     continue  # a test event's outcome says nothing of the deliveries
                 if outcome.succeeded:
@@ -482,6 +477,11 @@ class WebhookDelivery:
                         disabled = "the receiver answered 410 Gone"
             if attempts:
                 conn.execute(sa.insert(ATTEMPT), attempts)
+                stmt = sa.update(MESSAGE).where(MESSAGE.c.id == sa.bindparam("b_id"))
+                if job_id is not None:
+                    stmt = stmt.where(MESSAGE.c.job_id == job_id, MESSAGE.c.state == "sending")
+                columns = {k.removeprefix("b_") for k in updates[0] if k != "b_id"}
+                conn.execute(stmt.values({c: sa.bindparam(f"b_{c}") for c in columns}), updates)
             if released:
                 conn.execute(
                     sa.update(MESSAGE)
@@ -542,6 +542,7 @@ class WebhookDelivery:
             "lease_until": None,
             "next_trigger": "scheduled",
         }
+        # Every outcome writes the same columns: a batch is one executemany.
         if outcome.succeeded:
             values.update(state="succeeded", finished_at=now, next_attempt_at=None)
             return "succeeded", values
@@ -550,7 +551,7 @@ class WebhookDelivery:
             values.update(state="failed", finished_at=now, next_attempt_at=None)
             return "failed", values
         values.update(
-            state="pending", next_attempt_at=now + dt.timedelta(seconds=delay), job_id=None
+            state="pending", finished_at=None, next_attempt_at=now + dt.timedelta(seconds=delay)
         )
         return "pending", values
 
