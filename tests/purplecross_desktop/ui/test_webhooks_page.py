@@ -116,12 +116,16 @@ def test_an_admin_registers_tests_watches_and_replays(
     qtbot.waitUntil(lambda: len(receiver.received()) == 4, timeout=TIMEOUT)
     assert receiver.received()[2].msg_id == receiver.received()[3].msg_id
     _logged(qtbot, context, panel, 4)
-    newest = panel.log.row_at(0)
-    assert newest is not None
-    panel.log.select_ids([newest.id])
+    rows = [panel.log.row_at(r) for r in range(panel.log.row_count())]
+    failures = [r for r in rows if r is not None and r.values["result"] == "failed"]
+    assert len(failures) == 1, [
+        (r.id, r.values["result"], r.values["status_code"]) for r in rows if r
+    ]
+    [failed] = failures
+    panel.log.select_ids([failed.id])  # the failed attempt: replay its message
     panel.replay_button.click()
     qtbot.waitUntil(lambda: len(receiver.received()) == 5, timeout=TIMEOUT)
-    assert receiver.received()[4].msg_id == newest.values["msg_id"]
+    assert receiver.received()[4].msg_id == failed.values["msg_id"]
     assert all(r.verified for r in receiver.received())
     _logged(qtbot, context, panel, 5)
     with qtbot.waitSignal(panel.sig_test_finished, timeout=TIMEOUT):
@@ -129,6 +133,14 @@ def test_an_admin_registers_tests_watches_and_replays(
     qtbot.waitUntil(lambda: panel.log.row_count() == 6, timeout=TIMEOUT)
     for theme in ("light", "dark"):
         _shot(window, theme, window, f"webhooks-page-{theme}.png")
+    page = window.show_page("integrations")
+    assert isinstance(page, IntegrationsPage)
+    page.tabs.setCurrentWidget(page.catalogue)
+    page.catalogue.list.setCurrentRow(page.catalogue.list.count() - 1)
+    assert "staff.updated" in page.catalogue.summary.text()
+    assert '"$schema"' in page.catalogue.text.toPlainText()
+    for theme in ("light", "dark"):
+        _shot(window, theme, window, f"webhooks-catalogue-{theme}.png")
 
 
 def test_other_roles_do_not_see_the_page_and_the_service_refuses_them(
