@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -373,3 +374,28 @@ def test_events_before_an_endpoint_existed_are_not_sent_and_filters_match(
     with harness.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(MESSAGE)).scalar() == 0
     assert new_secret() != new_secret()
+
+
+def test_tls_is_verified_against_the_system_or_the_clinics_ca_file(tmp_path: Path) -> None:
+    from tests.jobs.smtp_server import self_signed_context
+
+    context, cert = self_signed_context(tmp_path)
+    receiver = Receiver()
+    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+    with receiver:
+        secret = new_secret()
+        receiver.secrets.append(secret)
+        url = receiver.url.replace("http://", "https://")
+        body = '{"data":{"id":1},"timestamp":"2026-03-01T09:15:00+00:00","type":"client.created"}'
+        headers = sign_headers("msg_tls", int(time.time()), body, [secret])
+        system = Sender(total_timeout=2.0)
+        refused = system.post(url, body, headers, allow_local_network=True)
+        system.close()
+        assert not refused.succeeded
+        assert refused.error is not None
+        assert "CERTIFICATE_VERIFY_FAILED" in refused.error
+        clinic_ca = Sender(cert, total_timeout=2.0)
+        accepted = clinic_ca.post(url, body, headers, allow_local_network=True)
+        clinic_ca.close()
+        assert accepted.status_code == 200
+        assert [r.verified for r in receiver.received()] == [True]
