@@ -201,11 +201,11 @@ def test_an_address_that_turned_private_is_refused_at_send_time(harness: Harness
 
 # Retries and failures --------------------------------------------------------------------
 def test_failures_are_retried_on_the_schedule_until_delivered(
-    harness: Harness, receiver: Receiver
+    any_db_harness: Harness, receiver: Receiver
 ) -> None:
     receiver.script = lambda n, msg_id: 500 if n <= 2 else 200
-    clinic = make_clinic(harness)
-    harness.runner(clinic.platform)
+    clinic = make_clinic(any_db_harness)
+    any_db_harness.runner(clinic.platform)
     _endpoint(clinic, receiver)
     _new_clients(clinic, 1)
     clinic.dispatch()
@@ -302,11 +302,11 @@ def test_a_success_resets_the_failure_window(harness: Harness, receiver: Receive
     assert clinic.endpoints.get(endpoint).failing_since is None
 
 
-def test_recovery_resends_exactly_what_failed(harness: Harness, receiver: Receiver) -> None:
+def test_recovery_resends_exactly_what_failed(any_db_harness: Harness, receiver: Receiver) -> None:
     failing = {"on": True}
     receiver.script = lambda n, msg_id: 500 if failing["on"] and n % 2 == 0 else 200
-    clinic = make_clinic(harness, policy=DeliveryPolicy(schedule=(0,), jitter=0))
-    harness.runner(clinic.platform)
+    clinic = make_clinic(any_db_harness, policy=DeliveryPolicy(schedule=(0,), jitter=0))
+    any_db_harness.runner(clinic.platform)
     endpoint = _endpoint(clinic, receiver)
     since = utcnow() - dt.timedelta(seconds=1)
     _new_clients(clinic, 6)
@@ -325,10 +325,10 @@ def test_recovery_resends_exactly_what_failed(harness: Harness, receiver: Receiv
 
 
 def test_replay_sends_the_same_message_again_under_its_id(
-    harness: Harness, receiver: Receiver
+    any_db_harness: Harness, receiver: Receiver
 ) -> None:
-    clinic = make_clinic(harness)
-    harness.runner(clinic.platform)
+    clinic = make_clinic(any_db_harness)
+    any_db_harness.runner(clinic.platform)
     _endpoint(clinic, receiver)
     _new_clients(clinic, 1)
     clinic.dispatch()
