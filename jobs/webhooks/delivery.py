@@ -46,7 +46,7 @@ from jobs.queues import WEBHOOKS
 from jobs.webhooks.sender import Outcome, Sender
 from jobs.webhooks.signing import sign_headers
 from purplecross_desktop.database.base import StaffId
-from purplecross_desktop.domain.event_log import StoredEvent
+from purplecross_desktop.domain.event_log import EVENT, StoredEvent, pattern_clause
 from purplecross_desktop.domain.events import matches
 from purplecross_desktop.domain.webhooks import (
     ATTEMPT,
@@ -597,10 +597,53 @@ class WebhookDelivery:
         return self.pump([row.endpoint_id])
 
     def recover(self, endpoint_id: int, since: dt.datetime, *, actor: StaffId | None = None) -> int:
-        """Send again everything that failed since ``since``; returns how many messages."""
-        count = self.endpoints.recover(endpoint_id, since, actor=actor)
+        """Send again what the endpoint failed to get since ``since``: its failed messages,
+        and the events its filter matches that never became a message for it (it was
+        disabled then); returns how many messages go out."""
+        count = self.endpoints.recover(endpoint_id, since, actor=actor)  # refuses non-admins
+        count += self._missed(endpoint_id, since)
         self.pump([endpoint_id])
         return count
+
+    def _missed(self, endpoint_id: int, since: dt.datetime) -> int:
+        """Messages for the retained events since ``since`` the endpoint never had."""
+        with self.engine.begin() as conn:
+            now = self.now(conn)
+            patterns = conn.execute(
+                sa.select(ENDPOINT.c.event_types).where(ENDPOINT.c.id == endpoint_id)
+            ).scalar_one()
+            had = sa.exists().where(
+                MESSAGE.c.endpoint_id == endpoint_id, MESSAGE.c.event_id == EVENT.c.id
+            )
+            events = conn.execute(
+                sa.select(EVENT)
+                .where(EVENT.c.recorded_at >= since, pattern_clause(list(patterns)), ~had)
+                .order_by(EVENT.c.id)
+            ).all()
+            rows = [
+                {
+                    "msg_id": new_msg_id(),
+                    "endpoint_id": endpoint_id,
+                    "event_id": e.id,
+                    "event_type": e.name,
+                    "body": body_for(e.name, e.entity_id, e.data, e.occurred_at),
+                    "state": "pending",
+                    "attempts": 0,
+                    "round_attempts": 0,
+                    "next_attempt_at": now,
+                    "next_trigger": "recover",
+                    "created_at": now,
+                }
+                for e in (StoredEvent.from_row(r) for r in events)
+            ]
+            if rows:
+                conn.execute(
+                    self._insert(MESSAGE).on_conflict_do_nothing(
+                        index_elements=["endpoint_id", "event_id"]
+                    ),
+                    rows,
+                )
+        return len(rows)
 
     def counts(self, endpoint_ids: Sequence[int] | None = None) -> dict[str, int]:
         """Messages by state (for benchmarks and tests)."""

@@ -399,3 +399,24 @@ def test_tls_is_verified_against_the_system_or_the_clinics_ca_file(tmp_path: Pat
         clinic_ca.close()
         assert accepted.status_code == 200
         assert [r.verified for r in receiver.received()] == [True]
+
+
+def test_recovery_after_a_disabled_spell_sends_the_events_it_missed(
+    harness: Harness, receiver: Receiver
+) -> None:
+    clinic = make_clinic(harness)
+    harness.runner(clinic.platform)
+    endpoint = _endpoint(clinic, receiver)
+    since = utcnow() - dt.timedelta(seconds=1)
+    clinic.endpoints.disable(endpoint, "lab moving")
+    _new_clients(clinic, 2)  # while disabled: no message is made for it
+    clinic.dispatch()
+    assert _states(clinic) == {}
+    clinic.endpoints.enable(endpoint)
+    assert clinic.delivery.recover(endpoint, since) == 2
+    wait_until(lambda: _states(clinic) == {"succeeded": 2})
+    bodies = sorted(json.loads(r.body)["data"]["id"] for r in receiver.received())
+    assert len(bodies) == 2
+    assert all(r.verified for r in receiver.received())
+    assert clinic.delivery.recover(endpoint, since) == 0  # nothing missed twice
+    assert {a.trigger for a in clinic.endpoints.attempts()} == {"recover"}

@@ -380,7 +380,7 @@ class WebhooksPanel(QWidget):
         since = since.astimezone(dt.UTC) if since.tzinfo else since.astimezone().astimezone(dt.UTC)
         self._run(
             lambda: self.delivery().recover(info.id, since),
-            lambda n: self._report(f"{n} failed message(s) queued again."),
+            lambda n: self._report(f"{n} failed or missed message(s) queued again."),
         )
 
     # Helpers ----------------------------------------------------------------------------
