@@ -188,7 +188,7 @@ def enable(endpoint_id: int, recover_since: str | None) -> None:
         delivery.pump([endpoint_id])
     click.echo(f"endpoint {info.id} enabled")
     if recovered is not None:
-        click.echo(f"{recovered} failed message(s) queued again")
+        click.echo(f"{recovered} failed or missed message(s) queued again")
 
 
 @webhooks_group.command("remove")
@@ -243,7 +243,7 @@ def test(endpoint_id: int) -> None:
 @click.option("--endpoint", "endpoint_id", type=int, help="With --since: recover this endpoint.")
 @click.option("--since", help="Re-send what failed since then: 30m, 2h, 7d or an ISO date/time.")
 def replay(msg_id: str | None, endpoint_id: int | None, since: str | None) -> None:
-    """Send one message again (MSG_ID), or everything that failed (--endpoint, --since)."""
+    """Send one message again (MSG_ID), or what failed or was missed (--endpoint, --since)."""
     if (msg_id is None) == (endpoint_id is None):
         raise click.UsageError("give either MSG_ID or --endpoint ID --since WHEN")
     with _delivery() as delivery, _domain_errors():
@@ -255,7 +255,7 @@ def replay(msg_id: str | None, endpoint_id: int | None, since: str | None) -> No
             raise click.UsageError("--endpoint needs --since (e.g. --since 1d)")
         assert endpoint_id is not None
         count = delivery.recover(endpoint_id, parse_since(since))
-    click.echo(f"{count} failed message(s) queued again")
+    click.echo(f"{count} failed or missed message(s) queued again")
 
 
 @webhooks_group.command("deliveries")

@@ -92,7 +92,30 @@ def test_a_flaky_receiver_gets_every_one_of_2000_messages(
         wait_until(lambda: clinic.delivery.counts().get("succeeded", 0) >= 400, timeout=120)
         receiver.outage(30.0)
         wait_until(lambda: receiver.outages_done == 1, timeout=60)
-        wait_until(lambda: clinic.delivery.counts() == {"succeeded": 2000}, timeout=240)
+        try:
+            wait_until(lambda: clinic.delivery.counts() == {"succeeded": 2000}, timeout=240)
+        except AssertionError:
+            import sqlalchemy as sa
+
+            from purplecross_desktop.domain.webhooks import MESSAGE
+
+            with harness.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(
+                        MESSAGE.c.id,
+                        MESSAGE.c.state,
+                        MESSAGE.c.job_id,
+                        MESSAGE.c.attempts,
+                        MESSAGE.c.next_attempt_at,
+                        MESSAGE.c.lease_until,
+                    )
+                    .where(MESSAGE.c.state != "succeeded")
+                    .limit(10)
+                ).all()
+                jobs = conn.execute(
+                    sa.text("select state, count(*) from job where queue='webhooks' group by state")
+                ).all()
+            raise AssertionError(f"{clinic.delivery.counts()} {rows} {jobs}") from None
     finally:
         pump.stop()
     received = receiver.received()
@@ -101,17 +124,38 @@ def test_a_flaky_receiver_gets_every_one_of_2000_messages(
     assert len(messages) == 2000
     seen = Counter(r.msg_id for r in received)
     assert set(seen) == {m.msg_id for m in messages}  # every message arrived
-    # A duplicate only where the receiver took a request whose reply was lost.
+    # A duplicate only where the receiver took a request whose reply was lost: it hung
+    # or dropped the connection, or it answered 200 after the sender had given up waiting
+    # (the log has no status for that attempt).
+    log = clinic.endpoints.attempts(limit=20000)
+    logged_ok = Counter(a.msg_id for a in log if a.status_code == 200)
+    answered_ok = Counter(r.msg_id for r in received if r.status == 200)
     lost = Counter(r.msg_id for r in received if r.status in ("hang", "drop"))
+    lost.update({m: n - logged_ok[m] for m, n in answered_ok.items() if n > logged_ok[m]})
     accepted = Counter(r.msg_id for r in received if r.status in (200, "hang", "drop"))
-    assert all(accepted[m] - 1 <= lost[m] for m in accepted)
+    doubled = [m for m in accepted if accepted[m] - 1 > lost[m]]
+    detail = {
+        m: (
+            [(r.status, round(r.at % 1000, 3)) for r in received if r.msg_id == m],
+            [
+                (a.attempt, a.status_code, a.error, a.job_id, a.trigger)
+                for a in log
+                if a.msg_id == m
+            ],
+        )
+        for m in doubled[:3]
+    }
+    assert not doubled, detail
     assert sum(lost.values()) > 0
     # The delivery log says what the receiver saw: each answered status, per message.
-    log = clinic.endpoints.attempts(limit=20000)
     answered = Counter((a.msg_id, a.status_code) for a in log if a.status_code is not None)
     replied = Counter((r.msg_id, r.status) for r in received if isinstance(r.status, int))
-    assert answered == replied
+    assert not answered - replied  # the log never claims an answer the receiver did not give
+    # An answer missing from the log came after the sender gave up: that attempt is
+    # logged as a timeout, for the same message.
     unanswered = Counter(a.msg_id for a in log if a.status_code is None)
+    late = Counter(m for m, _status in (replied - answered).elements())
+    assert all(unanswered[m] >= n for m, n in late.items())
     assert all(unanswered[m] >= n for m, n in lost.items())
     refused = [a for a in log if a.error and ("Connect" in a.error or "refused" in a.error)]
     assert refused  # the outage was real: connections were refused, then retried
@@ -151,7 +195,8 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
             worker.kill()
             worker.wait()
     harness.runner(clinic.platform)  # another worker takes over after the heartbeat times out
-    wait_until(lambda: clinic.delivery.counts() == {"succeeded": 1}, timeout=60)
+    # ... and sends again once the dead run's lease (40 s) is over, never while it may live.
+    wait_until(lambda: clinic.delivery.counts() == {"succeeded": 1}, timeout=90)
     first, second = receiver.received()
     assert first.msg_id == second.msg_id  # the same message, once more
     assert second.verified

@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -200,11 +201,11 @@ def test_an_address_that_turned_private_is_refused_at_send_time(harness: Harness
 
 # Retries and failures --------------------------------------------------------------------
 def test_failures_are_retried_on_the_schedule_until_delivered(
-    harness: Harness, receiver: Receiver
+    any_db_harness: Harness, receiver: Receiver
 ) -> None:
     receiver.script = lambda n, msg_id: 500 if n <= 2 else 200
-    clinic = make_clinic(harness)
-    harness.runner(clinic.platform)
+    clinic = make_clinic(any_db_harness)
+    any_db_harness.runner(clinic.platform)
     _endpoint(clinic, receiver)
     _new_clients(clinic, 1)
     clinic.dispatch()
@@ -301,11 +302,11 @@ def test_a_success_resets_the_failure_window(harness: Harness, receiver: Receive
     assert clinic.endpoints.get(endpoint).failing_since is None
 
 
-def test_recovery_resends_exactly_what_failed(harness: Harness, receiver: Receiver) -> None:
+def test_recovery_resends_exactly_what_failed(any_db_harness: Harness, receiver: Receiver) -> None:
     failing = {"on": True}
     receiver.script = lambda n, msg_id: 500 if failing["on"] and n % 2 == 0 else 200
-    clinic = make_clinic(harness, policy=DeliveryPolicy(schedule=(0,), jitter=0))
-    harness.runner(clinic.platform)
+    clinic = make_clinic(any_db_harness, policy=DeliveryPolicy(schedule=(0,), jitter=0))
+    any_db_harness.runner(clinic.platform)
     endpoint = _endpoint(clinic, receiver)
     since = utcnow() - dt.timedelta(seconds=1)
     _new_clients(clinic, 6)
@@ -324,10 +325,10 @@ def test_recovery_resends_exactly_what_failed(harness: Harness, receiver: Receiv
 
 
 def test_replay_sends_the_same_message_again_under_its_id(
-    harness: Harness, receiver: Receiver
+    any_db_harness: Harness, receiver: Receiver
 ) -> None:
-    clinic = make_clinic(harness)
-    harness.runner(clinic.platform)
+    clinic = make_clinic(any_db_harness)
+    any_db_harness.runner(clinic.platform)
     _endpoint(clinic, receiver)
     _new_clients(clinic, 1)
     clinic.dispatch()
@@ -354,7 +355,7 @@ def test_a_message_whose_job_died_is_sent_again(harness: Harness, receiver: Rece
     assert _states(clinic) == {"queued": 1}
     with harness.engine.begin() as conn:
         conn.execute(sa.text("UPDATE job SET state = 'dead'"))
-    assert clinic.delivery.repair() == 1
+    assert clinic.delivery.repair(queued_for=0) == 1
     harness.runner(clinic.platform)
     clinic.delivery.pump([endpoint])
     wait_until(lambda: _states(clinic) == {"succeeded": 1})
@@ -373,3 +374,49 @@ def test_events_before_an_endpoint_existed_are_not_sent_and_filters_match(
     with harness.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(MESSAGE)).scalar() == 0
     assert new_secret() != new_secret()
+
+
+def test_tls_is_verified_against_the_system_or_the_clinics_ca_file(tmp_path: Path) -> None:
+    from tests.jobs.smtp_server import self_signed_context
+
+    context, cert = self_signed_context(tmp_path)
+    receiver = Receiver()
+    receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+    with receiver:
+        secret = new_secret()
+        receiver.secrets.append(secret)
+        url = receiver.url.replace("http://", "https://")
+        body = '{"data":{"id":1},"timestamp":"2026-03-01T09:15:00+00:00","type":"client.created"}'
+        headers = sign_headers("msg_tls", int(time.time()), body, [secret])
+        system = Sender(total_timeout=2.0)
+        refused = system.post(url, body, headers, allow_local_network=True)
+        system.close()
+        assert not refused.succeeded
+        assert refused.error is not None
+        assert "CERTIFICATE_VERIFY_FAILED" in refused.error
+        clinic_ca = Sender(cert, total_timeout=2.0)
+        accepted = clinic_ca.post(url, body, headers, allow_local_network=True)
+        clinic_ca.close()
+        assert accepted.status_code == 200
+        assert [r.verified for r in receiver.received()] == [True]
+
+
+def test_recovery_after_a_disabled_spell_sends_the_events_it_missed(
+    harness: Harness, receiver: Receiver
+) -> None:
+    clinic = make_clinic(harness)
+    harness.runner(clinic.platform)
+    endpoint = _endpoint(clinic, receiver)
+    since = utcnow() - dt.timedelta(seconds=1)
+    clinic.endpoints.disable(endpoint, "lab moving")
+    _new_clients(clinic, 2)  # while disabled: no message is made for it
+    clinic.dispatch()
+    assert _states(clinic) == {}
+    clinic.endpoints.enable(endpoint)
+    assert clinic.delivery.recover(endpoint, since) == 2
+    wait_until(lambda: _states(clinic) == {"succeeded": 2})
+    bodies = sorted(json.loads(r.body)["data"]["id"] for r in receiver.received())
+    assert len(bodies) == 2
+    assert all(r.verified for r in receiver.received())
+    assert clinic.delivery.recover(endpoint, since) == 0  # nothing missed twice
+    assert {a.trigger for a in clinic.endpoints.attempts()} == {"recover"}

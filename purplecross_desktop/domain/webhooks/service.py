@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -112,6 +112,7 @@ class AttemptRow:
     error: str | None
     message_state: str
     request: dict[str, Any]
+    job_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,11 +300,21 @@ class WebhookService(ServiceBase):
         """
         with self._read() as session:
             row = self._endpoint(session, endpoint_id)
-            out = [self.secret_box.open(row.secret_encrypted)]
-            until = row.previous_secret_until
-            if row.previous_secret_encrypted and until is not None and until > self._clock():
-                out.append(self.secret_box.open(row.previous_secret_encrypted))
-            return out
+            return self.secrets_of(
+                {
+                    "secret_encrypted": row.secret_encrypted,
+                    "previous_secret_encrypted": row.previous_secret_encrypted,
+                    "previous_secret_until": row.previous_secret_until,
+                }
+            )
+
+    def secrets_of(self, row: Mapping[str, Any]) -> list[str]:
+        """:meth:`signing_secrets` of an endpoint row already read (a mapping of columns)."""
+        out = [self.secret_box.open(row["secret_encrypted"])]
+        until = row["previous_secret_until"]
+        if row["previous_secret_encrypted"] and until is not None and until > self._clock():
+            out.append(self.secret_box.open(row["previous_secret_encrypted"]))
+        return out
 
     # Replays --------------------------------------------------------------------------
     def replay(self, msg_id: str, *, actor: StaffId | None = None) -> MessageRow:
@@ -400,6 +411,7 @@ class WebhookService(ServiceBase):
                     m["error"],
                     m["message_state"],
                     dict(m["request"] or {}),
+                    m["job_id"],
                 )
                 for m in session.execute(stmt).mappings()
             ]

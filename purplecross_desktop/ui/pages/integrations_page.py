@@ -6,11 +6,12 @@ from PySide6.QtWidgets import QLabel, QTabWidget, QWidget
 
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.pages.base import Page
+from purplecross_desktop.ui.webhooks.catalogue_panel import CatalogueView
 from purplecross_desktop.ui.webhooks.panel import WebhooksPanel
 
 
 class IntegrationsPage(Page):
-    """Integrations, one tab each (Webhooks now).
+    """Integrations: the Webhooks tab and the event catalogue receivers read.
 
     Signals: none; the tabs show their outcomes inline.
     """
@@ -26,6 +27,8 @@ class IntegrationsPage(Page):
         self.tabs.setAccessibleName("Integrations")
         self.webhooks = WebhooksPanel(context)
         self.tabs.addTab(self.webhooks, "Webhooks")
+        self.catalogue = CatalogueView()
+        self.tabs.addTab(self.catalogue, "Event catalogue")
         self.body.addWidget(self.tabs, 1)
 
     def activate(self) -> None:

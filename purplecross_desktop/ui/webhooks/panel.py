@@ -68,6 +68,7 @@ class WebhooksPanel(QWidget):
         self.confirmation: QMessageBox | None = None
         self.last_secret_dialog: SecretDialog | None = None
         self._delivery: WebhookDelivery | None = None
+        self._log_endpoint: int | None = -1
         outer = QHBoxLayout(self)
         outer.setContentsMargins(0, Spacing.MD, 0, 0)
         outer.setSpacing(Spacing.LG)
@@ -218,7 +219,11 @@ class WebhooksPanel(QWidget):
             button.setEnabled(has)
         self.test_summary.setVisible(False)
         self.test_view.setVisible(False)
-        self.log.set_source(log_grid.source(self.context, info.id if info else None))
+        shown = info.id if info else None
+        if shown != self._log_endpoint or info is None:
+            # A reload of the same endpoint keeps the log's page, sort and selection.
+            self._log_endpoint = shown
+            self.log.set_source(log_grid.source(self.context, shown))
         if info is None:
             self.url_label.setText("No endpoint selected")
             self.state_chip.setVisible(False)
@@ -375,7 +380,7 @@ class WebhooksPanel(QWidget):
         since = since.astimezone(dt.UTC) if since.tzinfo else since.astimezone().astimezone(dt.UTC)
         self._run(
             lambda: self.delivery().recover(info.id, since),
-            lambda n: self._report(f"{n} failed message(s) queued again."),
+            lambda n: self._report(f"{n} failed or missed message(s) queued again."),
         )
 
     # Helpers ----------------------------------------------------------------------------

@@ -108,32 +108,39 @@ def test_an_admin_registers_tests_watches_and_replays(
     event = receiver.received()[-1]
     assert event.verified
     assert b'"type":"client.created"' in event.body
-    panel.reload()
-    panel.log.refresh()
-    qtbot.waitUntil(lambda: panel.log.row_count() == 2, timeout=TIMEOUT)
+    _logged(qtbot, context, panel, 2)
 
     # A failing delivery is retried, then replayed from the log by hand.
     receiver.script = lambda n, msg_id: 500 if n == 3 else 200
     context.services.clients.create(ClientData("Grace Hopper"))
     qtbot.waitUntil(lambda: len(receiver.received()) == 4, timeout=TIMEOUT)
     assert receiver.received()[2].msg_id == receiver.received()[3].msg_id
-    panel.log.refresh()
-    qtbot.waitUntil(lambda: panel.log.row_count() == 4, timeout=TIMEOUT)
-    newest = panel.log.row_at(0)
-    assert newest is not None
-    panel.log.select_ids([newest.id])
+    _logged(qtbot, context, panel, 4)
+    rows = [panel.log.row_at(r) for r in range(panel.log.row_count())]
+    failures = [r for r in rows if r is not None and r.values["result"] == "failed"]
+    assert len(failures) == 1, [
+        (r.id, r.values["result"], r.values["status_code"]) for r in rows if r
+    ]
+    [failed] = failures
+    panel.log.select_ids([failed.id])  # the failed attempt: replay its message
     panel.replay_button.click()
     qtbot.waitUntil(lambda: len(receiver.received()) == 5, timeout=TIMEOUT)
-    assert receiver.received()[4].msg_id == newest.values["msg_id"]
+    assert receiver.received()[4].msg_id == failed.values["msg_id"]
     assert all(r.verified for r in receiver.received())
-    panel.reload()
-    panel.log.refresh()
-    qtbot.waitUntil(lambda: panel.log.row_count() == 5, timeout=TIMEOUT)
+    _logged(qtbot, context, panel, 5)
     with qtbot.waitSignal(panel.sig_test_finished, timeout=TIMEOUT):
         panel.test_button.click()
     qtbot.waitUntil(lambda: panel.log.row_count() == 6, timeout=TIMEOUT)
     for theme in ("light", "dark"):
         _shot(window, theme, window, f"webhooks-page-{theme}.png")
+    page = window.show_page("integrations")
+    assert isinstance(page, IntegrationsPage)
+    page.tabs.setCurrentWidget(page.catalogue)
+    page.catalogue.list.setCurrentRow(page.catalogue.list.count() - 1)
+    assert "staff.updated" in page.catalogue.summary.text()
+    assert '"$schema"' in page.catalogue.text.toPlainText()
+    for theme in ("light", "dark"):
+        _shot(window, theme, window, f"webhooks-catalogue-{theme}.png")
 
 
 def test_other_roles_do_not_see_the_page_and_the_service_refuses_them(
@@ -152,6 +159,16 @@ def test_other_roles_do_not_see_the_page_and_the_service_refuses_them(
         panel.reload()
     assert "only admin" in said.args[0]
     assert panel.list.count() == 0
+
+
+def _logged(qtbot: QtBot, context: AppContext, panel: WebhooksPanel, count: int) -> None:
+    """Wait until ``count`` attempts are recorded (the receiver answers before the worker
+    writes its log row), then until the log shows them."""
+    service = context.job_runtime().platform.services["webhooks"].endpoints
+    qtbot.waitUntil(lambda: len(service.attempts()) == count, timeout=TIMEOUT)
+    panel.reload()
+    panel.log.refresh()
+    qtbot.waitUntil(lambda: panel.log.row_count() == count, timeout=TIMEOUT)
 
 
 def _shot(window: MainWindow, theme: str, widget: object, name: str) -> None:
