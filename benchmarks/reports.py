@@ -9,7 +9,7 @@ fpdf2 ``cell()`` calls with a page break. PDFs are measured at 10,000 rows (the 
 budget; a 100k-row PDF is ~2,300 pages). Interleaved rounds, the median of each side.
 
 Peak memory: each format's report runs in a fresh process that prints its resident
-size before and its peak after (``ru_maxrss``), at 100,000 rows and at ``--big`` rows.
+size before and its peak after (``VmHWM``), at 100,000 rows and at ``--big`` rows.
 
 ``python -m benchmarks reports``; ``python benchmarks/reports.py --big 1000000`` adds the
 1M-row memory figure (a few minutes to generate).
@@ -206,24 +206,25 @@ def _timed(work: Callable[[], int]) -> tuple[float, int]:
 
 
 MEMORY_CHILD = """
-import json, resource, sys, datetime as dt
+import json, sys, datetime as dt
 from pathlib import Path
 sys.path.insert(0, {root!r})
 from benchmarks.reports import _service
-def rss_mb():
+def status_mb(field):
     for line in open('/proc/self/status'):
-        if line.startswith('VmRSS:'):
+        if line.startswith(field + ':'):
             return int(line.split()[1]) / 1024
 service = _service({url!r}, Path({folder!r}))
 service.engine.connect().close()
 import openpyxl, fpdf  # loaded before the start figure: they are code, not data
-before = rss_mb()
+before = status_mb('VmRSS')
 job = service.queue('appointments', {fmt!r}, dt.date.fromisoformat({start!r}),
                     dt.date.fromisoformat({end!r}))
 info = service.for_job(job)
 service.run(info.id)
 done = service.get(info.id)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux keeps a parent's ru_maxrss across fork and exec.
+peak = status_mb('VmHWM')
 print(json.dumps({{"rows": done.rows, "before": before, "peak": peak, "state": done.state}}))
 """
 

@@ -97,6 +97,13 @@ def text_of(column: ReportColumn, zone: dt.tzinfo) -> Callable[[Any], str]:
     return lambda v: "" if v is None else str(v)
 
 
+def _neutralised(text: Callable[[Any], str]) -> Callable[[Any], str]:
+    def safe(value: Any) -> str:
+        return safe_csv_text(None, text(value))
+
+    return safe
+
+
 # CSV ------------------------------------------------------------------------------------
 
 
@@ -107,14 +114,17 @@ class CsvWriter:
     def __init__(self, path: Path, columns: Sequence[ReportColumn], meta: ReportMeta) -> None:
         self._handle: IO[str] = path.open("w", newline="", encoding="utf-8-sig")
         self._writer = csv.writer(self._handle)
-        self._texts = [text_of(c, meta.zone) for c in columns]
+        # Only text can be typed by a user: numbers, dates and times are written from typed
+        # values (a negative amount keeps its sign), so only text columns are neutralised.
+        self._texts = [
+            _neutralised(text_of(c, meta.zone)) if c.kind == "text" else text_of(c, meta.zone)
+            for c in columns
+        ]
         self._writer.writerow([safe_csv_text(None, c.title) for c in columns])
 
     def write(self, rows: Sequence[Row]) -> None:
         texts = self._texts
-        self._writer.writerows(
-            [safe_csv_text(v, t(v)) for t, v in zip(texts, row, strict=True)] for row in rows
-        )
+        self._writer.writerows([t(v) for t, v in zip(texts, row, strict=True)] for row in rows)
 
     def finish(self, totals: Row | None) -> None:
         if totals is not None:

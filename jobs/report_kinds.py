@@ -13,6 +13,7 @@ bound the period.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -679,8 +680,10 @@ def _buckets(params: ReportParams, group: str | None = None) -> list[str]:
     return list(out)
 
 
+@functools.lru_cache(maxsize=256)
 def _label(value: Any) -> str:
-    """An enum's value as people read it: ``no_show`` → ``No show``."""
+    """An enum's value as people read it: ``no_show`` → ``No show`` (cached: a report
+    labels the same few values on every row)."""
     text = str(getattr(value, "value", value) or "")
     return text.replace("_", " ").capitalize()
 
