@@ -164,6 +164,7 @@ class XlsxWriter:
             sheet.column_dimensions[letter].width = max(10, round(column.width * 14))
         bold = Font(bold=True)
         big = Font(bold=True, size=14)
+        plain = Font()
 
         def styled(value: Any, font: Font, number_format: str | None = None) -> Any:
             if isinstance(value, str):
@@ -192,6 +193,8 @@ class XlsxWriter:
                 )
             elif column.kind in ("text",):
                 self._convert.append(lambda v: None if v is None else xlsx_text(sheet, str(v)))
+            elif column.kind in _FORMATS:  # 45.50, not 45.5: a number with its format
+                self._convert.append(_formatted(styled, plain, _FORMATS[column.kind]))
             else:
                 self._convert.append(_same)
 
@@ -216,6 +219,17 @@ class XlsxWriter:
 
 
 _FORMATS = {"money": "#,##0.00", "percent": "0.0"}
+
+
+def _formatted(
+    styled: Callable[[Any, Any, str | None], Any], font: Any, number_format: str
+) -> Callable[[Any], Any]:
+    def cell(value: Any) -> Any:
+        if value is None or isinstance(value, str):
+            return value
+        return styled(value, font, number_format)
+
+    return cell
 
 
 def _same(value: Any) -> Any:

@@ -28,7 +28,7 @@ from jobs.notifications import register as register_notifications
 from jobs.platform import JobPlatform, TaskSpec
 from jobs.policy import RetryPolicy
 from jobs.queues import EMAIL
-from jobs.report_files import FORMATS
+from jobs.report_files import FORMATS, ReportMeta, open_writer
 from jobs.report_kinds import KINDS
 from jobs.reports import ReportJobs, ReportOptions, register
 from purplecross_desktop.database import make_session_factory
@@ -480,3 +480,17 @@ def test_a_finished_report_is_announced_to_its_requester_and_emailed_with_the_fi
     rows = list(csv.reader(io.StringIO(payload.decode("utf-8-sig"))))
     assert rows[0] == ["Period", "Invoices", "Invoiced", "Paid", "Outstanding"]
     assert rows[-1][0] == "Total"
+
+
+def test_xlsx_money_is_a_number_shown_with_two_decimals(tmp_path: Path) -> None:
+    meta = ReportMeta("Revenue by period", "Purple Cross Vets", "", "March", NOW, dt.UTC)
+    path = tmp_path / "revenue.xlsx"
+    writer = open_writer("xlsx", path, KINDS["revenue"].columns, meta)
+    writer.write([("2031-03", 3, Decimal("45.50"), Decimal("10.00"), Decimal("35.50"))])
+    writer.finish(("Total", 3, Decimal("45.50"), Decimal("10.00"), Decimal("35.50")))
+    sheet = openpyxl.load_workbook(path).worksheets[0]
+    rows = list(sheet.iter_rows(min_row=6))
+    assert [c.value for c in rows[0]] == ["2031-03", 3, 45.5, 10, 35.5]
+    assert [c.number_format for c in rows[0][2:]] == ["#,##0.00"] * 3
+    assert [c.number_format for c in rows[1][2:]] == ["#,##0.00"] * 3
+    assert rows[1][0].font.bold
