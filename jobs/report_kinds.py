@@ -207,14 +207,14 @@ class AppointmentSchedule(ReportKind):
     columns = (
         ReportColumn("starts_at", "Starts", "datetime", 1.3),
         ReportColumn("ends_at", "Ends", "datetime", 1.3),
-        ReportColumn("patient", "Patient", width=1.1),
+        ReportColumn("patient", "Patient", width=1.0),
         ReportColumn("species", "Species", width=0.8),
         ReportColumn("client", "Client", width=1.4),
-        ReportColumn("vet", "Vet", width=1.2),
-        ReportColumn("room", "Room", width=0.9),
+        ReportColumn("vet", "Vet", width=1.3),
+        ReportColumn("room", "Room", width=1.3),
         ReportColumn("type", "Type", width=1.0),
-        ReportColumn("status", "Status", width=0.9),
-        ReportColumn("reason", "Reason", width=2.0),
+        ReportColumn("status", "Status", width=0.8),
+        ReportColumn("reason", "Reason", width=1.8),
     )
     filters = (
         FilterSpec("vet_id", _positive_id, "only this vet's appointments"),
@@ -261,7 +261,7 @@ class AppointmentSchedule(ReportKind):
         for page in keyset_pages(
             engine, statement, (Appointment.starts_at, Appointment.id), page_size
         ):
-            yield [(*r[:7], _label(r[7]), _label(r[8]), r[9]) for r in page]
+            yield [(*r[:3], _label(r[3]), *r[4:7], _label(r[7]), _label(r[8]), r[9]) for r in page]
 
 
 class Revenue(ReportKind):
