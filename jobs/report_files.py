@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from cellsafe import clean_text, safe_csv_text, sheet_title, xlsx_text
+from cellsafe import clean_text, csv_text, safe_csv_text, sheet_title, xlsx_text
 from jobs.report_kinds import ReportColumn, Row
 
 FORMATS = ("csv", "xlsx", "pdf")
@@ -89,19 +89,23 @@ def text_of(column: ReportColumn, zone: dt.tzinfo) -> Callable[[Any], str]:
     if kind == "percent":
         return lambda v: "" if v is None else v if isinstance(v, str) else f"{v}%"
     if kind == "datetime":
+        # isoformat and a slice: twice as fast as strftime, and this runs per cell.
         return lambda v: (
-            "" if v is None else v if isinstance(v, str) else f"{v.astimezone(zone):%Y-%m-%d %H:%M}"
+            ""
+            if v is None
+            else v
+            if isinstance(v, str)
+            else v.astimezone(zone).isoformat(" ", "minutes")[:16]
         )
     if kind == "date":
         return lambda v: "" if v is None else v if isinstance(v, str) else v.isoformat()
     return lambda v: "" if v is None else str(v)
 
 
-def _neutralised(text: Callable[[Any], str]) -> Callable[[Any], str]:
-    def safe(value: Any) -> str:
-        return safe_csv_text(None, text(value))
-
-    return safe
+def _csv_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return csv_text(value if type(value) is str else str(value))
 
 
 # CSV ------------------------------------------------------------------------------------
@@ -116,10 +120,7 @@ class CsvWriter:
         self._writer = csv.writer(self._handle)
         # Only text can be typed by a user: numbers, dates and times are written from typed
         # values (a negative amount keeps its sign), so only text columns are neutralised.
-        self._texts = [
-            _neutralised(text_of(c, meta.zone)) if c.kind == "text" else text_of(c, meta.zone)
-            for c in columns
-        ]
+        self._texts = [_csv_text if c.kind == "text" else text_of(c, meta.zone) for c in columns]
         self._writer.writerow([safe_csv_text(None, c.title) for c in columns])
 
     def write(self, rows: Sequence[Row]) -> None:
