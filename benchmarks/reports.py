@@ -11,7 +11,7 @@ budget; a 100k-row PDF is ~2,300 pages). Interleaved rounds, the median of each 
 Peak memory: each format's report runs in a fresh process that prints its resident
 size before and its peak after (``VmHWM``), at 100,000 rows and at ``--big`` rows.
 
-``python -m benchmarks reports``; ``python benchmarks/reports.py --big 1000000`` adds the
+``python -m benchmarks reports``; ``python -m benchmarks.reports --big 1000000`` adds the
 1M-row memory figure (a few minutes to generate).
 """
 

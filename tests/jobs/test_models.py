@@ -17,7 +17,7 @@ from purplecross_desktop.database.session import MIGRATIONS_DIR, alembic_config
 from purplecross_desktop.jobs_wiring import JOB_TABLES
 
 #: The migrations of the job registry, oldest first (found by file name, not revision id).
-JOB_MIGRATIONS = ("jobs", "job_guarantees", "email_lease_worker", "job_event_link")
+JOB_MIGRATIONS = ("jobs", "job_guarantees", "email_lease_worker", "job_event_link", "reports")
 
 
 def _migration(slug: str) -> ModuleType:
