@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-import jobs.models  # noqa: F401  (registers the tables on Base.metadata)
-import purplecross_desktop.domain.event_log  # noqa: F401  (a worker also checks for these)
+# Every table on Base.metadata (the registry's, and the clinic's that a worker checks for:
+# events, the SMS log), whichever test module runs first.
+import purplecross_desktop.database.models  # noqa: F401
 from jobs.platform import JobPlatform, JobsConfig
 from jobs.queues import BrokerConfig
 from jobs.runner import Runner
