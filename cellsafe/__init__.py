@@ -64,6 +64,12 @@ def sheet_title(title: str) -> str:
     return cleaned[:31].strip(" '") or "Export"
 
 
+def is_plain(text: str) -> bool:
+    """True when ``text`` can go into an xlsx cell as it is: no control character a file
+    cannot hold, nothing a spreadsheet would run (the fast path of :func:`xlsx_text`)."""
+    return not text.startswith(FORMULA_TRIGGERS) and _ILLEGAL.search(text) is None
+
+
 def xlsx_text(sheet: Any, text: str, font: Any = None) -> Any:
     """What to append to an openpyxl write-only ``sheet`` for a text cell showing ``text``.
 
@@ -92,6 +98,7 @@ __all__ = [
     "clean_text",
     "csv_text",
     "is_formula_like",
+    "is_plain",
     "safe_csv_text",
     "sheet_title",
     "xlsx_text",

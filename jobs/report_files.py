@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from cellsafe import clean_text, csv_text, safe_csv_text, sheet_title, xlsx_text
+from cellsafe import clean_text, csv_text, is_plain, safe_csv_text, sheet_title, xlsx_text
 from jobs.report_kinds import ReportColumn, Row
 
 FORMATS = ("csv", "xlsx", "pdf")
@@ -186,24 +186,35 @@ class XlsxWriter:
         sheet.append([styled(c.title, bold) for c in columns])
         zone = meta.zone
         self._kinds = [c.kind for c in columns]
-        self._convert: list[Callable[[Any], Any]] = []
-        for column in columns:
-            if column.kind == "datetime":
-                self._convert.append(
-                    lambda v: None if v is None else v.astimezone(zone).replace(tzinfo=None)
-                )
-            elif column.kind in ("text",):
-                self._convert.append(lambda v: None if v is None else xlsx_text(sheet, str(v)))
-            elif column.kind in _FORMATS:  # 45.50, not 45.5: a number with its format
-                self._convert.append(_formatted(styled, plain, _FORMATS[column.kind]))
-            else:
-                self._convert.append(_same)
+        # Per row, only the cells that need it are touched (most cells go as they are):
+        # local times lose their zone (Excel has none), text that is not plain is made
+        # safe (cellsafe), numbers with a format get it.
+        self._zone = zone
+        self._times = [i for i, c in enumerate(columns) if c.kind == "datetime"]
+        self._texts = [i for i, c in enumerate(columns) if c.kind == "text"]
+        self._formatted = [
+            (i, _formatted(styled, plain, _FORMATS[c.kind]))
+            for i, c in enumerate(columns)
+            if c.kind in _FORMATS
+        ]
 
     def write(self, rows: Sequence[Row]) -> None:
-        convert = self._convert
         append = self._sheet.append
+        sheet, zone = self._sheet, self._zone
+        times, texts, formatted = self._times, self._texts, self._formatted
         for row in rows:
-            append([c(v) for c, v in zip(convert, row, strict=True)])
+            cells = list(row)
+            for i in times:
+                value = cells[i]
+                if value is not None:
+                    cells[i] = value.astimezone(zone).replace(tzinfo=None)
+            for i in texts:
+                value = cells[i]
+                if value is not None and (type(value) is not str or not is_plain(value)):
+                    cells[i] = xlsx_text(sheet, str(value))
+            for i, cell in formatted:
+                cells[i] = cell(cells[i])
+            append(cells)
 
     def finish(self, totals: Row | None) -> None:
         if totals is not None:
@@ -231,10 +242,6 @@ def _formatted(
         return styled(value, font, number_format)
 
     return cell
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 def _column_letter(index: int) -> str:
@@ -339,7 +346,9 @@ class PdfWriter:
         for text_of_value, width, fits, align, value in zip(
             self._texts, self._widths, self._fits, self._aligns, row, strict=True
         ):
-            text = _latin1(text_of_value(value))
+            text = text_of_value(value)
+            if not (text.isascii() and text.isprintable()):  # most cells skip the recoding
+                text = _latin1(text)
             if len(text) > fits:
                 text = self._fit(text, width)
             cell(width, line, text, align=align)
