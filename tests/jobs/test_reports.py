@@ -494,3 +494,32 @@ def test_xlsx_money_is_a_number_shown_with_two_decimals(tmp_path: Path) -> None:
     assert [c.number_format for c in rows[0][2:]] == ["#,##0.00"] * 3
     assert [c.number_format for c in rows[1][2:]] == ["#,##0.00"] * 3
     assert rows[1][0].font.bold
+
+
+@pytest.mark.parametrize(("limit", "attached"), [(10 * 2**20, True), (10, False)])
+def test_an_emailed_report_is_attached_unless_too_large(
+    harness: Harness,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    limit: int,
+    attached: bool,
+) -> None:
+    monkeypatch.setattr("jobs.reports.MAX_ATTACHMENTS_BYTES", limit)
+    clinic = _clinic(harness, tmp_path)
+    email = EmailService(
+        clinic.platform,
+        SmtpConfig(host="127.0.0.1", port=9, tls="none", timeout=5),  # queued, never sent
+        ClinicInfo("Purple Cross Vets", "1 High Street", "555-0100"),
+    )
+    clinic.platform.register(TaskSpec("email.send", email.send, EMAIL, context=True))
+    clinic.platform.services["email"] = email
+    path = clinic.run("clients", "csv", email_to="owner@example.org")
+    with harness.engine.connect() as conn:
+        (payload,) = conn.execute(sa.select(Job.args).where(Job.task == "email.send")).scalar_one()
+    assert payload["to"] == ["owner@example.org"]
+    assert payload["subject"] == "Report ready: Client list"
+    if attached:
+        assert [a[0] for a in payload["attachments"]] == [path.name]
+    else:
+        assert payload["attachments"] == []
+        assert "too large to attach" in payload["context"]["message"]
