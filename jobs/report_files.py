@@ -28,6 +28,8 @@ FORMATS = ("csv", "xlsx", "pdf")
 #: (about 60 MB at this size), and nobody reads more pages than that on paper.
 MAX_PDF_ROWS = 100_000
 NUMERIC_KINDS = frozenset({"int", "money", "percent"})
+#: How many cut-to-fit texts a PDF writer remembers.
+FIT_MEMORY = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +277,7 @@ class PdfWriter:
         self._texts = [text_of(c, meta.zone) for c in columns]
         self._aligns = ["R" if c.kind in NUMERIC_KINDS else "L" for c in columns]
         self._rows = 0
+        self._fitted: dict[tuple[str, float], str] = {}
         writer = self
 
         class _Document(FPDF):
@@ -330,12 +333,21 @@ class PdfWriter:
         pdf.cell(0, 4, f"Page {pdf.page_no()} of {{nb}}", align="R")
 
     def _fit(self, text: str, width: float) -> str:
+        """``text`` as it fits ``width`` (cut with "..."); remembered, since the same names,
+        rooms, types and statuses come back on most rows (the table is bounded)."""
+        key = (text, width)
+        fitted = self._fitted.get(key)
+        if fitted is not None:
+            return fitted
         pdf = self._pdf
-        if pdf.get_string_width(text) <= width - 1.5:
-            return text
-        while text and pdf.get_string_width(text + "...") > width - 1.5:
-            text = text[:-1]
-        return text + "..."
+        fitted = text
+        if pdf.get_string_width(text) > width - 1.5:
+            while fitted and pdf.get_string_width(fitted + "...") > width - 1.5:
+                fitted = fitted[:-1]
+            fitted += "..."
+        if len(self._fitted) < FIT_MEMORY:
+            self._fitted[key] = fitted
+        return fitted
 
     def _line(self, row: Row) -> None:
         pdf = self._pdf
