@@ -96,57 +96,16 @@ def _ours(service: Any, fmt: str, start: dt.date, end: dt.date) -> int:
 
 
 def _bare_rows(url: str, start: dt.date, end: dt.date) -> Any:
-    from jobs.report_kinds import KINDS, ReportParams
+    from jobs.report_kinds import AppointmentSchedule, ReportParams
     from purplecross_desktop.database import make_engine
-    from purplecross_desktop.domain.appointments import Appointment
 
-    kind = KINDS["appointments"]
-    params = ReportParams(start, end)
+    kind = AppointmentSchedule()
     # The report's own SELECT (same joins and columns), read in one streamed query.
-    statement = kind._where(  # type: ignore[attr-defined]
-        sa.select(*_columns()).select_from(Appointment), params
-    )
-    statement = _joined(statement).order_by(Appointment.starts_at, Appointment.id)
+    statement = kind.statement(ReportParams(start, end)).order_by(*kind.keys)
     engine = make_engine(url)
     conn = engine.connect()
     result = conn.execution_options(stream_results=True, yield_per=2000).execute(statement)
     return engine, conn, result
-
-
-def _columns() -> list[Any]:
-    from purplecross_desktop.domain.appointments import Appointment
-    from purplecross_desktop.domain.clients import Client
-    from purplecross_desktop.domain.patients import Patient
-    from purplecross_desktop.domain.rooms import Room
-    from purplecross_desktop.domain.staff import Staff
-
-    return [
-        Appointment.starts_at,
-        Appointment.ends_at,
-        Patient.name,
-        Patient.species,
-        Client.name,
-        Staff.name,
-        Room.name,
-        Appointment.type,
-        Appointment.status,
-        Appointment.reason,
-    ]
-
-
-def _joined(statement: Any) -> Any:
-    from purplecross_desktop.domain.appointments import Appointment
-    from purplecross_desktop.domain.clients import Client
-    from purplecross_desktop.domain.patients import Patient
-    from purplecross_desktop.domain.rooms import Room
-    from purplecross_desktop.domain.staff import Staff
-
-    return (
-        statement.join(Patient, Patient.id == Appointment.patient_id)
-        .join(Client, Client.id == Appointment.client_id)
-        .join(Staff, Staff.id == Appointment.vet_id)
-        .join(Room, Room.id == Appointment.room_id)
-    )
 
 
 def _bare(url: str, fmt: str, start: dt.date, end: dt.date, out: Path) -> int:
