@@ -431,6 +431,18 @@ def test_files_and_requests_older_than_the_retention_go(harness: Harness, tmp_pa
 # --- on the platform: announced, emailed ------------------------------------------------
 
 
+def add_email(platform: JobPlatform, port: int) -> EmailService:
+    """The email family on ``platform``, sending to an SMTP server on ``port``."""
+    email = EmailService(
+        platform,
+        SmtpConfig(host="127.0.0.1", port=port, tls="none", timeout=5),
+        ClinicInfo("Purple Cross Vets", "1 High Street", "555-0100"),
+    )
+    platform.register(TaskSpec("email.send", email.send, EMAIL, policy=FAST, context=True))
+    platform.services["email"] = email
+    return email
+
+
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
     with SmtpServer() as server:
@@ -442,13 +454,7 @@ def test_a_finished_report_is_announced_to_its_requester_and_emailed_with_the_fi
 ) -> None:
     generate_demo_data(any_db_harness.engine, clients=30, patients=40, appointments=200, now=NOW)
     platform = any_db_harness.platform()
-    email = EmailService(
-        platform,
-        SmtpConfig(host="127.0.0.1", port=smtp.port, tls="none", timeout=5),
-        ClinicInfo("Purple Cross Vets", "1 High Street", "555-0100"),
-    )
-    platform.register(TaskSpec("email.send", email.send, EMAIL, policy=FAST, context=True))
-    platform.services["email"] = email
+    add_email(platform, smtp.port)
     services = build_services(make_session_factory(any_db_harness.engine), EventBus("desk-1"))
     register_notifications(platform, services, policy=FAST)
     reports = register(platform, ReportOptions(tmp_path / "reports"))
@@ -506,13 +512,7 @@ def test_an_emailed_report_is_attached_unless_too_large(
 ) -> None:
     monkeypatch.setattr("jobs.reports.MAX_ATTACHMENTS_BYTES", limit)
     clinic = _clinic(harness, tmp_path)
-    email = EmailService(
-        clinic.platform,
-        SmtpConfig(host="127.0.0.1", port=9, tls="none", timeout=5),  # queued, never sent
-        ClinicInfo("Purple Cross Vets", "1 High Street", "555-0100"),
-    )
-    clinic.platform.register(TaskSpec("email.send", email.send, EMAIL, context=True))
-    clinic.platform.services["email"] = email
+    add_email(clinic.platform, 9)  # queued here, never sent
     path = clinic.run("clients", "csv", email_to="owner@example.org")
     with harness.engine.connect() as conn:
         (payload,) = conn.execute(sa.select(Job.args).where(Job.task == "email.send")).scalar_one()
