@@ -9,9 +9,9 @@ fpdf2 ``cell()`` calls with a page break. PDFs are measured at 10,000 rows (the 
 budget; a 100k-row PDF is ~2,300 pages). Interleaved rounds, the median of each side.
 
 Peak memory: each format's report runs in a fresh process that prints its resident
-size before and its peak after (``ru_maxrss``), at 100,000 rows and at ``--big`` rows.
+size before and its peak after (``VmHWM``), at 100,000 rows and at ``--big`` rows.
 
-``python -m benchmarks reports``; ``python benchmarks/reports.py --big 1000000`` adds the
+``python -m benchmarks reports``; ``python -m benchmarks.reports --big 1000000`` adds the
 1M-row memory figure (a few minutes to generate).
 """
 
@@ -96,57 +96,16 @@ def _ours(service: Any, fmt: str, start: dt.date, end: dt.date) -> int:
 
 
 def _bare_rows(url: str, start: dt.date, end: dt.date) -> Any:
-    from jobs.report_kinds import KINDS, ReportParams
+    from jobs.report_kinds import AppointmentSchedule, ReportParams
     from purplecross_desktop.database import make_engine
-    from purplecross_desktop.domain.appointments import Appointment
 
-    kind = KINDS["appointments"]
-    params = ReportParams(start, end)
+    kind = AppointmentSchedule()
     # The report's own SELECT (same joins and columns), read in one streamed query.
-    statement = kind._where(  # type: ignore[attr-defined]
-        sa.select(*_columns()).select_from(Appointment), params
-    )
-    statement = _joined(statement).order_by(Appointment.starts_at, Appointment.id)
+    statement = kind.statement(ReportParams(start, end)).order_by(*kind.keys)
     engine = make_engine(url)
     conn = engine.connect()
     result = conn.execution_options(stream_results=True, yield_per=2000).execute(statement)
     return engine, conn, result
-
-
-def _columns() -> list[Any]:
-    from purplecross_desktop.domain.appointments import Appointment
-    from purplecross_desktop.domain.clients import Client
-    from purplecross_desktop.domain.patients import Patient
-    from purplecross_desktop.domain.rooms import Room
-    from purplecross_desktop.domain.staff import Staff
-
-    return [
-        Appointment.starts_at,
-        Appointment.ends_at,
-        Patient.name,
-        Patient.species,
-        Client.name,
-        Staff.name,
-        Room.name,
-        Appointment.type,
-        Appointment.status,
-        Appointment.reason,
-    ]
-
-
-def _joined(statement: Any) -> Any:
-    from purplecross_desktop.domain.appointments import Appointment
-    from purplecross_desktop.domain.clients import Client
-    from purplecross_desktop.domain.patients import Patient
-    from purplecross_desktop.domain.rooms import Room
-    from purplecross_desktop.domain.staff import Staff
-
-    return (
-        statement.join(Patient, Patient.id == Appointment.patient_id)
-        .join(Client, Client.id == Appointment.client_id)
-        .join(Staff, Staff.id == Appointment.vet_id)
-        .join(Room, Room.id == Appointment.room_id)
-    )
 
 
 def _bare(url: str, fmt: str, start: dt.date, end: dt.date, out: Path) -> int:
@@ -206,24 +165,25 @@ def _timed(work: Callable[[], int]) -> tuple[float, int]:
 
 
 MEMORY_CHILD = """
-import json, resource, sys, datetime as dt
+import json, sys, datetime as dt
 from pathlib import Path
 sys.path.insert(0, {root!r})
 from benchmarks.reports import _service
-def rss_mb():
+def status_mb(field):
     for line in open('/proc/self/status'):
-        if line.startswith('VmRSS:'):
+        if line.startswith(field + ':'):
             return int(line.split()[1]) / 1024
 service = _service({url!r}, Path({folder!r}))
 service.engine.connect().close()
 import openpyxl, fpdf  # loaded before the start figure: they are code, not data
-before = rss_mb()
+before = status_mb('VmRSS')
 job = service.queue('appointments', {fmt!r}, dt.date.fromisoformat({start!r}),
                     dt.date.fromisoformat({end!r}))
 info = service.for_job(job)
 service.run(info.id)
 done = service.get(info.id)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux keeps a parent's ru_maxrss across fork and exec.
+peak = status_mb('VmHWM')
 print(json.dumps({{"rows": done.rows, "before": before, "peak": peak, "state": done.state}}))
 """
 

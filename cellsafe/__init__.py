@@ -32,6 +32,12 @@ def is_formula_like(text: str) -> bool:
     return text.startswith(FORMULA_TRIGGERS)
 
 
+def csv_text(text: str) -> str:
+    """The CSV field of typed text: with a leading apostrophe when a spreadsheet would run
+    it as a formula (the fast path for columns that hold only text)."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
 def safe_csv_text(value: Any, text: str) -> str:
     """The CSV field of a cell showing ``text`` for ``value``: text a spreadsheet would run
     as a formula gets a leading apostrophe. A real number or date keeps its sign ("-12.50"):
@@ -40,7 +46,7 @@ def safe_csv_text(value: Any, text: str) -> str:
         return text
     if isinstance(value, _NUMBERS) and not isinstance(value, bool) and text[0] in "+-":
         return text
-    return "'" + text
+    return csv_text(text)
 
 
 def clean_text(text: str) -> str:
@@ -56,6 +62,12 @@ def sheet_title(title: str) -> str:
     """``title`` as Excel accepts a sheet name: no ``\\ / ? * [ ] :``, at most 31 characters."""
     cleaned = " ".join(_SHEET_TITLE_BAD.sub(" ", clean_text(title)).split())
     return cleaned[:31].strip(" '") or "Export"
+
+
+def is_plain(text: str) -> bool:
+    """True when ``text`` can go into an xlsx cell as it is: no control character a file
+    cannot hold, nothing a spreadsheet would run (the fast path of :func:`xlsx_text`)."""
+    return not text.startswith(FORMULA_TRIGGERS) and _ILLEGAL.search(text) is None
 
 
 def xlsx_text(sheet: Any, text: str, font: Any = None) -> Any:
@@ -84,7 +96,9 @@ def xlsx_text(sheet: Any, text: str, font: Any = None) -> Any:
 __all__ = [
     "FORMULA_TRIGGERS",
     "clean_text",
+    "csv_text",
     "is_formula_like",
+    "is_plain",
     "safe_csv_text",
     "sheet_title",
     "xlsx_text",

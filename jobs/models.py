@@ -268,9 +268,9 @@ class ReportRequest(Base):
     period_start: Mapped[dt.date]
     period_end: Mapped[dt.date]
     filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    requested_by: Mapped[int | None] = mapped_column(
-        ForeignKey("staff.id", ondelete="SET NULL"), index=True
-    )
+    # A staff id, not a foreign key: the job tables stand apart from the clinic's (as the
+    # job's record links do), so a worker's registry migrates on its own.
+    requested_by: Mapped[int | None] = mapped_column(Integer, index=True)
     email_to: Mapped[str | None] = mapped_column(String(254))
     state: Mapped[str] = mapped_column(String(20), default=ReportState.QUEUED.value, index=True)
     progress: Mapped[int] = mapped_column(Integer, default=0)

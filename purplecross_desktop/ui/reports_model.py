@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QWidget
 
-from jobs.reports import ReportInfo
+if TYPE_CHECKING:  # the jobs stack loads after the window shows (start-up budget)
+    from jobs.reports import ReportInfo
 
 Index = QModelIndex | QPersistentModelIndex
 #: The role that returns a row's :class:`ReportInfo`.

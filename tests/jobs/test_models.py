@@ -22,6 +22,7 @@ JOB_MIGRATIONS = (
     "job_guarantees",
     "email_lease_worker",
     "job_event_link",
+    "reports",
     "job_storage",
 )
 
@@ -38,16 +39,10 @@ def _migration(slug: str) -> ModuleType:
 
 #: The tables the job migrations create (the runtime also needs the event tables, which
 #: the events migration creates).
-#: The reports family's request table is not the registry's: it references the clinic's
-#: staff, and the whole chain builds it (tests/purplecross_desktop/database/test_migrations.py).
-FAMILY_TABLES = {"report_request"}
 REGISTRY_TABLES = tuple(
     cls.__tablename__
     for cls in vars(models).values()
-    if isinstance(cls, type)
-    and issubclass(cls, Base)
-    and cls.__module__ == models.__name__
-    and cls.__tablename__ not in FAMILY_TABLES
+    if isinstance(cls, type) and issubclass(cls, Base) and cls.__module__ == models.__name__
 )
 
 

@@ -28,7 +28,7 @@ from jobs.notifications import register as register_notifications
 from jobs.platform import JobPlatform, TaskSpec
 from jobs.policy import RetryPolicy
 from jobs.queues import EMAIL
-from jobs.report_files import FORMATS
+from jobs.report_files import FORMATS, ReportMeta, open_writer
 from jobs.report_kinds import KINDS
 from jobs.reports import ReportJobs, ReportOptions, register
 from purplecross_desktop.database import make_session_factory
@@ -431,6 +431,18 @@ def test_files_and_requests_older_than_the_retention_go(harness: Harness, tmp_pa
 # --- on the platform: announced, emailed ------------------------------------------------
 
 
+def add_email(platform: JobPlatform, port: int) -> EmailService:
+    """The email family on ``platform``, sending to an SMTP server on ``port``."""
+    email = EmailService(
+        platform,
+        SmtpConfig(host="127.0.0.1", port=port, tls="none", timeout=5),
+        ClinicInfo("Purple Cross Vets", "1 High Street", "555-0100"),
+    )
+    platform.register(TaskSpec("email.send", email.send, EMAIL, policy=FAST, context=True))
+    platform.services["email"] = email
+    return email
+
+
 @pytest.fixture
 def smtp() -> Iterator[SmtpServer]:
     with SmtpServer() as server:
@@ -442,13 +454,7 @@ def test_a_finished_report_is_announced_to_its_requester_and_emailed_with_the_fi
 ) -> None:
     generate_demo_data(any_db_harness.engine, clients=30, patients=40, appointments=200, now=NOW)
     platform = any_db_harness.platform()
-    email = EmailService(
-        platform,
-        SmtpConfig(host="127.0.0.1", port=smtp.port, tls="none", timeout=5),
-        ClinicInfo("Purple Cross Vets", "1 High Street", "555-0100"),
-    )
-    platform.register(TaskSpec("email.send", email.send, EMAIL, policy=FAST, context=True))
-    platform.services["email"] = email
+    add_email(platform, smtp.port)
     services = build_services(make_session_factory(any_db_harness.engine), EventBus("desk-1"))
     register_notifications(platform, services, policy=FAST)
     reports = register(platform, ReportOptions(tmp_path / "reports"))
@@ -480,3 +486,40 @@ def test_a_finished_report_is_announced_to_its_requester_and_emailed_with_the_fi
     rows = list(csv.reader(io.StringIO(payload.decode("utf-8-sig"))))
     assert rows[0] == ["Period", "Invoices", "Invoiced", "Paid", "Outstanding"]
     assert rows[-1][0] == "Total"
+
+
+def test_xlsx_money_is_a_number_shown_with_two_decimals(tmp_path: Path) -> None:
+    meta = ReportMeta("Revenue by period", "Purple Cross Vets", "", "March", NOW, dt.UTC)
+    path = tmp_path / "revenue.xlsx"
+    writer = open_writer("xlsx", path, KINDS["revenue"].columns, meta)
+    writer.write([("2031-03", 3, Decimal("45.50"), Decimal("10.00"), Decimal("35.50"))])
+    writer.finish(("Total", 3, Decimal("45.50"), Decimal("10.00"), Decimal("35.50")))
+    sheet = openpyxl.load_workbook(path).worksheets[0]
+    rows = list(sheet.iter_rows(min_row=6))
+    assert [c.value for c in rows[0]] == ["2031-03", 3, 45.5, 10, 35.5]
+    assert [c.number_format for c in rows[0][2:]] == ["#,##0.00"] * 3
+    assert [c.number_format for c in rows[1][2:]] == ["#,##0.00"] * 3
+    assert rows[1][0].font.bold
+
+
+@pytest.mark.parametrize(("limit", "attached"), [(10 * 2**20, True), (10, False)])
+def test_an_emailed_report_is_attached_unless_too_large(
+    harness: Harness,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    limit: int,
+    attached: bool,
+) -> None:
+    monkeypatch.setattr("jobs.reports.MAX_ATTACHMENTS_BYTES", limit)
+    clinic = _clinic(harness, tmp_path)
+    add_email(clinic.platform, 9)  # queued here, never sent
+    path = clinic.run("clients", "csv", email_to="owner@example.org")
+    with harness.engine.connect() as conn:
+        (payload,) = conn.execute(sa.select(Job.args).where(Job.task == "email.send")).scalar_one()
+    assert payload["to"] == ["owner@example.org"]
+    assert payload["subject"] == "Report ready: Client list"
+    if attached:
+        assert [a[0] for a in payload["attachments"]] == [path.name]
+    else:
+        assert payload["attachments"] == []
+        assert "too large to attach" in payload["context"]["message"]

@@ -8,7 +8,7 @@ second while it is visible and one of them is unfinished (every ten seconds othe
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QDate, QModelIndex, Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QHideEvent, QKeySequence, QShortcut, QShowEvent
@@ -25,9 +25,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from jobs.report_files import FORMATS
-from jobs.report_kinds import KINDS
-from jobs.reports import ReportInfo, ReportJobs
 from purplecross_desktop.clinic_time import ClinicTime
 from purplecross_desktop.domain.errors import ValidationError
 from purplecross_desktop.ui.context import AppContext
@@ -36,6 +33,9 @@ from purplecross_desktop.ui.reports_model import InfoRole, ReportRequestsModel
 from widgets.alert import Alert
 from widgets.button import Button
 from widgets.tokens import Spacing
+
+if TYPE_CHECKING:
+    from jobs.reports import ReportInfo, ReportJobs
 
 FORMAT_NAMES = {"pdf": "PDF (print)", "xlsx": "Excel", "csv": "CSV"}
 PERIODS = ("Today", "This week", "This month", "Last month", "This year", "Last 12 months")
@@ -92,6 +92,10 @@ class ReportsPage(Page):
         form = QFormLayout()
         form.setHorizontalSpacing(Spacing.LG)
         form.setVerticalSpacing(Spacing.SM)
+        # Imported here, not at the top: the window loads without the jobs stack, and this
+        # page is built on its first visit.
+        from jobs.report_kinds import KINDS
+
         self.kind = QComboBox()
         self.kind.setAccessibleName("Report")
         for kind in KINDS.values():
@@ -133,7 +137,6 @@ class ReportsPage(Page):
         self.format = QComboBox()
         self.format.setAccessibleName("Format")
         for fmt in ("pdf", "xlsx", "csv"):
-            assert fmt in FORMATS
             self.format.addItem(FORMAT_NAMES[fmt], fmt)
         form.addRow("&Format", self.format)
 
@@ -347,6 +350,8 @@ class ReportsPage(Page):
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
     def _kind_changed(self) -> None:
+        from jobs.report_kinds import KINDS
+
         kind = KINDS[str(self.kind.currentData())]
         self.about.setText(kind.description)
         is_revenue = kind.name == "revenue"

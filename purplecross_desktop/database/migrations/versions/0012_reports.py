@@ -41,12 +41,6 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("started_at", UTCDateTime(), nullable=True),
         sa.Column("finished_at", UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["requested_by"],
-            ["staff.id"],
-            name=op.f("fk_report_request_requested_by_staff"),
-            ondelete="SET NULL",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_report_request")),
     )
     for column in ("requested_by", "state", "job_id", "created_at", "finished_at"):
