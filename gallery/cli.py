@@ -29,7 +29,15 @@ def _has_display() -> bool:
 @click.option(
     "--update-baselines",
     is_flag=True,
-    help="Regenerate the visual-regression baselines in tests/gallery/baselines.",
+    help="Regenerate the visual-regression baselines in tests/gallery/baselines "
+    "(all of them, or only the stories named by --story).",
+)
+@click.option(
+    "--story",
+    "stories",
+    multiple=True,
+    metavar="NAME",
+    help="With --update-baselines: only this Component or Component/Story (repeatable).",
 )
 @click.option(
     "--theme",
@@ -38,7 +46,9 @@ def _has_display() -> bool:
     show_default=True,
     help="Theme of the gallery window.",
 )
-def gallery(export_dir: Path | None, update_baselines: bool, theme: str) -> None:
+def gallery(
+    export_dir: Path | None, update_baselines: bool, stories: tuple[str, ...], theme: str
+) -> None:
     """Open the component gallery: every widget's stories, controls, signals and docs."""
     headless = export_dir is not None or update_baselines
     if headless:
@@ -63,7 +73,10 @@ def gallery(export_dir: Path | None, update_baselines: bool, theme: str) -> None
         from gallery.baselines import BASELINE_DIR
         from gallery.baselines import update_baselines as regenerate
 
-        written = regenerate(app, components)
+        try:
+            written = regenerate(app, components, names=stories)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
         click.echo(f"wrote {len(written)} baselines to {BASELINE_DIR}")
     if export_dir is not None:
         from gallery.export import export_gallery

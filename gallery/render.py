@@ -6,7 +6,15 @@ import sys
 from collections.abc import Mapping
 from typing import Any, Final
 
-from PySide6.QtCore import QCoreApplication, QEvent, QRect, Qt, QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import (
+    QAbstractAnimation,
+    QCoreApplication,
+    QEvent,
+    QRect,
+    Qt,
+    QtMsgType,
+    qInstallMessageHandler,
+)
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
@@ -144,6 +152,22 @@ def _settle(widget: QWidget, width: int) -> None:
     focused = QApplication.focusWidget()
     if focused is not None and (focused is widget or widget.isAncestorOf(focused)):
         focused.clearFocus()  # a render shows no accidental focus ring
+    finish_animations(widget)
+
+
+def finish_animations(widget: QWidget) -> int:
+    """Jump every running animation under ``widget`` to its end, so a render shows the
+    settled state and never one frame of a fade (a search box's clear button fades in over
+    160 ms: two exports differed). Returns how many were finished."""
+    finished = 0
+    for animation in widget.findChildren(QAbstractAnimation):
+        duration = animation.totalDuration()
+        if animation.state() == QAbstractAnimation.State.Running and duration >= 0:
+            animation.setCurrentTime(duration)
+            finished += 1
+    if finished:
+        QApplication.processEvents()
+    return finished
 
 
 def dispose(widget: QWidget) -> None:

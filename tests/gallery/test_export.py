@@ -98,11 +98,27 @@ def test_cli_update_baselines_writes_to_the_baseline_dir(
     monkeypatch.setattr(
         baselines,
         "update_baselines",
-        lambda app, comps, directory=tmp_path / "b": original(app, comps, directory),
+        lambda app, comps, directory=tmp_path / "b", names=(): original(
+            app, comps, directory, names
+        ),
     )
     result = CliRunner().invoke(gallery_cli.gallery, ["--update-baselines"])
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "b").glob("*.png"))) == 22
+    for png in (tmp_path / "b").glob("*.png"):
+        png.unlink()
+    only = ["--update-baselines", "--story", "Button/Primary", "--story", "Button/Secondary"]
+    result = CliRunner().invoke(gallery_cli.gallery, only)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "b").glob("*.png")) == [
+        "button-primary-dark.png",
+        "button-primary-light.png",
+        "button-secondary-dark.png",
+        "button-secondary-light.png",
+    ]
+    result = CliRunner().invoke(gallery_cli.gallery, ["--update-baselines", "--story", "Nope"])
+    assert result.exit_code != 0
+    assert "no story 'Nope'" in result.output
 
 
 def test_purplecross_lists_the_gallery_command() -> None:
