@@ -47,13 +47,25 @@ def docs_html(
     story: Story | None,
     args: Mapping[str, Any] | None = None,
     instance: QWidget | None = None,
+    *,
+    error: str | None = None,
 ) -> str:
-    """An HTML fragment documenting ``component`` (and ``story`` with ``args``)."""
+    """An HTML fragment documenting ``component`` (and ``story`` with ``args``); with
+    ``error`` (the story could not render ``args``) it says so and lists the args."""
     esc = html.escape
     doc = inspect.getdoc(component.widget) or ""
     parts = [f"<h2>{esc(component.name)}</h2>"]
     if story is not None:
         parts.append(f"<h3>{esc(story.name)}</h3><p>{esc(story.docs)}</p>")
+        if error is not None:
+            given = "".join(
+                f"<li><code>{esc(name)} = {esc(repr(value))}</code></li>"
+                for name, value in (args or {}).items()
+            )
+            parts.append(
+                f"<p><b>This story could not render these args:</b> {esc(error)}</p>"
+                f"<ul>{given}</ul>"
+            )
         snippet = component.snippet(story, story.default_args() if args is None else args)
         parts.append(f"<h4>Code</h4><pre>{esc(snippet)}</pre>")
     parts.append(f"<h4>{esc(component.widget.__name__)}</h4><pre>{esc(doc)}</pre>")

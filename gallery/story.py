@@ -69,15 +69,42 @@ class Control:
                 raise ValueError(f"{self.name}: must be text")
             return value
         if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{self.name}: not valid JSON ({exc.msg} at {exc.pos})") from None
+            value = self._parse_json(value)
+        if _depth(value) > MAX_JSON_DEPTH:
+            raise ValueError(f"{self.name}: nested too deeply (at most {MAX_JSON_DEPTH} levels)")
         expected = type(self.default)
         if not isinstance(value, expected):
             noun = "list" if expected is list else "object"
             raise ValueError(f"{self.name}: must be a JSON {noun}")
         return value
+
+    def _parse_json(self, text: str) -> Any:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{self.name}: not valid JSON ({exc.msg} at {exc.pos})") from None
+        except RecursionError:
+            raise ValueError(
+                f"{self.name}: nested too deeply (at most {MAX_JSON_DEPTH} levels)"
+            ) from None
+        except ValueError as exc:  # Python's limit on digits of an int
+            if "4300" in str(exc) or "digits" in str(exc):
+                reason = "a number of more than 4300 digits"
+            else:
+                reason = str(exc)
+            raise ValueError(f"{self.name}: not valid JSON ({reason})") from None
+
+
+#: Deeper JSON is refused: Python's JSON reader and writer recurse (about 1,000 levels).
+MAX_JSON_DEPTH: Final = 64
+
+
+def _depth(value: Any, limit: int = MAX_JSON_DEPTH + 1) -> int:
+    """How deeply ``value`` nests lists and dicts (counting stops past ``limit``)."""
+    if not isinstance(value, list | dict) or limit <= 0:
+        return 0
+    children = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(child, limit - 1) for child in children), default=0)
 
 
 @dataclass(frozen=True)

@@ -146,9 +146,7 @@ class GalleryWindow(QMainWindow):
         self._scale_box.setAccessibleName("Scale")
         for scale in SCALES:
             self._scale_box.addItem(f"{scale:.0%}", scale)
-        self._scale_box.currentIndexChanged.connect(
-            lambda i: self.set_scale(self._scale_box.itemData(i))
-        )
+        self._scale_box.currentIndexChanged.connect(self._on_scale_chosen)
         self._background_box = QComboBox()
         self._background_box.setAccessibleName("Background")
         for background in BACKGROUNDS:
@@ -220,11 +218,27 @@ class GalleryWindow(QMainWindow):
             self._select(component, story)
 
     def set_scale(self, scale: float) -> None:
-        """Show stories at ``scale`` (1.0 = 100 %)."""
+        """Show stories at ``scale`` (1.0 = 100 %), one of ``SCALES``.
+
+        Raises:
+            ValueError: a scale the toolbar does not offer (nothing changes).
+        """
+        if isinstance(scale, bool) or not isinstance(scale, int | float) or scale not in SCALES:
+            offered = ", ".join(f"{s:.0%}".replace("%", " %") for s in SCALES)
+            raise ValueError(f"scale: must be one of {offered}, not {scale!r}")
+        if float(scale) == self._scale:
+            return
         self._scale = float(scale)
+        self._scale_box.blockSignals(True)  # the combo's echo would render a second time
         self._scale_box.setCurrentIndex(self._scale_box.findData(self._scale))
+        self._scale_box.blockSignals(False)
         self._apply_scale()
         self._render()
+
+    def _on_scale_chosen(self, index: int) -> None:
+        scale = self._scale_box.itemData(index)
+        if isinstance(scale, float):
+            self.set_scale(scale)
 
     def set_background(self, background: str) -> None:
         """Paint ``background`` (a token name or "checker") behind stories."""
@@ -298,15 +312,19 @@ class GalleryWindow(QMainWindow):
         if component is None or story is None:
             return
         self._spy.clear()
+        error: str | None = None
         try:
             widget = story.render(self._args)
         except (ValueError, TypeError, KeyError) as exc:
             # A bad arg combination is shown, not raised: the gallery stays usable.
-            widget = Alert(str(exc), kind="error", title="This story cannot render these args")
+            error = str(exc)
+            widget = Alert(error, kind="error", title="This story cannot render these args")
         widget.setMaximumWidth(round(story.width * self._scale))
         self._stage.set_content(widget)
         self._spy.watch(widget)
-        self._docs.setHtml(docs_html(component, story, self._args, widget))
+        # After an error the widget shown is the Alert: its properties are not the story's.
+        instance = None if error is not None else widget
+        self._docs.setHtml(docs_html(component, story, self._args, instance, error=error))
         self._refresh_matrix()
 
     def _refresh_matrix(self) -> None:

@@ -148,3 +148,64 @@ def test_ctrl_f_focuses_the_search(qtbot: QtBot, window: GalleryWindow) -> None:
     window._tree.setFocus()
     qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     assert window._search.hasFocus()
+
+
+# Defects of the review (issue 20) -----------------------------------------------------
+def test_a_scale_the_toolbar_does_not_offer_is_refused_and_changes_nothing(
+    window: GalleryWindow,
+) -> None:
+    """``set_scale(0.75)`` raised TypeError in the combo's slot and blanked the combo."""
+    window.show_story("Button", "Primary")
+    box = window._scale_box
+    before = (box.currentIndex(), box.currentText(), window._scale)
+    with pytest.raises(ValueError, match="scale: must be one of 100 %, 125 %, 150 %, 200 %"):
+        window.set_scale(0.75)
+    assert (box.currentIndex(), box.currentText(), window._scale) == before
+
+
+def test_changing_the_scale_renders_once(window: GalleryWindow) -> None:
+    """2.0 rendered the story twice (the combo's echo of ``set_scale`` rendered again)."""
+    window.show_story("Button", "Primary")
+    renders: list[object] = []
+    original = window._render
+
+    def counting() -> None:
+        renders.append(None)
+        original()
+
+    window._render = counting  # type: ignore[method-assign]
+    window.set_scale(2.0)
+    assert len(renders) == 1
+    window._scale_box.setCurrentIndex(window._scale_box.findData(1.5))  # from the toolbar
+    assert len(renders) == 2
+
+
+@pytest.mark.parametrize("scale", [1.5, 2.0])
+def test_grid_rows_grow_with_the_scale(window: GalleryWindow, scale: float) -> None:
+    """At 150-200 % the DataGrid's rows kept their 100 % height and clipped the text."""
+    from widgets.datagrid.table import GridTable
+
+    window.show_story("DataGrid", "PatientList")
+    table = window.stage().findChild(GridTable)
+    assert table is not None
+    at_100 = table.verticalHeader().defaultSectionSize()
+    window.set_scale(scale)
+    table = window.stage().findChild(GridTable)
+    assert table is not None
+    row = table.verticalHeader().defaultSectionSize()
+    assert row >= table.fontMetrics().height() * 1.6
+    assert row >= at_100 * scale * 0.9
+
+
+def test_the_docs_tab_after_a_render_error_shows_the_args_not_none(
+    window: GalleryWindow,
+) -> None:
+    """After a render error every property was listed as ``None`` (those of the Alert
+    shown instead): the Docs tab now says the story could not render and lists its args."""
+    window.show_story("Button", "Primary")
+    window._args["variant"] = "ghost"
+    window._render()
+    text = window.docs_text()
+    assert "could not render" in text
+    assert "variant = 'ghost'" in text
+    assert "<code>None</code>" not in window._docs.toHtml()
