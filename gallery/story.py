@@ -119,7 +119,8 @@ class Story:
         ranges: (minimum, maximum) per numeric arg.
         docs: one or two sentences on what the story shows.
         code: the code snippet for given args; by default ``Widget(arg=value, ...)``.
-        width: the canvas width in pixels the story is designed for.
+        width: the canvas width in pixels the story is designed for (an int arg named
+            ``width``, when the story has one, overrides it: a width control).
     """
 
     name: str
@@ -162,6 +163,13 @@ class Story:
                 Control(name, kind, value, tuple(self.choices.get(name, ())), low, high)
             )
         return controls
+
+    def canvas_width(self, args: Mapping[str, Any] | None = None) -> int:
+        """The width to show the story at: its ``width`` arg if it has one, else ``width``."""
+        value = (args or {}).get("width")
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        return self.width
 
     def default_args(self) -> Args:
         """A fresh copy of the default args (lists and dicts copied too)."""

@@ -319,7 +319,7 @@ class GalleryWindow(QMainWindow):
             # A bad arg combination is shown, not raised: the gallery stays usable.
             error = str(exc)
             widget = Alert(error, kind="error", title="This story cannot render these args")
-        widget.setMaximumWidth(round(story.width * self._scale))
+        widget.setMaximumWidth(round(story.canvas_width(self._args) * self._scale))
         self._stage.set_content(widget)
         self._spy.watch(widget)
         # After an error the widget shown is the Alert: its properties are not the story's.

@@ -268,4 +268,10 @@ COMPONENT = Component(
             enable_pagination=False,
         ),
     ),
+    matrix_rows=(
+        ("Rows", {**_BASE, "rows": 5, "page_size": "continuous", "width": 520}),
+        ("Empty", {**_BASE, "state": "empty", "width": 520}),
+        ("Error", {**_BASE, "state": "error", "width": 520}),
+    ),
+    matrix_states=("normal", "disabled"),
 )

@@ -209,3 +209,22 @@ def test_the_docs_tab_after_a_render_error_shows_the_args_not_none(
     assert "could not render" in text
     assert "variant = 'ghost'" in text
     assert "<code>None</code>" not in window._docs.toHtml()
+
+
+def test_the_datagrid_width_control_sets_the_canvas_width(window: GalleryWindow) -> None:
+    """The DataGrid story's ``width`` control did nothing."""
+    window.show_story("DataGrid", "PatientList")
+    window._controls.set_value("width", 520)
+    content = window.stage().content()
+    assert content is not None
+    assert content.maximumWidth() == 520
+    assert content.width() <= 520
+
+
+def test_a_huge_label_does_not_make_a_huge_stage(window: GalleryWindow) -> None:
+    """A 5,000-character label made a 45,000-pixel stage for a 300-pixel button."""
+    window.show_story("Button", "Primary")
+    window._controls.set_value("text", "x" * 5000)
+    _component, story, _args = window.current()
+    assert story is not None
+    assert window.stage().minimumWidth() <= story.width + 2 * 24 + 64
