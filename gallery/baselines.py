@@ -19,7 +19,7 @@ import numpy.typing as npt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
-from gallery.export import story_filename
+from gallery.export import check_file_names, story_filename
 from gallery.render import render_story
 from gallery.story import Component, Story
 from widgets.theme import apply_theme, current_theme
@@ -178,6 +178,7 @@ def update_baselines(
     Raises:
         ValueError: a name matches no story (nothing is written).
     """
+    check_file_names(components)
     stories = select_stories(components, names)
     directory.mkdir(parents=True, exist_ok=True)
     previous = current_theme()

@@ -167,11 +167,15 @@ class ControlsPanel(QWidget):
             return box
         if control.kind == "int":
             spin = QSpinBox()
+            # Typing 654321 must not render 6, 65, 654, ...: commit on Enter, focus out
+            # or the arrows (a big dataset per keystroke took seconds and a gigabyte).
+            spin.setKeyboardTracking(False)
             spin.setRange(int(control.minimum), int(control.maximum))
             spin.valueChanged.connect(lambda v, n=name: self._edited(n, int(v)))
             return spin
         if control.kind == "float":
             dspin = QDoubleSpinBox()
+            dspin.setKeyboardTracking(False)
             dspin.setRange(control.minimum, control.maximum)
             dspin.valueChanged.connect(lambda v, n=name: self._edited(n, float(v)))
             return dspin

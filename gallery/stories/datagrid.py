@@ -6,7 +6,7 @@ import datetime as dt
 import time
 from collections.abc import Mapping
 from decimal import Decimal
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from PySide6.QtWidgets import QApplication, QWidget
@@ -62,9 +62,9 @@ def _patients() -> list[tuple[Any, ...]]:
     return [(*row[:5], Decimal(row[5])) for row in PATIENTS]
 
 
-@cache
+@lru_cache(maxsize=2)  # the 100k and 1M stories; every row count typed would stay otherwise
 def _many(count: int) -> dict[str, list[Any]]:
-    """``count`` deterministic patient rows as column arrays (built once per process)."""
+    """``count`` deterministic patient rows as column arrays (the last two kept)."""
     names = [p[0] for p in PATIENTS]
     species = [p[1] for p in PATIENTS]
     breeds = [p[2] for p in PATIENTS]

@@ -228,3 +228,33 @@ def test_a_huge_label_does_not_make_a_huge_stage(window: GalleryWindow) -> None:
     _component, story, _args = window.current()
     assert story is not None
     assert window.stage().minimumWidth() <= story.width + 2 * 24 + 64
+
+
+def test_typing_a_row_count_renders_once_and_keeps_few_datasets(
+    qtbot: QtBot, window: GalleryWindow
+) -> None:
+    """Typing 654321 into ``rows`` rendered six grids (6, 65, 654, ...) and cached every
+    dataset (1.1 GB): the spin box commits on Enter, and the story keeps two datasets."""
+    from PySide6.QtWidgets import QSpinBox
+
+    from gallery.stories import datagrid
+
+    window.show_story("DataGrid", "HundredThousandRows")
+    renders: list[object] = []
+    original = window._render
+
+    def counting() -> None:
+        renders.append(None)
+        original()
+
+    window._render = counting  # type: ignore[method-assign]
+    spin = window._controls.editor("rows")
+    assert isinstance(spin, QSpinBox)
+    spin.setFocus()
+    spin.selectAll()
+    qtbot.keyClicks(spin, "654321")
+    assert renders == []
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    assert len(renders) == 1
+    assert window.current()[2]["rows"] == 654321
+    assert datagrid._many.cache_info().currsize <= 2
