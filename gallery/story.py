@@ -186,6 +186,8 @@ class Component:
         stories: the stories, in tree order.
         matrix_rows: (label, args) rows of the state matrix, rendered by the first story.
         matrix_states: the states that apply to this widget (subset of ``STATES``).
+        arg_docs: what each arg of the stories does (Storybook's args table): the Docs
+            tab and the export list every arg with its default, current value and this.
     """
 
     name: str
@@ -193,6 +195,7 @@ class Component:
     stories: Sequence[Story]
     matrix_rows: Sequence[tuple[str, Mapping[str, Any]]] = ()
     matrix_states: Sequence[str] = ("normal", "disabled")
+    arg_docs: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         names = [story.name for story in self.stories]

@@ -154,4 +154,12 @@ COMPONENT = Component(
         for kind in KINDS
     ),
     matrix_states=("normal", "hover", "focus", "pressed", "disabled"),
+    arg_docs={
+        "kind": "The alert's tone: info, success, warning or error (colour, icon, role).",
+        "title": "A bold first line; empty for none.",
+        "message": "The text of the alert.",
+        "items": "A bulleted list under the message (e.g. the fields to fix).",
+        "closable": "Whether a close button lets the user dismiss it (emits sig_closed).",
+        "timeout_ms": "Dismiss itself after this many milliseconds; 0 keeps it.",
+    },
 )

@@ -117,4 +117,14 @@ COMPONENT = Component(
         for variant in VARIANTS
     ),
     matrix_states=STATES,
+    arg_docs={
+        "text": "The label.",
+        "variant": "The role: primary (one per view), secondary, danger, success or ghost.",
+        "button_size": "small, medium or large (large is a comfortable touch target).",
+        "icon": "A drawn icon beside the label; empty for none.",
+        "icon_position": "Whether the icon sits before or after the label.",
+        "loading": "Shows a spinner and ignores clicks while work runs.",
+        "disabled": "Greyed out; ignores clicks and focus.",
+        "full_width": "Stretch to the width of its container.",
+    },
 )

@@ -224,4 +224,12 @@ COMPONENT = Component(
         ("With actions", {**_BASE, "title": "Vaccinations", "actions": ["Add vaccine"]}),
     ),
     matrix_states=("normal", "disabled"),
+    arg_docs={
+        "title": "The heading (also the card's accessible name); empty for none.",
+        "subtitle": "A muted line under the title.",
+        "body_text": "The content's text.",
+        "actions": "Labels of action buttons at the right of the header.",
+        "padded": "Inner padding; off lets a table reach the border.",
+        "content": "What the card holds: text, a table, or a complex composition.",
+    },
 )

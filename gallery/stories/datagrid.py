@@ -274,4 +274,16 @@ COMPONENT = Component(
         ("Error", {**_BASE, "state": "error", "width": 520}),
     ),
     matrix_states=("normal", "disabled"),
+    arg_docs={
+        "dataset": "Which fake data: patients or appointments.",
+        "rows": "How many rows (beyond the fake dozen, generated ones).",
+        "page_size": "Rows per page, or continuous scrolling.",
+        "enable_sorting": "Header clicks sort (shift-click adds a key).",
+        "enable_filtering": "The search box and per-column filters.",
+        "enable_pagination": "Show the pager.",
+        "selection": "none, single or multi (multi shows tick boxes and bulk actions).",
+        "state": "ready, or force loading, empty or error to see those states.",
+        "search": "A search text applied on render.",
+        "width": "The canvas width in pixels.",
+    },
 )
