@@ -15,8 +15,20 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
-#: Signals that only report the widget's own teardown or bookkeeping.
-IGNORED: Final = frozenset({"destroyed", "objectNameChanged"})
+#: Signals that only report the widget's own teardown or bookkeeping (a header view's
+#: geometry and section sizes change on every layout pass, not because of the user).
+IGNORED: Final = frozenset(
+    {
+        "destroyed",
+        "objectNameChanged",
+        "geometriesChanged",
+        "sectionCountChanged",
+        "sectionResized",
+        "windowIconChanged",
+        "windowIconTextChanged",
+        "windowTitleChanged",
+    }
+)
 #: Widgets from these packages are watched inside a story (stock Qt children are not, nor
 #: non-widget objects such as a grid's model, whose resets and data changes are plumbing).
 WATCHED_PACKAGES: Final = ("widgets.", "gallery.")
