@@ -37,7 +37,14 @@ def _has_display() -> bool:
     "stories",
     multiple=True,
     metavar="NAME",
-    help="With --update-baselines: only this Component or Component/Story (repeatable).",
+    help="Open the window on Component/Story; with --update-baselines: only this "
+    "Component or Component/Story (repeatable).",
+)
+@click.option(
+    "--args",
+    "args_json",
+    metavar="JSON",
+    help='With --story: the story\'s args as a JSON object, e.g. \'{"text": "Save"}\'.',
 )
 @click.option(
     "--theme",
@@ -47,10 +54,22 @@ def _has_display() -> bool:
     help="Theme of the gallery window.",
 )
 def gallery(
-    export_dir: Path | None, update_baselines: bool, stories: tuple[str, ...], theme: str
+    export_dir: Path | None,
+    update_baselines: bool,
+    stories: tuple[str, ...],
+    args_json: str | None,
+    theme: str,
 ) -> None:
-    """Open the component gallery: every widget's stories, controls, signals and docs."""
+    """Open the component gallery: every widget's stories, controls, signals and docs.
+
+    The window reopens the last story with its args; ``--story Button/Primary --args
+    '{...}'`` opens that one instead (a deep link).
+    """
     headless = export_dir is not None or update_baselines
+    if args_json is not None and len(stories) != 1:
+        raise click.ClickException("--args needs exactly one --story Component/Story")
+    if not headless and len(stories) > 1:
+        raise click.ClickException("open one --story at a time")
     if headless:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     elif not _has_display():
@@ -91,10 +110,20 @@ def gallery(
         )
     if headless:
         return
+    from PySide6.QtCore import QSettings
+
+    from gallery.deep_link import resolve
     from gallery.window import GalleryWindow
     from widgets.theme import ThemeManager
 
+    if stories:
+        try:
+            resolve(components, stories[0], args_json)  # a clear error before any window
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
     manager = ThemeManager(app, theme)
-    window = GalleryWindow(components, manager)
+    window = GalleryWindow(components, manager, QSettings("PurpleCross", "gallery"))
+    if stories:
+        window.open_story(stories[0], args_json)
     window.show()
     sys.exit(app.exec())

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from gallery.controls import ControlsPanel
+from gallery.deep_link import resolve
 from gallery.docs import docs_html
 from gallery.matrix import StateMatrix
 from gallery.render import BACKGROUNDS, SCALES, Stage, scaled_style_sheet
@@ -33,6 +35,7 @@ from widgets.alert import Alert
 from widgets.theme import THEME_MODES, ThemeManager, current_colors
 
 _TAB_CANVAS, _TAB_DOCS, _TAB_MATRIX = 0, 1, 2
+_LAST_STORY, _LAST_ARGS = "gallery/last_story", "gallery/last_args"
 
 
 def _scroll(widget: QWidget) -> QScrollArea:
@@ -48,6 +51,8 @@ class GalleryWindow(QMainWindow):
     Args:
         components: the components to show (``gallery.stories.load_components()``).
         themes: the application's theme manager (the toolbar switches it).
+        settings: where to remember the last story and its args (and reopen them); None
+            remembers nothing.
         parent: the parent widget.
     """
 
@@ -55,6 +60,7 @@ class GalleryWindow(QMainWindow):
         self,
         components: Sequence[Component],
         themes: ThemeManager,
+        settings: QSettings | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -66,6 +72,7 @@ class GalleryWindow(QMainWindow):
         self._args: Args = {}
         self._scale = 1.0
         self._matrix_for: tuple[str, str, float] | None = None
+        self._settings = settings
 
         # Left: search + tree
         self._search = QLineEdit()
@@ -125,7 +132,7 @@ class GalleryWindow(QMainWindow):
         self._tabs.currentChanged.connect(lambda _i: self._refresh_matrix())
         self._apply_window_style()
         self.resize(1280, 820)
-        if self._components and self._components[0].stories:
+        if not self._reopen_last() and self._components and self._components[0].stories:
             first = self._components[0]
             self.show_story(first.name, first.stories[0].name)
 
@@ -217,6 +224,39 @@ class GalleryWindow(QMainWindow):
         if self._story is not story:
             self._select(component, story)
 
+    def open_story(self, name: str, args_json: str | None = None) -> None:
+        """Open ``Component/Story`` with the JSON object ``args_json`` over its defaults
+        (a deep link: ``purplecross gallery --story Button/Primary --args '{...}'``).
+
+        Raises:
+            ValueError: no such story or args its controls refuse (nothing changes).
+        """
+        component, story, args = resolve(self._components, name, args_json)
+        self.show_story(component.name, story.name)
+        for arg, value in args.items():
+            if value != self._args.get(arg):
+                self._controls.set_value(arg, value)
+
+    def _reopen_last(self) -> bool:
+        if self._settings is None:
+            return False
+        name = self._settings.value(_LAST_STORY)
+        if not isinstance(name, str) or not name:
+            return False
+        args = self._settings.value(_LAST_ARGS)
+        try:
+            self.open_story(name, args if isinstance(args, str) else None)
+        except ValueError:  # a story renamed or an arg changed since: start as new
+            return False
+        return True
+
+    def _remember(self) -> None:
+        if self._settings is None or self._component is None or self._story is None:
+            return
+        self._settings.setValue(_LAST_STORY, f"{self._component.name}/{self._story.name}")
+        changed = {k: v for k, v in self._args.items() if v != self._story.args.get(k)}
+        self._settings.setValue(_LAST_ARGS, json.dumps(changed))
+
     def set_scale(self, scale: float) -> None:
         """Show stories at ``scale`` (1.0 = 100 %), one of ``SCALES``.
 
@@ -275,10 +315,12 @@ class GalleryWindow(QMainWindow):
         self._controls.set_story(story, self._args)
         self._log.clear()
         self._render()
+        self._remember()
 
     def _on_args_changed(self, args: dict[str, Any]) -> None:
         self._args = dict(args)
         self._render()
+        self._remember()
 
     def _on_theme_changed(self, _theme: str) -> None:
         self._theme_box.blockSignals(True)
