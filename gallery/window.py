@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QSettings, Qt
@@ -172,6 +176,10 @@ class GalleryWindow(QMainWindow):
         rerender = QAction("Re-render", self)
         rerender.setShortcut(QKeySequence("Ctrl+R"))
         rerender.triggered.connect(self._render)
+        reload = QAction("Reload story", self)
+        reload.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        reload.setToolTip("Re-import the story's module and its widget's, keeping the args")
+        reload.triggered.connect(self.reload_story)
         for label, box in (
             ("Theme ", self._theme_box),
             (" Scale ", self._scale_box),
@@ -182,6 +190,7 @@ class GalleryWindow(QMainWindow):
         bar.addSeparator()
         bar.addAction(self._disable_action)
         bar.addAction(rerender)
+        bar.addAction(reload)
 
     # Public API -----------------------------------------------------------------------
     def current(self) -> tuple[Component | None, Story | None, Args]:
@@ -236,6 +245,46 @@ class GalleryWindow(QMainWindow):
         for arg, value in args.items():
             if value != self._args.get(arg):
                 self._controls.set_value(arg, value)
+
+    def reload_story(self) -> str:
+        """Re-import the current story's module and its widget's module (Storybook's hot
+        reload) and render the same story with the same args (those the new story still
+        takes). A module that fails to import is reported in the canvas and the old
+        stories stay. Returns what happened, for the status bar and tests."""
+        component, story = self._component, self._story
+        if component is None or story is None:
+            return "no story to reload"
+        names = [component.widget.__module__, story.render.__module__]
+        try:
+            for name in dict.fromkeys(names):
+                module = sys.modules.get(name)
+                if module is not None:
+                    # A save within the same second at the same size would otherwise
+                    # reload the old bytecode (its check is mtime in seconds and size).
+                    cached = getattr(module, "__cached__", None)
+                    if cached:
+                        with contextlib.suppress(OSError):
+                            Path(cached).unlink()
+                    importlib.reload(module)
+            fresh = getattr(sys.modules[story.render.__module__], "COMPONENT", None)
+            if not isinstance(fresh, Component):
+                raise TypeError(f"{story.render.__module__} has no COMPONENT")
+        except Exception as exc:  # a half-saved file: show it, keep working
+            message = f"could not reload {story.render.__module__}: {type(exc).__name__}: {exc}"
+            self._stage.set_content(Alert(message, kind="error", title="Reload failed"))
+            return message
+        self._components = [fresh if c.name == component.name else c for c in self._components]
+        self._model.set_components(self._components)
+        self._tree.expandAll()
+        kept = {k: v for k, v in self._args.items() if v != story.args.get(k)}
+        new_story = next((s for s in fresh.stories if s.name == story.name), fresh.stories[0])
+        controls = {c.name: c for c in new_story.controls()}
+        args = {k: v for k, v in kept.items() if k in controls}
+        self.show_story(fresh.name, new_story.name)  # a new Story object: selected anew
+        for arg, value in args.items():
+            with contextlib.suppress(ValueError):  # a rule changed: the default stands
+                self._controls.set_value(arg, value)
+        return f"reloaded {story.render.__module__}"
 
     def _reopen_last(self) -> bool:
         if self._settings is None:
