@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QScrollArea,
+    QSpinBox,
     QSplitter,
     QTabWidget,
     QTextBrowser,
@@ -31,6 +32,7 @@ from gallery.controls import ControlsPanel
 from gallery.deep_link import resolve
 from gallery.docs import docs_html
 from gallery.matrix import StateMatrix
+from gallery.measure import MeasureOverlay
 from gallery.render import BACKGROUNDS, SCALES, Stage, scaled_style_sheet
 from gallery.signal_log import SignalLog, SignalSpy
 from gallery.story import Args, Component, Story
@@ -40,6 +42,18 @@ from widgets.theme import THEME_MODES, ThemeManager, current_colors
 
 _TAB_CANVAS, _TAB_DOCS, _TAB_MATRIX = 0, 1, 2
 _LAST_STORY, _LAST_ARGS = "gallery/last_story", "gallery/last_args"
+VIEWPORT_MIN, VIEWPORT_MAX = 120, 4000
+
+
+def _viewport_box(name: str, changed: Any) -> QSpinBox:
+    box = QSpinBox()
+    box.setAccessibleName(name)
+    box.setRange(0, VIEWPORT_MAX)
+    box.setSpecialValueText("auto")
+    box.setSuffix(" px")
+    box.setKeyboardTracking(False)
+    box.valueChanged.connect(changed)
+    return box
 
 
 def _scroll(widget: QWidget) -> QScrollArea:
@@ -77,6 +91,7 @@ class GalleryWindow(QMainWindow):
         self._scale = 1.0
         self._matrix_for: tuple[str, str, float] | None = None
         self._settings = settings
+        self._viewport = (0, 0)
 
         # Left: search + tree
         self._search = QLineEdit()
@@ -97,6 +112,7 @@ class GalleryWindow(QMainWindow):
 
         # Centre: canvas, docs, matrix
         self._stage = Stage()
+        self._measure = MeasureOverlay(self._stage)
         self._stage.setAccessibleName("Canvas")
         self._docs = QTextBrowser()
         self._docs.setAccessibleName("Documentation")
@@ -176,6 +192,12 @@ class GalleryWindow(QMainWindow):
         rerender = QAction("Re-render", self)
         rerender.setShortcut(QKeySequence("Ctrl+R"))
         rerender.triggered.connect(self._render)
+        self._viewport_w = _viewport_box("Viewport width", self._on_viewport_edited)
+        self._viewport_h = _viewport_box("Viewport height", self._on_viewport_edited)
+        self._measure_action = QAction("Measure", self)
+        self._measure_action.setCheckable(True)
+        self._measure_action.setShortcut(QKeySequence("Ctrl+M"))
+        self._measure_action.toggled.connect(self.set_measuring)
         reload = QAction("Reload story", self)
         reload.setShortcut(QKeySequence("Ctrl+Shift+R"))
         reload.setToolTip("Re-import the story's module and its widget's, keeping the args")
@@ -184,6 +206,8 @@ class GalleryWindow(QMainWindow):
             ("Theme ", self._theme_box),
             (" Scale ", self._scale_box),
             (" Background ", self._background_box),
+            (" Viewport ", self._viewport_w),
+            (" by ", self._viewport_h),
         ):
             bar.addWidget(QLabel(label))
             bar.addWidget(box)
@@ -191,6 +215,7 @@ class GalleryWindow(QMainWindow):
         bar.addAction(self._disable_action)
         bar.addAction(rerender)
         bar.addAction(reload)
+        bar.addAction(self._measure_action)
 
     # Public API -----------------------------------------------------------------------
     def current(self) -> tuple[Component | None, Story | None, Args]:
@@ -232,6 +257,52 @@ class GalleryWindow(QMainWindow):
             self._tree.setCurrentIndex(index)
         if self._story is not story:
             self._select(component, story)
+
+    def set_viewport(self, width: int = 0, height: int = 0) -> None:
+        """Show stories at a real size: ``width`` by ``height`` pixels (at 100 %; 0 = the
+        story's own width / natural height).
+
+        Raises:
+            ValueError: a size outside 0 or 120-4000 (nothing changes).
+        """
+        for name, value in (("width", width), ("height", height)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"viewport {name}: must be a whole number of pixels")
+            if value != 0 and not VIEWPORT_MIN <= value <= VIEWPORT_MAX:
+                raise ValueError(
+                    f"viewport {name}: must be 0 (auto) or {VIEWPORT_MIN}-{VIEWPORT_MAX} px"
+                )
+        self._viewport = (width, height)
+        for box, value in ((self._viewport_w, width), (self._viewport_h, height)):
+            box.blockSignals(True)
+            box.setValue(value)
+            box.blockSignals(False)
+        self._render()
+
+    def viewport(self) -> tuple[int, int]:
+        """The viewport (width, height); 0 means automatic."""
+        return self._viewport
+
+    def set_measuring(self, on: bool) -> None:
+        """Outline every widget of the story with its size (Ctrl+M)."""
+        self._measure_action.blockSignals(True)
+        self._measure_action.setChecked(on)
+        self._measure_action.blockSignals(False)
+        self._measure.setGeometry(self._stage.rect())
+        self._measure.setVisible(on)
+        if on:
+            self._measure.raise_()
+
+    def measure_overlay(self) -> MeasureOverlay:
+        """The overlay drawn by Measure."""
+        return self._measure
+
+    def _on_viewport_edited(self, _value: int) -> None:
+        width, height = self._viewport_w.value(), self._viewport_h.value()
+        try:
+            self.set_viewport(width, height)
+        except ValueError:  # a value typed halfway (e.g. 4 on the way to 480): wait
+            return
 
     def open_story(self, name: str, args_json: str | None = None) -> None:
         """Open ``Component/Story`` with the JSON object ``args_json`` over its defaults
@@ -410,7 +481,13 @@ class GalleryWindow(QMainWindow):
             # A bad arg combination is shown, not raised: the gallery stays usable.
             error = str(exc)
             widget = Alert(error, kind="error", title="This story cannot render these args")
-        widget.setMaximumWidth(round(story.canvas_width(self._args) * self._scale))
+        width, height = self._viewport
+        if width:
+            widget.setFixedWidth(round(width * self._scale))
+        else:
+            widget.setMaximumWidth(round(story.canvas_width(self._args) * self._scale))
+        if height:
+            widget.setFixedHeight(round(height * self._scale))
         self._stage.set_content(widget)
         self._spy.watch(widget)
         # After an error the widget shown is the Alert: its properties are not the story's.

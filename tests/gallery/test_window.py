@@ -258,3 +258,41 @@ def test_typing_a_row_count_renders_once_and_keeps_few_datasets(
     assert len(renders) == 1
     assert window.current()[2]["rows"] == 654321
     assert datagrid._many.cache_info().currsize <= 2
+
+
+# Viewport and measure (issue 20's daily comforts) --------------------------------------
+def test_the_viewport_shows_the_story_at_a_real_size(window: GalleryWindow) -> None:
+    window.show_story("Card", "WithActions")
+    window.set_viewport(480, 300)
+    content = window.stage().content()
+    assert content is not None
+    assert (content.width(), content.height()) == (480, 300)
+    window.set_scale(2.0)
+    content = window.stage().content()
+    assert content is not None
+    assert (content.width(), content.height()) == (960, 600)
+    window.set_viewport(0, 0)
+    assert window.stage().content().height() != 600  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("width", "height"), [(50, 0), (0, 5000), (-1, 0)])
+def test_a_viewport_out_of_range_is_refused(window: GalleryWindow, width: int, height: int) -> None:
+    window.set_viewport(480, 0)
+    with pytest.raises(
+        ValueError, match=r"viewport (width|height): must be 0 \(auto\) or 120-4000"
+    ):
+        window.set_viewport(width, height)
+    assert window.viewport() == (480, 0)
+
+
+def test_measure_outlines_every_widget_with_its_size(qtbot: QtBot, window: GalleryWindow) -> None:
+    window.show_story("Card", "WithActions")
+    window.set_measuring(True)
+    qtbot.wait(50)  # the story is laid out
+    overlay = window.measure_overlay()
+    assert overlay.isVisible()
+    sizes = [size for _rect, size in overlay.outlines()]
+    button = next(w for w in window.stage().findChildren(Button) if w.text() == "Print")
+    assert f"{button.width()}x{button.height()}" in sizes
+    window.set_measuring(False)
+    assert not overlay.isVisible()
