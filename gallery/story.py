@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from PySide6.QtWidgets import QWidget
+
+if TYPE_CHECKING:
+    from gallery.play import Step
 
 ControlKind = Literal["enum", "bool", "int", "float", "text", "json"]
 
@@ -121,6 +124,8 @@ class Story:
         code: the code snippet for given args; by default ``Widget(arg=value, ...)``.
         width: the canvas width in pixels the story is designed for (an int arg named
             ``width``, when the story has one, overrides it: a width control).
+        play: a scripted interaction (``gallery.play.Step``s) run by the gallery's Play
+            and as a test.
     """
 
     name: str
@@ -131,6 +136,7 @@ class Story:
     docs: str = ""
     code: Callable[[Mapping[str, Any]], str] | None = None
     width: int = 420
+    play: Sequence[Step] = ()
 
     def __post_init__(self) -> None:
         unknown = set(self.choices) - set(self.args)

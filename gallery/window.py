@@ -33,6 +33,7 @@ from gallery.deep_link import resolve
 from gallery.docs import docs_html
 from gallery.matrix import StateMatrix
 from gallery.measure import MeasureOverlay
+from gallery.play import run_play
 from gallery.render import BACKGROUNDS, SCALES, Stage, scaled_style_sheet
 from gallery.signal_log import SignalLog, SignalSpy
 from gallery.story import Args, Component, Story
@@ -198,6 +199,10 @@ class GalleryWindow(QMainWindow):
         self._measure_action.setCheckable(True)
         self._measure_action.setShortcut(QKeySequence("Ctrl+M"))
         self._measure_action.toggled.connect(self.set_measuring)
+        self._play_action = QAction("Play", self)
+        self._play_action.setShortcut(QKeySequence("Ctrl+P"))
+        self._play_action.setToolTip("Run the story's scripted interaction on the canvas")
+        self._play_action.triggered.connect(self.play)
         reload = QAction("Reload story", self)
         reload.setShortcut(QKeySequence("Ctrl+Shift+R"))
         reload.setToolTip("Re-import the story's module and its widget's, keeping the args")
@@ -216,6 +221,7 @@ class GalleryWindow(QMainWindow):
         bar.addAction(rerender)
         bar.addAction(reload)
         bar.addAction(self._measure_action)
+        bar.addAction(self._play_action)
 
     # Public API -----------------------------------------------------------------------
     def current(self) -> tuple[Component | None, Story | None, Args]:
@@ -257,6 +263,20 @@ class GalleryWindow(QMainWindow):
             self._tree.setCurrentIndex(index)
         if self._story is not story:
             self._select(component, story)
+
+    def play(self) -> list[str]:
+        """Run the current story's play steps on the canvas (its signals reach the log);
+        returns what failed and says so in the status bar."""
+        story, content = self._story, self._stage.content()
+        if story is None or content is None or not story.play:
+            self.statusBar().showMessage("This story has no play steps", 5000)
+            return []
+        failures = run_play(content, story.play)
+        done = f"Play: {len(story.play)} steps"
+        self.statusBar().showMessage(
+            f"{done}, {len(failures)} failed: {failures[0]}" if failures else f"{done} passed"
+        )
+        return failures
 
     def set_viewport(self, width: int = 0, height: int = 0) -> None:
         """Show stories at a real size: ``width`` by ``height`` pixels (at 100 %; 0 = the

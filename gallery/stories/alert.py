@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
+from gallery.play import Step
 from gallery.story import Component, Story
 from widgets.alert import KINDS, Alert
 
@@ -91,12 +93,15 @@ COMPONENT = Component(
             kind="error",
             message="The invoice could not be sent. Check the email address.",
         ),
-        _story(
-            "WithCloseButton",
-            "Closable: the cross (or Escape) emits sig_closed once.",
-            title="Tip",
-            message="You can book follow-ups from the patient page.",
-            closable=True,
+        replace(
+            _story(
+                "WithCloseButton",
+                "Closable: the cross (or Escape) emits sig_closed once.",
+                title="Tip",
+                message="You can book follow-ups from the patient page.",
+                closable=True,
+            ),
+            play=(Step("click", "Dismiss"), Step("expect", "Alert", "sig_closed")),
         ),
         _story(
             "LongMessage",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
+from gallery.play import Step
 from gallery.story import Component, Story
 from widgets.datagrid.bulk_bar import BulkActionBar
 
@@ -39,7 +41,15 @@ COMPONENT = Component(
     name="BulkActionBar",
     widget=BulkActionBar,
     stories=(
-        _bulk("SomeSelected", "Three rows ticked: act on them, or select all 240 that match."),
+        replace(
+            _bulk("SomeSelected", "Three rows ticked: act on them, or select all 240 that match."),
+            play=(
+                Step("click", "Select all 240 matching"),
+                Step("expect", "BulkActionBar", "sig_select_all_clicked"),
+                Step("click", "Send reminder"),
+                Step("expect", "BulkActionBar", "sig_action_clicked"),
+            ),
+        ),
         _bulk("PageSelected", "A whole page ticked.", selected=20),
         _bulk("AllMatching", "Every matching row, across pages.", selected=240, all_matching=True),
     ),

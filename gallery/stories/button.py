@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
+from gallery.play import Step
 from gallery.story import STATES, Component, Story
 from widgets.button import ICON_POSITIONS, SIZES, VARIANTS, Button
 from widgets.icons import ICON_NAMES
@@ -68,7 +70,10 @@ COMPONENT = Component(
     name="Button",
     widget=Button,
     stories=(
-        _story("Primary", "The main action of a screen; one per view.", text="Save patient"),
+        replace(
+            _story("Primary", "The main action of a screen; one per view.", text="Save patient"),
+            play=(Step("click", "Save patient"), Step("expect", "Save patient", "clicked")),
+        ),
         _story(
             "Secondary",
             "Alternative actions next to a primary one.",

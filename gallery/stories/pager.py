@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
+from gallery.play import Step
 from gallery.story import Component, Story
 from widgets.datagrid.pager import PagerBar
 
@@ -50,7 +52,15 @@ COMPONENT = Component(
     widget=PagerBar,
     stories=(
         _pager("FirstPage", "The first of 62 pages: first and previous lead nowhere."),
-        _pager("MiddlePage", "Somewhere in the middle.", page=31),
+        replace(
+            _pager("MiddlePage", "Somewhere in the middle.", page=31),
+            play=(
+                Step("click", "Next page"),
+                Step("expect", "PagerBar", "sig_page_requested"),
+                Step("click", "First page"),
+                Step("expect", "PagerBar", "sig_page_requested"),
+            ),
+        ),
         _pager(
             "Continuous",
             "No pages: the grid scrolls; only the count shows.",
