@@ -296,3 +296,32 @@ def test_measure_outlines_every_widget_with_its_size(qtbot: QtBot, window: Galle
     assert f"{button.width()}x{button.height()}" in sizes
     window.set_measuring(False)
     assert not overlay.isVisible()
+
+
+def test_typing_a_search_renders_once_when_typing_pauses(
+    qtbot: QtBot, window: GalleryWindow
+) -> None:
+    """Each keystroke in the DataGrid's ``search`` re-rendered the grid (a million rows in
+    one story): text args are committed once typing pauses, or on Enter."""
+    from PySide6.QtWidgets import QLineEdit
+
+    window.show_story("DataGrid", "PatientList")
+    renders: list[object] = []
+    original = window._render
+
+    def counting() -> None:
+        renders.append(None)
+        original()
+
+    window._render = counting  # type: ignore[method-assign]
+    line = window._controls.editor("search")
+    assert isinstance(line, QLineEdit)
+    qtbot.keyClicks(line, "bella")
+    assert renders == []
+    qtbot.waitUntil(lambda: len(renders) == 1)
+    qtbot.wait(400)
+    assert len(renders) == 1
+    assert window.current()[2]["search"] == "bella"
+    qtbot.keyClicks(line, "x")
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+    assert len(renders) == 2  # Enter commits at once
