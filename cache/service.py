@@ -13,6 +13,10 @@ How it stays correct (docs/caching.md tells the whole story):
   predate invalidations that other workstations made through Redis. On each failback
   the namespace is cleared in Redis: other workstations' invalidations during the
   outage are in their own replay logs, out of this one's reach.
+* With a channel (``cache.channel``: the clinic database), an invalidation Redis did not
+  take is published there too, and a follower thread applies what other desks published
+  to the tier this desk reads, so a desk idle through an outage, or still on Redis while
+  another desk lost it, does not keep what that desk changed.
 * ``get_or_set`` does not store a loaded value if an invalidation happened while the
   loader ran (it may have read the database before the write): in this process (an
   epoch counter) or in any other (a generation in Redis that every invalidation bumps
