@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
+from gallery.play import Step
 from gallery.story import Component, Story
 from widgets.datagrid import Column
 from widgets.datagrid.filter_editor import ColumnFilterEditor
@@ -49,7 +51,16 @@ COMPONENT = Component(
     name="ColumnFilterEditor",
     widget=ColumnFilterEditor,
     stories=(
-        _filter("Text", "Contains: the default for text columns.", text="bel"),
+        replace(
+            _filter("Text", "Contains: the default for text columns.", text="bel"),
+            play=(
+                Step("type", "Patient contains", "la"),
+                Step("key", "Patient contains", "Return"),
+                Step("expect", "ColumnFilterEditor", "sig_applied"),
+                Step("click", "Clear"),
+                Step("expect", "ColumnFilterEditor", "sig_applied"),
+            ),
+        ),
         _filter("Choice", "Tick the values to keep.", mode="choice", checked=["Dog", "Cat"]),
         _filter(
             "Range",
