@@ -108,7 +108,7 @@ class CacheService:
             invalidations Redis did not get are published there, and this service
             applies what other desks published to the tier it reads.
         channel_interval: seconds between two looks at the channel (a background
-            thread; ``follow_channel()`` looks at once).
+            thread; ``follow_channel()`` looks at once); None starts no thread.
 
     Cache errors are misses, never exceptions; bad input (a non-serializable or
     oversized value, a bad key or TTL) raises ``TypeError``/``ValueError`` naming the key.
@@ -133,7 +133,7 @@ class CacheService:
         probe_backoff: tuple[float, float] = (0.05, 5.0),
         disk_size_limit: int = 512 * 2**20,
         channel: InvalidationChannel | None = None,
-        channel_interval: float = 1.0,
+        channel_interval: float | None = 1.0,
     ) -> None:
         if not _NAMESPACE.fullmatch(namespace):
             raise ValueError(f"namespace {namespace!r}: use 1-64 letters, digits, '_', '.' or '-'")
@@ -187,9 +187,10 @@ class CacheService:
         self.channel_interval = channel_interval
         self._cursor = _cursor_key(self._prefix)
         self._follow_lock = threading.Lock()
+        self._channel_error: str | None = None
         self._follow_stop = threading.Event()
         self._follower: threading.Thread | None = None
-        if channel is not None:
+        if channel is not None and channel_interval is not None:
             self._follower = threading.Thread(
                 target=self._follow, name="cache-channel-follower", daemon=True
             )
@@ -418,8 +419,10 @@ class CacheService:
             try:
                 batch = catch_up(self._channel, cursor, self._prefix)
             except Exception as exc:  # the database: logged, the other safeguards remain
+                self._channel_error = f"read: {type(exc).__name__}: {exc}"
                 log.warning("cache: could not read the invalidation channel: %r", exc)
                 return 0
+            self._channel_error = None
             if batch is None:
                 return 0
             for op in batch.invalidations:
@@ -441,7 +444,7 @@ class CacheService:
                 self.follow_channel()
             except Exception:  # never let the thread die: the next look may work
                 log.exception("cache: following the invalidation channel failed")
-            if self._follow_stop.wait(self.channel_interval):
+            if self.channel_interval is None or self._follow_stop.wait(self.channel_interval):
                 return
 
     def stats(self) -> CacheStats:
@@ -473,7 +476,14 @@ class CacheService:
             last_error=self._breaker.last_error,
             tiers=tuple(tiers),
             notices=self.notices,
+            channel=self._channel_state(),
         )
+
+    def _channel_state(self) -> str:
+        if self._channel is None:
+            return "none"
+        error = self._channel_error
+        return "following" if error is None else f"failing: {error.splitlines()[0][:200]}"
 
     def reset_stats(self) -> None:
         self._counters.reset()
@@ -654,6 +664,7 @@ class CacheService:
         try:
             self._channel.publish(op)
         except Exception as exc:  # whatever the database says, the cache never raises
+            self._channel_error = f"publish: {type(exc).__name__}: {exc}"
             log.warning("cache: could not publish an invalidation to the channel: %r", exc)
 
     def _invalidate_here(self, op: Invalidation, from_channel: bool) -> tuple[int, bool]:
