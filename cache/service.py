@@ -13,6 +13,10 @@ How it stays correct (docs/caching.md tells the whole story):
   predate invalidations that other workstations made through Redis. On each failback
   the namespace is cleared in Redis: other workstations' invalidations during the
   outage are in their own replay logs, out of this one's reach.
+* With a channel (``cache.channel``: the clinic database), an invalidation Redis did not
+  take is published there too, and a follower thread applies what other desks published
+  to the tier this desk reads, so a desk idle through an outage, or still on Redis while
+  another desk lost it, does not keep what that desk changed.
 * ``get_or_set`` does not store a loaded value if an invalidation happened while the
   loader ran (it may have read the database before the write): in this process (an
   epoch counter) or in any other (a generation in Redis that every invalidation bumps
@@ -108,7 +112,7 @@ class CacheService:
             invalidations Redis did not get are published there, and this service
             applies what other desks published to the tier it reads.
         channel_interval: seconds between two looks at the channel (a background
-            thread; ``follow_channel()`` looks at once).
+            thread; ``follow_channel()`` looks at once); None starts no thread.
 
     Cache errors are misses, never exceptions; bad input (a non-serializable or
     oversized value, a bad key or TTL) raises ``TypeError``/``ValueError`` naming the key.
@@ -133,7 +137,7 @@ class CacheService:
         probe_backoff: tuple[float, float] = (0.05, 5.0),
         disk_size_limit: int = 512 * 2**20,
         channel: InvalidationChannel | None = None,
-        channel_interval: float = 1.0,
+        channel_interval: float | None = 1.0,
     ) -> None:
         if not _NAMESPACE.fullmatch(namespace):
             raise ValueError(f"namespace {namespace!r}: use 1-64 letters, digits, '_', '.' or '-'")
@@ -188,11 +192,12 @@ class CacheService:
         self.channel_interval = channel_interval
         self._cursor = _cursor_key(self._prefix)
         self._follow_lock = threading.Lock()
+        self._channel_error: str | None = None
         self._follow_stop = threading.Event()
         #: Set once the follower thread's first look (at start) is over.
         self.first_look_done = threading.Event()
         self._follower: threading.Thread | None = None
-        if channel is not None:
+        if channel is not None and channel_interval is not None:
             self._follower = threading.Thread(
                 target=self._follow, name="cache-channel-follower", daemon=True
             )
@@ -421,8 +426,10 @@ class CacheService:
             try:
                 batch = catch_up(self._channel, cursor, self._prefix)
             except Exception as exc:  # the database: logged, the other safeguards remain
+                self._channel_error = f"read: {type(exc).__name__}: {exc}"
                 log.warning("cache: could not read the invalidation channel: %r", exc)
                 return 0
+            self._channel_error = None
             if batch is None:
                 return 0
             for op in batch.invalidations:
@@ -445,7 +452,7 @@ class CacheService:
             except Exception:  # never let the thread die: the next look may work
                 log.exception("cache: following the invalidation channel failed")
             self.first_look_done.set()
-            if self._follow_stop.wait(self.channel_interval):
+            if self.channel_interval is None or self._follow_stop.wait(self.channel_interval):
                 return
 
     def stats(self) -> CacheStats:
@@ -477,7 +484,14 @@ class CacheService:
             last_error=self._breaker.last_error,
             tiers=tuple(tiers),
             notices=self.notices,
+            channel=self._channel_state(),
         )
+
+    def _channel_state(self) -> str:
+        if self._channel is None:
+            return "none"
+        error = self._channel_error
+        return "following" if error is None else f"failing: {error.splitlines()[0][:200]}"
 
     def reset_stats(self) -> None:
         self._counters.reset()
@@ -658,6 +672,7 @@ class CacheService:
         try:
             self._channel.publish(op)
         except Exception as exc:  # whatever the database says, the cache never raises
+            self._channel_error = f"publish: {type(exc).__name__}: {exc}"
             log.warning("cache: could not publish an invalidation to the channel: %r", exc)
 
     def _invalidate_here(self, op: Invalidation, from_channel: bool) -> tuple[int, bool]:

@@ -79,6 +79,9 @@ class CacheStats:
         last_error: the last Redis failure, if any.
         notices: what the admin should know about this run, e.g. an unreadable disk
             cache that was moved aside at start.
+        channel: the clinic database's invalidation channel: ``"none"`` (not used),
+            ``"following"``, or ``"failing: <error>"`` (other desks' changes that Redis
+            did not get reach this desk only through the other safeguards meanwhile).
     """
 
     namespace: str
@@ -89,6 +92,7 @@ class CacheStats:
     last_error: str | None
     tiers: tuple[TierStats, ...]
     notices: tuple[str, ...] = ()
+    channel: str = "none"
 
     @property
     def hits(self) -> int:
@@ -122,4 +126,5 @@ class CacheStats:
             "hit_rate": round(self.hit_rate, 4),
             "tiers": {t.name: t.as_dict() for t in self.tiers},
             "notices": list(self.notices),
+            "channel": self.channel,
         }

@@ -29,7 +29,22 @@ def _has_display() -> bool:
 @click.option(
     "--update-baselines",
     is_flag=True,
-    help="Regenerate the visual-regression baselines in tests/gallery/baselines.",
+    help="Regenerate the visual-regression baselines in tests/gallery/baselines "
+    "(all of them, or only the stories named by --story).",
+)
+@click.option(
+    "--story",
+    "stories",
+    multiple=True,
+    metavar="NAME",
+    help="Open the window on Component/Story; with --update-baselines: only this "
+    "Component or Component/Story (repeatable).",
+)
+@click.option(
+    "--args",
+    "args_json",
+    metavar="JSON",
+    help='With --story: the story\'s args as a JSON object, e.g. \'{"text": "Save"}\'.',
 )
 @click.option(
     "--theme",
@@ -38,9 +53,23 @@ def _has_display() -> bool:
     show_default=True,
     help="Theme of the gallery window.",
 )
-def gallery(export_dir: Path | None, update_baselines: bool, theme: str) -> None:
-    """Open the component gallery: every widget's stories, controls, signals and docs."""
+def gallery(
+    export_dir: Path | None,
+    update_baselines: bool,
+    stories: tuple[str, ...],
+    args_json: str | None,
+    theme: str,
+) -> None:
+    """Open the component gallery: every widget's stories, controls, signals and docs.
+
+    The window reopens the last story with its args; ``--story Button/Primary --args
+    '{...}'`` opens that one instead (a deep link).
+    """
     headless = export_dir is not None or update_baselines
+    if args_json is not None and len(stories) != 1:
+        raise click.ClickException("--args needs exactly one --story Component/Story")
+    if not headless and len(stories) > 1:
+        raise click.ClickException("open one --story at a time")
     if headless:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     elif not _has_display():
@@ -63,7 +92,10 @@ def gallery(export_dir: Path | None, update_baselines: bool, theme: str) -> None
         from gallery.baselines import BASELINE_DIR
         from gallery.baselines import update_baselines as regenerate
 
-        written = regenerate(app, components)
+        try:
+            written = regenerate(app, components, names=stories)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
         click.echo(f"wrote {len(written)} baselines to {BASELINE_DIR}")
     if export_dir is not None:
         from gallery.export import export_gallery
@@ -78,10 +110,20 @@ def gallery(export_dir: Path | None, update_baselines: bool, theme: str) -> None
         )
     if headless:
         return
+    from PySide6.QtCore import QSettings
+
+    from gallery.deep_link import resolve
     from gallery.window import GalleryWindow
     from widgets.theme import ThemeManager
 
+    if stories:
+        try:
+            resolve(components, stories[0], args_json)  # a clear error before any window
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
     manager = ThemeManager(app, theme)
-    window = GalleryWindow(components, manager)
+    window = GalleryWindow(components, manager, QSettings("PurpleCross", "gallery"))
+    if stories:
+        window.open_story(stories[0], args_json)
     window.show()
     sys.exit(app.exec())

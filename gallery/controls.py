@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,6 +26,10 @@ from gallery.story import Args, Control, Story
 from widgets.tokens import Spacing
 
 _NONE_LABEL = "(none)"
+
+
+#: How long typing must pause before a text arg re-renders the story.
+TYPING_PAUSE_MS = 250
 
 
 class ControlsPanel(QWidget):
@@ -50,6 +54,13 @@ class ControlsPanel(QWidget):
         self._errors: dict[str, QLabel] = {}
         self._values: Args = {}
         self._updating = False
+        # Typed text is committed once typing pauses: a search text re-rendered a grid of
+        # a million rows on every keystroke.
+        self._pending: dict[str, str] = {}
+        self._typing = QTimer(self)
+        self._typing.setSingleShot(True)
+        self._typing.setInterval(TYPING_PAUSE_MS)
+        self._typing.timeout.connect(self._commit_typed)
 
         self._form = QFormLayout()
         self._form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -86,6 +97,8 @@ class ControlsPanel(QWidget):
 
     def set_story(self, story: Story | None, values: Args | None = None) -> None:
         """Build the editors for ``story``, showing ``values`` (default: its args)."""
+        self._typing.stop()
+        self._pending.clear()
         while self._form.rowCount():
             self._form.removeRow(0)
         self._editors.clear()
@@ -107,6 +120,7 @@ class ControlsPanel(QWidget):
             ValueError: the value breaks the arg's rule (nothing changes).
         """
         parsed = self._controls[name].parse(value)
+        self._pending.pop(name, None)
         self._show_value(name, parsed)
         self._commit(name, parsed)
 
@@ -167,17 +181,22 @@ class ControlsPanel(QWidget):
             return box
         if control.kind == "int":
             spin = QSpinBox()
+            # Typing 654321 must not render 6, 65, 654, ...: commit on Enter, focus out
+            # or the arrows (a big dataset per keystroke took seconds and a gigabyte).
+            spin.setKeyboardTracking(False)
             spin.setRange(int(control.minimum), int(control.maximum))
             spin.valueChanged.connect(lambda v, n=name: self._edited(n, int(v)))
             return spin
         if control.kind == "float":
             dspin = QDoubleSpinBox()
+            dspin.setKeyboardTracking(False)
             dspin.setRange(control.minimum, control.maximum)
             dspin.valueChanged.connect(lambda v, n=name: self._edited(n, float(v)))
             return dspin
         if control.kind == "text":
             line = QLineEdit()
-            line.textChanged.connect(lambda t, n=name: self._edited(n, t))
+            line.textChanged.connect(lambda t, n=name: self._typed(n, t))
+            line.editingFinished.connect(self._commit_typed)  # Enter or focus out: now
             return line
         text = QPlainTextEdit()
         text.setTabChangesFocus(True)
@@ -204,6 +223,18 @@ class ControlsPanel(QWidget):
                 self._set_error(name, "")
         finally:
             self._updating = False
+
+    def _typed(self, name: str, text: str) -> None:
+        if self._updating:
+            return
+        self._pending[name] = text
+        self._typing.start()
+
+    def _commit_typed(self) -> None:
+        self._typing.stop()
+        pending, self._pending = self._pending, {}
+        for name, text in pending.items():
+            self._edited(name, text)
 
     def _edited(self, name: str, raw: Any) -> None:
         if self._updating:

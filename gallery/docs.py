@@ -10,7 +10,7 @@ from typing import Any
 from PySide6.QtCore import QMetaMethod, QMetaObject
 from PySide6.QtWidgets import QWidget
 
-from gallery.story import Component, Story
+from gallery.story import Component, Control, Story
 
 
 def _meta(widget_class: type[QWidget]) -> QMetaObject:
@@ -42,19 +42,66 @@ def widget_signals(widget_class: type[QWidget]) -> list[str]:
     ]
 
 
+def args_table(component: Component, story: Story, args: Mapping[str, Any]) -> str:
+    """Storybook's args table: each arg's control, default, current value and meaning."""
+    if not story.args:
+        return ""
+    esc = html.escape
+    rows = "".join(
+        f"<tr><td><code>{esc(c.name)}</code></td><td>{esc(_control_text(c))}</td>"
+        f"<td><code>{esc(_short(c.default))}</code></td>"
+        f"<td><code>{esc(_short(args.get(c.name, c.default)))}</code></td>"
+        f"<td>{esc(component.arg_docs.get(c.name, ''))}</td></tr>"
+        for c in story.controls()
+    )
+    return (
+        "<h4>Args</h4><table cellpadding='4' cellspacing='0' border='1'>"
+        "<tr><th align='left'>Arg</th><th align='left'>Control</th>"
+        "<th align='left'>Default</th><th align='left'>Now</th>"
+        f"<th align='left'>Description</th></tr>{rows}</table>"
+    )
+
+
+def _control_text(control: Control) -> str:
+    if control.kind == "enum":
+        return " | ".join(choice or "(none)" for choice in control.choices)
+    if control.kind in ("int", "float"):
+        return f"{control.kind} {control.minimum:g}-{control.maximum:g}"
+    return control.kind
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def docs_html(
     component: Component,
     story: Story | None,
     args: Mapping[str, Any] | None = None,
     instance: QWidget | None = None,
+    *,
+    error: str | None = None,
 ) -> str:
-    """An HTML fragment documenting ``component`` (and ``story`` with ``args``)."""
+    """An HTML fragment documenting ``component`` (and ``story`` with ``args``); with
+    ``error`` (the story could not render ``args``) it says so and lists the args."""
     esc = html.escape
     doc = inspect.getdoc(component.widget) or ""
     parts = [f"<h2>{esc(component.name)}</h2>"]
     if story is not None:
         parts.append(f"<h3>{esc(story.name)}</h3><p>{esc(story.docs)}</p>")
-        snippet = component.snippet(story, story.default_args() if args is None else args)
+        if error is not None:
+            given = "".join(
+                f"<li><code>{esc(name)} = {esc(repr(value))}</code></li>"
+                for name, value in (args or {}).items()
+            )
+            parts.append(
+                f"<p><b>This story could not render these args:</b> {esc(error)}</p>"
+                f"<ul>{given}</ul>"
+            )
+        current = story.default_args() if args is None else args
+        parts.append(args_table(component, story, current))
+        snippet = component.snippet(story, current)
         parts.append(f"<h4>Code</h4><pre>{esc(snippet)}</pre>")
     parts.append(f"<h4>{esc(component.widget.__name__)}</h4><pre>{esc(doc)}</pre>")
     props = widget_properties(component.widget, instance)

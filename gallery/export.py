@@ -35,6 +35,27 @@ def matrix_filename(component: Component, theme: str) -> str:
     return f"{slug(component.name)}-state-matrix-{theme}.png"
 
 
+def check_file_names(components: Sequence[Component], themes: Sequence[str] = THEME_NAMES) -> None:
+    """Refuse two stories whose renders would share a file name (``Primary`` and
+    ``primary`` both give ``button-primary-light.png``): one would overwrite the other.
+
+    Raises:
+        ValueError: naming both stories and the file.
+    """
+    seen: dict[str, str] = {}
+    for component in components:
+        for story in component.stories:
+            for theme in themes:
+                name = story_filename(component, story, theme)
+                here = f"{component.name}/{story.name}"
+                if name in seen and seen[name] != here:
+                    raise ValueError(
+                        f"stories {seen[name]} and {here} would both be written to {name}; "
+                        "rename one"
+                    )
+                seen[name] = here
+
+
 @dataclass
 class ExportResult:
     """What an export wrote.
@@ -76,6 +97,7 @@ def export_gallery(
     """
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"export: {out_dir} exists and is not a directory")
+    check_file_names(components, themes)
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
     previous = current_theme()
@@ -98,6 +120,11 @@ def export_gallery(
                     result.images.append(path)
     finally:
         apply_theme(app, previous)
+    # Renders of stories renamed or removed since the last export would linger as if current.
+    theme_suffixes = tuple(f"-{theme}.png" for theme in THEME_NAMES)
+    for stale in set(out_dir.glob("*.png")) - set(result.images):
+        if stale.name.endswith(theme_suffixes):
+            stale.unlink()
     result.index = out_dir / "index.html"
     result.index.write_text(index_html(components, themes), encoding="utf-8")
     result.seconds = time.perf_counter() - started
@@ -109,7 +136,12 @@ def index_html(components: Sequence[Component], themes: Sequence[str]) -> str:
     light, dark = colors_for("light"), colors_for("dark")
     esc = html.escape
     toc = "".join(
-        f'<li><a href="#{slug(c.name)}">{esc(c.name)}</a> ({len(c.stories)} stories)</li>'
+        f'<li><a href="#{slug(c.name)}">{esc(c.name)}</a> ({len(c.stories)} stories)<ul>'
+        + "".join(
+            f'<li><a href="#{slug(c.name)}-{slug(s.name)}">{esc(s.name)}</a></li>'
+            for s in c.stories
+        )
+        + "</ul></li>"
         for c in components
     )
     sections = []
@@ -159,8 +191,10 @@ img {{ border: 1px solid {light.border}; max-width: 100%; }}
 @media (prefers-color-scheme: dark) {{
   body {{ background: {dark.window}; color: {dark.text}; }}
   a {{ color: {dark.link}; }}
+  article {{ border-top-color: {dark.border}; }}
   pre {{ background: {dark.surface}; border-color: {dark.border}; }}
   figcaption {{ color: {dark.text_muted}; }}
+  img, table, th, td {{ border-color: {dark.border}; }}
 }}
 </style></head><body>
 <h1>Purple Cross component gallery</h1>

@@ -39,6 +39,7 @@ class StateMatrix(QWidget):
         if not component.stories:
             return
         render = component.stories[0].render
+        story_width = component.stories[0].width
         for row, (label, args) in enumerate(component.matrix_rows, start=1):
             grid.addWidget(QLabel(label), row, 0, Qt.AlignmentFlag.AlignVCenter)
             for column, state in enumerate(states, start=1):
@@ -47,8 +48,11 @@ class StateMatrix(QWidget):
                     widget.deleteLater()
                     widget = QLabel("n/a")
                 if widget.hasHeightForWidth():
-                    # Wrapping widgets would shrink to a word per line in a grid cell.
-                    widget.setFixedWidth(_WRAPPING_CELL_WIDTH)
+                    # Wrapping widgets would shrink to a word per line in a grid cell; as
+                    # wide as they like up to the story's width, so no title is cut.
+                    widget.ensurePolished()
+                    wanted = max(_WRAPPING_CELL_WIDTH, widget.sizeHint().width())
+                    widget.setFixedWidth(min(wanted, max(story_width, _WRAPPING_CELL_WIDTH)))
                 self._cells[(label, state)] = widget
                 grid.addWidget(widget, row, column, Qt.AlignmentFlag.AlignLeft)
 

@@ -6,7 +6,15 @@ import sys
 from collections.abc import Mapping
 from typing import Any, Final
 
-from PySide6.QtCore import QCoreApplication, QEvent, QRect, Qt, QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import (
+    QAbstractAnimation,
+    QCoreApplication,
+    QEvent,
+    QRect,
+    Qt,
+    QtMsgType,
+    qInstallMessageHandler,
+)
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
@@ -76,8 +84,9 @@ class Stage(QWidget):
         """The story widget shown."""
         return self._content
 
-    def set_content(self, widget: QWidget | None) -> None:
-        """Show ``widget`` (the previous one is deleted)."""
+    def set_content(self, widget: QWidget | None, max_width: int | None = None) -> None:
+        """Show ``widget`` (the previous one is deleted); the stage asks for no more than
+        ``max_width`` (or the widget's maximum width) plus its padding."""
         if self._content is not None:
             self._layout.removeWidget(self._content)
             self._content.hide()
@@ -87,7 +96,11 @@ class Stage(QWidget):
             # Top-aligned: the story keeps its natural height instead of filling the canvas.
             self._layout.addWidget(widget, 0, Qt.AlignmentFlag.AlignTop)
             widget.ensurePolished()  # style-sheet fonts and paddings now, so sizes are right
-            self.setMinimumWidth(widget.minimumSizeHint().width() + 2 * STAGE_PADDING)
+            # Never wider than the story's canvas: a 5,000-character label would ask for
+            # 45,000 pixels; the widget elides or clips within its maximum width instead.
+            limit = widget.maximumWidth() if max_width is None else max_width
+            wanted = min(widget.minimumSizeHint().width(), limit)
+            self.setMinimumWidth(wanted + 2 * STAGE_PADDING)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         colors = current_colors()
@@ -144,6 +157,22 @@ def _settle(widget: QWidget, width: int) -> None:
     focused = QApplication.focusWidget()
     if focused is not None and (focused is widget or widget.isAncestorOf(focused)):
         focused.clearFocus()  # a render shows no accidental focus ring
+    finish_animations(widget)
+
+
+def finish_animations(widget: QWidget) -> int:
+    """Jump every running animation under ``widget`` to its end, so a render shows the
+    settled state and never one frame of a fade (a search box's clear button fades in over
+    160 ms: two exports differed). Returns how many were finished."""
+    finished = 0
+    for animation in widget.findChildren(QAbstractAnimation):
+        duration = animation.totalDuration()
+        if animation.state() == QAbstractAnimation.State.Running and duration >= 0:
+            animation.setCurrentTime(duration)
+            finished += 1
+    if finished:
+        QApplication.processEvents()
+    return finished
 
 
 def dispose(widget: QWidget) -> None:
@@ -171,8 +200,10 @@ def render_story(
     stage = Stage(background)
     try:
         stage.setStyleSheet(scaled_style_sheet(scale))
-        stage.set_content(story.render(story.default_args() if args is None else args))
-        width = round(story.width * scale) + 2 * STAGE_PADDING
+        args = story.default_args() if args is None else args
+        canvas = round(story.canvas_width(args) * scale)
+        stage.set_content(story.render(args), max_width=canvas)
+        width = canvas + 2 * STAGE_PADDING
         return grab_widget(stage, width)
     finally:
         dispose(stage)

@@ -5,12 +5,32 @@ from __future__ import annotations
 import time
 from typing import Any, Final
 
-from PySide6.QtCore import SIGNAL, QMetaMethod, QObject, Signal
+from PySide6.QtCore import (
+    SIGNAL,
+    QMetaMethod,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Signal,
+)
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
-#: Signals that only report the widget's own teardown or bookkeeping.
-IGNORED: Final = frozenset({"destroyed", "objectNameChanged"})
-#: Widgets from these packages are watched inside a story (stock Qt children are not).
+#: Signals that only report the widget's own teardown or bookkeeping (a header view's
+#: geometry and section sizes change on every layout pass, not because of the user).
+IGNORED: Final = frozenset(
+    {
+        "destroyed",
+        "objectNameChanged",
+        "geometriesChanged",
+        "sectionCountChanged",
+        "sectionResized",
+        "windowIconChanged",
+        "windowIconTextChanged",
+        "windowTitleChanged",
+    }
+)
+#: Widgets from these packages are watched inside a story (stock Qt children are not, nor
+#: non-widget objects such as a grid's model, whose resets and data changes are plumbing).
 WATCHED_PACKAGES: Final = ("widgets.", "gallery.")
 
 
@@ -49,6 +69,16 @@ def describe(obj: QObject) -> str:
     return f"{type(obj).__name__} '{label}'" if label else type(obj).__name__
 
 
+def format_arg(arg: Any) -> str:
+    """One signal argument as the log shows it: an index as its row and column, a widget
+    by its label, anything else by ``repr``."""
+    if isinstance(arg, QModelIndex | QPersistentModelIndex):
+        return f"row {arg.row()}, column {arg.column()}" if arg.isValid() else "no row"
+    if isinstance(arg, QObject):
+        return describe(arg)
+    return repr(arg)
+
+
 class SignalSpy(QObject):
     """Connects to every signal of a widget and its kit descendants.
 
@@ -72,15 +102,15 @@ class SignalSpy(QObject):
         targets = [root] + [
             child
             for child in root.findChildren(QObject)
-            if type(child).__module__.startswith(WATCHED_PACKAGES)
+            if child.isWidgetType() and type(child).__module__.startswith(WATCHED_PACKAGES)
         ]
         for target in targets:
-            label = describe(target)
             for signature in signal_signatures(target):
                 connection = QObject.connect(
                     target,
                     SIGNAL(signature),
-                    lambda *args, s=signature, src=label: self._emitted(src, s, args),
+                    # The label is read as the signal comes: a button's text may change.
+                    lambda *args, s=signature, src=target: self._emitted(describe(src), s, args),
                 )
                 self._connections.append(connection)
         return len(self._connections)
@@ -130,7 +160,7 @@ class SignalLog(QWidget):
         """Log one emission."""
         self._entries.append((source, signature, args))
         stamp = time.strftime("%H:%M:%S")
-        shown = ", ".join(repr(arg) for arg in args)
+        shown = ", ".join(format_arg(arg) for arg in args)
         name = signature.split("(", 1)[0]
         self._text.appendPlainText(f"{stamp}  {source} · {name}({shown})")
         self._update_count()

@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from PySide6.QtWidgets import QWidget
+
+if TYPE_CHECKING:
+    from gallery.play import Step
 
 ControlKind = Literal["enum", "bool", "int", "float", "text", "json"]
 
@@ -69,15 +72,42 @@ class Control:
                 raise ValueError(f"{self.name}: must be text")
             return value
         if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{self.name}: not valid JSON ({exc.msg} at {exc.pos})") from None
+            value = self._parse_json(value)
+        if _depth(value) > MAX_JSON_DEPTH:
+            raise ValueError(f"{self.name}: nested too deeply (at most {MAX_JSON_DEPTH} levels)")
         expected = type(self.default)
         if not isinstance(value, expected):
             noun = "list" if expected is list else "object"
             raise ValueError(f"{self.name}: must be a JSON {noun}")
         return value
+
+    def _parse_json(self, text: str) -> Any:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{self.name}: not valid JSON ({exc.msg} at {exc.pos})") from None
+        except RecursionError:
+            raise ValueError(
+                f"{self.name}: nested too deeply (at most {MAX_JSON_DEPTH} levels)"
+            ) from None
+        except ValueError as exc:  # Python's limit on digits of an int
+            if "4300" in str(exc) or "digits" in str(exc):
+                reason = "a number of more than 4300 digits"
+            else:
+                reason = str(exc)
+            raise ValueError(f"{self.name}: not valid JSON ({reason})") from None
+
+
+#: Deeper JSON is refused: Python's JSON reader and writer recurse (about 1,000 levels).
+MAX_JSON_DEPTH: Final = 64
+
+
+def _depth(value: Any, limit: int = MAX_JSON_DEPTH + 1) -> int:
+    """How deeply ``value`` nests lists and dicts (counting stops past ``limit``)."""
+    if not isinstance(value, list | dict) or limit <= 0:
+        return 0
+    children = value.values() if isinstance(value, dict) else value
+    return 1 + max((_depth(child, limit - 1) for child in children), default=0)
 
 
 @dataclass(frozen=True)
@@ -92,7 +122,10 @@ class Story:
         ranges: (minimum, maximum) per numeric arg.
         docs: one or two sentences on what the story shows.
         code: the code snippet for given args; by default ``Widget(arg=value, ...)``.
-        width: the canvas width in pixels the story is designed for.
+        width: the canvas width in pixels the story is designed for (an int arg named
+            ``width``, when the story has one, overrides it: a width control).
+        play: a scripted interaction (``gallery.play.Step``s) run by the gallery's Play
+            and as a test.
     """
 
     name: str
@@ -103,6 +136,7 @@ class Story:
     docs: str = ""
     code: Callable[[Mapping[str, Any]], str] | None = None
     width: int = 420
+    play: Sequence[Step] = ()
 
     def __post_init__(self) -> None:
         unknown = set(self.choices) - set(self.args)
@@ -136,6 +170,13 @@ class Story:
             )
         return controls
 
+    def canvas_width(self, args: Mapping[str, Any] | None = None) -> int:
+        """The width to show the story at: its ``width`` arg if it has one, else ``width``."""
+        value = (args or {}).get("width")
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        return self.width
+
     def default_args(self) -> Args:
         """A fresh copy of the default args (lists and dicts copied too)."""
         return json.loads(json.dumps(dict(self.args)))  # type: ignore[no-any-return]
@@ -151,6 +192,8 @@ class Component:
         stories: the stories, in tree order.
         matrix_rows: (label, args) rows of the state matrix, rendered by the first story.
         matrix_states: the states that apply to this widget (subset of ``STATES``).
+        arg_docs: what each arg of the stories does (Storybook's args table): the Docs
+            tab and the export list every arg with its default, current value and this.
     """
 
     name: str
@@ -158,6 +201,7 @@ class Component:
     stories: Sequence[Story]
     matrix_rows: Sequence[tuple[str, Mapping[str, Any]]] = ()
     matrix_states: Sequence[str] = ("normal", "disabled")
+    arg_docs: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         names = [story.name for story in self.stories]

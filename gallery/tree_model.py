@@ -36,6 +36,13 @@ class StoryTreeModel(QAbstractItemModel):
         self._visible: list[tuple[Component, list[Story]]] = []
         self._rebuild()
 
+    def set_components(self, components: Sequence[Component]) -> None:
+        """Show ``components`` instead (after a story module was reloaded)."""
+        self.beginResetModel()
+        self._components = list(components)
+        self._rebuild()
+        self.endResetModel()
+
     # Filtering ------------------------------------------------------------------------
     def filter_text(self) -> str:
         """The current search text."""

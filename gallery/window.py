@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import json
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -13,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QScrollArea,
+    QSpinBox,
     QSplitter,
     QTabWidget,
     QTextBrowser,
@@ -23,8 +29,11 @@ from PySide6.QtWidgets import (
 )
 
 from gallery.controls import ControlsPanel
+from gallery.deep_link import resolve
 from gallery.docs import docs_html
 from gallery.matrix import StateMatrix
+from gallery.measure import MeasureOverlay
+from gallery.play import run_play
 from gallery.render import BACKGROUNDS, SCALES, Stage, scaled_style_sheet
 from gallery.signal_log import SignalLog, SignalSpy
 from gallery.story import Args, Component, Story
@@ -33,6 +42,19 @@ from widgets.alert import Alert
 from widgets.theme import THEME_MODES, ThemeManager, current_colors
 
 _TAB_CANVAS, _TAB_DOCS, _TAB_MATRIX = 0, 1, 2
+_LAST_STORY, _LAST_ARGS = "gallery/last_story", "gallery/last_args"
+VIEWPORT_MIN, VIEWPORT_MAX = 120, 4000
+
+
+def _viewport_box(name: str, changed: Any) -> QSpinBox:
+    box = QSpinBox()
+    box.setAccessibleName(name)
+    box.setRange(0, VIEWPORT_MAX)
+    box.setSpecialValueText("auto")
+    box.setSuffix(" px")
+    box.setKeyboardTracking(False)
+    box.valueChanged.connect(changed)
+    return box
 
 
 def _scroll(widget: QWidget) -> QScrollArea:
@@ -48,6 +70,8 @@ class GalleryWindow(QMainWindow):
     Args:
         components: the components to show (``gallery.stories.load_components()``).
         themes: the application's theme manager (the toolbar switches it).
+        settings: where to remember the last story and its args (and reopen them); None
+            remembers nothing.
         parent: the parent widget.
     """
 
@@ -55,6 +79,7 @@ class GalleryWindow(QMainWindow):
         self,
         components: Sequence[Component],
         themes: ThemeManager,
+        settings: QSettings | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -66,6 +91,8 @@ class GalleryWindow(QMainWindow):
         self._args: Args = {}
         self._scale = 1.0
         self._matrix_for: tuple[str, str, float] | None = None
+        self._settings = settings
+        self._viewport = (0, 0)
 
         # Left: search + tree
         self._search = QLineEdit()
@@ -86,6 +113,7 @@ class GalleryWindow(QMainWindow):
 
         # Centre: canvas, docs, matrix
         self._stage = Stage()
+        self._measure = MeasureOverlay(self._stage)
         self._stage.setAccessibleName("Canvas")
         self._docs = QTextBrowser()
         self._docs.setAccessibleName("Documentation")
@@ -125,7 +153,7 @@ class GalleryWindow(QMainWindow):
         self._tabs.currentChanged.connect(lambda _i: self._refresh_matrix())
         self._apply_window_style()
         self.resize(1280, 820)
-        if self._components and self._components[0].stories:
+        if not self._reopen_last() and self._components and self._components[0].stories:
             first = self._components[0]
             self.show_story(first.name, first.stories[0].name)
 
@@ -146,9 +174,7 @@ class GalleryWindow(QMainWindow):
         self._scale_box.setAccessibleName("Scale")
         for scale in SCALES:
             self._scale_box.addItem(f"{scale:.0%}", scale)
-        self._scale_box.currentIndexChanged.connect(
-            lambda i: self.set_scale(self._scale_box.itemData(i))
-        )
+        self._scale_box.currentIndexChanged.connect(self._on_scale_chosen)
         self._background_box = QComboBox()
         self._background_box.setAccessibleName("Background")
         for background in BACKGROUNDS:
@@ -167,16 +193,35 @@ class GalleryWindow(QMainWindow):
         rerender = QAction("Re-render", self)
         rerender.setShortcut(QKeySequence("Ctrl+R"))
         rerender.triggered.connect(self._render)
+        self._viewport_w = _viewport_box("Viewport width", self._on_viewport_edited)
+        self._viewport_h = _viewport_box("Viewport height", self._on_viewport_edited)
+        self._measure_action = QAction("Measure", self)
+        self._measure_action.setCheckable(True)
+        self._measure_action.setShortcut(QKeySequence("Ctrl+M"))
+        self._measure_action.toggled.connect(self.set_measuring)
+        self._play_action = QAction("Play", self)
+        self._play_action.setShortcut(QKeySequence("Ctrl+P"))
+        self._play_action.setToolTip("Run the story's scripted interaction on the canvas")
+        self._play_action.triggered.connect(self.play)
+        reload = QAction("Reload story", self)
+        reload.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        reload.setToolTip("Re-import the story's module and its widget's, keeping the args")
+        reload.triggered.connect(self.reload_story)
         for label, box in (
             ("Theme ", self._theme_box),
             (" Scale ", self._scale_box),
             (" Background ", self._background_box),
+            (" Viewport ", self._viewport_w),
+            (" by ", self._viewport_h),
         ):
             bar.addWidget(QLabel(label))
             bar.addWidget(box)
         bar.addSeparator()
         bar.addAction(self._disable_action)
         bar.addAction(rerender)
+        bar.addAction(reload)
+        bar.addAction(self._measure_action)
+        bar.addAction(self._play_action)
 
     # Public API -----------------------------------------------------------------------
     def current(self) -> tuple[Component | None, Story | None, Args]:
@@ -219,12 +264,161 @@ class GalleryWindow(QMainWindow):
         if self._story is not story:
             self._select(component, story)
 
+    def play(self) -> list[str]:
+        """Run the current story's play steps on the canvas (its signals reach the log);
+        returns what failed and says so in the status bar."""
+        story, content = self._story, self._stage.content()
+        if story is None or content is None or not story.play:
+            self.statusBar().showMessage("This story has no play steps", 5000)
+            return []
+        failures = run_play(content, story.play)
+        done = f"Play: {len(story.play)} steps"
+        self.statusBar().showMessage(
+            f"{done}, {len(failures)} failed: {failures[0]}" if failures else f"{done} passed"
+        )
+        return failures
+
+    def set_viewport(self, width: int = 0, height: int = 0) -> None:
+        """Show stories at a real size: ``width`` by ``height`` pixels (at 100 %; 0 = the
+        story's own width / natural height).
+
+        Raises:
+            ValueError: a size outside 0 or 120-4000 (nothing changes).
+        """
+        for name, value in (("width", width), ("height", height)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"viewport {name}: must be a whole number of pixels")
+            if value != 0 and not VIEWPORT_MIN <= value <= VIEWPORT_MAX:
+                raise ValueError(
+                    f"viewport {name}: must be 0 (auto) or {VIEWPORT_MIN}-{VIEWPORT_MAX} px"
+                )
+        self._viewport = (width, height)
+        for box, value in ((self._viewport_w, width), (self._viewport_h, height)):
+            box.blockSignals(True)
+            box.setValue(value)
+            box.blockSignals(False)
+        self._render()
+
+    def viewport(self) -> tuple[int, int]:
+        """The viewport (width, height); 0 means automatic."""
+        return self._viewport
+
+    def set_measuring(self, on: bool) -> None:
+        """Outline every widget of the story with its size (Ctrl+M)."""
+        self._measure_action.blockSignals(True)
+        self._measure_action.setChecked(on)
+        self._measure_action.blockSignals(False)
+        self._measure.setGeometry(self._stage.rect())
+        self._measure.setVisible(on)
+        if on:
+            self._measure.raise_()
+
+    def measure_overlay(self) -> MeasureOverlay:
+        """The overlay drawn by Measure."""
+        return self._measure
+
+    def _on_viewport_edited(self, _value: int) -> None:
+        width, height = self._viewport_w.value(), self._viewport_h.value()
+        try:
+            self.set_viewport(width, height)
+        except ValueError:  # a value typed halfway (e.g. 4 on the way to 480): wait
+            return
+
+    def open_story(self, name: str, args_json: str | None = None) -> None:
+        """Open ``Component/Story`` with the JSON object ``args_json`` over its defaults
+        (a deep link: ``purplecross gallery --story Button/Primary --args '{...}'``).
+
+        Raises:
+            ValueError: no such story or args its controls refuse (nothing changes).
+        """
+        component, story, args = resolve(self._components, name, args_json)
+        self.show_story(component.name, story.name)
+        for arg, value in args.items():
+            if value != self._args.get(arg):
+                self._controls.set_value(arg, value)
+
+    def reload_story(self) -> str:
+        """Re-import the current story's module and its widget's module (Storybook's hot
+        reload) and render the same story with the same args (those the new story still
+        takes). A module that fails to import is reported in the canvas and the old
+        stories stay. Returns what happened, for the status bar and tests."""
+        component, story = self._component, self._story
+        if component is None or story is None:
+            return "no story to reload"
+        names = [component.widget.__module__, story.render.__module__]
+        try:
+            for name in dict.fromkeys(names):
+                module = sys.modules.get(name)
+                if module is not None:
+                    # A save within the same second at the same size would otherwise
+                    # reload the old bytecode (its check is mtime in seconds and size).
+                    cached = getattr(module, "__cached__", None)
+                    if cached:
+                        with contextlib.suppress(OSError):
+                            Path(cached).unlink()
+                    importlib.reload(module)
+            fresh = getattr(sys.modules[story.render.__module__], "COMPONENT", None)
+            if not isinstance(fresh, Component):
+                raise TypeError(f"{story.render.__module__} has no COMPONENT")
+        except Exception as exc:  # a half-saved file: show it, keep working
+            message = f"could not reload {story.render.__module__}: {type(exc).__name__}: {exc}"
+            self._stage.set_content(Alert(message, kind="error", title="Reload failed"))
+            return message
+        self._components = [fresh if c.name == component.name else c for c in self._components]
+        self._model.set_components(self._components)
+        self._tree.expandAll()
+        kept = {k: v for k, v in self._args.items() if v != story.args.get(k)}
+        new_story = next((s for s in fresh.stories if s.name == story.name), fresh.stories[0])
+        controls = {c.name: c for c in new_story.controls()}
+        args = {k: v for k, v in kept.items() if k in controls}
+        self.show_story(fresh.name, new_story.name)  # a new Story object: selected anew
+        for arg, value in args.items():
+            with contextlib.suppress(ValueError):  # a rule changed: the default stands
+                self._controls.set_value(arg, value)
+        return f"reloaded {story.render.__module__}"
+
+    def _reopen_last(self) -> bool:
+        if self._settings is None:
+            return False
+        name = self._settings.value(_LAST_STORY)
+        if not isinstance(name, str) or not name:
+            return False
+        args = self._settings.value(_LAST_ARGS)
+        try:
+            self.open_story(name, args if isinstance(args, str) else None)
+        except ValueError:  # a story renamed or an arg changed since: start as new
+            return False
+        return True
+
+    def _remember(self) -> None:
+        if self._settings is None or self._component is None or self._story is None:
+            return
+        self._settings.setValue(_LAST_STORY, f"{self._component.name}/{self._story.name}")
+        changed = {k: v for k, v in self._args.items() if v != self._story.args.get(k)}
+        self._settings.setValue(_LAST_ARGS, json.dumps(changed))
+
     def set_scale(self, scale: float) -> None:
-        """Show stories at ``scale`` (1.0 = 100 %)."""
+        """Show stories at ``scale`` (1.0 = 100 %), one of ``SCALES``.
+
+        Raises:
+            ValueError: a scale the toolbar does not offer (nothing changes).
+        """
+        if isinstance(scale, bool) or not isinstance(scale, int | float) or scale not in SCALES:
+            offered = ", ".join(f"{s:.0%}".replace("%", " %") for s in SCALES)
+            raise ValueError(f"scale: must be one of {offered}, not {scale!r}")
+        if float(scale) == self._scale:
+            return
         self._scale = float(scale)
+        self._scale_box.blockSignals(True)  # the combo's echo would render a second time
         self._scale_box.setCurrentIndex(self._scale_box.findData(self._scale))
+        self._scale_box.blockSignals(False)
         self._apply_scale()
         self._render()
+
+    def _on_scale_chosen(self, index: int) -> None:
+        scale = self._scale_box.itemData(index)
+        if isinstance(scale, float):
+            self.set_scale(scale)
 
     def set_background(self, background: str) -> None:
         """Paint ``background`` (a token name or "checker") behind stories."""
@@ -261,10 +455,12 @@ class GalleryWindow(QMainWindow):
         self._controls.set_story(story, self._args)
         self._log.clear()
         self._render()
+        self._remember()
 
     def _on_args_changed(self, args: dict[str, Any]) -> None:
         self._args = dict(args)
         self._render()
+        self._remember()
 
     def _on_theme_changed(self, _theme: str) -> None:
         self._theme_box.blockSignals(True)
@@ -298,15 +494,25 @@ class GalleryWindow(QMainWindow):
         if component is None or story is None:
             return
         self._spy.clear()
+        error: str | None = None
         try:
             widget = story.render(self._args)
         except (ValueError, TypeError, KeyError) as exc:
             # A bad arg combination is shown, not raised: the gallery stays usable.
-            widget = Alert(str(exc), kind="error", title="This story cannot render these args")
-        widget.setMaximumWidth(round(story.width * self._scale))
+            error = str(exc)
+            widget = Alert(error, kind="error", title="This story cannot render these args")
+        width, height = self._viewport
+        if width:
+            widget.setFixedWidth(round(width * self._scale))
+        else:
+            widget.setMaximumWidth(round(story.canvas_width(self._args) * self._scale))
+        if height:
+            widget.setFixedHeight(round(height * self._scale))
         self._stage.set_content(widget)
         self._spy.watch(widget)
-        self._docs.setHtml(docs_html(component, story, self._args, widget))
+        # After an error the widget shown is the Alert: its properties are not the story's.
+        instance = None if error is not None else widget
+        self._docs.setHtml(docs_html(component, story, self._args, instance, error=error))
         self._refresh_matrix()
 
     def _refresh_matrix(self) -> None:

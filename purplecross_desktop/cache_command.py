@@ -65,6 +65,8 @@ def cache_stats(as_json: bool) -> None:
     )
     if stats.last_error:
         click.echo(f"last error {stats.last_error}")
+    if stats.channel != "none":
+        click.echo(f"channel    {stats.channel}")
     for notice in stats.notices:
         click.echo(f"notice     {notice}")
     click.echo("")

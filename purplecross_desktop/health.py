@@ -280,9 +280,17 @@ def cache_check(settings: Settings, cache: Any = None) -> Check:
         "breaker": stats.breaker,
         "failovers": stats.failovers,
         "tiers": {t.name: {"hit_rate": round(t.hit_rate, 4), "keys": t.keys} for t in stats.tiers},
+        "channel": stats.channel,
     }
     if settings.redis_url and stats.tier != "redis":
         reason = f"on the disk tier, Redis unavailable ({stats.last_error or 'no answer'})"
+        return Check("cache", "degraded", reason, facts, [reason])
+    if stats.channel.startswith("failing"):
+        reason = (
+            "the invalidation channel in the clinic database is failing "
+            f"({stats.channel.removeprefix('failing: ')}): other desks' changes that Redis "
+            "did not get may show late here"
+        )
         return Check("cache", "degraded", reason, facts, [reason])
     return Check("cache", "healthy", f"serving from {stats.tier}", facts)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
+from gallery.play import Step
 from gallery.story import Component, Story
 from widgets.alert import KINDS, Alert
 
@@ -91,12 +93,15 @@ COMPONENT = Component(
             kind="error",
             message="The invoice could not be sent. Check the email address.",
         ),
-        _story(
-            "WithCloseButton",
-            "Closable: the cross (or Escape) emits sig_closed once.",
-            title="Tip",
-            message="You can book follow-ups from the patient page.",
-            closable=True,
+        replace(
+            _story(
+                "WithCloseButton",
+                "Closable: the cross (or Escape) emits sig_closed once.",
+                title="Tip",
+                message="You can book follow-ups from the patient page.",
+                closable=True,
+            ),
+            play=(Step("click", "Dismiss"), Step("expect", "Alert", "sig_closed")),
         ),
         _story(
             "LongMessage",
@@ -154,4 +159,12 @@ COMPONENT = Component(
         for kind in KINDS
     ),
     matrix_states=("normal", "hover", "focus", "pressed", "disabled"),
+    arg_docs={
+        "kind": "The alert's tone: info, success, warning or error (colour, icon, role).",
+        "title": "A bold first line; empty for none.",
+        "message": "The text of the alert.",
+        "items": "A bulleted list under the message (e.g. the fields to fix).",
+        "closable": "Whether a close button lets the user dismiss it (emits sig_closed).",
+        "timeout_ms": "Dismiss itself after this many milliseconds; 0 keeps it.",
+    },
 )

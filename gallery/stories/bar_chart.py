@@ -43,4 +43,7 @@ COMPONENT = Component(
         ),
     ),
     matrix_states=("normal",),
+    arg_docs={
+        "buckets": "The bars: a JSON list of [done, failed] pairs, one per minute.",
+    },
 )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
+from gallery.play import Step
 from gallery.story import STATES, Component, Story
 from widgets.button import ICON_POSITIONS, SIZES, VARIANTS, Button
 from widgets.icons import ICON_NAMES
@@ -68,7 +70,10 @@ COMPONENT = Component(
     name="Button",
     widget=Button,
     stories=(
-        _story("Primary", "The main action of a screen; one per view.", text="Save patient"),
+        replace(
+            _story("Primary", "The main action of a screen; one per view.", text="Save patient"),
+            play=(Step("click", "Save patient"), Step("expect", "Save patient", "clicked")),
+        ),
         _story(
             "Secondary",
             "Alternative actions next to a primary one.",
@@ -117,4 +122,14 @@ COMPONENT = Component(
         for variant in VARIANTS
     ),
     matrix_states=STATES,
+    arg_docs={
+        "text": "The label.",
+        "variant": "The role: primary (one per view), secondary, danger, success or ghost.",
+        "button_size": "small, medium or large (large is a comfortable touch target).",
+        "icon": "A drawn icon beside the label; empty for none.",
+        "icon_position": "Whether the icon sits before or after the label.",
+        "loading": "Shows a spinner and ignores clicks while work runs.",
+        "disabled": "Greyed out; ignores clicks and focus.",
+        "full_width": "Stretch to the width of its container.",
+    },
 )

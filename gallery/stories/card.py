@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Final
 
 from PySide6.QtCore import Qt
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gallery.play import Step
 from gallery.story import Component, Story
 from widgets.button import Button
 from widgets.card import Card
@@ -196,12 +198,15 @@ COMPONENT = Component(
             title="Bella",
             subtitle="Labrador retriever · 4 years · 28 kg",
         ),
-        _story(
-            "WithActions",
-            "Actions sit at the right of the header.",
-            title="Vaccinations",
-            subtitle="Last updated 12 March",
-            actions=["Print", "Add vaccine"],
+        replace(
+            _story(
+                "WithActions",
+                "Actions sit at the right of the header.",
+                title="Vaccinations",
+                subtitle="Last updated 12 March",
+                actions=["Print", "Add vaccine"],
+            ),
+            play=(Step("click", "Print"), Step("expect", "Print", "clicked")),
         ),
         _story(
             "NoPadding",
@@ -224,4 +229,12 @@ COMPONENT = Component(
         ("With actions", {**_BASE, "title": "Vaccinations", "actions": ["Add vaccine"]}),
     ),
     matrix_states=("normal", "disabled"),
+    arg_docs={
+        "title": "The heading (also the card's accessible name); empty for none.",
+        "subtitle": "A muted line under the title.",
+        "body_text": "The content's text.",
+        "actions": "Labels of action buttons at the right of the header.",
+        "padded": "Inner padding; off lets a table reach the border.",
+        "content": "What the card holds: text, a table, or a complex composition.",
+    },
 )

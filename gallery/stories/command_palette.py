@@ -56,4 +56,8 @@ COMPONENT = Component(
             "WithResults", "Records the app found for the text, above the commands.", "ada", True
         ),
     ),
+    arg_docs={
+        "text": "What is typed in the search box.",
+        "results": "Also offer looked-up results (clients, patients) for the text.",
+    },
 )

@@ -6,7 +6,7 @@ import datetime as dt
 import time
 from collections.abc import Mapping
 from decimal import Decimal
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from PySide6.QtWidgets import QApplication, QWidget
@@ -62,9 +62,9 @@ def _patients() -> list[tuple[Any, ...]]:
     return [(*row[:5], Decimal(row[5])) for row in PATIENTS]
 
 
-@cache
+@lru_cache(maxsize=2)  # the 100k and 1M stories; every row count typed would stay otherwise
 def _many(count: int) -> dict[str, list[Any]]:
-    """``count`` deterministic patient rows as column arrays (built once per process)."""
+    """``count`` deterministic patient rows as column arrays (the last two kept)."""
     names = [p[0] for p in PATIENTS]
     species = [p[1] for p in PATIENTS]
     breeds = [p[2] for p in PATIENTS]
@@ -268,4 +268,22 @@ COMPONENT = Component(
             enable_pagination=False,
         ),
     ),
+    matrix_rows=(
+        ("Rows", {**_BASE, "rows": 5, "page_size": "continuous", "width": 520}),
+        ("Empty", {**_BASE, "state": "empty", "width": 520}),
+        ("Error", {**_BASE, "state": "error", "width": 520}),
+    ),
+    matrix_states=("normal", "disabled"),
+    arg_docs={
+        "dataset": "Which fake data: patients or appointments.",
+        "rows": "How many rows (beyond the fake dozen, generated ones).",
+        "page_size": "Rows per page, or continuous scrolling.",
+        "enable_sorting": "Header clicks sort (shift-click adds a key).",
+        "enable_filtering": "The search box and per-column filters.",
+        "enable_pagination": "Show the pager.",
+        "selection": "none, single or multi (multi shows tick boxes and bulk actions).",
+        "state": "ready, or force loading, empty or error to see those states.",
+        "search": "A search text applied on render.",
+        "width": "The canvas width in pixels.",
+    },
 )

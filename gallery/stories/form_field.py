@@ -118,4 +118,13 @@ COMPONENT = Component(
         ("Error", {**_BASE, "error": "must be a valid email address"}),
     ),
     matrix_states=("normal", "disabled"),
+    arg_docs={
+        "label": "The field's label (also its accessible name).",
+        "value": "The value in the editor.",
+        "editor": "The editor: a line edit, a combo box or multi-line text.",
+        "hint": "Help under the field; empty for none.",
+        "error": "An inline error naming the rule broken; empty for none.",
+        "required": "Marks the label as required.",
+        "disabled": "Greyed out and read-only.",
+    },
 )

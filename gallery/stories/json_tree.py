@@ -43,4 +43,7 @@ COMPONENT = Component(
         ),
     ),
     matrix_states=("normal",),
+    arg_docs={
+        "data": "The JSON value shown as a tree (objects and lists expand).",
+    },
 )

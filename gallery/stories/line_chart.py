@@ -65,4 +65,8 @@ COMPONENT = Component(
         _story("Empty", "No values: the chart says so instead of drawing axes.", "none"),
         _story("LongGap", "A year without a visit reads as a long flat stretch.", "gap"),
     ),
+    arg_docs={
+        "series": "Which fake series to plot (a weight history, one value, a long gap, none).",
+        "unit": "The unit shown on the axis and in tooltips.",
+    },
 )

@@ -59,4 +59,9 @@ COMPONENT = Component(
         ),
     ),
     matrix_states=("normal",),
+    arg_docs={
+        "columns": "How many vets get a column (1-3).",
+        "last_hour": "The hour the day ends (it starts at 8:00).",
+        "with_bookings": "Show fake bookings in the grid.",
+    },
 )

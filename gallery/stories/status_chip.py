@@ -61,4 +61,8 @@ COMPONENT = Component(
     ),
     matrix_rows=tuple((text, {"text": text, "tone": tone}) for text, tone in _ROW),
     matrix_states=("normal",),
+    arg_docs={
+        "text": "The chip's label.",
+        "tone": "Its tone: neutral, info, warning, accent, success, error or muted.",
+    },
 )

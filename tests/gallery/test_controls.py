@@ -87,3 +87,26 @@ def test_set_value_rejects_bad_values_and_changes_nothing(panel: ControlsPanel) 
     with pytest.raises(ValueError, match="timeout_ms: must be between 0 and 60000"):
         panel.set_value("timeout_ms", 10**9)
     assert panel.values() == before
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 5000 + "]" * 5000, "items: nested too deeply (at most 64 levels)"),
+        ("[" * 70 + "]" * 70, "items: nested too deeply (at most 64 levels)"),
+        ("[" + "9" * 5000 + "]", "items: not valid JSON (a number of more than 4300 digits)"),
+    ],
+    ids=["recursion", "deep", "long-number"],
+)
+def test_json_the_parser_cannot_take_is_an_error_under_the_field(
+    qtbot: QtBot, panel: ControlsPanel, text: str, message: str
+) -> None:
+    """Too deep raised RecursionError out of the slot (nothing shown); a 5,000-digit
+    number gave an error without the field's name."""
+    editor = panel.editor("items")
+    assert isinstance(editor, QPlainTextEdit)
+    before = panel.values()
+    with qtbot.assertNotEmitted(panel.sig_args_changed):
+        editor.setPlainText(text)
+    assert panel.error("items") == message
+    assert panel.values() == before

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -101,14 +102,76 @@ def test_cli_update_baselines_writes_to_the_baseline_dir(
     monkeypatch.setattr(
         baselines,
         "update_baselines",
-        lambda app, comps, directory=tmp_path / "b": original(app, comps, directory),
+        lambda app, comps, directory=tmp_path / "b", names=(): original(
+            app, comps, directory, names
+        ),
     )
     result = CliRunner().invoke(gallery_cli.gallery, ["--update-baselines"])
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "b").glob("*.png"))) == only_buttons
+    for png in (tmp_path / "b").glob("*.png"):
+        png.unlink()
+    only = ["--update-baselines", "--story", "Button/Primary", "--story", "Button/Secondary"]
+    result = CliRunner().invoke(gallery_cli.gallery, only)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "b").glob("*.png")) == [
+        "button-primary-dark.png",
+        "button-primary-light.png",
+        "button-secondary-dark.png",
+        "button-secondary-light.png",
+    ]
+    result = CliRunner().invoke(gallery_cli.gallery, ["--update-baselines", "--story", "Nope"])
+    assert result.exit_code != 0
+    assert "no story 'Nope'" in result.output
 
 
 def test_purplecross_lists_the_gallery_command() -> None:
     from purplecross_desktop import cli_extensions
 
     assert ("gallery.cli", "gallery") in cli_extensions.EXTENSIONS
+
+
+# Defects of the review (issue 20) -----------------------------------------------------
+def _buttons(components: list[Component]) -> list[Component]:
+    return [c for c in components if c.name == "Button"]
+
+
+def test_a_second_export_removes_the_pngs_of_stories_that_are_gone(
+    qapp: QApplication, tmp_path: Path, components: list[Component]
+) -> None:
+    out = tmp_path / "site"
+    out.mkdir()
+    gone = out / "button-renamed-story-light.png"
+    gone.write_bytes(b"old")
+    keep = out / "notes.txt"
+    keep.write_text("not ours")
+    export_gallery(qapp, _buttons(components), out)
+    assert not gone.exists()
+    assert keep.exists()
+
+
+def test_two_stories_with_one_file_name_are_refused_before_anything_is_written(
+    qapp: QApplication, tmp_path: Path, components: list[Component]
+) -> None:
+    button = _buttons(components)[0]
+    twin = dataclasses.replace(button.stories[0], name="primary")  # slug of "Primary" too
+    clash = dataclasses.replace(button, stories=(*button.stories, twin))
+    with pytest.raises(ValueError, match=r"Button/Primary and Button/primary.*button-primary"):
+        export_gallery(qapp, [clash], tmp_path / "site")
+    assert not (tmp_path / "site").exists()
+
+
+def test_the_index_links_every_story_and_its_dark_css_has_dark_borders(
+    qapp: QApplication, tmp_path: Path, components: list[Component]
+) -> None:
+    result = export_gallery(qapp, _buttons(components), tmp_path / "site", themes=("light",))
+    index = result.index.read_text(encoding="utf-8")
+    for story in _buttons(components)[0].stories:
+        assert f'<a href="#button-{slug(story.name)}">{story.name}</a>' in index
+    dark = index.split("@media (prefers-color-scheme: dark)", 1)[1]
+    from widgets.tokens import DARK, LIGHT
+
+    assert f"border-color: {DARK.border}" in dark
+    assert "article" in dark
+    assert "img" in dark
+    assert LIGHT.border not in dark

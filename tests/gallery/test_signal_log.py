@@ -60,3 +60,55 @@ def test_closing_an_alert_logs_sig_closed_once_and_clear_disconnects(qtbot: QtBo
     alert.set_title("changed")
     alert.windowTitleChanged.emit("x")
     assert log.entries() == []
+
+
+# Defects of the review (issue 20) -----------------------------------------------------
+MODEL_INTERNALS = (
+    "modelReset",
+    "dataChanged",
+    "layoutChanged",
+    "rowsInserted",
+    "modelAboutToBeReset",
+)
+
+
+def test_the_grid_models_internals_are_not_logged_and_indexes_read_as_rows(
+    qtbot: QtBot,
+) -> None:
+    """The log showed the grid model's ``modelReset``/``dataChanged`` and raw
+    ``<PySide6.QtCore.QModelIndex ...>`` reprs."""
+    from gallery.stories.datagrid import COMPONENT
+    from widgets.datagrid.table import GridTable
+
+    grid = COMPONENT.story("PatientList").render(COMPONENT.story("PatientList").default_args())
+    qtbot.addWidget(grid)
+    grid.show()
+    spy, log = SignalSpy(), SignalLog()
+    qtbot.addWidget(log)
+    spy.sig_emitted.connect(log.add)
+    spy.watch(grid)
+    table = grid.findChild(GridTable)
+    assert table is not None
+    qtbot.waitUntil(lambda: table.model().rowCount() > 0)
+    grid.set_filter("a")  # the model resets and refills
+    qtbot.waitUntil(lambda: table.model().rowCount() > 0)
+    index = table.model().index(2, 0)
+    table.clicked.emit(index)
+    names = {signature.split("(", 1)[0] for _, signature, _ in log.entries()}
+    assert not names & {*MODEL_INTERNALS, "geometriesChanged"}, names
+    text = log._text.toPlainText()
+    assert "QModelIndex" not in text
+    assert "clicked(row 2, column 0)" in text
+
+
+def test_a_label_is_read_when_the_signal_comes_not_when_watching_starts(qtbot: QtBot) -> None:
+    button = Button("Save")
+    qtbot.addWidget(button)
+    button.show()
+    spy, log = SignalSpy(), SignalLog()
+    qtbot.addWidget(log)
+    spy.sig_emitted.connect(log.add)
+    spy.watch(button)
+    button.setText("Saved")
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert ("Button 'Saved'", "clicked(bool)") in [(s, sig) for s, sig, _ in log.entries()]

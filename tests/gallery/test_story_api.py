@@ -107,3 +107,19 @@ def test_a_new_story_module_is_discovered_without_editing_anything(
             del sys.modules[name]
     assert [c.name for c in components] == ["Label"]
     assert components[0].story("Plain").docs == "A label."
+
+
+def test_every_arg_of_every_story_is_described() -> None:
+    """Storybook's args table: each control has a description (and its default)."""
+    missing = [
+        f"{component.name}.{name}"
+        for component in load_components()
+        for story in component.stories
+        for name in story.args
+        if not component.arg_docs.get(name)
+    ]
+    assert sorted(set(missing)) == []
+
+
+def test_the_gallery_documents_at_least_fifteen_components() -> None:
+    assert len(load_components()) >= 15

@@ -106,7 +106,7 @@ def test_a_desk_idle_through_an_outage_serves_nothing_stale_after_it(
     """Desk A makes no cache call while Redis is frozen; desk B saves then and goes home,
     so B's replay log reaches Redis only at B's next start. A must not read the old
     record once Redis answers again."""
-    a = desk(redis_server.url, tmp_path / "a", engine, channel_interval=3600.0)
+    a = desk(redis_server.url, tmp_path / "a", engine, channel_interval=None)
     try:
         assert a.set("patient:1", "v1")
         assert a.tier == "redis"
@@ -165,7 +165,7 @@ def test_a_redis_killed_and_restarted_with_its_data_serves_nothing_stale(
     from its dump with the old entry. A, idle all along, drops it from the channel."""
     server = RedisServer(persist=True)
     server.start()
-    a = desk(server.url, tmp_path / "a", engine, channel_interval=3600.0)
+    a = desk(server.url, tmp_path / "a", engine, channel_interval=None)
     try:
         assert a.set("patient:1", "v1")
         client = redis.Redis.from_url(server.url)
@@ -205,7 +205,7 @@ def test_a_load_that_read_the_database_before_the_save_is_not_stored(
     B's invalidation before A's load finishes: the old value must not be stored."""
     path_b = TcpProxy(redis_server.port)
     path_b.start()
-    a = desk(redis_server.url, tmp_path / "a", engine, channel_interval=3600.0)
+    a = desk(redis_server.url, tmp_path / "a", engine, channel_interval=None)
     try:
         path_b.cut()
 
@@ -293,7 +293,7 @@ def test_a_database_that_cannot_be_reached_never_makes_the_cache_raise(
         tmp_path,
         namespace="clinic",
         channel=DatabaseChannel(dead),
-        channel_interval=3600.0,
+        channel_interval=None,
         probe_backoff=NO_PROBE,
     )
     try:
@@ -418,3 +418,33 @@ def test_a_prune_between_reading_the_bounds_and_the_entries_never_loses_entries(
     assert batch is not None
     applied = {key for op in batch.invalidations for key in (*op.keys, *op.patterns)}
     assert "pc:clinic:patient:2" in applied or "pc:clinic:*" in applied, batch
+def test_stats_and_the_health_check_say_when_the_channel_fails(
+    redis_url: str, engine: sa.Engine, tmp_path: Path
+) -> None:
+    from purplecross_desktop.health import cache_check
+    from purplecross_desktop.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, redis_url=redis_url)
+    good = desk(redis_url, tmp_path / "good", engine, channel_interval=None)
+    dead = sa.create_engine(
+        f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/clinic",
+        connect_args={"connect_timeout": 1},
+    )
+    bad = desk(redis_url, tmp_path / "bad", dead, channel_interval=None)
+    try:
+        good.follow_channel()
+        assert good.stats().channel == "following"
+        assert cache_check(settings, good).status == "healthy"
+        bad.follow_channel()
+        assert bad.stats().channel.startswith("failing: read: OperationalError")
+        check = cache_check(settings, bad)
+        assert check.status == "degraded"
+        assert "invalidation channel in the clinic database is failing" in check.summary
+        assert bad.stats().as_dict()["channel"] == bad.stats().channel
+        no_channel = CacheService(redis_url, tmp_path / "none", namespace="clinic")
+        assert no_channel.stats().channel == "none"
+        no_channel.close()
+    finally:
+        good.close()
+        bad.close()
+        dead.dispose()

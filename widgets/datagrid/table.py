@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from widgets.datagrid.header import GridHeader, is_menu_key
+
+ROW_TO_TEXT = 24 / 14
 
 
 class GridTable(QTableView):
@@ -41,7 +43,7 @@ class GridTable(QTableView):
         self.setHorizontalHeader(GridHeader(self))
         vertical = self.verticalHeader()
         vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(self.fontMetrics().height() + 10)
+        self._fit_rows_to_font()
         vertical.hide()
         header = self.horizontalHeader()
         header.setSectionsMovable(True)
@@ -50,6 +52,20 @@ class GridTable(QTableView):
         header.setHighlightSections(False)
         header.setSortIndicatorShown(False)  # ▲/▼ with numbers come from the model's headers
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+
+    def _fit_rows_to_font(self) -> None:
+        # Text plus padding in proportion (24 px at the 14 px default font height), so a
+        # scaled-up font gets scaled-up padding too.
+        self.verticalHeader().setDefaultSectionSize(
+            round(self.fontMetrics().height() * ROW_TO_TEXT)
+        )
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        # Fixed row heights (ResizeToContents costs seconds at 100k rows) follow the font,
+        # which a style sheet may change after construction (a larger base size, a scale).
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit_rows_to_font()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
