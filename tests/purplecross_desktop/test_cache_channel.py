@@ -418,6 +418,8 @@ def test_a_prune_between_reading_the_bounds_and_the_entries_never_loses_entries(
     assert batch is not None
     applied = {key for op in batch.invalidations for key in (*op.keys, *op.patterns)}
     assert "pc:clinic:patient:2" in applied or "pc:clinic:*" in applied, batch
+
+
 def test_stats_and_the_health_check_say_when_the_channel_fails(
     redis_url: str, engine: sa.Engine, tmp_path: Path
 ) -> None:
