@@ -828,6 +828,12 @@ def test_generate_report_writes_the_file_once_per_run_and_step(family_stack: Sta
         "action": "generate_report",
         "with": {"kind": "clients", "format": "csv", "start": today, "end": today},
     }
+    # The builder's test run says what it would do, and does nothing.
+    said, _ = stack.engine.actions.preview("generate_report", step["with"])
+    assert said == f"a csv clients report, {today} to {today}"
+    http, _ = stack.engine.actions.preview("http_request", _call(7)["with"])
+    assert http.startswith('POST to webhook endpoint 7: {"type":"client.welcomed"')
+    assert stack.platform.services["reports"].recent() == []
     info, _ = stack.services.workflows.save(_on_new_client("List the clients", step))
     stack.client("Cleo")
     stack.settle()
