@@ -176,8 +176,13 @@ class ReportJobs:
         filters: Mapping[str, Any] | None = None,
         requested_by: int | None = None,
         email_to: str | None = None,
+        *,
+        idempotency_key: str | None = None,
     ) -> JobId:
         """Check everything, record the request and enqueue its job; returns the job id.
+
+        With an ``idempotency_key`` already used, nothing new is recorded or queued and the
+        first job's id is returned (a workflow step that runs again asks once).
 
         Args:
             kind: one of :data:`jobs.report_kinds.KINDS` (``appointments``, ``revenue``, ...).
@@ -224,6 +229,11 @@ class ReportJobs:
         assert report is not None
         assert first is not None
         assert last is not None
+        job_key = None if idempotency_key is None else f"report:{idempotency_key}"
+        if job_key is not None:
+            existing = self.platform.recorder.job_id_for_key(job_key)
+            if existing is not None:
+                return JobId(existing)
         with self.engine.begin() as conn:
             inserted = conn.execute(
                 sa.insert(ReportRequest).values(
@@ -244,7 +254,12 @@ class ReportJobs:
             ).inserted_primary_key
         assert inserted is not None
         request_id = int(inserted[0])
-        job_id = self.platform.enqueue(REPORTS, RUN, request_id)
+        job_id = self.platform.enqueue(REPORTS, RUN, request_id, idempotency_key=job_key)
+        if job_key is not None and self.for_job(str(job_id)) is not None:
+            # A racing call with the same key queued first: drop this request.
+            with self.engine.begin() as conn:
+                conn.execute(sa.delete(ReportRequest).where(ReportRequest.id == request_id))
+            return job_id
         self._update(request_id, job_id=job_id)
         return job_id
 

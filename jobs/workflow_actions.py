@@ -11,6 +11,8 @@ action would do, without doing it (the builder's test run).
 from __future__ import annotations
 
 import datetime as dt
+import json
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 
 from jobs.platform import JobPlatform
 from jobs.policy import PermanentError
+from jobs.webhooks.signing import sign_headers
 from purplecross_desktop.database.base import ClientId, PatientId, ReminderId
 from purplecross_desktop.domain.clients import Client
 from purplecross_desktop.domain.errors import Conflict, ValidationError
@@ -25,6 +28,7 @@ from purplecross_desktop.domain.patients import Patient
 from purplecross_desktop.domain.reminders import Reminder, ReminderData
 from purplecross_desktop.domain.roles import StaffRole
 from purplecross_desktop.domain.staff import Staff
+from purplecross_desktop.domain.webhooks.model import WebhookEndpoint
 from purplecross_desktop.workflows.document import duration_seconds
 
 if TYPE_CHECKING:
@@ -62,6 +66,8 @@ class ActionRunner:
             "complete_reminder": self.complete_reminder,
             "add_note": self.add_note,
             "update_field": self.update_field,
+            "http_request": self.http_request,
+            "generate_report": self.generate_report,
         }
 
     def run(self, action: str, inputs: Mapping[str, Any], key: str) -> Output:
@@ -196,6 +202,65 @@ class ActionRunner:
                 )
         return {"entity": entity, "id": record_id, "field": name, "value": value}
 
+    # Webhooks and reports -----------------------------------------------------------------
+    def http_request(self, inputs: Mapping[str, Any], key: str) -> Output:
+        """POST to a registered endpoint, signed as the webhooks family signs (its secrets).
+
+        The ``webhook-id`` is the step's key, the same on every try, so a receiver that
+        deduplicates by it (as Standard Webhooks asks) acts once. The URL is checked by the
+        webhooks' rules before the request (https, no local network unless the endpoint
+        allows it); a refused address or a 4xx other than 408/429 fails the step at once.
+        """
+        delivery = self._family("webhooks")
+        endpoint_id = _integer(inputs, "endpoint_id")
+        with self._sessions() as session:
+            endpoint = session.get(WebhookEndpoint, endpoint_id)
+            if endpoint is None:
+                raise ValidationError.single(
+                    "with.endpoint_id", f"webhook endpoint {endpoint_id} does not exist"
+                )
+            if not endpoint.enabled:
+                raise ValidationError.single(
+                    "with.endpoint_id", f"webhook endpoint {endpoint_id} is disabled"
+                )
+            url, local = endpoint.url, endpoint.allow_local_network
+        body = _request_body(inputs, self.clock())
+        headers = sign_headers(
+            key, int(time.time()), body, delivery.endpoints.signing_secrets(endpoint_id)
+        )
+        outcome = delivery.sender.post(url, body, headers, allow_local_network=local)
+        if outcome.succeeded:
+            return {"status_code": outcome.status_code, "msg_id": key}
+        status = outcome.status_code
+        if (outcome.error or "").startswith("refused:") or (
+            status is not None and 400 <= status < 500 and status not in (408, 429)
+        ):
+            raise PermanentError(f"endpoint {endpoint_id}: {outcome.error}")
+        raise RuntimeError(f"endpoint {endpoint_id}: {outcome.error}")
+
+    def generate_report(self, inputs: Mapping[str, Any], key: str) -> Output:
+        """Queue a report once per ``key``: a retried step gets the same job back."""
+        service = self._family("reports")
+        requested = inputs.get("requested_by")
+        try:
+            job_id = service.queue(
+                str(inputs.get("kind")),
+                str(inputs.get("format")),
+                str(inputs.get("start")),
+                str(inputs.get("end")),
+                inputs.get("filters") or None,
+                None if requested in (None, "") else _integer(inputs, "requested_by"),
+                inputs.get("email_to") or None,
+                idempotency_key=key,
+            )
+        except ValidationError as exc:
+            names = {"fmt": "format"}
+            raise ValidationError(
+                {f"with.{names.get(k, k)}": v for k, v in exc.errors.items()}
+            ) from None
+        info = service.for_job(str(job_id))
+        return {"job_id": str(job_id), "request_id": info.id if info is not None else None}
+
     # Previews -----------------------------------------------------------------------------
     def preview(self, action: str, inputs: Mapping[str, Any]) -> tuple[str, Output]:
         """What ``action`` would do with ``inputs``, and the outputs a run would get."""
@@ -225,6 +290,18 @@ class ActionRunner:
                 f"set {inputs.get('entity')} {inputs.get('id')}'s {inputs.get('field')} "
                 f"to {inputs.get('value')!r}",
                 dict(inputs),
+            )
+        if action == "http_request":
+            body = _request_body(inputs, self.clock())
+            return f"POST to webhook endpoint {inputs.get('endpoint_id')}: {body}", {
+                "status_code": None,
+                "msg_id": None,
+            }
+        if action == "generate_report":
+            return (
+                f"a {inputs.get('format')} {inputs.get('kind')} report, "
+                f"{inputs.get('start')} to {inputs.get('end')}",
+                {"job_id": None, "request_id": None},
             )
         raise KeyError(action)
 
@@ -308,3 +385,10 @@ def _record(inputs: Mapping[str, Any]) -> tuple[str, int]:
 
 def _append(notes: str, line: str) -> str:
     return f"{notes.rstrip()}\n{line}" if notes.strip() else line
+
+
+def _request_body(inputs: Mapping[str, Any], now: dt.datetime) -> str:
+    """The Standard Webhooks body: ``{"type", "timestamp", "data"}`` as compact JSON."""
+    data = inputs.get("data") or {}
+    payload = {"type": _text(inputs, "event"), "timestamp": now.isoformat(), "data": data}
+    return json.dumps(payload, separators=(",", ":"), default=str)

@@ -94,6 +94,19 @@ RECIPIENT = (
     "client:<id> or an email address"
 )
 ENTITY = ("client", "patient")
+#: The reports family's kinds and formats (``jobs.report_kinds.KINDS``, ``jobs.report_files.
+#: FORMATS``; a test keeps them equal: this package does not import jobs).
+REPORT_KINDS = (
+    "appointments",
+    "revenue",
+    "aged_debt",
+    "vaccinations_due",
+    "clients",
+    "prescriptions",
+    "no_shows",
+    "job_activity",
+)
+REPORT_FORMATS = ("csv", "xlsx", "pdf")
 
 ACTIONS: Final[Mapping[str, ActionSpec]] = {
     spec.name: spec
@@ -191,6 +204,33 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = {
             ("job_ids",),
         ),
         ActionSpec(
+            "http_request",
+            "POST JSON to a registered webhook endpoint, signed like the webhooks "
+            "(Standard Webhooks; webhook-id is the run and step).",
+            {
+                "endpoint_id": Input(
+                    "integer", True, description="a webhook endpoint (its URL and secret)"
+                ),
+                "event": Input("text", True, description="the type named in the body"),
+                "data": Input("object", description="the body's data (placeholders inside)"),
+            },
+            ("status_code", "msg_id"),
+        ),
+        ActionSpec(
+            "generate_report",
+            "A report file (CSV, Excel or PDF) by the reports family; optionally emailed.",
+            {
+                "kind": Input("text", True, REPORT_KINDS),
+                "format": Input("text", True, REPORT_FORMATS),
+                "start": Input("text", True, description="first day, YYYY-MM-DD"),
+                "end": Input("text", True, description="last day, YYYY-MM-DD"),
+                "filters": Input("object", description="the kind's filters"),
+                "requested_by": Input("integer", description="staff told when it is ready"),
+                "email_to": Input("text", description="also email the file here"),
+            },
+            ("job_id", "request_id"),
+        ),
+        ActionSpec(
             "wait",
             "Pause the run for a duration or until a moment (a scheduled job: costs nothing).",
             {
@@ -237,10 +277,4 @@ ACTIONS: Final[Mapping[str, ActionSpec]] = {
             control=True,
         ),
     )
-}
-
-#: Actions of the issue that are not built yet, and why (validation says so by name).
-LATER: Final[Mapping[str, str]] = {
-    "http_request": "calling a webhook is not available yet (it waits for the webhooks family)",
-    "generate_report": "generating a report is not available yet (it waits for the reports family)",
 }

@@ -17,6 +17,7 @@ module (tests check each template and each problem against it).
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -484,9 +485,7 @@ def _check_step(
     action = step.get("action")
     spec = catalogue.ACTIONS.get(action) if isinstance(action, str) else None
     if spec is None:
-        later = catalogue.LATER.get(action) if isinstance(action, str) else None
-        rule = later or f"must be one of {', '.join(catalogue.ACTIONS)}"
-        add(Problem(where, "action", rule))
+        add(Problem(where, "action", f"must be one of {', '.join(catalogue.ACTIONS)}"))
         return
     if "name" in step and not isinstance(step["name"], str):
         add(Problem(where, "name", "must be text"))
@@ -543,6 +542,8 @@ def _check_step(
             _check_refs(step["if"], where, "if", scope, add, in_loop)
         if not step.get("then") and not step.get("else"):
             add(Problem(where, "then", "a branch needs steps in then or else"))
+    if action == "generate_report":
+        _check_period(given, where, add)
     if action == "for_each" and not step.get("steps"):
         add(Problem(where, "steps", "for_each needs steps to repeat"))
     _check_refs(given, where, "with", scope, add, in_loop, event_ok=action == "wait_for_event")
@@ -551,6 +552,21 @@ def _check_step(
             _check_steps(step[key], f"{where}.{key}", scope, add, in_loop=in_loop)
     if "steps" in step:
         _check_steps(step["steps"], f"{where}.steps", scope, add, in_loop=True)
+
+
+def _check_period(given: Mapping[str, Any], where: str, add: Any) -> None:
+    """A report's literal ``start`` and ``end`` are days, the end not before the start."""
+    days: dict[str, dt.date] = {}
+    for key in ("start", "end"):
+        value = given.get(key)
+        if not isinstance(value, str) or "{{" in value:
+            continue
+        try:
+            days[key] = dt.date.fromisoformat(value)
+        except ValueError:
+            add(Problem(where, f"with.{key}", f"must be a day YYYY-MM-DD; got {value!r}"))
+    if len(days) == 2 and days["end"] < days["start"]:
+        add(Problem(where, "with.end", f"must not be before the start ({days['start']})"))
 
 
 def _check_input(value: Any, want: catalogue.Input, where: str, name: str, add: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,13 +17,17 @@ import pytest
 import sqlalchemy as sa
 
 import purplecross_desktop.database.models  # noqa: F401  (every table on Base.metadata)
-from jobs import event_dispatch, notifications
+from jobs import event_dispatch, notifications, webhooks
+from jobs import reports as report_jobs
 from jobs.email import EmailService, SmtpConfig
 from jobs.email_templates import ClinicInfo
 from jobs.event_dispatch import DispatchTrigger, EventDispatcher, EventHandlers
 from jobs.platform import JobPlatform, TaskSpec
 from jobs.policy import RetryPolicy
 from jobs.queues import EMAIL
+from jobs.report_files import FORMATS
+from jobs.report_kinds import KINDS
+from jobs.webhooks.sender import Sender
 from jobs.workflows import WorkflowEngine, register
 from purplecross_desktop.database import make_session_factory
 from purplecross_desktop.database.base import (
@@ -43,10 +48,13 @@ from purplecross_desktop.domain.events import EventBus
 from purplecross_desktop.domain.medical import VaccinationData
 from purplecross_desktop.domain.patients import PatientData
 from purplecross_desktop.domain.staff import StaffData, StaffRole
+from purplecross_desktop.domain.webhooks.model import WebhookEndpoint
 from purplecross_desktop.services import Services, build_services
-from purplecross_desktop.workflows.document import Document, load
+from purplecross_desktop.workflows import catalogue
+from purplecross_desktop.workflows.document import Document, load, schema, validate
 from tests.jobs.conftest import Harness, wait_until
 from tests.jobs.smtp_server import SmtpServer
+from tests.jobs.webhook_receiver import Receiver
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "purplecross_desktop/workflows/templates"
 CLINIC = ClinicInfo("Purple Cross Vets", "1 High Street", "555-0100")
@@ -155,7 +163,10 @@ class Stack:
 
 
 @contextlib.contextmanager
-def _stack(harness: Harness, smtp: SmtpServer) -> Iterator[Stack]:
+def _stack(harness: Harness, smtp: SmtpServer, reports: Path | None = None) -> Iterator[Stack]:
+    """The platform with email, notifications and workflows; with ``reports`` (a folder)
+    also the reports and webhooks families (the http_request and generate_report actions).
+    """
     platform = harness.platform()
     email = EmailService(
         platform, SmtpConfig(host="127.0.0.1", port=smtp.port, tls="none", timeout=5), CLINIC
@@ -165,6 +176,11 @@ def _stack(harness: Harness, smtp: SmtpServer) -> Iterator[Stack]:
     services = build_services(make_session_factory(harness.engine), EventBus("desk-1"))
     notifications.register(platform, services, policy=FAST)
     handlers = EventHandlers()
+    sender = None
+    if reports is not None:
+        report_jobs.register(platform, report_jobs.ReportOptions(reports))
+        sender = Sender(total_timeout=2.0, connect_timeout=1.0)
+        webhooks.register(platform, handlers, webhooks.endpoint_service(platform, services), sender)
     clock = ShiftedClock()
     engine = register(platform, services, handlers, clock=clock)
     dispatch = event_dispatch.register(platform, handlers, horizon=1.0)
@@ -176,6 +192,8 @@ def _stack(harness: Harness, smtp: SmtpServer) -> Iterator[Stack]:
         yield Stack(platform, services, engine, dispatch.dispatcher, smtp, clock)
     finally:
         trigger.stop()
+        if sender is not None:
+            sender.close()
 
 
 @pytest.fixture
@@ -709,3 +727,163 @@ def test_at_its_deadline_a_wait_counts_an_event_the_dispatcher_never_handed_over
     outputs = [services.workflows.run(r)[1][-1].output for r in runs]
     assert outputs[0]["matched"] is True
     assert outputs[1] == {"matched": False, "event_id": None}
+
+
+# --- calling a webhook and generating a report -----------------------------------------
+
+
+@pytest.fixture
+def family_stack(any_db_harness: Harness, smtp: SmtpServer, tmp_path: Path) -> Iterator[Stack]:
+    with _stack(any_db_harness, smtp, tmp_path / "reports") as built:
+        yield built
+
+
+def _on_new_client(name: str, step: dict[str, Any]) -> Document:
+    return Document.from_data(
+        {
+            "name": name,
+            "trigger": {"type": "event", "event": "client.created"},
+            "steps": [step],
+            "settings": {"enabled": True},
+        }
+    )
+
+
+def _endpoint(stack: Stack, url: str) -> tuple[int, str]:
+    """A webhook endpoint registered by an admin (loopback allowed); its id and secret."""
+    admin = stack.services.staff.create_first_admin(
+        StaffData("Alex Admin", StaffRole.ADMIN, "admin"), "a long enough password"
+    )
+    endpoints = webhooks.endpoint_service(
+        stack.platform, stack.services, current_actor=lambda: StaffId(admin.id)
+    )
+    created = endpoints.create(url, ["invoice.paid"], "the lab", allow_local_network=True)
+    return created.endpoint.id, created.secret
+
+
+def _call(endpoint_id: int) -> dict[str, Any]:
+    return {
+        "id": "call",
+        "action": "http_request",
+        "with": {
+            "endpoint_id": endpoint_id,
+            "event": "client.welcomed",
+            "data": {"client": "{{ trigger.client_id }}", "name": "{{ trigger.client_name }}"},
+        },
+    }
+
+
+def test_http_request_is_signed_like_the_webhooks_and_keeps_its_id_on_retry(
+    family_stack: Stack,
+) -> None:
+    stack = family_stack
+    # The first answer is a 503: the step is retried, with the same webhook-id.
+    with Receiver(script=lambda n, msg_id: 503 if n == 1 else 200) as receiver:
+        endpoint_id, secret = _endpoint(stack, receiver.url)
+        receiver.secrets.append(secret)
+        info, _ = stack.services.workflows.save(_on_new_client("Tell the lab", _call(endpoint_id)))
+        client = stack.client("Ann")
+        stack.settle()
+        assert stack.runs(info.id) == ["waiting"]  # the retry, 5 s on
+        stack.clock.advance(dt.timedelta(seconds=10))
+        stack.tick()
+        got = receiver.received()
+    assert stack.runs(info.id) == ["succeeded"]
+    assert [r.status for r in got] == [503, 200]
+    assert all(r.verified for r in got), [r.error for r in got]
+    run_id = stack.services.workflows.runs(info.id)[0].id
+    assert {r.msg_id for r in got} == {f"workflow-run:{run_id}:step:0"}
+    body = json.loads(got[1].body)
+    assert body["type"] == "client.welcomed"
+    assert body["data"] == {"client": client, "name": "Ann Owner"}
+
+
+def test_http_request_refuses_a_local_address_by_the_webhooks_rules(family_stack: Stack) -> None:
+    stack = family_stack
+    with Receiver() as receiver:
+        endpoint_id, _ = _endpoint(stack, receiver.url)
+        # As if saved without "allow local network" (https, so the address rule decides):
+        # the check before the request refuses loopback, as the webhooks' own deliveries do.
+        https = receiver.url.replace("http://", "https://")
+        with stack.platform.engine.begin() as conn:
+            conn.execute(
+                sa.update(WebhookEndpoint)
+                .where(WebhookEndpoint.id == endpoint_id)
+                .values(url=https, allow_local_network=False)
+            )
+        info, _ = stack.services.workflows.save(_on_new_client("Tell the lab", _call(endpoint_id)))
+        stack.client("Bob")
+        stack.settle()
+        assert receiver.received() == []
+    runs = stack.services.workflows.runs(info.id)
+    assert [r.status for r in runs] == ["failed"]
+    assert "refused: url: 127.0.0.1 is loopback" in (runs[0].error or "")
+
+
+def test_generate_report_writes_the_file_once_per_run_and_step(family_stack: Stack) -> None:
+    stack = family_stack
+    today = stack.clock().date().isoformat()
+    step = {
+        "id": "report",
+        "action": "generate_report",
+        "with": {"kind": "clients", "format": "csv", "start": today, "end": today},
+    }
+    # The builder's test run says what it would do, and does nothing.
+    said, _ = stack.engine.actions.preview("generate_report", step["with"])
+    assert said == f"a csv clients report, {today} to {today}"
+    http, _ = stack.engine.actions.preview("http_request", _call(7)["with"])
+    assert http.startswith('POST to webhook endpoint 7: {"type":"client.welcomed"')
+    assert stack.platform.services["reports"].recent() == []
+    info, _ = stack.services.workflows.save(_on_new_client("List the clients", step))
+    stack.client("Cleo")
+    stack.settle()
+    assert stack.runs(info.id) == ["succeeded"]
+    reports = stack.platform.services["reports"]
+    [made] = reports.recent()
+    assert made.state == "completed", made.message
+    assert made.path is not None
+    assert "Cleo Owner" in Path(made.path).read_text(encoding="utf-8")
+    # The step again under its key (a retry after a crash): the same job, no new report.
+    key = f"workflow-run:{stack.services.workflows.runs(info.id)[0].id}:step:0"
+    again = stack.engine.actions.run("generate_report", step["with"], key)
+    assert again["job_id"] == made.job_id
+    assert again["request_id"] == made.id
+    assert len(reports.recent()) == 1
+
+
+def test_generate_report_names_the_input_a_bad_value_breaks() -> None:
+    problems = {
+        p.message("Bad report")
+        for p in validate(
+            {
+                "name": "Bad report",
+                "trigger": {"type": "manual"},
+                "steps": [
+                    {
+                        "id": "report",
+                        "action": "generate_report",
+                        "with": {
+                            "kind": "gossip",
+                            "format": "csv",
+                            "start": "2026-02-30",
+                            "end": "2026-01-01",
+                        },
+                    }
+                ],
+            }
+        )
+    }
+    assert (
+        "workflow 'Bad report', step 'report', with.start: "
+        "must be a day YYYY-MM-DD; got '2026-02-30'"
+    ) in problems
+    assert any(p.startswith("workflow 'Bad report', step 'report', with.kind:") for p in problems)
+
+
+def test_the_new_actions_are_offered_with_the_reports_family_kinds_and_formats() -> None:
+    assert tuple(KINDS) == catalogue.REPORT_KINDS
+    assert catalogue.REPORT_FORMATS == FORMATS
+    published = schema()["$defs"]["step"]["properties"]["action"]["enum"]
+    assert set(published) == set(catalogue.ACTIONS)
+    assert catalogue.ACTIONS["http_request"].outputs == ("status_code", "msg_id")
+    assert catalogue.ACTIONS["generate_report"].outputs == ("job_id", "request_id")

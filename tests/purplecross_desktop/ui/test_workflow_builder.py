@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -151,3 +152,16 @@ def test_a_changed_timing_is_a_new_document_that_still_checks(
     data = builder.document.data
     assert data["steps"][1]["with"]["timeout"] == {"days": 9}
     assert builder.status.text().endswith("no problems")
+
+
+def test_the_builder_offers_the_webhook_and_report_actions_with_their_inputs(
+    builder: WorkflowBuilder, tmp_path: Path
+) -> None:
+    offered = [a.text() for a in builder.add_menu.actions()]
+    assert {"http_request", "generate_report"} <= set(offered)
+    builder.load_text(TEMPLATES["new-client-welcome"].read_text("utf-8"))
+    step = builder.add_step("generate_report")
+    builder.canvas.select(step)
+    labels = {label.text() for label in builder.properties.findChildren(QLabel)}
+    assert {"kind", "format", "start", "end"} <= {t.rstrip(" *:") for t in labels}
+    builder.grab().save(str(tmp_path / "builder-report-step.png"))

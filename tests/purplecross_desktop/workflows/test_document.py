@@ -136,7 +136,7 @@ def _set(path: str, value: Any) -> Any:
         ),
         (
             _set("steps/0/action", "http_request"),
-            "workflow 'Test flow', step 'tell', action: calling a webhook is not available yet",
+            "workflow 'Test flow', step 'tell', with.endpoint_id: is required by http_request",
         ),
         (
             _set("steps/0/with/colour", "red"),
