@@ -191,22 +191,26 @@ class TodayPage(Page):
         for number, column in enumerate(COLUMNS):
             if column.chip:
                 self.table.setItemDelegateForColumn(number, chips)
+        # Fixed widths for the short columns; patient, alerts and owner share what is left
+        # of the width, so every column (Room, Type) is on screen from a 1280 px window
+        # (fixed widths alone needed ~1180 px of board: a sideways scroll hid the Room).
         widths = {
-            "group": 130,
+            "group": 110,
             "time": 92,
             "status": 100,
-            "patient": 140,
-            "alerts": 150,
-            "client": 140,
             "balance": 80,
             "arrived": 62,
             "waiting": 72,
-            "vet": 130,
-            "room": 110,
+            "vet": 110,
+            "room": 90,
+            "type": 100,
         }
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
         for key, width in widths.items():
             self.table.setColumnWidth(COLUMN[key], width)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        for key in ("patient", "alerts", "client"):
+            header.setSectionResizeMode(COLUMN[key], QHeaderView.ResizeMode.Stretch)
         self.table.sig_next_step.connect(self.run_next_step)
         self.table.doubleClicked.connect(lambda _index: self.run_next_step())
         self.body.addWidget(self.table, 1)
