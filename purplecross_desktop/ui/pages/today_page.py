@@ -205,12 +205,12 @@ class TodayPage(Page):
             "room": 90,
             "type": 100,
         }
-        header = self.table.horizontalHeader()
-        header.setStretchLastSection(False)
+        columns = self.table.horizontalHeader()
+        columns.setStretchLastSection(False)
         for key, width in widths.items():
             self.table.setColumnWidth(COLUMN[key], width)
         for key in ("patient", "alerts", "client"):
-            header.setSectionResizeMode(COLUMN[key], QHeaderView.ResizeMode.Stretch)
+            columns.setSectionResizeMode(COLUMN[key], QHeaderView.ResizeMode.Stretch)
         self.table.sig_next_step.connect(self.run_next_step)
         self.table.doubleClicked.connect(lambda _index: self.run_next_step())
         self.body.addWidget(self.table, 1)
