@@ -180,3 +180,8 @@ def test_after_saving_the_dialog_fits_800_by_600_with_every_row_readable(
         assert widget.height() >= wanted, widget.accessibleName()
         bottom = widget.mapTo(dialog, widget.rect().bottomLeft()).y()
         assert bottom <= dialog.height(), widget.accessibleName()
+    qtbot.keyClick(dialog.print_button, Qt.Key.Key_Space)  # the note grows by the path
+    qtbot.waitUntil(lambda: dialog.receipt_path is not None, timeout=20000)
+    QApplication.processEvents()
+    assert dialog.minimumSizeHint().height() <= 600 - 40, dialog.minimumSizeHint()
+    assert dialog.height() <= 600
