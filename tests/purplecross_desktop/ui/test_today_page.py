@@ -287,6 +287,10 @@ def test_every_column_fits_a_1280_pixel_window(
     the Room and Type columns are on screen, whichever grouping shows the extra column."""
     from purplecross_desktop.app import build_window
 
+    services = desk.context.services
+    assert services is not None
+    for number, room_id in enumerate(desk.room_ids, start=1):  # names that differ at the end
+        services.rooms.update(room_id, {"name": f"Consulting room {number}"})
     window = build_window(desk.context)
     qtbot.addWidget(window)
     window.resize(1280, 800)
