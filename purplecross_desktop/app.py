@@ -102,7 +102,13 @@ def build_context(
         session_factory=factory,
         # every write from a screen is made, audited and permission-checked as the
         # staff member signed in at this workstation
-        services=build_services(factory, bus, current_actor=staff_session.actor, cache=cache),
+        services=build_services(
+            factory,
+            bus,
+            current_actor=staff_session.actor,
+            cache=cache,
+            timezone=settings.clinic_timezone,
+        ),
         staff_session=staff_session,
         engine=engine,
         cache=cache,

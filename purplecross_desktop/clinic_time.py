@@ -70,6 +70,12 @@ class ClinicTime:
         """``YYYY-MM-DD HH:MM`` in the clinic's zone (empty for None)."""
         return "" if moment is None else self.local(moment).strftime("%Y-%m-%d %H:%M")
 
+    def format_span(self, starts: dt.datetime, ends: dt.datetime) -> str:
+        """``YYYY-MM-DD HH:MM-HH:MM BST``: a span on the clinic's clock, with the zone's
+        abbreviation (which tells the two 01:30s apart the night clocks go back)."""
+        start, end = self.local(starts), self.local(ends)
+        return f"{start:%Y-%m-%d %H:%M}-{end:%H:%M} {start:%Z}"
+
     def format_day(self, day: dt.date) -> str:
         """A date as a receptionist reads it: ``Tuesday 4 March 2031``."""
         return f"{day:%A} {day.day} {day:%B %Y}"

@@ -85,7 +85,9 @@ def build_job_platform(
         from purplecross_desktop.services import build_services
 
         bus = EventBus(f"worker {platform.worker_id}")
-        services = build_services(make_session_factory(engine), bus)
+        services = build_services(
+            make_session_factory(engine), bus, timezone=settings.clinic_timezone
+        )
     platform.services["domain"] = services
     _register_families(platform, settings, services)
     for register in extra_registrations:

@@ -61,6 +61,7 @@ def build_services(
     *,
     current_actor: CurrentActor = system_actor,
     cache: CacheService | None = None,
+    timezone: str = "UTC",
 ) -> Services:
     """Build every service on ``session_factory``, publishing to ``events`` (a new bus if None).
 
@@ -68,6 +69,8 @@ def build_services(
     signed-in staff member (recorded in the audit log, checked against the role's
     permissions); workers and the command line act as the system. With ``cache`` the
     front desk's reads go through it while it is shared (see :mod:`desk_cache`).
+    ``timezone`` is the clinic's zone (``settings.clinic_timezone``) that messages name
+    times in.
     """
     bus = events or EventBus()
     who = current_actor
@@ -75,7 +78,7 @@ def build_services(
         events=bus,
         clients=ClientService(session_factory, bus, current_actor=who),
         patients=PatientService(session_factory, bus, current_actor=who),
-        appointments=AppointmentService(session_factory, bus, current_actor=who),
+        appointments=AppointmentService(session_factory, bus, current_actor=who, timezone=timezone),
         rooms=RoomService(session_factory, bus, current_actor=who),
         invoices=InvoiceService(session_factory, bus, current_actor=who),
         medical=MedicalService(session_factory, bus, current_actor=who),

@@ -39,7 +39,7 @@ def _services() -> Iterator[Services]:
             raise click.ClickException(
                 "the database has no workflow tables yet: run `purplecross db upgrade` first"
             )
-        yield build_services(make_session_factory(engine))
+        yield build_services(make_session_factory(engine), timezone=settings.clinic_timezone)
     finally:
         engine.dispose()
 

@@ -11,13 +11,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from purplecross_desktop.clinic_time import ClinicTime
 from purplecross_desktop.database.base import (
     AppointmentId,
     ClientId,
     PatientId,
     RoomId,
     StaffId,
+    utcnow,
 )
+from purplecross_desktop.database.session import SessionFactory
 from purplecross_desktop.domain.appointments.model import (
     BLOCKING,
     STAMP,
@@ -27,14 +30,18 @@ from purplecross_desktop.domain.appointments.model import (
     AppointmentType,
 )
 from purplecross_desktop.domain.clients import Client
+from purplecross_desktop.domain.events import EventBus
 from purplecross_desktop.domain.patients import MAX_WEIGHT_KG, Patient, PatientWeight
 from purplecross_desktop.domain.query import Page, like_pattern, paginate
 from purplecross_desktop.domain.rooms import Room, check_room
 from purplecross_desktop.domain.service import (
+    Clock,
+    CurrentActor,
     ServiceBase,
     UnitOfWork,
     apply_changes,
     get_or_raise,
+    system_actor,
 )
 from purplecross_desktop.domain.staff import Staff, StaffRole, require_role
 from purplecross_desktop.domain.validation import Checker, unknown_fields
@@ -76,7 +83,24 @@ class FreeSlot:
 
 
 class AppointmentService(ServiceBase):
-    """Book, reschedule, move through statuses and find appointments."""
+    """Book, reschedule, move through statuses and find appointments.
+
+    ``timezone`` is the clinic's IANA zone (``settings.clinic_timezone``): messages name
+    times on the clinic's wall clock, as the receptionist reads them; other arguments as
+    :class:`ServiceBase`.
+    """
+
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        events: EventBus,
+        *,
+        clock: Clock = utcnow,
+        current_actor: CurrentActor = system_actor,
+        timezone: str = "UTC",
+    ) -> None:
+        super().__init__(session_factory, events, clock=clock, current_actor=current_actor)
+        self._clinic_time = ClinicTime(timezone)
 
     ORDER = {
         "starts_at": Appointment.starts_at,
@@ -530,8 +554,8 @@ class AppointmentService(ServiceBase):
         check_room(session, booking.room_id, checker)
         return client_id
 
-    @staticmethod
     def _check_free(
+        self,
         session: Session,
         booking: Booking,
         starts: dt.datetime,
@@ -561,7 +585,7 @@ class AppointmentService(ServiceBase):
             .order_by(Appointment.starts_at)
         )
         for other in clashes:
-            when = f"{other.starts_at:%Y-%m-%d %H:%M}-{other.ends_at:%H:%M} UTC"
+            when = self._clinic_time.format_span(other.starts_at, other.ends_at)
             if other.vet_id == booking.vet_id:
                 checker.add("vet_id", f"is already booked {when} (appointment {other.id})")
             if other.room_id == booking.room_id:

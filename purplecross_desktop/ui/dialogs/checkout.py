@@ -41,6 +41,7 @@ from purplecross_desktop.ui.dialogs.desk_dialog import DeskDialog
 from purplecross_desktop.ui.pages.labels import money
 from widgets.alert import Alert
 from widgets.button import Button
+from widgets.tokens import Spacing
 
 #: What the desk takes (the domain knows more methods: bank transfer, insurance).
 METHODS: Final = (("cash", "Cash"), ("card", "Card"), ("other", "Other"))
@@ -58,6 +59,20 @@ def parse_amount(text: str) -> Decimal | None:
     except InvalidOperation:
         return None
     return value if value.is_finite() else None
+
+
+def _beside(field: QWidget, *others: QWidget) -> QWidget:
+    """One form row: ``field`` at a short width, then ``others`` to its right."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(Spacing.LG)
+    field.setMaximumWidth(160)
+    layout.addWidget(field)
+    for other in others:
+        layout.addWidget(other)
+    layout.addStretch(1)
+    return row
 
 
 class CheckoutDialog(DeskDialog):
@@ -101,11 +116,11 @@ class CheckoutDialog(DeskDialog):
         # nor presses "Take payment" with the invoice half typed).
         self.picker.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.picker.installEventFilter(self)
-        picker_label = QLabel("&Item")
-        picker_label.setBuddy(self.picker)
+        self.picker_label = QLabel("&Item")
+        self.picker_label.setBuddy(self.picker)
         self.add_button = Button("&Add line", variant="secondary", button_size="small")
         self.add_button.clicked.connect(self.add_selected_item)
-        picker_row.addWidget(picker_label)
+        picker_row.addWidget(self.picker_label)
         picker_row.addWidget(self.picker, 1)
         picker_row.addWidget(self.add_button)
         self.body.addLayout(picker_row)
@@ -119,7 +134,7 @@ class CheckoutDialog(DeskDialog):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.lines.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.lines.setTabKeyNavigation(False)
-        self.lines.setMinimumHeight(150)
+        self.lines.setMinimumHeight(120)  # the header and three lines
         self.lines.itemChanged.connect(lambda _item: self._recompute())
         self.body.addWidget(self.lines)
         self.body.addWidget(self.field_error_label("lines"))
@@ -130,14 +145,15 @@ class CheckoutDialog(DeskDialog):
         self.discount.setSuffix(" %")
         self.discount.setAccessibleName("Discount on every line, percent")
         self.discount.valueChanged.connect(self._apply_discount)
-        self._row(form, "&Discount", self.discount)
         self.totals = QLabel("")
         self.totals.setAccessibleName("Totals")
         bold = self.totals.font()
         bold.setBold(True)
         bold.setPointSizeF(bold.pointSizeF() * 1.15)
         self.totals.setFont(bold)
-        form.addRow("Totals", self.totals)
+        # the discount and the totals share a row, as do the cash and the change: one row
+        # each kept the saved dialog taller than an 800x600 screen
+        self._row(form, "&Discount", _beside(self.discount, self.totals), buddy=self.discount)
         self.method = QComboBox()
         self.method.setAccessibleName("Payment method")
         for key, label in METHODS:
@@ -154,24 +170,23 @@ class CheckoutDialog(DeskDialog):
         self.tendered = QLineEdit()
         self.tendered.setAccessibleName("Cash handed over")
         self.tendered.textEdited.connect(lambda _t: self._recompute())
-        self._row(form, "&Cash given", self.tendered)
-        form.addRow("", self.field_error_label("payments[0].tendered"))
         self.change = QLabel("")
         self.change.setAccessibleName("Change due")
-        form.addRow("Change due", self.change)
+        cash_row = _beside(self.tendered, QLabel("Change due"), self.change)
+        self._row(form, "&Cash given", cash_row, buddy=self.tendered)
+        form.addRow("", self.field_error_label("payments[0].tendered"))
         self.body.addLayout(form)
 
-        done_row = QHBoxLayout()
+        # The note goes under the form; the receipt buttons go at the left of the bottom
+        # row (their own row pushed the dialog past an 800x600 screen).
         self.done_note = Alert("", kind="success", title="Saved")
         self.print_button = Button("&Print receipt", variant="secondary", button_size="small")
         self.print_button.clicked.connect(self.print_receipt)
         self.email_button = Button("&Email receipt", variant="secondary", button_size="small")
         self.email_button.clicked.connect(self.email_receipt)
-        done_row.addWidget(self.print_button)
-        done_row.addWidget(self.email_button)
-        done_row.addStretch(1)
         self.body.addWidget(self.done_note)
-        self.body.addLayout(done_row)
+        self.button_row.insertWidget(0, self.print_button)
+        self.button_row.insertWidget(1, self.email_button)
         for widget in (self.done_note, self.print_button, self.email_button):
             widget.setVisible(False)
 
@@ -357,9 +372,11 @@ class CheckoutDialog(DeskDialog):
         ).finally_(lambda: self.email_button.set_loading(False)).run_in_background()
 
     # Internals ----------------------------------------------------------------
-    def _row(self, form: QFormLayout, label: str, field: QWidget) -> None:
+    def _row(
+        self, form: QFormLayout, label: str, field: QWidget, buddy: QWidget | None = None
+    ) -> None:
         caption = QLabel(label)
-        caption.setBuddy(field)
+        caption.setBuddy(buddy or field)
         form.addRow(caption, field)
 
     def _cell(self, row: int, column: int) -> str:
@@ -476,8 +493,10 @@ class CheckoutDialog(DeskDialog):
         self.done_note.set_message(text + ".")
         for shown in (self.done_note, self.print_button, self.email_button):
             shown.setVisible(True)
-        frozen: list[QWidget] = [self.picker, self.add_button, self.lines, self.discount]
-        for widget in (*frozen, self.method):
+        # the invoice is saved: no more lines (the item row's room goes to the note)
+        for hidden in (self.picker_label, self.picker, self.add_button):
+            hidden.setVisible(False)
+        for widget in (self.lines, self.discount, self.method):
             widget.setEnabled(False)
         self.amount.setReadOnly(True)
         self.tendered.setReadOnly(True)

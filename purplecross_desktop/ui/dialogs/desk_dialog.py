@@ -66,6 +66,8 @@ class DeskDialog(QDialog):
         self.body.setSpacing(Spacing.MD)
         outer.addLayout(self.body, 1)
         buttons = QHBoxLayout()
+        #: the bottom row; a dialog may insert its own buttons at the left (index 0)
+        self.button_row = buttons
         buttons.addStretch(1)
         self.close_button = Button(close_text, variant="secondary")
         self.close_button.clicked.connect(self.reject)

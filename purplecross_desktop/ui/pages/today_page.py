@@ -191,22 +191,27 @@ class TodayPage(Page):
         for number, column in enumerate(COLUMNS):
             if column.chip:
                 self.table.setItemDelegateForColumn(number, chips)
+        # Fixed widths for the short columns; patient, alerts and owner share what is left
+        # of the width, so every column (Room, Type) is on screen from a 1280 px window
+        # (fixed widths alone needed ~1180 px of board: a sideways scroll hid the Room).
         widths = {
-            "group": 130,
             "time": 92,
             "status": 100,
-            "patient": 140,
-            "alerts": 150,
-            "client": 140,
             "balance": 80,
             "arrived": 62,
             "waiting": 72,
-            "vet": 130,
-            "room": 110,
         }
+        columns = self.table.horizontalHeader()
+        columns.setStretchLastSection(False)
         for key, width in widths.items():
             self.table.setColumnWidth(COLUMN[key], width)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        for key in ("patient", "alerts", "client"):
+            columns.setSectionResizeMode(COLUMN[key], QHeaderView.ResizeMode.Stretch)
+        # the grouping, vet, room and type columns fit their longest name: "Consulting
+        # room 1" and "... 2" cut to "Consulting roo..." told no room from the other
+        # (a day is tens of rows, cheap to measure)
+        for key in ("group", "vet", "room", "type"):
+            columns.setSectionResizeMode(COLUMN[key], QHeaderView.ResizeMode.ResizeToContents)
         self.table.sig_next_step.connect(self.run_next_step)
         self.table.doubleClicked.connect(lambda _index: self.run_next_step())
         self.body.addWidget(self.table, 1)

@@ -11,6 +11,7 @@ from purplecross_desktop.database.base import AppointmentId, PatientId, StaffId
 from purplecross_desktop.domain.appointments import (
     STAMP,
     TRANSITIONS,
+    AppointmentService,
     AppointmentStatus,
     Booking,
 )
@@ -246,3 +247,28 @@ def test_rooms_are_renamed_retired_and_listed(clinic: Clinic) -> None:
         "room.updated",
         "room.updated",
     ]
+
+
+@pytest.mark.parametrize(
+    ("zone", "shown"),
+    [
+        ("Europe/London", "2031-07-07 09:00-09:30 BST"),
+        ("America/New_York", "2031-07-07 04:00-04:30 EDT"),
+    ],
+)
+def test_a_double_booking_names_the_clash_in_the_clinic_time_zone(
+    clinic: Clinic, zone: str, shown: str
+) -> None:
+    """The receptionist reads the clinic's wall clock, not UTC: 08:00 UTC on a summer
+    Monday is 09:00 in London and 04:00 in New York."""
+    appointments = AppointmentService(
+        clinic.sessions, clinic.bus, clock=clinic.clock, timezone=zone
+    )
+    patient, other, vet = clinic.patient(), clinic.patient(name="Fido"), clinic.vet()
+    room, room2 = clinic.room(), clinic.room("Room 2")
+    at = dt.datetime(2031, 7, 7, 8, 0, tzinfo=dt.UTC)
+    first = appointments.book(clinic.booking(patient, vet, room, at=at))
+    with pytest.raises(ValidationError) as refused:
+        appointments.book(clinic.booking(other, vet, room2, at=at + dt.timedelta(minutes=10)))
+    assert f"vet_id: is already booked {shown} (appointment {first.id})" in str(refused.value)
+    assert "UTC" not in str(refused.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import pytest
 from PySide6.QtCore import QDate, Qt, QTime
@@ -90,6 +91,33 @@ def test_a_double_booking_is_refused_inline_under_the_vet(qtbot: QtBot, desk: Se
     assert "is already booked" in error.text()
     assert dialog.isVisible()
     assert services.appointments.search(patient_id=desk.patient_ids[1]).total == 1
+
+
+def test_the_clash_is_named_on_the_clinic_clock(
+    qtbot: QtBot, desk: SeededDesk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A workstation set to New York names Rex's 09:00 UTC appointment in New York time:
+    the app hands ``clinic_timezone`` to the services, not only to the screens."""
+    monkeypatch.setenv("PURPLECROSS_CLINIC_TIMEZONE", "America/New_York")
+    other = desk.second_workstation()
+    dialog = open_booking_dialog(
+        other,
+        None,  # type: ignore[arg-type]
+        patient_id=desk.patient_ids[1],
+        vet_id=desk.vet_ids[0],
+        room_id=desk.room_ids[1],
+        starts_at=desk.at(9, 10),
+    )
+    qtbot.addWidget(dialog)
+    qtbot.waitExposed(dialog)
+    qtbot.waitUntil(lambda: dialog.patient is not None, timeout=10000)
+    dialog.primary.click()
+    error = dialog.field_errors["vet_id"]
+    qtbot.waitUntil(error.isVisible, timeout=10000)
+    local = desk.at(9).astimezone(ZoneInfo("America/New_York"))  # 04:00 EST / 05:00 EDT
+    assert f"is already booked {local:%Y-%m-%d %H:%M}-" in error.text()
+    assert local.strftime("%Z") in error.text()
+    assert "UTC" not in error.text()
 
 
 def test_a_missing_patient_is_named_before_anything_is_sent(qtbot: QtBot, desk: SeededDesk) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -130,3 +131,57 @@ def test_enter_in_the_item_box_adds_the_line_and_never_takes_the_payment(
     qtbot.keyClick(dialog.picker, Qt.Key.Key_Return)
     assert "no price list item matches" in dialog.field_errors["lines"].text()
     assert dialog.lines.rowCount() == 2
+
+
+def test_after_saving_the_dialog_fits_800_by_600_with_every_row_readable(
+    qtbot: QtBot, desk: SeededDesk, tmp_path: Path
+) -> None:
+    """The busiest checkout (an earlier balance, two lines, cash with change, the saved
+    note and the receipt buttons) fits an 800x600 screen, nothing squeezed below its text."""
+    services = desk.context.services
+    assert services is not None
+    rex = AppointmentId(desk.appointments[0].id)
+    for step in (
+        services.appointments.check_in,
+        services.appointments.start_consult,
+        services.appointments.complete,
+    ):
+        step(rex)
+    dialog = CheckoutDialog(desk.context, rex)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.card is not None and dialog.picker.count() == 2, timeout=10000)
+    assert dialog.balance_note.isVisible()
+    for name in ("Consult", "Wormer"):
+        qtbot.keyClicks(dialog.picker, name)
+        qtbot.keyClick(dialog.add_button, Qt.Key.Key_Space)
+    dialog.discount.setValue(10)
+    dialog.amount.clear()
+    qtbot.keyClicks(dialog.amount, "30")
+    qtbot.keyClicks(dialog.tendered, "50")
+    with qtbot.waitSignal(dialog.sig_checked_out, timeout=10000):
+        qtbot.keyClick(dialog.amount, Qt.Key.Key_Return)
+    assert dialog.done_note.isVisible()
+    assert dialog.print_button.isVisible()
+    assert not dialog.picker.isVisible()  # no more lines on a saved invoice
+    QApplication.processEvents()
+    dialog.resize(800, 600)
+    QApplication.processEvents()
+    dialog.grab().save(str(tmp_path / "checkout-saved-800x600.png"))  # to look at
+    needed = dialog.minimumSizeHint().expandedTo(dialog.minimumSize())
+    assert needed.width() <= 800
+    assert needed.height() <= 600 - 40, needed  # and room for a title bar
+    assert (dialog.width(), dialog.height()) == (800, 600)
+    rows = (dialog.discount, dialog.method, dialog.amount, dialog.tendered, dialog.totals)
+    for widget in (*rows, dialog.lines, dialog.done_note, dialog.print_button, dialog.close_button):
+        assert widget.isVisible(), widget.accessibleName()
+        wrapped = widget.heightForWidth(widget.width())  # the alerts' text wraps
+        wanted = wrapped if wrapped > 0 else widget.sizeHint().height()
+        assert widget.height() >= wanted, widget.accessibleName()
+        bottom = widget.mapTo(dialog, widget.rect().bottomLeft()).y()
+        assert bottom <= dialog.height(), widget.accessibleName()
+    qtbot.keyClick(dialog.print_button, Qt.Key.Key_Space)  # the note grows by the path
+    qtbot.waitUntil(lambda: dialog.receipt_path is not None, timeout=20000)
+    QApplication.processEvents()
+    assert dialog.minimumSizeHint().height() <= 600 - 40, dialog.minimumSizeHint()
+    assert dialog.height() <= 600

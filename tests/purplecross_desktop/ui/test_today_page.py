@@ -277,3 +277,41 @@ def test_the_empty_clinic_check_leaves_the_demo_generator_and_jobs_stack_unimpor
         timeout=120,
     )
     assert done.stdout.split()[-3:] == ["True", "False", "False"], done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("grouping", ["time", "vet"])
+def test_every_column_fits_a_1280_pixel_window(
+    qtbot: QtBot, desk: SeededDesk, grouping: str, tmp_path: Path
+) -> None:
+    """In the main window 1280 px wide (sidebar and all) the board needs no sideways scroll:
+    the Room and Type columns are on screen, whichever grouping shows the extra column."""
+    from purplecross_desktop.app import build_window
+
+    services = desk.context.services
+    assert services is not None
+    for number, room_id in enumerate(desk.room_ids, start=1):  # names that differ at the end
+        services.rooms.update(room_id, {"name": f"Consulting room {number}"})
+    window = build_window(desk.context)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    page = window.show_page("today")
+    assert isinstance(page, TodayPage)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 3, timeout=10000)
+    page.view_choice.setCurrentIndex(page.view_choice.findData(grouping))
+    QApplication.processEvents()
+    window.grab().save(str(tmp_path / f"today-1280-{grouping}.png"))  # to look at
+    table = page.table
+    assert window.width() == 1280
+    assert not table.horizontalScrollBar().isVisible()
+    header = table.horizontalHeader()
+    viewport = table.viewport().width()
+    for key in ("group", "vet", "room", "type"):
+        column = COLUMN[key]
+        if table.isColumnHidden(column):
+            continue
+        right = header.sectionViewportPosition(column) + header.sectionSize(column)
+        assert right <= viewport, (key, right, viewport)
+        # the whole name shows ("Consulting room 1" cut short told no room from another)
+        assert header.sectionSize(column) >= table.sizeHintForColumn(column), key
