@@ -66,6 +66,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
+def _serialize_starts(conn: sa.Connection, workflow_id: int) -> None:
+    """Make this transaction the only one counting and starting ``workflow_id``'s runs.
+
+    The concurrency and hourly limits are a count followed by an insert: two events
+    handled at once would both count the same runs and both start. On SQLite the write
+    lock is taken before the count (``BEGIN IMMEDIATE``: it waits for the other writer and
+    then sees its run); on PostgreSQL the workflow's row is locked until commit.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.execute(sa.select(WORKFLOW.c.id).where(WORKFLOW.c.id == workflow_id).with_for_update())
+
+
 STEP_TASK = "workflows.step"
 
 HANDLER = "workflows"
@@ -277,6 +292,7 @@ class WorkflowEngine:
         }
         try:
             with self.engine.begin() as conn:
+                _serialize_starts(conn, matcher.workflow_id)
                 limit = document.max_runs_per_hour
                 if status == "ready" and limit is not None:
                     recent = conn.execute(
@@ -889,6 +905,7 @@ class WorkflowEngine:
     def _promote_queued(self, workflow_id: int) -> None:
         """Start the oldest queued run when the workflow is under its concurrency again."""
         with self.engine.begin() as conn:
+            _serialize_starts(conn, workflow_id)
             queued = conn.execute(
                 sa.select(RUN.c.id, RUN.c.version_id)
                 .where(RUN.c.workflow_id == workflow_id, RUN.c.status == "queued")
