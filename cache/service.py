@@ -202,6 +202,8 @@ class CacheService:
                 target=self._follow, name="cache-channel-follower", daemon=True
             )
             self._follower.start()
+        else:  # no follower thread: there is no first look to wait for
+            self.first_look_done.set()
 
     # Reads -----------------------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
