@@ -101,7 +101,8 @@ RULES: dict[str, Rule] = {
     # The domain is Qt-free and never calls jobs, the cache or the UI (DESIGN.md): events
     # go through the bus and the composition root wires them.
     "purplecross_desktop/domain": Rule(
-        may_use=QT_FREE_CORE,
+        # clinic_time: the clinic's clock and zone (standard library and database.base only).
+        may_use=(*QT_FREE_CORE, "purplecross_desktop.clinic_time"),
         banned=(*QT, "jobs", "cache", "widgets", "gallery", *QT_GLUE, "huey", "redis"),
     ),
     # The database package; models.py gathers every table module, the job registry's too.

@@ -602,13 +602,13 @@ def test_retention_keeps_the_log_row_of_a_duplicate_that_could_still_send(
     registry = JobRegistry(platform)
     first = service.queue("ada@example.org", "Hi", "appointment_reminder", CONTEXT, (), "yearly")
     harness.runner(platform)
-    wait_until(lambda: _state(platform, first) == "completed")
+    wait_until(lambda: _state(platform, first) == "completed", timeout=30)
     registry.pause(EMAIL)
     copy = registry.duplicate(first)  # waits while the queue is paused
-    wait_until(lambda: _state(platform, copy) in {"waiting", "paused"})
+    wait_until(lambda: _state(platform, copy) in {"waiting", "paused"}, timeout=30)
     service.purge_log(older_than=dt.timedelta(0))  # the row is older than the retention
     registry.resume(EMAIL)
-    wait_until(lambda: _state(platform, copy) == "completed")
+    wait_until(lambda: _state(platform, copy) == "completed", timeout=30)
     assert len(server.inbox.messages) == 1
     assert (registry.get(copy).job.result_summary or "").startswith("already sent")
 
