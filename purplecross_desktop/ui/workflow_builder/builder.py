@@ -1,13 +1,15 @@
 """The workflow builder: outline, canvas and properties over one document, with undo and redo.
 
 Keyboard: Ctrl+Z / Ctrl+Shift+Z undo and redo, Ctrl+Shift+A adds a step after the
-selected one (a menu of actions), Delete removes it, Ctrl+Up/Down move it, Up/Down walk
-the canvas, +/- zoom; Ctrl+S saves; Ctrl+T test-runs against the event number given.
+selected one (a menu of actions), Ctrl+Shift+C connects it to another step (a menu of
+the steps, by port: the keyboard's way of dragging a port onto a node), Delete removes
+it, Ctrl+Up/Down move it, Up/Down walk the canvas, +/- zoom; Ctrl+S saves; Ctrl+T
+test-runs against the event number given.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +29,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from purplecross_desktop.ui.workflow_builder.canvas import WorkflowCanvas
-from purplecross_desktop.ui.workflow_builder.document_model import BuilderDocument
+from purplecross_desktop.domain.webhooks import EndpointInfo
+from purplecross_desktop.ui.workflow_builder.canvas import PORT_HINTS, WorkflowCanvas
+from purplecross_desktop.ui.workflow_builder.document_model import (
+    BuilderDocument,
+    ConnectionRefused,
+)
 from purplecross_desktop.ui.workflow_builder.outline_model import STEP_ID_ROLE, OutlineModel
 from purplecross_desktop.ui.workflow_builder.properties import PropertiesPanel
 from purplecross_desktop.workflows import catalogue
@@ -93,6 +99,7 @@ class WorkflowBuilder(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.test_output)
         self.canvas.sig_step_selected.connect(self._selected)
+        self.canvas.sig_connection_requested.connect(self.connect_steps)
         self.outline.selectionModel().currentChanged.connect(self._outline_current)
         self.outline_model.modelReset.connect(self.outline.expandAll)
         self.document.sig_document_changed.connect(self._check)
@@ -148,6 +155,16 @@ class WorkflowBuilder(QWidget):
         )
         self.addAction(shortcut)
         self.remove_action = bar.addAction("Remove step", self.remove_selected)
+        self.connect_action = QAction("Connect to…", self)
+        self.connect_action.setShortcut(QKeySequence("Ctrl+Shift+C"))
+        self.connect_action.setToolTip(
+            "Connect the selected step to another (Ctrl+Shift+C), as dragging from its port "
+            "onto a step does"
+        )
+        self.connect_action.triggered.connect(self.open_connect_menu)
+        bar.addAction(self.connect_action)
+        self.connect_menu = QMenu(self)
+        self.connect_menu.setToolTipsVisible(True)
         bar.addSeparator()
         bar.addWidget(QLabel(" Event no. "))
         self.event_box = QSpinBox()
@@ -158,7 +175,13 @@ class WorkflowBuilder(QWidget):
         self.test_action.setShortcut(QKeySequence("Ctrl+T"))
         self.save_action = bar.addAction("Save", self.request_save)
         self.save_action.setShortcut(QKeySequence.StandardKey.Save)
-        for action in (self.test_action, self.save_action, self.undo_action, self.redo_action):
+        for action in (
+            self.test_action,
+            self.save_action,
+            self.undo_action,
+            self.redo_action,
+            self.connect_action,
+        ):
             # Active while focus is anywhere in the builder, not only in the main window.
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(action)
@@ -217,6 +240,66 @@ class WorkflowBuilder(QWidget):
         self.canvas.select(new_id)
         return new_id
 
+    def connect_steps(self, source: str, port: str, target: str) -> bool:
+        """Make ``target`` run after ``source``'s ``port`` (one undoable edit); a refused
+        connection leaves the document as it is and says why in the check line."""
+        try:
+            changed = self.document.connect_step(source, port, target)
+        except ConnectionRefused as exc:
+            self._note(str(exc), error=True)
+            return False
+        if not changed:
+            named = "the trigger" if not source else repr(source)
+            self._note(f"{target!r} already runs right after {named} ({port}).", error=False)
+            return False
+        self.canvas.select(target)
+        return True
+
+    def connect_targets(self, source: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+        """For each port of ``source``: every other step with why it cannot be connected
+        there (None: it can), as "Connect to…" lists them."""
+        out = []
+        for port in self.document.ports(source):
+            rows = [
+                (step_id, self.document.connection_problem(source, port, step_id))
+                for step_id in self.document.step_ids()
+                if step_id != source
+            ]
+            out.append((port, rows))
+        return out
+
+    def open_connect_menu(self) -> QMenu:
+        """Ctrl+Shift+C: a menu of the steps the selected one can connect to, by port."""
+        source = self.canvas.selected()
+        menu = self.connect_menu
+        menu.clear()
+        ports = self.connect_targets(source)
+        for port, rows in ports:
+            block = len(ports) > 1
+            hint = "runs after the whole block" if port == "next" and block else PORT_HINTS[port]
+            target_menu = menu.addMenu(f"{port}: the step that {hint}") if block else menu
+            target_menu.setToolTipsVisible(True)
+            for step_id, problem in rows:
+                step = self.document.step(step_id) or {}
+                label = f"{step.get('name') or step_id} ({step_id})"
+                item = target_menu.addAction(label)
+                item.setData((source, port, step_id))
+                item.setEnabled(problem is None)
+                item.setToolTip(problem or f"{step_id} {hint}")
+                item.triggered.connect(
+                    lambda _c=False, p=port, t=step_id: self.connect_steps(source, p, t)
+                )
+        if source in self.canvas.nodes:
+            node = self.canvas.nodes[source]
+            at = self.canvas.mapFromScene(node.sceneBoundingRect().bottomLeft())
+            menu.popup(self.canvas.viewport().mapToGlobal(at))
+        return menu
+
+    def set_endpoints(self, endpoints: Sequence[EndpointInfo] | None, note: str = "") -> None:
+        """The registered webhook endpoints the http_request picker lists (None: they could
+        not be read; ``note`` says why and the picker takes a number)."""
+        self.document.set_endpoints(endpoints, note)
+
     def remove_selected(self) -> None:
         if self.canvas.selected():
             self.document.remove_step(self.canvas.selected())
@@ -250,6 +333,15 @@ class WorkflowBuilder(QWidget):
         if step_id is not None and step_id != self.canvas.selected():
             self.canvas.select(step_id)
             self.properties.show_step(step_id)
+
+    def _note(self, text: str, error: bool) -> None:
+        """A message above the document's problems in the check line (until the next edit)."""
+        colors = current_colors()
+        problems = self.document.problems()
+        name = str(self.document.data.get("name") or "(unnamed)")
+        shown = [p.message(name) for p in problems[:5]]
+        self.status.setText("\n".join([text, *shown]))
+        self.status.setStyleSheet(f"color: {colors.error_text if error else colors.text};")
 
     def _check(self) -> None:
         problems = self.document.problems()

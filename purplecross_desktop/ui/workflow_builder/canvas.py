@@ -3,16 +3,34 @@
 Drawn from the document on every change (a workflow has tens of steps, not thousands), so
 the canvas never disagrees with the file. Keyboard: Up/Down select the previous/next
 step, Ctrl+Up/Ctrl+Down move it, Delete removes it, +/- zoom and Ctrl+0 resets the zoom.
+
+Each node has ports, small circles on its edge: ``next`` (bottom centre; on the right edge
+of a branch or loop, for what follows the whole block), a branch's ``then`` and ``else``
+and a loop's ``steps`` (bottom left and right). Dragging from a port draws a dashed line;
+dropping it on another node asks to connect them (the builder checks and applies it
+through the document, so it is undoable); the node under the line turns green when the
+drop would be accepted and red when not. Escape cancels the drag.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
+    QGraphicsEllipseItem,
     QGraphicsItem,
+    QGraphicsLineItem,
     QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsSimpleTextItem,
@@ -31,6 +49,49 @@ KIND_TONES = {
     "wait_for_event": "warning_border",
     "stop": "border_strong",
 }
+PORT_R = 6.0
+PORT_HINTS = {
+    "next": "runs next",
+    "then": "runs first when the condition is true",
+    "else": "runs first when the condition is false",
+    "steps": "runs first for each item",
+}
+
+
+def port_offset(port: str, block: bool) -> QPointF:
+    """Where a port sits on its node (``block``: a branch or loop, whose ``next`` port is on
+    the right edge, its bottom taken by its blocks)."""
+    if port in ("then", "steps"):
+        return QPointF(NODE_W * 0.25, NODE_H)
+    if port == "else":
+        return QPointF(NODE_W * 0.75, NODE_H)
+    return QPointF(NODE_W, NODE_H / 2) if block else QPointF(NODE_W / 2, NODE_H)
+
+
+class PortItem(QGraphicsEllipseItem):
+    """A node's port: drag from it onto another node to connect them."""
+
+    def __init__(self, node: StepNode, port: str, block: bool, tone: str) -> None:
+        super().__init__(-PORT_R, -PORT_R, 2 * PORT_R, 2 * PORT_R, node)
+        self.step_id = node.step_id
+        self.port = port
+        colors = current_colors()
+        self.setPos(port_offset(port, block))
+        self.setPen(QPen(QColor(getattr(colors, tone)), 2.0))
+        self.setBrush(QBrush(QColor(colors.surface)))
+        self.setAcceptHoverEvents(True)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        what = {"next": "after the whole block" if block else "next"}.get(port, port)
+        hint = "runs after the whole block" if port == "next" and block else PORT_HINTS[port]
+        self.setToolTip(f"{what}: drag onto a step and it {hint} (keyboard: Connect to…)")
+
+    def hoverEnterEvent(self, event: Any) -> None:
+        self.setBrush(QBrush(QColor(current_colors().focus_ring)))
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event: Any) -> None:
+        self.setBrush(QBrush(QColor(current_colors().surface)))
+        super().hoverLeaveEvent(event)
 
 
 class StepNode(QGraphicsRectItem):
@@ -39,6 +100,8 @@ class StepNode(QGraphicsRectItem):
     def __init__(self, step_id: str, title: str, subtitle: str, tone: str, error: bool) -> None:
         super().__init__(0, 0, NODE_W, NODE_H)
         self.step_id = step_id
+        #: While a connection is dragged over this node: "ok", "refused" or "".
+        self.drop_state = ""
         colors = current_colors()
         self.setBrush(QBrush(QColor(colors.surface)))
         border = colors.error_border if error else getattr(colors, tone)
@@ -62,6 +125,10 @@ class StepNode(QGraphicsRectItem):
         pen = QPen(self.pen())
         if self.isSelected():
             pen = QPen(QColor(colors.focus_ring), 3.0)
+        if self.drop_state == "ok":
+            pen = QPen(QColor(colors.success_border), 3.0)
+        elif self.drop_state == "refused":
+            pen = QPen(QColor(colors.error_border), 3.0, Qt.PenStyle.DashLine)
         painter.setPen(pen)
         painter.setBrush(self.brush())
         painter.drawRoundedRect(self.rect(), 8, 8)
@@ -76,9 +143,12 @@ class WorkflowCanvas(QGraphicsView):
 
     Signals:
         sig_step_selected(str): a node was selected ("" for the trigger).
+        sig_connection_requested(str, str, str): a port's line was dropped on a node:
+            the source step ("" for the trigger), its port, the target step.
     """
 
     sig_step_selected = Signal(str)
+    sig_connection_requested = Signal(str, str, str)
 
     def __init__(self, document: BuilderDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -92,12 +162,17 @@ class WorkflowCanvas(QGraphicsView):
         self._order: list[str] = []
         self._selected = ""
         self._zoom = 1.0
+        self._drag: PortItem | None = None
+        self._band: QGraphicsLineItem | None = None
+        self._hover: StepNode | None = None
+        self._cursor = self.viewport().cursor()
         self.scene().selectionChanged.connect(self._selection_changed)
         document.sig_document_changed.connect(self.redraw)
         self.redraw()
 
     # Drawing ---------------------------------------------------------------------------
     def redraw(self) -> None:
+        self._end_drag()
         scene = self.scene()
         scene.blockSignals(True)
         scene.clear()
@@ -114,7 +189,9 @@ class WorkflowCanvas(QGraphicsView):
         )
         head.setPos(0, 0)
         self._edges_pen = QPen(QColor(colors.border_strong), 1.6)
-        self._place(data.get("steps") or [], 0.0, NODE_H + GAP_Y, [head], problems)
+        self._place(data.get("steps") or [], 0.0, NODE_H + GAP_Y, problems)
+        for source, port, target in self.document.edges():
+            self._edge(self.nodes[source], port, self.nodes[target])
         scene.setSceneRect(scene.itemsBoundingRect().adjusted(-40, -40, 40, 40))
         scene.blockSignals(False)
         if self._selected in self.nodes:
@@ -122,20 +199,18 @@ class WorkflowCanvas(QGraphicsView):
 
     def _node(self, step_id: str, title: str, subtitle: str, tone: str, error: bool) -> StepNode:
         node = StepNode(step_id, title, subtitle, tone, error)
+        ports = self.document.ports(step_id)
+        for port in ports:
+            PortItem(node, port, len(ports) > 1, tone)
         self.scene().addItem(node)
         self.nodes[step_id] = node
         self._order.append(step_id)
         return node
 
     def _place(
-        self,
-        steps: list[dict[str, Any]],
-        x: float,
-        y: float,
-        previous: list[StepNode],
-        problems: set[str],
-    ) -> tuple[float, list[StepNode]]:
-        """Lay ``steps`` out downwards from (x, y); returns the width used and the tails."""
+        self, steps: list[dict[str, Any]], x: float, y: float, problems: set[str]
+    ) -> tuple[float, float]:
+        """Lay ``steps`` out downwards from (x, y); returns the width used and the bottom."""
         width = NODE_W
         for step in steps:
             action = str(step.get("action"))
@@ -145,14 +220,10 @@ class WorkflowCanvas(QGraphicsView):
                 str(step.get("id")), title, action, tone, str(step.get("id")) in problems
             )
             node.setPos(x, y)
-            for before in previous:
-                self._edge(before, node)
             y += NODE_H + GAP_Y
             blocks = [k for k in ("then", "else", "steps") if k in step]
             if not blocks:
-                previous = [node]
                 continue
-            tails: list[StepNode] = [] if action == "branch" else [node]
             column_x = x
             deepest = y
             for key in blocks:
@@ -160,25 +231,15 @@ class WorkflowCanvas(QGraphicsView):
                 label.setBrush(QBrush(QColor(current_colors().text_muted)))
                 label.setPos(column_x + 4, y - GAP_Y + 4)
                 self.scene().addItem(label)
-                used, block_tails = self._place(
-                    step.get(key) or [], column_x, y + 6, [node], problems
-                )
-                tails += block_tails or [node]
+                used, bottom = self._place(step.get(key) or [], column_x, y + 6, problems)
                 column_x += used + GAP_X
-                deepest = max(deepest, self._bottom(block_tails) + GAP_Y)
-            if action == "branch" and "else" not in step:
-                tails.append(node)  # a false condition goes straight on
+                deepest = max(deepest, bottom + GAP_Y if step.get(key) else y)
             width = max(width, column_x - GAP_X - x)
             y = deepest
-            previous = tails
-        return width, previous
+        return width, y - GAP_Y
 
-    @staticmethod
-    def _bottom(nodes: list[StepNode]) -> float:
-        return max((n.pos().y() + NODE_H for n in nodes), default=0.0)
-
-    def _edge(self, start: StepNode, end: StepNode) -> None:
-        a = start.pos() + QPointF(NODE_W / 2, NODE_H)
+    def _edge(self, start: StepNode, port: str, end: StepNode) -> None:
+        a = start.pos() + port_offset(port, len(self.document.ports(start.step_id)) > 1)
         b = end.pos() + QPointF(NODE_W / 2, 0)
         line = self.scene().addLine(a.x(), a.y(), b.x(), b.y(), self._edges_pen)
         line.setZValue(-1)
@@ -202,8 +263,96 @@ class WorkflowCanvas(QGraphicsView):
             self._selected = items[0].step_id
             self.sig_step_selected.emit(self._selected)
 
+    # Connecting by dragging ---------------------------------------------------------
+    def port_point(self, step_id: str, port: str = "next") -> QPoint:
+        """Where a node's port is, in viewport coordinates (for tests and tools)."""
+        node = self.nodes[step_id]
+        item = next(i for i in node.childItems() if isinstance(i, PortItem) and i.port == port)
+        return self.mapFromScene(item.scenePos())
+
+    def node_point(self, step_id: str) -> QPoint:
+        """A node's centre, in viewport coordinates."""
+        return self.mapFromScene(self.nodes[step_id].sceneBoundingRect().center())
+
+    def dragging(self) -> bool:
+        """Whether a connection is being dragged."""
+        return self._drag is not None
+
+    def _node_at(self, point: QPoint) -> StepNode | None:
+        for item in self.items(point):
+            while item is not None and not isinstance(item, StepNode):
+                item = item.parentItem()
+            if isinstance(item, StepNode):
+                return item
+        return None
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        item = self.itemAt(event.position().toPoint())
+        if event.button() == Qt.MouseButton.LeftButton and isinstance(item, PortItem):
+            self._drag = item
+            start = item.scenePos()
+            self._band = QGraphicsLineItem(start.x(), start.y(), start.x(), start.y())
+            pen = QPen(QColor(current_colors().focus_ring), 2.0, Qt.PenStyle.DashLine)
+            self._band.setPen(pen)
+            self._band.setZValue(10)
+            self.scene().addItem(self._band)
+            self._cursor = self.viewport().cursor()
+            self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._drag is None or self._band is None:
+            super().mouseMoveEvent(event)
+            return
+        point = event.position().toPoint()
+        line = self._band.line()
+        line.setP2(self.mapToScene(point))
+        self._band.setLine(line)
+        node = self._node_at(point)
+        if node is self._hover:
+            return
+        self._set_hover(node)
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._drag is None:
+            super().mouseReleaseEvent(event)
+            return
+        source, port = self._drag.step_id, self._drag.port
+        node = self._node_at(event.position().toPoint())
+        self._end_drag()
+        event.accept()
+        if node is not None and node.step_id != source:
+            self.sig_connection_requested.emit(source, port, node.step_id)
+
+    def _set_hover(self, node: StepNode | None) -> None:
+        if self._hover is not None:
+            self._hover.drop_state = ""
+            self._hover.update()
+        self._hover = node
+        if node is not None and self._drag is not None and node.step_id != self._drag.step_id:
+            problem = self.document.connection_problem(
+                self._drag.step_id, self._drag.port, node.step_id
+            )
+            node.drop_state = "refused" if problem else "ok"
+            node.update()
+
+    def _end_drag(self) -> None:
+        if self._drag is None:
+            return
+        self._set_hover(None)
+        if self._band is not None:
+            self.scene().removeItem(self._band)
+        self._drag = self._band = None
+        self.viewport().setCursor(self._cursor)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
+        if key == Qt.Key.Key_Escape and self._drag is not None:
+            self._end_drag()
+            return
         ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
         if key in (Qt.Key.Key_Up, Qt.Key.Key_Down):
             delta = -1 if key == Qt.Key.Key_Up else 1

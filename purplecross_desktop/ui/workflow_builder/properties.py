@@ -4,6 +4,11 @@ Each input is a line: text stays text, and numbers, true/false, lists and object
 typed as JSON (``{"days": 3}``). The ``{{ }}`` button beside it offers the trigger's
 fields and the outputs of the steps before this one. The rules a field breaks are shown
 under it as the document is checked after every edit.
+
+An http_request step's ``endpoint_id`` is picked from the registered webhook endpoints
+(URL and description; a disabled one is marked, and a chosen endpoint that is gone or
+disabled shows its rule under the field). When the endpoints cannot be listed (only
+admins may read them) the field takes the endpoint's number, with the reason beside it.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -78,7 +84,7 @@ class PropertiesPanel(QWidget):
         self._layout.addWidget(self.form_host)
         self._layout.addStretch(1)
         self.step_id = ""
-        self.editors: dict[str, QLineEdit] = {}
+        self.editors: dict[str, QWidget] = {}
         self.errors: dict[str, QLabel] = {}
         document.sig_document_changed.connect(self._refresh)
         self.show_step("")
@@ -118,6 +124,12 @@ class PropertiesPanel(QWidget):
         given = step.get("with") or {}
         for name, want in (spec.inputs if spec else {}).items():
             label = name + (" *" if want.required else "")
+            if (
+                action == "http_request"
+                and name == "endpoint_id"
+                and self._endpoint_row(label, given.get(name))
+            ):
+                continue
             self._row(
                 f"with.{name}",
                 label,
@@ -140,6 +152,65 @@ class PropertiesPanel(QWidget):
             )
         outputs = ", ".join(spec.outputs) if spec and spec.outputs else "none"
         self.form.addRow("Outputs", QLabel(outputs))
+
+    def _endpoint_row(self, label: str, value: Any) -> bool:
+        """The endpoint picker (False: the endpoints are not known, a number is typed)."""
+        endpoints = self.document.endpoints()
+        if endpoints is None:
+            return False
+        picker = QComboBox()
+        picker.setAccessibleName("Webhook endpoint")
+        picker.setToolTip("A webhook endpoint registered in Settings → Integrations → Webhooks")
+        picker.addItem(
+            "Choose a webhook endpoint…"
+            if endpoints
+            else "No webhook endpoints: register one in Settings → Integrations → Webhooks",
+            None,
+        )
+        for endpoint in endpoints:
+            text = f"{endpoint.id}: {endpoint.url}"
+            if endpoint.description:
+                text += f" ({endpoint.description})"
+            if not endpoint.enabled:
+                text += " [disabled]"
+            picker.addItem(text, endpoint.id)
+            picker.setItemData(
+                picker.count() - 1,
+                f"{endpoint.url}\n{endpoint.description or 'no description'}\n"
+                f"events: {', '.join(endpoint.event_types)}",
+                Qt.ItemDataRole.ToolTipRole,
+            )
+        at = picker.findData(value) if value is not None else 0
+        if value is not None and at < 0:  # gone since it was chosen, or a placeholder
+            picker.addItem(f"{value}: not registered" if isinstance(value, int) else str(value))
+            picker.setItemData(picker.count() - 1, value)
+            at = picker.count() - 1
+        picker.setCurrentIndex(at)
+        # The long URLs must not widen the panel: the chosen one is spelled out below.
+        picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        picker.setMinimumContentsLength(16)
+        chosen = next((e for e in endpoints if e.id == value), None)
+        detail = QLabel(
+            f"{chosen.url}\n{chosen.description or 'no description'} · events: "
+            f"{', '.join(chosen.event_types)}"
+            if chosen is not None
+            else ""
+        )
+        detail.setObjectName("mutedText")
+        detail.setWordWrap(True)
+        detail.setAccessibleName("Chosen webhook endpoint")
+        detail.setVisible(chosen is not None)
+        step_id = self.step_id
+        picker.activated.connect(
+            lambda index: self.document.set_input(step_id, "endpoint_id", picker.itemData(index))
+        )
+        field = QWidget()
+        column = QVBoxLayout(field)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(picker)
+        column.addWidget(detail)
+        self._add_row("with.endpoint_id", label, field, picker)
+        return True
 
     def _trigger_rows(self) -> None:
         trigger = self.document.data.get("trigger") or {}
@@ -203,13 +274,6 @@ class PropertiesPanel(QWidget):
         editor.editingFinished.connect(
             lambda: apply(editor.text()) if editor.isModified() else None
         )
-        error = QLabel()
-        error.setObjectName("fieldError")
-        error.setWordWrap(True)
-        error.hide()
-        holder = QWidget()
-        column = QVBoxLayout(holder)
-        column.setContentsMargins(0, 0, 0, 0)
         line = QHBoxLayout()
         line.addWidget(editor, 1)
         if picker:
@@ -220,10 +284,37 @@ class PropertiesPanel(QWidget):
             button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
             button.setMenu(self._picker_menu(editor, apply))
             line.addWidget(button)
-        column.addLayout(line)
+        if key == "with.endpoint_id" and self.document.endpoints() is None:
+            editor.setPlaceholderText("the endpoint's number")
+            note = QLabel(self.document.endpoints_note)
+            note.setObjectName("mutedText")
+            note.setWordWrap(True)
+            holder = QWidget()
+            column = QVBoxLayout(holder)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.addLayout(line)
+            column.addWidget(note)
+            self._add_row(key, label, holder, editor)
+            return
+        host = QWidget()
+        host.setLayout(line)
+        line.setContentsMargins(0, 0, 0, 0)
+        self._add_row(key, label, host, editor)
+
+    def _add_row(self, key: str, label: str, field: QWidget, editor: QWidget | None = None) -> None:
+        """A form row: ``field`` with its error line under it (``editor``: what is marked
+        invalid, the field itself when not given)."""
+        error = QLabel()
+        error.setObjectName("fieldError")
+        error.setWordWrap(True)
+        error.hide()
+        holder = QWidget()
+        column = QVBoxLayout(holder)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(field)
         column.addWidget(error)
         self.form.addRow(label, holder)
-        self.editors[key] = editor
+        self.editors[key] = editor or field
         self.errors[key] = error
 
     def _picker_menu(self, editor: QLineEdit, apply: Any) -> QMenu:
