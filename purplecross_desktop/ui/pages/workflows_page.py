@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from purplecross_desktop.domain.errors import PermissionDenied
+from purplecross_desktop.domain.webhooks import EndpointInfo
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.pages.base import Page
 from purplecross_desktop.ui.workflow_builder.builder import WorkflowBuilder
@@ -222,6 +224,32 @@ class WorkflowsPage(Page):
             return rows, runs, days
 
         self._background(load, self._loaded)
+        self._load_endpoints()
+
+    def _load_endpoints(self) -> None:
+        """The webhook endpoints for the builder's http_request picker (as Integrations
+        lists them: the webhook family of the job runtime; admins only)."""
+        context = self.context
+
+        def work() -> list[EndpointInfo]:
+            endpoints: list[EndpointInfo] = (
+                context.job_runtime().platform.services["webhooks"].endpoints.endpoints()
+            )
+            return endpoints
+
+        context.background(self, work).success(self.builder.set_endpoints).failure(
+            self._endpoints_failed
+        ).run_in_background()
+
+    def _endpoints_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, PermissionDenied):
+            note = (
+                "Only an admin can list the webhook endpoints: type the endpoint's number "
+                "(Settings → Integrations → Webhooks shows it)."
+            )
+        else:
+            note = f"The webhook endpoints could not be listed ({exc}): type the endpoint's number."
+        self.builder.set_endpoints(None, note)
 
     def _loaded(
         self, result: tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[int, int]]]

@@ -86,7 +86,10 @@ class BuilderDocument(QObject):
     # Webhook endpoints (what http_request steps may name) ------------------------------
     def set_endpoints(self, endpoints: Sequence[EndpointInfo] | None, note: str = "") -> None:
         """The registered webhook endpoints (None: they cannot be listed; ``note`` says why)."""
-        self._endpoints = None if endpoints is None else {e.id: e for e in endpoints}
+        new = None if endpoints is None else {e.id: e for e in endpoints}
+        if _shown(new) == _shown(self._endpoints) and note == self.endpoints_note:
+            return  # a refresh that changes nothing must not rebuild the fields being edited
+        self._endpoints = new
         self.endpoints_note = note
         self.sig_document_changed.emit()
 
@@ -403,6 +406,13 @@ def _find(data: Data, step_id: str | None) -> tuple[Data, list[Data], int] | Non
         return None
 
     return walk(data.get("steps") or [])
+
+
+def _shown(endpoints: dict[int, EndpointInfo] | None) -> object:
+    """What the picker and the checks read of the endpoints (not their delivery counts)."""
+    if endpoints is None:
+        return None
+    return [(e.id, e.url, e.description, e.enabled, e.event_types) for e in endpoints.values()]
 
 
 def _find_step(data: Data, step_id: str) -> Data:

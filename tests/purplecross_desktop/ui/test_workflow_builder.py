@@ -379,12 +379,15 @@ def _http_step(builder: WorkflowBuilder, endpoint_id: int | None) -> str:
 
 
 def test_the_endpoint_picker_lists_the_registered_endpoints(
-    builder: WorkflowBuilder, webhooks: WebhookService, tmp_path: Path
+    builder: WorkflowBuilder, webhooks: WebhookService, qtbot: QtBot, tmp_path: Path
 ) -> None:
     lab = webhooks.create("https://lab.example.org/hook", ["client.*"], "Lab results bridge")
     crm = webhooks.create("https://crm.example.org/in", ["appointment.*"], "CRM")
     webhooks.disable(crm.endpoint.id, reason="moving")
     builder.set_endpoints(webhooks.endpoints())
+    # A refresh that changes nothing rebuilds nothing (a field being typed in survives it).
+    with qtbot.assertNotEmitted(builder.document.sig_document_changed):
+        builder.set_endpoints(webhooks.endpoints())
     step = _http_step(builder, None)
     picker = builder.properties.editors["with.endpoint_id"]
     assert isinstance(picker, QComboBox)

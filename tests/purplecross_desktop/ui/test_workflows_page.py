@@ -114,3 +114,30 @@ def test_a_test_run_against_a_real_past_event_shows_each_step(qtbot: QtBot) -> N
         )
     finally:
         shutdown(context)
+
+
+def test_the_builder_picks_http_request_endpoints_as_integrations_lists_them(
+    qtbot: QtBot,
+) -> None:
+    context = build_context(load_settings(), start_jobs=True)
+    try:
+        sign_in(context)
+        webhooks = context.job_runtime().platform.services["webhooks"].endpoints
+        lab = webhooks.create("https://lab.example.org/hook", ["client.*"], "Lab bridge")
+        window = build_window(context)
+        qtbot.addWidget(window)
+        page = window.show_page("workflows")
+        assert isinstance(page, WorkflowsPage)
+        document = page.builder.document
+        qtbot.waitUntil(lambda: document.endpoints() is not None, timeout=30000)
+        assert [(e.id, e.url) for e in document.endpoints() or []] == [
+            (lab.endpoint.id, "https://lab.example.org/hook")
+        ]
+
+        # A practice manager may not read the endpoints: the field takes a number, and why.
+        sign_in(context, StaffRole.PRACTICE_MANAGER)
+        page.refresh()
+        qtbot.waitUntil(lambda: document.endpoints() is None, timeout=30000)
+        assert document.endpoints_note.startswith("Only an admin can list the webhook endpoints")
+    finally:
+        shutdown(context)
