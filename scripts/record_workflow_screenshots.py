@@ -4,7 +4,8 @@
 
 On a fresh temporary clinic: the five templates imported (two enabled) with a sample run
 history; the list with its chart, the builder on "Vaccination due" (a step selected, a
-rule broken under its field in a second shot), and a run's timeline.
+connection being dragged from a port in a second shot, a rule broken under its field in
+a third), and a run's timeline.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def main() -> None:
     os.environ["PURPLECROSS_CONFIG_FILE"] = str(home / "settings.toml")
     os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QEventLoop, Qt, QTimer
+    from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication, QWidget
 
     from purplecross_desktop.app import build_context, build_window, shutdown
@@ -82,6 +84,17 @@ def main() -> None:
         page.builder.canvas.select("wait_booked")
         settle()
         save(window, f"workflows-builder-{theme}.png")
+        canvas = page.builder.canvas
+        viewport = canvas.viewport()
+        start, end = canvas.port_point("wait_booked"), canvas.node_point("second_notice")
+        QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier(0), start)
+        for i in range(1, 4):
+            QTest.mouseMove(viewport, start + (end - start) * (i / 4))
+        QTest.mouseMove(viewport, end + (start - end) * 0.08)
+        settle(300)
+        save(window, f"workflows-builder-connect-{theme}.png")
+        QTest.keyClick(canvas, Qt.Key.Key_Escape)
+        QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier(0), start)
         page.builder.document.set_input("email_owner", "subject", "")
         page.builder.canvas.select("email_owner")
         settle()
