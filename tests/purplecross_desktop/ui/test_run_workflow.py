@@ -274,3 +274,24 @@ def test_an_invalid_input_names_the_field_and_starts_nothing(
     assert _runs(desk) == []
     assert _started_audits(desk) == []
     assert services.clients.get(ClientId(desk.client_id)).notes == notes_before
+
+
+def test_a_client_with_one_pet_has_it_filled_in_as_the_patient(
+    qtbot: QtBot, desk: SeededDesk
+) -> None:
+    sign_in(desk.context, StaffRole.PRACTICE_MANAGER)
+    services = desk.context.services
+    assert services is not None
+    tom = desk.patient_ids[2]
+    bob = services.patients.get(tom).client_id  # Bob Stone has Tom only
+    record = ClientRecordDialog(desk.context, bob)
+    qtbot.addWidget(record)
+    with qtbot.waitSignal(record.sig_loaded, timeout=10000):
+        activate(qtbot, record)
+    record.run_workflow()
+    dialog = _dialog(qtbot)
+    dialog.workflow_box.setCurrentIndex(1)  # "Pet check-in" takes both ids
+    assert dialog.current() is not None
+    assert dialog.current().name == "Pet check-in"  # type: ignore[union-attr]
+    assert _line(dialog, "client_id").text() == str(bob)
+    assert _line(dialog, "patient_id").text() == str(tom)
