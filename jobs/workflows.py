@@ -34,7 +34,7 @@ import uuid
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -47,8 +47,10 @@ from jobs.policy import SINGLE_ATTEMPT, PermanentError, RetryPolicy
 from jobs.queues import WORKFLOWS
 from jobs.workflow_actions import ActionRunner
 from jobs.workflow_tick import TICK_TASK, WorkflowTick, human, runtime_error
-from purplecross_desktop.database.base import utcnow
+from purplecross_desktop.database.base import StaffId, utcnow
 from purplecross_desktop.domain.appointments import Appointment
+from purplecross_desktop.domain.audit import AuditEntry
+from purplecross_desktop.domain.audit import json_value as audit_json
 from purplecross_desktop.domain.clients import Client
 from purplecross_desktop.domain.errors import DomainError, NotFound, ValidationError
 from purplecross_desktop.domain.event_log import EventLog, StoredEvent
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
     from purplecross_desktop.services import Services
 
 log = logging.getLogger(__name__)
+AUDIT = cast(sa.Table, AuditEntry.__table__)
 
 
 def _serialize_starts(conn: sa.Connection, workflow_id: int) -> None:
@@ -79,6 +82,34 @@ def _serialize_starts(conn: sa.Connection, workflow_id: int) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.execute(sa.select(WORKFLOW.c.id).where(WORKFLOW.c.id == workflow_id).with_for_update())
+
+
+def _audit_start(
+    conn: sa.Connection,
+    run_id: int,
+    matcher: Matcher,
+    trigger: Mapping[str, Any],
+    started: Mapping[str, Any],
+    now: dt.datetime,
+) -> None:
+    """The audit row of a run started by hand, under the staff member who started it."""
+    record = started.get("record")
+    changes: dict[str, Any] = {
+        "workflow": [None, f"{matcher.name} v{matcher.version}"],
+        "inputs": [None, {k: audit_json(v) for k, v in (trigger.get("inputs") or {}).items()}],
+    }
+    if record:
+        changes["record"] = [None, f"{record['entity']} {record['id']}"]
+    conn.execute(
+        sa.insert(AUDIT).values(
+            occurred_at=now,
+            staff_id=started.get("by"),
+            action="started",
+            entity="workflow_run",
+            entity_id=run_id,
+            changes=changes,
+        )
+    )
 
 
 STEP_TASK = "workflows.step"
@@ -269,8 +300,13 @@ class WorkflowEngine:
         dedupe_key: str | None,
         depth: int = 0,
         event_id: int | None = None,
+        started: Mapping[str, Any] | None = None,
     ) -> str | None:
-        """Record a run (once per dedupe key) and enqueue its first step; returns the job id."""
+        """Record a run (once per dedupe key) and enqueue its first step; returns the job id.
+
+        ``started`` (a run started by hand: ``by``, ``by_name``, ``record``) is kept in the
+        run's context, and audited in the run's transaction under the staff member ``by``.
+        """
         document = matcher.document
         now = self.clock()
         status, error = "ready", None
@@ -290,6 +326,8 @@ class WorkflowEngine:
                 "version": matcher.version,
             },
         }
+        if started is not None:
+            context["started"] = dict(started)
         try:
             with self.engine.begin() as conn:
                 _serialize_starts(conn, matcher.workflow_id)
@@ -337,6 +375,8 @@ class WorkflowEngine:
                     )
                     .returning(RUN.c.id)
                 ).scalar_one()
+                if started is not None:
+                    _audit_start(conn, int(run_id), matcher, trigger, started, now)
         except sa_exc.IntegrityError:
             return None  # this event, slot or record date already started a run
         if status == "skipped":
@@ -347,16 +387,30 @@ class WorkflowEngine:
         return self._enqueue(int(run_id), 0, f"wf:{run_id}:0")
 
     def start_manual(
-        self, ref: str | int, inputs: Mapping[str, Any], *, event_id: int | None = None
+        self,
+        ref: str | int,
+        inputs: Mapping[str, Any],
+        *,
+        event_id: int | None = None,
+        actor: StaffId | None = None,
+        record: tuple[str, int] | None = None,
     ) -> int:
         """Start a run by hand (the CLI, a record's page); returns the run id.
 
         With ``event_id`` the run's trigger is that past event (any trigger type).
+        ``actor`` (None: the current actor, the staff member signed in at a workstation)
+        must be allowed to manage workflows (admins and practice managers; the system
+        may); ``record`` (``("client", 12)``) is the record it was started from. Both are
+        kept in the run (``context.started``) and in the audit log.
 
         Raises:
-            ValidationError: an input missing or of the wrong kind; a disabled workflow.
-            NotFound: no such workflow or event.
+            PermissionDenied: the actor may not run workflows (nothing is started).
+            ValidationError: an input missing or of the wrong kind; a disabled workflow;
+                a record kind other than client or patient.
+            NotFound: no such workflow, event or record.
         """
+        starter = self.store.starter(actor)
+        origin = self._record(record) if record is not None else None
         info = self.store.find(ref)
         if not info.enabled:
             raise ValidationError.single("workflow", f"{info.name!r} is disabled; enable it first")
@@ -365,13 +419,30 @@ class WorkflowEngine:
             raise NotFound("workflow", ref)
         trigger = self.trigger_for(matcher.document, inputs, event_id)
         key = f"manual:{uuid.uuid4().hex}"
-        self.start(matcher, trigger, dedupe_key=key, event_id=event_id)
+        started = {"by": starter.staff_id, "by_name": starter.name, "record": origin}
+        self.start(matcher, trigger, dedupe_key=key, event_id=event_id, started=started)
         with self.engine.connect() as conn:
             return int(
                 conn.execute(
                     sa.select(RUN.c.id).where(RUN.c.workflow_id == info.id, RUN.c.dedupe_key == key)
                 ).scalar_one()
             )
+
+    def _record(self, record: tuple[str, int]) -> dict[str, Any]:
+        """``{"entity", "id", "name"}`` of the record a run is started from (checked)."""
+        entity, record_id = record
+        if entity not in ("client", "patient"):
+            raise ValidationError.single("record", "must be a client or a patient")
+        with self._sessions() as session:
+            row: Client | Patient | None = None
+            if isinstance(record_id, int) and not isinstance(record_id, bool):
+                if entity == "client":
+                    row = session.get(Client, record_id)
+                else:
+                    row = session.get(Patient, record_id)
+            if row is None:
+                raise NotFound(entity, record_id)
+            return {"entity": entity, "id": record_id, "name": row.name}
 
     def retry(self, run_id: int) -> str:
         """Run a failed run again from the step that failed; returns the step's job id.

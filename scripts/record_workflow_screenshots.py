@@ -5,7 +5,7 @@
 On a fresh temporary clinic: the five templates imported (two enabled) with a sample run
 history; the list with its chart, the builder on "Vaccination due" (a step selected, a
 connection being dragged from a port in a second shot, a rule broken under its field in
-a third), and a run's timeline.
+a third), a run's timeline, and "Run workflow…" on a client's record.
 """
 
 from __future__ import annotations
@@ -32,11 +32,13 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication, QWidget
 
     from purplecross_desktop.app import build_context, build_window, shutdown
+    from purplecross_desktop.domain.clients import ClientData
     from purplecross_desktop.domain.roles import StaffRole
     from purplecross_desktop.domain.staff import StaffData
     from purplecross_desktop.settings import load_settings
+    from purplecross_desktop.ui.dialogs.run_workflow import RunWorkflowDialog
     from purplecross_desktop.ui.pages.workflows_page import WorkflowsPage
-    from purplecross_desktop.workflows.document import load, template_paths
+    from purplecross_desktop.workflows.document import Document, load, template_paths
     from purplecross_desktop.workflows.sample_runs import add_sample_runs
     from widgets.theme import apply_theme
 
@@ -57,6 +59,28 @@ def main() -> None:
             document = document.with_settings(enabled=True)
         services.workflows.save(document)
     add_sample_runs(context.engine, per_workflow=14)
+    services.workflows.save(
+        Document.from_data(
+            {
+                "name": "Call back",
+                "description": "A call-back line in the client's notes.",
+                "trigger": {"type": "manual", "inputs": {"client_id": "integer", "note": "text"}},
+                "steps": [
+                    {
+                        "id": "note",
+                        "action": "add_note",
+                        "with": {
+                            "entity": "client",
+                            "id": "{{ trigger.client_id }}",
+                            "text": "Call back: {{ trigger.note }}",
+                        },
+                    }
+                ],
+                "settings": {"enabled": True},
+            }
+        )
+    )
+    ada = services.clients.create(ClientData(name="Ada Lovelace", email="ada@example.org"))
     context.staff_session.sign_in(manager)
     window = build_window(context)
     window.resize(1440, 900)
@@ -106,6 +130,15 @@ def main() -> None:
             page.show_run(int(row.id))
         settle()
         save(window, f"workflows-runs-{theme}.png")
+        dialog = RunWorkflowDialog(context, "client", ada.id, ada.name, {}, window)
+        dialog.show()
+        settle()
+        note = dialog.editors["note"]
+        assert hasattr(note, "setText")
+        note.setText("asked about the booster")
+        settle(300)
+        save(dialog, f"run-workflow-{theme}.png")
+        dialog.close()
     shutdown(context)
 
 

@@ -296,8 +296,18 @@ class MainWindow(QMainWindow):
 
     def open_link(self, link: str) -> None:
         """Open what a notification points at: a file, or the queue monitor (``job:ID``
-        opens that job's detail, ``queue:`` the failure triage)."""
+        opens that job's detail, ``queue:`` the failure triage), or a workflow run on the
+        Workflows page (``workflow-run:ID``)."""
         kind, _, target = link.partition(":")
+        if kind == "workflow-run":
+            spec = next((s for s in self._specs if s.key == "workflows"), None)
+            if spec is not None and self.allows(spec) and target.isdigit():
+                page = self.show_page("workflows")
+                if hasattr(page, "open_run"):
+                    page.open_run(int(target))
+            else:
+                self.show_message(f"Workflows are for admins and practice managers ({link})")
+            return
         if kind in ("job", "queue"):
             spec = next((s for s in self._specs if s.key == "queues"), None)
             if spec is not None and self.allows(spec):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from purplecross_desktop.database.base import StaffId
 from purplecross_desktop.domain.errors import NotFound, ValidationError
 from purplecross_desktop.domain.roles import Permission
-from purplecross_desktop.domain.service import ServiceBase
+from purplecross_desktop.domain.service import ServiceBase, check_actor
 from purplecross_desktop.workflows.document import Document
 from purplecross_desktop.workflows.models import (
     ACTIVE,
@@ -29,6 +29,9 @@ from purplecross_desktop.workflows.models import (
 )
 
 RUNNING_CHOICES = ("finish", "cancel")
+#: The records a manual workflow can be started from: a run started from one is offered the
+#: record's id as the input named ``<kind>_id``.
+RECORD_KINDS = ("client", "patient")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +85,40 @@ class RunInfo:
     trigger_event_id: int | None
     error: str | None
     seq: int
+    #: Who started it by hand ("" for the system: the command line, a test) and from
+    #: which record ("client 12"); both None for runs not started by hand.
+    started_by: str | None = None
+    started_from: str | None = None
 
     @property
     def duration(self) -> float | None:
         if self.finished_at is None:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class ManualWorkflow:
+    """An enabled workflow with a manual trigger, as a record's "Run workflow" offers it.
+
+    Attributes:
+        inputs: the trigger's declared inputs, name → kind (``integer``, ``text``, ...),
+            in document order.
+    """
+
+    id: int
+    name: str
+    description: str
+    inputs: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Starter:
+    """Who starts a run by hand: a staff member allowed to, or the system (``staff_id``
+    None: the command line, jobs)."""
+
+    staff_id: StaffId | None
+    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +325,69 @@ class WorkflowService(ServiceBase):
         )
         return int(result.rowcount or 0)
 
+    def starter(self, actor: StaffId | None = None) -> Starter:
+        """Who may start a run by hand now: ``actor`` (None: the current actor, i.e. the
+        staff member signed in at this workstation, or the system), checked like every
+        other write of workflows (admins and practice managers).
+
+        Raises:
+            PermissionDenied: the role may not manage workflows, the account is inactive,
+                or nobody is signed in at this workstation.
+        """
+        if actor is None:
+            actor = self._current_actor()
+        if actor is None:
+            return Starter(None, "")
+        from purplecross_desktop.domain.staff import Staff
+
+        with self._read() as session:
+            check_actor(session, actor, Permission.MANAGE_WORKFLOWS)
+            staff = session.get(Staff, actor)
+            assert staff is not None  # check_actor refuses a missing one
+            return Starter(actor, staff.name)
+
     # Reads ----------------------------------------------------------------------------
+    def manual_workflows(self, record: str | None = None) -> list[ManualWorkflow]:
+        """The enabled workflows with a manual trigger, by name; with ``record``
+        (``client`` or ``patient``) only those that take that record's id as an input
+        (``client_id``/``patient_id``): what a record's "Run workflow…" offers.
+
+        Raises:
+            ValidationError: ``record`` is not client or patient.
+        """
+        if record is not None and record not in RECORD_KINDS:
+            raise ValidationError.single("record", f"must be one of {', '.join(RECORD_KINDS)}")
+        with self._read() as session:
+            rows = session.execute(
+                sa.select(Workflow, WorkflowVersion.document)
+                .join(
+                    WorkflowVersion,
+                    sa.and_(
+                        WorkflowVersion.workflow_id == Workflow.id,
+                        WorkflowVersion.number == Workflow.current_version,
+                    ),
+                )
+                .where(
+                    Workflow.enabled.is_(True),
+                    Workflow.archived.is_(False),
+                    Workflow.trigger_type == "manual",
+                )
+                .order_by(sa.func.lower(Workflow.name))
+            ).all()
+        found = []
+        for workflow, body in rows:
+            inputs = {
+                str(k): str(v) for k, v in ((body.get("trigger") or {}).get("inputs") or {}).items()
+            }
+            if record is not None and f"{record}_id" not in inputs:
+                continue
+            found.append(
+                ManualWorkflow(
+                    workflow.id, workflow.name, str(body.get("description") or ""), inputs
+                )
+            )
+        return found
+
     def all(self, *, archived: bool = False) -> list[WorkflowInfo]:
         """Every workflow (archived ones only when asked), by name."""
         with self._read() as session:
@@ -559,7 +652,22 @@ def _run_info(run: WorkflowRun, name: str) -> RunInfo:
         run.trigger_event_id,
         run.error,
         run.seq,
+        *_started(run.context),
     )
+
+
+def _started(context: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
+    """(who, from which record) of a run started by hand, from its context."""
+    started = (context or {}).get("started")
+    if not isinstance(started, Mapping):
+        return None, None
+    record = started.get("record")
+    where = None
+    if isinstance(record, Mapping):
+        where = f"{record['entity']} {record['id']}"
+        if record.get("name"):
+            where += f" ({record['name']})"
+    return str(started.get("by_name") or ""), where
 
 
 def _step(row: WorkflowStep) -> StepRecord:

@@ -35,6 +35,7 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("Records", "Ctrl+E", "Edit the client or patient"),
     ("Records", "Ctrl+B", "Book an appointment"),
     ("Records", "Ctrl+O", "Open the patient's owner"),
+    ("Records", "Ctrl+R", "Run a workflow for the client or patient (admins, practice managers)"),
     ("Dialogs", "Enter", "Save (or the highlighted button)"),
     ("Dialogs", "Escape", "Close without saving"),
     ("Dialogs", "Alt+underlined letter", "Jump to that field"),

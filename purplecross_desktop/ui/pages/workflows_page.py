@@ -350,6 +350,11 @@ class WorkflowsPage(Page):
         self.refresh()
 
     # Runs ----------------------------------------------------------------------------
+    def open_run(self, run_id: int) -> None:
+        """The Runs tab with ``run_id``'s timeline (a record's "Run workflow…" links here)."""
+        self.tabs.setCurrentWidget(self.runs_tab)
+        self.show_run(run_id)
+
     def show_run(self, run_id: int) -> None:
         services = self.context.services
         assert services is not None
@@ -358,6 +363,10 @@ class WorkflowsPage(Page):
         def work() -> str:
             run, steps = services.workflows.run(run_id)
             lines = [f"Run {run.id} of {run.workflow} (version {run.version}): {run.status}"]
+            if run.started_by is not None:
+                who = run.started_by or "the system (command line)"
+                where = f" from {run.started_from}" if run.started_from else ""
+                lines.append(f"  started by hand by {who}{where}")
             if run.error:
                 lines.append(f"  {run.error}")
             for s in steps:

@@ -21,6 +21,7 @@ from purplecross_desktop.clinic_time import ClinicTime
 from purplecross_desktop.domain.errors import NotFound
 from purplecross_desktop.records import ClientRecord, RecordQueries
 from purplecross_desktop.ui.context import AppContext
+from purplecross_desktop.ui.dialogs.run_workflow import may_run_workflows
 from purplecross_desktop.ui.pages.labels import enum_label, money
 from purplecross_desktop.ui.records.jobs_tab import RecordJobsTable
 from purplecross_desktop.ui.records.record_table import RecordTable, caption_label
@@ -124,7 +125,11 @@ class ClientRecordDialog(QDialog):
         self.book_button = Button("&Book appointment", icon="plus")
         self.book_button.setToolTip("Book for one of this client's pets (Ctrl+B)")
         self.book_button.clicked.connect(self.book)
-        for button in (self.book_button, self.pet_button, self.edit_button):
+        self.workflow_button = Button("&Run workflow…", variant="secondary")
+        self.workflow_button.setToolTip("Start a workflow for this client (Ctrl+R)")
+        self.workflow_button.clicked.connect(self.run_workflow)
+        self.workflow_button.setVisible(may_run_workflows(context))
+        for button in (self.book_button, self.pet_button, self.edit_button, self.workflow_button):
             button.setEnabled(False)
             button.setAutoDefault(False)
             actions.addWidget(button)
@@ -175,6 +180,7 @@ class ClientRecordDialog(QDialog):
 
         QShortcut(QKeySequence("Ctrl+E"), self, self.edit)
         QShortcut(QKeySequence("Ctrl+B"), self, self.book)
+        QShortcut(QKeySequence("Ctrl+R"), self, self.run_workflow)
         QShortcut(QKeySequence(Qt.Key.Key_F5), self, self.reload)
         self.reload()
 
@@ -223,6 +229,25 @@ class ClientRecordDialog(QDialog):
             patient_id = self.record.pets[row].id
         dialog = open_booking_dialog(self.context, self, self.record.id, patient_id)
         dialog.sig_booked.connect(lambda _id: self._after_save())
+        return dialog
+
+    def run_workflow(self) -> Any:
+        """Start a manual workflow for this client (admins and practice managers); the
+        selected pet, or the only one, fills a ``patient_id`` input."""
+        if self.record is None or not may_run_workflows(self.context):
+            return None
+        from purplecross_desktop.ui.dialogs.run_workflow import open_run_workflow
+
+        prefill: dict[str, Any] = {}
+        row = self.pets.table.currentRow()
+        if 0 <= row < len(self.record.pets) and self.tabs.currentWidget() is self.pets:
+            prefill["patient_id"] = self.record.pets[row].id
+        elif len(self.record.pets) == 1:
+            prefill["patient_id"] = self.record.pets[0].id
+        dialog = open_run_workflow(
+            self.context, self, "client", self.record.id, self.record.name, prefill
+        )
+        dialog.sig_open_run.connect(lambda _run: self.accept())
         return dialog
 
     # Internals ----------------------------------------------------------------
@@ -302,6 +327,7 @@ class ClientRecordDialog(QDialog):
         ):
             self.tabs.setTabText(self.tabs.indexOf(table), f"{title} ({table.row_count()})")
         self.edit_button.setEnabled(True)
+        self.workflow_button.setEnabled(True)
         self.pet_button.setEnabled(record.active)
         self.book_button.setEnabled(record.active and any(p.active for p in record.pets))
         if self.focusWidget() in (None, self.close_button):

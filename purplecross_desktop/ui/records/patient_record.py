@@ -26,6 +26,7 @@ from purplecross_desktop.records import PatientRecord, RecordQueries
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.dialogs.desk_dialog import DeskDialog
 from purplecross_desktop.ui.dialogs.patient_form import SEX_LABELS, parse_day
+from purplecross_desktop.ui.dialogs.run_workflow import may_run_workflows
 from purplecross_desktop.ui.pages.labels import enum_label, money
 from purplecross_desktop.ui.records.jobs_tab import RecordJobsTable
 from purplecross_desktop.ui.records.record_table import RecordTable, caption_label
@@ -146,7 +147,16 @@ class PatientRecordDialog(QDialog):
             "Record the death: cancels upcoming appointments and reminders"
         )
         self.deceased_button.clicked.connect(self.mark_deceased)
-        for button in (self.book_button, self.edit_button, self.deceased_button):
+        self.workflow_button = Button("&Run workflow…", variant="secondary")
+        self.workflow_button.setToolTip("Start a workflow for this patient (Ctrl+R)")
+        self.workflow_button.clicked.connect(self.run_workflow)
+        self.workflow_button.setVisible(may_run_workflows(context))
+        for button in (
+            self.book_button,
+            self.edit_button,
+            self.workflow_button,
+            self.deceased_button,
+        ):
             button.setEnabled(False)
             button.setAutoDefault(False)
             actions.addWidget(button)
@@ -200,6 +210,7 @@ class PatientRecordDialog(QDialog):
         QShortcut(QKeySequence("Ctrl+E"), self, self.edit)
         QShortcut(QKeySequence("Ctrl+B"), self, self.book)
         QShortcut(QKeySequence("Ctrl+O"), self, self.open_owner)
+        QShortcut(QKeySequence("Ctrl+R"), self, self.run_workflow)
         QShortcut(QKeySequence(Qt.Key.Key_F5), self, self.reload)
         self.reload()
 
@@ -247,6 +258,24 @@ class PatientRecordDialog(QDialog):
         return open_client_record(self.context, self, self.record.client_id)
 
     # Internals ----------------------------------------------------------------
+    def run_workflow(self) -> Any:
+        """Start a manual workflow for this patient (admins and practice managers); the
+        owner fills a ``client_id`` input."""
+        if self.record is None or not may_run_workflows(self.context):
+            return None
+        from purplecross_desktop.ui.dialogs.run_workflow import open_run_workflow
+
+        dialog = open_run_workflow(
+            self.context,
+            self,
+            "patient",
+            self.record.id,
+            self.record.name,
+            {"client_id": self.record.client_id},
+        )
+        dialog.sig_open_run.connect(lambda _run: self.accept())
+        return dialog
+
     def _after_save(self) -> None:
         self.sig_changed.emit()
         self.reload()
@@ -353,6 +382,7 @@ class PatientRecordDialog(QDialog):
         for widget, title, count in counts:
             self.tabs.setTabText(self.tabs.indexOf(widget), f"{title} ({count})")
         self.edit_button.setEnabled(True)
+        self.workflow_button.setEnabled(True)
         self.book_button.setEnabled(record.active)
         self.deceased_button.setEnabled(not record.deceased)
         if self.focusWidget() in (None, self.close_button):
