@@ -15,6 +15,7 @@ from typing import IO
 
 import pytest
 import redis
+from sqlalchemy import text
 
 from jobs.platform import JobPlatform
 from jobs.registry import JobRegistry
@@ -163,18 +164,52 @@ def any_db_workers(
 def test_two_worker_processes_run_each_job_once(
     any_db_harness: Harness, redis_url: str, any_db_workers: Workers, effects_file: Path
 ) -> None:
-    """On SQLite (a workstation) and PostgreSQL (the clinic server)."""
+    """On SQLite (a workstation) and PostgreSQL (the clinic server).
+
+    Every message is in the queue twice, as a redelivery would put it there (a dispatch
+    repeated after a lost epoch, a sweep racing a slow worker): the two workers take the
+    two copies at about the same time, and only the claim keeps the second from running.
+    The check counts runs, not effects (the effects table's primary key would hide a
+    second run).
+    """
     harness, shared_workers = any_db_harness, any_db_workers
     platform = _platform(harness, redis_url)
     registry = JobRegistry(platform)
-    shared_workers.start()
-    shared_workers.start()
     keys = [f"k{i}" for i in range(200)]
     for key in keys:
         platform.enqueue("email", "test.effect", key)
-    wait_until(lambda: registry.counts()["email"]["completed"] == 200, timeout=60)
+    client = redis.Redis.from_url(redis_url)
+    queue_key = platform.hueys["email"].storage.queue_key
+    try:
+        messages = client.zrange(queue_key, 0, -1, withscores=True)
+        assert len(messages) == 200
+        # Huey's priority queue orders members by an 8-byte time prefix: one microsecond
+        # later puts the copy right behind its original.
+        copies = {
+            (int.from_bytes(member[:8], "big") + 1).to_bytes(8, "big") + member[8:]: score
+            for member, score in messages
+        }
+        assert client.zadd(queue_key, copies) == 200
+        shared_workers.start()
+        shared_workers.start()
+        wait_until(lambda: registry.counts()["email"]["completed"] == 200, timeout=60)
+        wait_until(lambda: client.zcard(queue_key) == 0, timeout=30)
+    finally:
+        client.close()
+
+    def skipped() -> int:
+        with harness.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    text("select count(*) from job_event where kind = 'skipped'")
+                ).scalar_one()
+            )
+
+    # Every copy met the claim: it lost (skipped), or, if the claim is broken, ran again.
+    wait_until(lambda: skipped() + len(worker_tasks.runs(effects_file)) >= 400, timeout=30)
     runs = worker_tasks.runs(effects_file)
     assert sorted(k for k, _ in runs) == sorted(keys)  # each ran once, none twice
+    assert skipped() >= 200
     assert len({pid for _, pid in runs}) == 2  # and both workers took a share
     alive = [w for w in registry.workers() if w.alive]
     assert len(alive) == 2
