@@ -17,7 +17,7 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from jobs.platform import JobPlatform
+from jobs.platform import JobPlatform, TaskSpec
 from jobs.registry import JobRegistry
 from tests.jobs import worker_tasks
 from tests.jobs.conftest import KEY, Harness, wait_until
@@ -419,7 +419,10 @@ def test_a_worker_whose_clock_is_off_is_neither_reaped_nor_reaping(
     """Issue 9, case 5: heartbeats are written and judged with the database's clock.
 
     A worker whose clock is a minute behind (or ahead) runs a 3-second job while an
-    honest runner watches; the job runs once, and its timeline records one run.
+    honest runner watches, and watches the honest runner's own 3-second job: each job
+    runs once, and its timeline records one run. Behind, its heartbeats would look a
+    minute old to the honest runner (reaped); ahead, the honest runner's heartbeats would
+    look a minute old to it (reaping), if either side used its own clock.
     """
     harness = Harness(tmp_path, postgres_url)
     workers = Workers(
@@ -430,18 +433,23 @@ def test_a_worker_whose_clock_is_off_is_neither_reaped_nor_reaping(
     )
     try:
         platform = _platform(harness, redis_url)
+        platform.register(TaskSpec("test.slow_report", worker_tasks.slow_effect, "reports"))
         registry = JobRegistry(platform)
         workers.env["PC_TEST_CLOCK_SKEW"] = str(skew)
         workers.start(module="tests.jobs.skewed_worker")
         job_id = platform.enqueue("email", "test.slow", "skewed", 3.0)
         wait_until(lambda: registry.get(job_id).job.state == "active", timeout=20)
         harness.runner(platform, queues=["reports"])  # reaps dead workers of every queue
-        wait_until(lambda: registry.get(job_id).job.state == "completed", timeout=30)
-        detail = registry.get(job_id)
-        assert detail.job.attempts == 1
-        assert [e.kind for e in detail.timeline].count("completed") == 1
-        assert "outbox" not in [e.kind for e in detail.timeline]
-        assert [k for k, _ in worker_tasks.runs(effects_file)] == ["started:skewed", "skewed"]
+        honest = platform.enqueue("reports", "test.slow_report", "honest", 3.0)
+        wait_until(lambda: registry.get(honest).job.state == "active", timeout=20)
+        for job in (job_id, honest):
+            wait_until(lambda job=job: registry.get(job).job.state == "completed", timeout=30)
+            detail = registry.get(job)
+            assert detail.job.attempts == 1, job
+            assert [e.kind for e in detail.timeline].count("completed") == 1
+            assert "outbox" not in [e.kind for e in detail.timeline]
+        runs = sorted(k for k, _ in worker_tasks.runs(effects_file))
+        assert runs == ["honest", "skewed", "started:honest", "started:skewed"]
     finally:
         workers.stop_all()
         harness.close()
