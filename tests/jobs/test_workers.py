@@ -18,6 +18,7 @@ import redis
 from sqlalchemy import text
 
 from jobs.platform import JobPlatform, TaskSpec
+from jobs.recorder import new_seq
 from jobs.registry import JobRegistry
 from tests.jobs import worker_tasks
 from tests.jobs.conftest import KEY, Harness, wait_until
@@ -450,6 +451,55 @@ def test_a_worker_whose_clock_is_off_is_neither_reaped_nor_reaping(
             assert "outbox" not in [e.kind for e in detail.timeline]
         runs = sorted(k for k, _ in worker_tasks.runs(effects_file))
         assert runs == ["honest", "skewed", "started:honest", "started:skewed"]
+    finally:
+        workers.stop_all()
+        harness.close()
+
+
+@pytest.mark.postgres
+def test_a_stray_job_of_a_worker_whose_clock_is_behind_runs_again_on_time(
+    tmp_path: Path, postgres_url: str, redis_url: str, effects_file: Path
+) -> None:
+    """Issue 9, case 5: "active with no thread" is judged with the database's clock too.
+
+    A job recorded as claimed by a worker whose clock is a minute behind, with no thread
+    of it running the job (a claim recorded and never executed), is handed back after the
+    heartbeat timeout (1 s), not a minute later.
+    """
+    harness = Harness(tmp_path, postgres_url)
+    workers = Workers(
+        tmp_path,
+        harness.engine.url.render_as_string(hide_password=False),
+        redis_url,
+        effects_file,
+    )
+    try:
+        platform = _platform(harness, redis_url)
+        registry = JobRegistry(platform)
+        workers.env["PC_TEST_CLOCK_SKEW"] = "-60"
+        workers.start(module="tests.jobs.skewed_worker")
+        (worker,) = wait_until(lambda: [w for w in registry.workers() if w.alive], timeout=20)
+        job_id = "5" * 32
+        row = {
+            "id": job_id,
+            "queue": "email",
+            "task": "test.effect",
+            "args": ["stray"],
+            "kwargs": {},
+            "state": "waiting",
+            "attempts": 0,
+            "max_attempts": 3,
+            "priority": 0,
+            "repeatable": True,
+            "idempotency_key": None,
+            "token": "t0ken",
+            "seq": new_seq(),
+        }
+        assert platform.recorder.insert_job(row)  # no message: nothing else claims it
+        assert platform.recorder.claim(job_id, "t0ken", worker.id, "email") is not None
+        wait_until(lambda: registry.get(job_id).job.state == "completed", timeout=20)
+        assert "outbox" in [e.kind for e in registry.get(job_id).timeline]
+        assert worker_tasks.effects(effects_file) == ["stray"]
     finally:
         workers.stop_all()
         harness.close()
