@@ -441,7 +441,11 @@ def test_a_recipient_the_server_defers_is_not_dropped(
 def test_international_addresses_are_sent_or_refused_at_enqueue(
     any_db_harness: Harness, server: SmtpServer, tmp_path: Path
 ) -> None:
-    """Issue 9, case 10: a Unicode domain is sent in IDNA form; a Unicode mailbox is refused."""
+    """Issue 9, case 10: a Unicode domain is sent in IDNA form; a Unicode mailbox is refused.
+
+    With a display name and without one: a bare address is what reached the worker
+    unconverted and died there, with its log left at "queued".
+    """
     harness = any_db_harness  # SQLite, then PostgreSQL
     platform = harness.platform()
     service = _service(platform, _plain(server, tmp_path))
@@ -449,12 +453,18 @@ def test_international_addresses_are_sent_or_refused_at_enqueue(
         service.queue("josé@example.org", "Hi", "appointment_reminder", CONTEXT)
     assert JobRegistry(platform).search() == []
     harness.runner(platform)
-    job_id = service.queue(
+    named = service.queue(
         "Zoë <zoe@bücher.example>", "Hi", "appointment_reminder", CONTEXT, (), "idn"
     )
-    wait_until(lambda: _state(platform, job_id) == "completed")
-    (message,) = server.inbox.messages
-    assert "zoe@xn--bcher-kva.example" in message["To"]
+    bare = service.queue("max@bücher.example", "Hi", "appointment_reminder", CONTEXT, (), "bare")
+    for job_id in (named, bare):
+        wait_until(lambda job_id=job_id: _state(platform, job_id) == "completed")
+    to = sorted(message["To"] for message in server.inbox.messages)
+    assert to == ["Zoë <zoe@xn--bcher-kva.example>", "max@xn--bcher-kva.example"]
+    for key in ("idn", "bare"):
+        entry = service.log_entry(key)
+        assert entry is not None
+        assert entry["status"] == "sent"
 
 
 def test_queue_email_links_the_email_to_clinic_records(

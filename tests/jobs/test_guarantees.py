@@ -320,6 +320,51 @@ def test_jobs_over_a_rate_limit_wait_instead_of_failing(harness: Harness) -> Non
     assert all(registry.get(j).job.attempts == 1 for j in ids)  # waiting is not failing
 
 
+def test_a_run_handed_back_while_it_ran_leaves_nothing_on_the_timeline(
+    harness: Harness,
+) -> None:
+    """Case 5: a run whose result was discarded is not recorded as "completed".
+
+    The job is handed back while its first run still runs (as the reaper does when it
+    takes a runner for dead); the second run completes it. The first run then returns:
+    its result changes nothing, and the timeline shows one run, the one that counted.
+    """
+    platform = harness.platform()
+    registry = JobRegistry(platform)
+    release = threading.Event()
+    calls: list[int] = []
+
+    def slow_first() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            release.wait(15)
+            return "first, discarded"
+        return "second"
+
+    platform.register(TaskSpec("t.slow_first", slow_first, "email", policy=FAST_RETRY))
+    harness.runner(platform)  # two threads on "email"
+    job_id = platform.enqueue("email", "t.slow_first")
+    try:
+        wait_until(lambda: calls)
+        with harness.engine.connect() as conn:
+            token = conn.execute(
+                text("select token from job where id = :id"), {"id": job_id}
+            ).scalar_one()
+        platform.requeue_or_bury(job_id, token, "test: taken for dead")
+        wait_until(lambda: registry.get(job_id).job.state == "completed", timeout=15)
+    finally:
+        release.set()
+    time.sleep(0.3)
+    platform.completions.flush(timeout=5)
+    detail = registry.get(job_id)
+    assert len(calls) == 2
+    assert detail.job.attempts == 2
+    assert detail.job.result_summary == "second"
+    kinds = [e.kind for e in detail.timeline]
+    assert kinds.count("completed") == 1, kinds
+    assert kinds.count("started") == 1, kinds
+
+
 def test_a_runner_whose_upkeep_is_slow_keeps_heart_beating(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:

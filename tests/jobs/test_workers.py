@@ -15,8 +15,10 @@ from typing import IO
 
 import pytest
 import redis
+from sqlalchemy import text
 
-from jobs.platform import JobPlatform
+from jobs.platform import JobPlatform, TaskSpec
+from jobs.recorder import new_seq
 from jobs.registry import JobRegistry
 from tests.jobs import worker_tasks
 from tests.jobs.conftest import KEY, Harness, wait_until
@@ -163,18 +165,52 @@ def any_db_workers(
 def test_two_worker_processes_run_each_job_once(
     any_db_harness: Harness, redis_url: str, any_db_workers: Workers, effects_file: Path
 ) -> None:
-    """On SQLite (a workstation) and PostgreSQL (the clinic server)."""
+    """On SQLite (a workstation) and PostgreSQL (the clinic server).
+
+    Every message is in the queue twice, as a redelivery would put it there (a dispatch
+    repeated after a lost epoch, a sweep racing a slow worker): the two workers take the
+    two copies at about the same time, and only the claim keeps the second from running.
+    The check counts runs, not effects (the effects table's primary key would hide a
+    second run).
+    """
     harness, shared_workers = any_db_harness, any_db_workers
     platform = _platform(harness, redis_url)
     registry = JobRegistry(platform)
-    shared_workers.start()
-    shared_workers.start()
     keys = [f"k{i}" for i in range(200)]
     for key in keys:
         platform.enqueue("email", "test.effect", key)
-    wait_until(lambda: registry.counts()["email"]["completed"] == 200, timeout=60)
+    client = redis.Redis.from_url(redis_url)
+    queue_key = platform.hueys["email"].storage.queue_key
+    try:
+        messages = client.zrange(queue_key, 0, -1, withscores=True)
+        assert len(messages) == 200
+        # Huey's priority queue orders members by an 8-byte time prefix: one microsecond
+        # later puts the copy right behind its original.
+        copies = {
+            (int.from_bytes(member[:8], "big") + 1).to_bytes(8, "big") + member[8:]: score
+            for member, score in messages
+        }
+        assert client.zadd(queue_key, copies) == 200
+        shared_workers.start()
+        shared_workers.start()
+        wait_until(lambda: registry.counts()["email"]["completed"] == 200, timeout=60)
+        wait_until(lambda: client.zcard(queue_key) == 0, timeout=30)
+    finally:
+        client.close()
+
+    def skipped() -> int:
+        with harness.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    text("select count(*) from job_event where kind = 'skipped'")
+                ).scalar_one()
+            )
+
+    # Every copy met the claim: it lost (skipped), or, if the claim is broken, ran again.
+    wait_until(lambda: skipped() + len(worker_tasks.runs(effects_file)) >= 400, timeout=30)
     runs = worker_tasks.runs(effects_file)
     assert sorted(k for k, _ in runs) == sorted(keys)  # each ran once, none twice
+    assert skipped() >= 200
     assert len({pid for _, pid in runs}) == 2  # and both workers took a share
     alive = [w for w in registry.workers() if w.alive]
     assert len(alive) == 2
@@ -384,7 +420,51 @@ def test_a_worker_whose_clock_is_off_is_neither_reaped_nor_reaping(
     """Issue 9, case 5: heartbeats are written and judged with the database's clock.
 
     A worker whose clock is a minute behind (or ahead) runs a 3-second job while an
-    honest runner watches; the job runs once, and its timeline records one run.
+    honest runner watches, and watches the honest runner's own 3-second job: each job
+    runs once, and its timeline records one run. Behind, its heartbeats would look a
+    minute old to the honest runner (reaped); ahead, the honest runner's heartbeats would
+    look a minute old to it (reaping), if either side used its own clock.
+    """
+    harness = Harness(tmp_path, postgres_url)
+    workers = Workers(
+        tmp_path,
+        harness.engine.url.render_as_string(hide_password=False),
+        redis_url,
+        effects_file,
+    )
+    try:
+        platform = _platform(harness, redis_url)
+        platform.register(TaskSpec("test.slow_report", worker_tasks.slow_effect, "reports"))
+        registry = JobRegistry(platform)
+        workers.env["PC_TEST_CLOCK_SKEW"] = str(skew)
+        workers.start(module="tests.jobs.skewed_worker")
+        job_id = platform.enqueue("email", "test.slow", "skewed", 3.0)
+        wait_until(lambda: registry.get(job_id).job.state == "active", timeout=20)
+        harness.runner(platform, queues=["reports"])  # reaps dead workers of every queue
+        honest = platform.enqueue("reports", "test.slow_report", "honest", 3.0)
+        wait_until(lambda: registry.get(honest).job.state == "active", timeout=20)
+        for job in (job_id, honest):
+            wait_until(lambda job=job: registry.get(job).job.state == "completed", timeout=30)
+            detail = registry.get(job)
+            assert detail.job.attempts == 1, job
+            assert [e.kind for e in detail.timeline].count("completed") == 1
+            assert "outbox" not in [e.kind for e in detail.timeline]
+        runs = sorted(k for k, _ in worker_tasks.runs(effects_file))
+        assert runs == ["honest", "skewed", "started:honest", "started:skewed"]
+    finally:
+        workers.stop_all()
+        harness.close()
+
+
+@pytest.mark.postgres
+def test_a_stray_job_of_a_worker_whose_clock_is_behind_runs_again_on_time(
+    tmp_path: Path, postgres_url: str, redis_url: str, effects_file: Path
+) -> None:
+    """Issue 9, case 5: "active with no thread" is judged with the database's clock too.
+
+    A job recorded as claimed by a worker whose clock is a minute behind, with no thread
+    of it running the job (a claim recorded and never executed), is handed back after the
+    heartbeat timeout (1 s), not a minute later.
     """
     harness = Harness(tmp_path, postgres_url)
     workers = Workers(
@@ -396,17 +476,30 @@ def test_a_worker_whose_clock_is_off_is_neither_reaped_nor_reaping(
     try:
         platform = _platform(harness, redis_url)
         registry = JobRegistry(platform)
-        workers.env["PC_TEST_CLOCK_SKEW"] = str(skew)
+        workers.env["PC_TEST_CLOCK_SKEW"] = "-60"
         workers.start(module="tests.jobs.skewed_worker")
-        job_id = platform.enqueue("email", "test.slow", "skewed", 3.0)
-        wait_until(lambda: registry.get(job_id).job.state == "active", timeout=20)
-        harness.runner(platform, queues=["reports"])  # reaps dead workers of every queue
-        wait_until(lambda: registry.get(job_id).job.state == "completed", timeout=30)
-        detail = registry.get(job_id)
-        assert detail.job.attempts == 1
-        assert [e.kind for e in detail.timeline].count("completed") == 1
-        assert "outbox" not in [e.kind for e in detail.timeline]
-        assert [k for k, _ in worker_tasks.runs(effects_file)] == ["started:skewed", "skewed"]
+        (worker,) = wait_until(lambda: [w for w in registry.workers() if w.alive], timeout=20)
+        job_id = "5" * 32
+        row = {
+            "id": job_id,
+            "queue": "email",
+            "task": "test.effect",
+            "args": ["stray"],
+            "kwargs": {},
+            "state": "waiting",
+            "attempts": 0,
+            "max_attempts": 3,
+            "priority": 0,
+            "repeatable": True,
+            "idempotency_key": None,
+            "token": "t0ken",
+            "seq": new_seq(),
+        }
+        assert platform.recorder.insert_job(row)  # no message: nothing else claims it
+        assert platform.recorder.claim(job_id, "t0ken", worker.id, "email") is not None
+        wait_until(lambda: registry.get(job_id).job.state == "completed", timeout=20)
+        assert "outbox" in [e.kind for e in registry.get(job_id).timeline]
+        assert worker_tasks.effects(effects_file) == ["stray"]
     finally:
         workers.stop_all()
         harness.close()
