@@ -28,6 +28,8 @@ def main() -> None:
     base.utcnow = _skewed_utcnow
     for name in (
         "jobs.recorder",
+        "jobs.recorder.core",
+        "jobs.recorder.outcomes",
         "jobs.runner",
         "jobs.platform",
         "jobs.execution",
