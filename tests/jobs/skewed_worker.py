@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import os
+import pkgutil
 import sys
 import time
 
@@ -26,8 +27,14 @@ def main() -> None:
     import purplecross_desktop.database.base as base
 
     base.utcnow = _skewed_utcnow
+    import jobs.recorder
+
+    # Every part of the recorder package, so that a part that starts reading the clock is
+    # skewed too.
+    parts = [f"jobs.recorder.{m.name}" for m in pkgutil.iter_modules(jobs.recorder.__path__)]
     for name in (
         "jobs.recorder",
+        *parts,
         "jobs.runner",
         "jobs.platform",
         "jobs.execution",
