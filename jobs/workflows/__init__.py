@@ -32,6 +32,7 @@ The package, along its seams (one class, :class:`WorkflowEngine`, made of its pa
 - :mod:`jobs.workflows.waits`: waits for a time and for an event;
 - :mod:`jobs.workflows.dry_run`: dry runs;
 - :mod:`jobs.workflows.core`: the names, values and pieces the parts share;
+- :mod:`jobs.workflows.sql`: a step's statements (claim, saves, step row), built once;
 - :mod:`jobs.workflows.tick` (the tick) and :mod:`jobs.workflows.actions` (the actions).
 """
 

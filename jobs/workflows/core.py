@@ -5,7 +5,6 @@ the step rows, loops).
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import threading
 import zoneinfo
@@ -19,13 +18,13 @@ from jobs.models import JobId
 from jobs.platform import JobPlatform
 from jobs.policy import PermanentError
 from jobs.queues import WORKFLOWS
+from jobs.workflows import sql
 from jobs.workflows.actions import ActionRunner
 from purplecross_desktop.database.base import utcnow
 from purplecross_desktop.database.session import SessionFactory
 from purplecross_desktop.domain.errors import DomainError
 from purplecross_desktop.workflows.document import Document, Instruction
 from purplecross_desktop.workflows.matching import TriggerIndex
-from purplecross_desktop.workflows.models import STEP
 from purplecross_desktop.workflows.store import WorkflowService
 from purplecross_desktop.workflows.templating import TemplateError, render
 
@@ -102,7 +101,10 @@ class EngineCore:
 
     @staticmethod
     def _context(run: Mapping[str, Any]) -> dict[str, Any]:
-        context: dict[str, Any] = copy.deepcopy(run["context"])
+        # The step's own: ``run`` was just read (claimed), its context decoded from the
+        # row for this step alone, and nothing reads ``run["context"]`` after this; a deep
+        # copy of every earlier step's output cost more than the step's own work.
+        context: dict[str, Any] = dict(run["context"])
         context["run"] = {
             "id": run["id"],
             "depth": run["depth"],
@@ -134,9 +136,7 @@ class EngineCore:
         """
         existing = (
             conn.execute(
-                sa.select(STEP.c.id).where(
-                    STEP.c.run_id == run_id, STEP.c.seq == seq, STEP.c.attempt == attempt
-                )
+                sql.FIND_STEP, {"w_run": run_id, "w_seq": seq, "w_attempt": attempt}
             ).first()
             if look_first
             else None
@@ -144,25 +144,31 @@ class EngineCore:
         finished = None if status == "waiting" else now
         if existing is not None:
             conn.execute(
-                sa.update(STEP)
-                .where(STEP.c.id == existing.id)
-                .values(status=status, output=dict(output), finished_at=finished, error=error)
+                sql.UPDATE_STEP,
+                {
+                    "w_id": existing.id,
+                    "v_status": status,
+                    "v_output": dict(output),
+                    "v_finished_at": finished,
+                    "v_error": error,
+                },
             )
             return
         conn.execute(
-            sa.insert(STEP).values(
-                run_id=run_id,
-                seq=seq,
-                attempt=attempt,
-                step_id=str(step["id"]),
-                action=str(step["action"]),
-                status=status,
-                input=dict(inputs),
-                output=dict(output),
-                started_at=now,
-                finished_at=finished,
-                error=error,
-            )
+            sql.INSERT_STEP,
+            {
+                "v_run": run_id,
+                "v_seq": seq,
+                "v_attempt": attempt,
+                "v_step_id": str(step["id"]),
+                "v_action": str(step["action"]),
+                "v_status": status,
+                "v_input": dict(inputs),
+                "v_output": dict(output),
+                "v_started_at": now,
+                "v_finished_at": finished,
+                "v_error": error,
+            },
         )
 
     def _loop(

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from jobs.policy import RetryPolicy
+from jobs.workflows import sql
 from jobs.workflows.core import Outcome, StepFailedError, _follow_jumps, _safe_render
 from jobs.workflows.triggers import Triggers
 from purplecross_desktop.workflows import catalogue
@@ -46,42 +47,29 @@ class Saves(Triggers):
         if not waiting:
             context.setdefault("steps", {})[step["id"]] = outcome.output
         context.pop("run", None)
-        values: dict[str, Any] = {
-            "context": context,
-            "claimed_by": None,
-            "lease_until": None,
-            "updated_at": now,
-            "attempt": 1,
-        }
         program = self.document(run["version_id"]).program
+        mine = {"w_run": run_id, "w_seq": seq, "w_job": job_id, "v_context": context, "v_now": now}
         if waiting:
-            values |= {
-                "status": "waiting",
-                "wake_at": outcome.wake_at,
-                "wait_event": outcome.wait_event,
-            }
+            status = "waiting"
+            moved = conn.execute(
+                sql.SAVE_WAITING,
+                mine | {"v_wake_at": outcome.wake_at, "v_wait_event": outcome.wait_event},
+            ).rowcount
         else:
             done = outcome.next_pc is None or _follow_jumps(program, outcome.next_pc) >= len(
                 program
             )
-            values |= {
-                "status": "succeeded" if done else "ready",
-                "pc": run["pc"] if outcome.next_pc is None else outcome.next_pc,
-                "seq": seq + 1,
-                "wake_at": None,
-                "wait_event": None,
-                "finished_at": now if done else None,
-            }
-        moved = conn.execute(
-            sa.update(RUN)
-            .where(
-                RUN.c.id == run_id,
-                RUN.c.seq == seq,
-                RUN.c.status == "running",
-                RUN.c.claimed_by == job_id,
-            )
-            .values(**values)
-        ).rowcount
+            status = "succeeded" if done else "ready"
+            moved = conn.execute(
+                sql.SAVE_MOVED,
+                mine
+                | {
+                    "v_status": status,
+                    "v_pc": run["pc"] if outcome.next_pc is None else outcome.next_pc,
+                    "v_seq": seq + 1,
+                    "v_finished_at": now if done else None,
+                },
+            ).rowcount
         if moved != 1:
             return None
         self._record_step(
@@ -97,7 +85,7 @@ class Saves(Triggers):
             None,
             look_first=run["wake_at"] is not None,
         )
-        return str(values["status"])
+        return status
 
     def _after_save(
         self, run: Mapping[str, Any], instruction: Instruction, outcome: Outcome, status: str

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from jobs.platform import JobContext
+from jobs.workflows import sql
 from jobs.workflows.core import PERMANENT, WAITS, Outcome, StepFailedError, _follow_jumps, _pure
 from jobs.workflows.saves import Saves
 from jobs.workflows.tick import runtime_error
@@ -18,7 +19,6 @@ from purplecross_desktop.domain.provenance import ACTING, Provenance
 from purplecross_desktop.workflows import catalogue
 from purplecross_desktop.workflows.conditions import evaluate
 from purplecross_desktop.workflows.document import Document, Instruction
-from purplecross_desktop.workflows.models import RUN
 from purplecross_desktop.workflows.templating import render
 
 if TYPE_CHECKING:
@@ -85,27 +85,18 @@ class Steps(Saves, Waits):
         self, conn: sa.Connection, run_id: int, seq: int, job_id: str, now: dt.datetime
     ) -> tuple[dict[str, Any], bool] | None:
         """Take the run for this job; returns (run, whether it was waiting) or None."""
-        slack = now + dt.timedelta(seconds=2)  # the scheduler may wake a job a little early
-        due = sa.or_(
-            RUN.c.status == "ready",
-            sa.and_(RUN.c.status == "waiting", RUN.c.wake_at <= slack),
-            sa.and_(
-                RUN.c.status == "running",
-                sa.or_(RUN.c.claimed_by == job_id, RUN.c.lease_until < now),
-            ),
-        )
-        # One statement: the database decides between racing jobs (a row lock on
-        # PostgreSQL re-checks the condition; SQLite has one writer at a time).
         row = conn.execute(
-            sa.update(RUN)
-            .where(RUN.c.id == run_id, RUN.c.seq == seq, due)
-            .values(
-                status="running",
-                claimed_by=job_id,
-                lease_until=now + dt.timedelta(seconds=self.lease),
-                updated_at=now,
-            )
-            .returning(*RUN.c)
+            sql.CLAIM,
+            {
+                "w_run": run_id,
+                "w_seq": seq,
+                "w_slack": now + dt.timedelta(seconds=2),  # a job may wake a little early
+                "w_job": job_id,
+                "w_now": now,
+                "v_job": job_id,
+                "v_lease": now + dt.timedelta(seconds=self.lease),
+                "v_now": now,
+            },
         ).first()
         if row is None:
             return None
