@@ -31,12 +31,13 @@ from purplecross_desktop.ui.monitor.detail import options_rows
 from purplecross_desktop.ui.pages.appointments_page import AppointmentsPage
 from purplecross_desktop.ui.pages.integrations_page import IntegrationsPage
 from purplecross_desktop.ui.pages.reports_page import ReportsPage
+from purplecross_desktop.ui.pages.staff_page import StaffPage
 from purplecross_desktop.ui.pages.workflows_page import WorkflowsPage
 from purplecross_desktop.workflows.document import load, template_paths
 from purplecross_desktop.workflows.sample_runs import add_sample_runs
 from tests.purplecross_desktop.ui.desk_support import seed_desk
-from tests.support.staff import sign_in
-from widgets.datagrid import RangeFilter
+from tests.support.staff import PASSWORD, sign_in
+from widgets.datagrid import DataGrid, RangeFilter
 
 pytestmark = [
     pytest.mark.gui,
@@ -243,3 +244,52 @@ def test_a_job_s_detail_shows_its_times_on_the_clinic_clock() -> None:
     rows = dict(options_rows(view, None, ClinicTime("America/New_York")))
     assert rows["Enqueued"] == rows["Started"] == rows["Finished"] == "2031-01-15 10:30:05"
     assert rows["Runs at (ETA)"] == on_clinic(at, "%Y-%m-%d %H:%M") == "2031-01-15 10:30"
+
+
+def test_every_grid_the_app_builds_shows_and_exports_times_in_the_clinic_zone(
+    qtbot: QtBot,
+) -> None:
+    """A grid given no zone shows aware times as stored (UTC) and exports them to Excel in
+    the computer's zone: every grid on every page gets the clinic's."""
+    context = build_context(load_settings(), start_jobs=False)
+    try:
+        sign_in(context)
+        window = build_window(context)
+        qtbot.addWidget(window)
+        keys = [spec.key for spec in window.page_specs()]
+        for key in keys:
+            window.show_page(key)
+        grids = window.findChildren(DataGrid)
+        names = {grid.accessibleName() for grid in grids}
+        assert {"Jobs", "Workers", "Failure groups", "Job timeline", "Delivery log"} <= names
+        assert len(grids) >= 14, names
+        unzoned = [
+            (grid.accessibleName() or grid.parent().objectName(), column.key)
+            for grid in grids
+            for column in grid.model().columns
+            if column.kind in ("datetime", "auto") and column.timezone != CLINIC
+        ]
+        assert unzoned == []
+    finally:
+        shutdown(context)
+
+
+def test_the_staff_list_shows_the_last_sign_in_on_the_clinic_clock(qtbot: QtBot) -> None:
+    context = build_context(load_settings(), start_jobs=False)
+    try:
+        sign_in(context)
+        assert context.services is not None
+        member = context.services.staff.sign_in("admin", PASSWORD)
+        assert member is not None
+        assert member.last_sign_in_at is not None
+        window = build_window(context)
+        qtbot.addWidget(window)
+        page = window.show_page("staff")
+        assert isinstance(page, StaffPage)
+        grid = page.grid
+        qtbot.waitUntil(lambda: not grid.is_loading() and grid.row_count() == 1, timeout=10_000)
+        model = grid.model()
+        cell = model.data(model.index(0, model.column_of("last_sign_in_at")))
+        assert cell == on_clinic(member.last_sign_in_at, "%Y-%m-%d %H:%M")
+    finally:
+        shutdown(context)
