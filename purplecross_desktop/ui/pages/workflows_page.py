@@ -189,6 +189,7 @@ class WorkflowsPage(Page):
         services = self.context.services
         if services is None:
             return
+        zone = self.clinic.zone  # the chart's days are the clinic's
 
         def load() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[int, int]]]:
             stats = {a.workflow_id: a for a in services.workflows.analytics()}
@@ -223,7 +224,8 @@ class WorkflowsPage(Page):
                 }
                 for r in services.workflows.runs(limit=1000)
             ]
-            days = [(ok, bad) for _, ok, bad in services.workflows.runs_per_day()]
+            per_day = services.workflows.runs_per_day(zone=zone)
+            days = [(ok, bad) for _, ok, bad in per_day]
             return rows, runs, days
 
         self._background(load, self._loaded)
