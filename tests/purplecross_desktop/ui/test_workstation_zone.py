@@ -26,6 +26,7 @@ from purplecross_desktop.clinic_time import ClinicTime
 from purplecross_desktop.database.base import StaffId
 from purplecross_desktop.domain.notifications import NotificationKind
 from purplecross_desktop.domain.staff import StaffRole
+from purplecross_desktop.domain.webhooks.service import EndpointInfo
 from purplecross_desktop.settings import load_settings
 from purplecross_desktop.ui.monitor.detail import options_rows
 from purplecross_desktop.ui.pages.appointments_page import AppointmentsPage
@@ -215,6 +216,15 @@ def test_the_webhooks_failed_since_input_is_typed_on_the_clinic_clock(qtbot: QtB
         panel.set_recover_since(moment)
         assert edit.text() == on_clinic(moment, "%Y-%m-%d %H:%M") == "2031-07-03 21:05"
         assert panel.recover_since() == moment
+        # After a rotation, until when the old secret signs: clinic time, zone named.
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(hours=20)
+        info = EndpointInfo(
+            1, "https://lab.example.org/hook", "Lab", ["client.*"], True, None, None, False,
+            None, until, until - dt.timedelta(days=1), {},
+        )  # fmt: skip
+        panel._show_endpoint(info)
+        stated = f"{on_clinic(until, '%Y-%m-%d %H:%M')} {until.astimezone(CLINIC):%Z}"
+        assert f"Old secret also signs until {stated}" in panel.detail_label.text()
     finally:
         shutdown(context)
 
