@@ -70,6 +70,16 @@ class ClinicTime:
         """``YYYY-MM-DD HH:MM`` in the clinic's zone (empty for None)."""
         return "" if moment is None else self.local(moment).strftime("%Y-%m-%d %H:%M")
 
+    def format_seconds(self, moment: dt.datetime | None) -> str:
+        """``YYYY-MM-DD HH:MM:SS`` in the clinic's zone (empty for None): timelines, logs."""
+        return "" if moment is None else self.local(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+    def format_moment(self, moment: dt.datetime) -> str:
+        """``YYYY-MM-DD HH:MM BST``: one instant on the clinic's clock with the zone's
+        abbreviation, as :meth:`format_span` writes it (a time stated on its own)."""
+        local = self.local(moment)
+        return f"{local:%Y-%m-%d %H:%M %Z}"
+
     def format_span(self, starts: dt.datetime, ends: dt.datetime) -> str:
         """``YYYY-MM-DD HH:MM-HH:MM BST``: a span on the clinic's clock, with the zone's
         abbreviation (which tells the two 01:30s apart the night clocks go back)."""

@@ -17,6 +17,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QListView, QVBoxLayout, QWidget
 
+from purplecross_desktop.clinic_time import ClinicTime
 from purplecross_desktop.domain.notifications import InboxItem
 from purplecross_desktop.ui.context import AppContext
 from widgets.button import Button
@@ -28,10 +29,12 @@ ItemRole = Qt.ItemDataRole.UserRole + 1
 
 
 class InboxModel(QAbstractListModel):
-    """The inbox as a list: newest first, unread ones in bold."""
+    """The inbox as a list: newest first, unread ones in bold; each item's time on the
+    clinic's clock (``clinic``), not the workstation's."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, clinic: ClinicTime, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._clinic = clinic
         self._items: list[InboxItem] = []
 
     def set_items(self, items: list[InboxItem]) -> None:
@@ -50,7 +53,7 @@ class InboxModel(QAbstractListModel):
             return None
         item = self._items[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            when = item.created_at.astimezone().strftime("%d %b %H:%M")
+            when = f"{self._clinic.local(item.created_at):%d %b %H:%M}"
             return f"{'● ' if item.unread else ''}{item.title}  ·  {when}"
         if role == Qt.ItemDataRole.ToolTipRole:
             return item.message
@@ -92,7 +95,7 @@ class NotificationCentre(QFrame):
         self.unread = 0
         self._staff: int | None = None
         self._newest_seen: int | None = None  # None: nothing loaded yet for this member
-        self.model = InboxModel(self)
+        self.model = InboxModel(ClinicTime(context.settings.clinic_timezone), self)
         self.view = QListView()
         self.view.setObjectName("notificationList")
         self.view.setAccessibleName("Notifications")

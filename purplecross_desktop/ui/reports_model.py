@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QWidget
 
+from purplecross_desktop.clinic_time import ClinicTime
+
 if TYPE_CHECKING:  # the jobs stack loads after the window shows (start-up budget)
     from jobs.reports import ReportInfo
 
@@ -41,10 +43,16 @@ def state_text(info: ReportInfo) -> str:
 
 class ReportRequestsModel(QAbstractTableModel):
     """Report requests as rows; :meth:`set_items` keeps rows whose ids stay (no reset) so a
-    refresh every second keeps the selection and scroll position."""
+    refresh every second keeps the selection and scroll position.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    Args:
+        clinic: the clinic's clock: "Requested" shows its time, not the workstation's.
+        parent: the parent widget.
+    """
+
+    def __init__(self, clinic: ClinicTime, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._clinic = clinic
         self._items: list[ReportInfo] = []
 
     def items(self) -> list[ReportInfo]:
@@ -102,10 +110,9 @@ class ReportRequestsModel(QAbstractTableModel):
             return info
         return None
 
-    @staticmethod
-    def _text(info: ReportInfo, column: int) -> str:
+    def _text(self, info: ReportInfo, column: int) -> str:
         if column == 0:
-            return info.created_at.astimezone().strftime("%d %b %H:%M")
+            return f"{self._clinic.local(info.created_at):%d %b %H:%M}"
         if column == 1:
             return info.title
         if column == 2:

@@ -535,20 +535,22 @@ class WorkflowService(ServiceBase):
         return out
 
     def runs_per_day(
-        self, workflow_id: int | None = None, days: int = 30
+        self, workflow_id: int | None = None, days: int = 30, zone: dt.tzinfo = dt.UTC
     ) -> list[tuple[str, int, int]]:
-        """``(day, succeeded, failed)`` for the last ``days`` days (UTC), oldest first."""
-        since = self._clock() - dt.timedelta(days=days)
+        """``(day, succeeded, failed)`` for the last ``days`` days, oldest first; days are
+        calendar days in ``zone`` (the app passes the clinic's)."""
+        now = self._clock()
+        since = now - dt.timedelta(days=days + 1)  # the oldest day's start in any zone
         stmt = sa.select(RUN.c.started_at, RUN.c.status).where(RUN.c.started_at >= since)
         if workflow_id is not None:
             stmt = stmt.where(RUN.c.workflow_id == workflow_id)
         counts: dict[str, list[int]] = {}
+        today = now.astimezone(zone).date()
         for offset in range(days, -1, -1):
-            day = (self._clock() - dt.timedelta(days=offset)).date().isoformat()
-            counts[day] = [0, 0]
+            counts[(today - dt.timedelta(days=offset)).isoformat()] = [0, 0]
         with self._read() as session:
             for started, status in session.execute(stmt):
-                day = started.date().isoformat()
+                day = started.astimezone(zone).date().isoformat()
                 if day in counts:
                     counts[day][0 if status == "succeeded" else 1] += status in (
                         "succeeded",

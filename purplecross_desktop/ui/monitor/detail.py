@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from purplecross_desktop.ui.pages.labels import enum_label, local_seconds, local_time, milliseconds
+from purplecross_desktop.clinic_time import ClinicTime
+from purplecross_desktop.ui.pages.labels import enum_label, milliseconds
 from widgets.button import Button
 from widgets.datagrid import Column, DataGrid
 from widgets.json_tree import JsonTree
@@ -44,10 +45,11 @@ LINKS = {
 ACTIONS = ("retry", "revoke", "promote", "duplicate", "remove")
 
 
-def options_rows(view: Any, spec: Any) -> list[tuple[str, str]]:
+def options_rows(view: Any, spec: Any, clinic: ClinicTime) -> list[tuple[str, str]]:
     """(label, value) rows of a job's options and progress: queue, priority, ETA, retry
-    policy, timeout, idempotency key, attempts, times."""
+    policy, timeout, idempotency key, attempts, times (on the clinic's clock)."""
     f = view.fields
+    seconds = clinic.format_seconds
     rows = [
         ("Job", f["id"]),
         ("Queue", f["queue"]),
@@ -56,10 +58,10 @@ def options_rows(view: Any, spec: Any) -> list[tuple[str, str]]:
         ("Attempts", f"{f['attempts']} of {f['max_attempts']}"),
         ("Priority", str(f["priority"])),
         ("Idempotency key", f["idempotency_key"] or "none"),
-        ("Enqueued", local_seconds(f["enqueued_at"])),
-        ("Runs at (ETA)", local_time(f["next_run_at"]) if f["next_run_at"] else "-"),
-        ("Started", local_seconds(f["started_at"]) if f["started_at"] else "-"),
-        ("Finished", local_seconds(f["finished_at"]) if f["finished_at"] else "-"),
+        ("Enqueued", seconds(f["enqueued_at"])),
+        ("Runs at (ETA)", clinic.format_datetime(f["next_run_at"]) or "-"),
+        ("Started", seconds(f["started_at"]) or "-"),
+        ("Finished", seconds(f["finished_at"]) or "-"),
         ("Waited", milliseconds(f["wait_ms"])),
         ("Ran", milliseconds(f["duration_ms"])),
         ("Progress", f"{f['progress']}% {f['progress_message']}".strip()),
@@ -79,6 +81,7 @@ class JobDetail(QDialog):
     """A job in full, refreshed on demand; its actions go back to the monitor.
 
     Args:
+        clinic: the clinic's clock: times are shown in its zone.
         parent: the monitor page.
 
     Signals:
@@ -89,8 +92,9 @@ class JobDetail(QDialog):
     sig_action = Signal(str, list)
     sig_open_record = Signal(str, int)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, clinic: ClinicTime, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.clinic = clinic
         self.setWindowTitle("Job")
         self.resize(760, 560)
         self.job_id = ""
@@ -113,7 +117,7 @@ class JobDetail(QDialog):
         data_layout.addWidget(self.data_tree, 1)
         self.timeline = DataGrid(
             [
-                Column("at", "When", kind="datetime", formatter=local_seconds, width=150),
+                Column("at", "When", kind="datetime", formatter=clinic.format_seconds, width=150),
                 Column("kind", "Event", kind="text", width=110),
                 Column("detail", "Detail", kind="text", width=320),
                 Column("worker", "Worker", kind="text", width=160),
@@ -124,6 +128,7 @@ class JobDetail(QDialog):
             enable_filtering=False,
             selection="none",
             empty_text="No events",
+            timezone=clinic.zone,
         )
         self.timeline.setAccessibleName("Job timeline")
         self.logs = QPlainTextEdit()
@@ -176,7 +181,7 @@ class JobDetail(QDialog):
         self.state_chip.set_tone(STATE_TONES.get(f["state"], "neutral"))
         while self.options_form.rowCount():
             self.options_form.removeRow(0)
-        for label, value in options_rows(view, spec):
+        for label, value in options_rows(view, spec, self.clinic):
             value_label = QLabel(value)
             value_label.setWordWrap(True)
             value_label.setAccessibleName(label)
@@ -197,7 +202,7 @@ class JobDetail(QDialog):
             ]
         )
         self.logs.setPlainText(
-            "\n".join(f"{local_seconds(at)}  {line}" for at, line in view.logs)
+            "\n".join(f"{self.clinic.format_seconds(at)}  {line}" for at, line in view.logs)
             or "The job wrote no log lines."
         )
         error = ""

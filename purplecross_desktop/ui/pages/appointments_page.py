@@ -24,15 +24,13 @@ from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.grid_sql_source import SqlExpr, SqlSource
 from purplecross_desktop.ui.pages.grid_page import GridPage
 from purplecross_desktop.ui.pages.labels import enum_label
-from purplecross_desktop.ui.pages.labels import local_time as machine_time
 from widgets.datagrid import ChoiceFilter, Column, RangeFilter, SavedView, SortKey
 
 Vet = aliased(Staff, name="vet")
 
 
-def appointment_columns(clinic_time: ClinicTime | None = None) -> list[Column]:
-    """The columns of an appointment list; times in the clinic's zone when given."""
-    local_time = clinic_time.format_datetime if clinic_time is not None else machine_time
+def appointment_columns(clinic_time: ClinicTime) -> list[Column]:
+    """The columns of an appointment list; times on the clinic's clock."""
     return [
         Column("id", "No.", kind="number", width=80, visible=False),
         Column(
@@ -41,7 +39,7 @@ def appointment_columns(clinic_time: ClinicTime | None = None) -> list[Column]:
             kind="datetime",
             filter_mode="range",
             width=150,
-            formatter=local_time,
+            formatter=clinic_time.format_datetime,
         ),
         Column("patient", "Patient", kind="text", width=140),
         Column("client", "Owner", kind="text", width=170),
@@ -90,13 +88,6 @@ def appointment_select() -> tuple[Select[Any], dict[str, SqlExpr]]:
     return stmt, columns
 
 
-def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """The first and last instant of ``day`` in local time, as aware datetimes."""
-    start = dt.datetime.combine(day, dt.time.min).astimezone()
-    end = dt.datetime.combine(day, dt.time.max).astimezone()
-    return start, end
-
-
 class AppointmentsPage(GridPage):
     """Every appointment; opens on today (clinic time), the coming ones in time order."""
 
@@ -105,8 +96,7 @@ class AppointmentsPage(GridPage):
     empty_text = "No appointments yet"
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
-        self.clinic_time = ClinicTime(context.settings.clinic_timezone)
-        super().__init__(context, parent)
+        super().__init__(context, parent)  # sets ``clinic_time`` before the columns
         if not self.grid.query().sort:
             # Opens on today, not at either end of the diary: from the start of the
             # clinic's day on, in time order (the remembered layout wins when there is one;
@@ -134,9 +124,14 @@ class AppointmentsPage(GridPage):
         )
 
     def saved_views(self) -> Sequence[SavedView]:
+        # Whole clinic days, as a range typed as dates reads them: from the first instant
+        # of the clinic's today to the last of the day (inclusive bounds, so not the next
+        # midnight), whatever the workstation's zone.
         today = self.clinic_time.today()
+        last = dt.timedelta(microseconds=1)
         start, end = self.clinic_time.day_bounds(today)
-        week_end = self.clinic_time.day_bounds(today + dt.timedelta(days=7))[1]
+        end -= last
+        week_end = self.clinic_time.day_bounds(today + dt.timedelta(days=7))[1] - last
         return (
             SavedView(
                 "Upcoming week",

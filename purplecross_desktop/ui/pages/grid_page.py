@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
+from purplecross_desktop.clinic_time import ClinicTime
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.grid_sql_source import SqlSource
 from purplecross_desktop.ui.pages.base import Page
@@ -27,6 +27,9 @@ class GridPage(Page):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
+        # Times are shown and typed in the clinic's zone, whatever the workstation's: the
+        # grid's datetime columns, and the formatters and presets subclasses build from this.
+        self.clinic_time = ClinicTime(context.settings.clinic_timezone)
         self.grid = DataGrid(
             self.columns(),
             source=self.source(),
@@ -37,8 +40,7 @@ class GridPage(Page):
             saved_views=self.saved_views(),
             empty_text=self.empty_text,
             title=self.title,
-            # Times are shown and typed in the clinic's zone, whatever the workstation's.
-            timezone=zoneinfo.ZoneInfo(context.settings.clinic_timezone),
+            timezone=self.clinic_time.zone,
         )
         self.grid.setAccessibleName(f"{self.title} table")
         self.grid.sig_row_activated.connect(self.open_row)

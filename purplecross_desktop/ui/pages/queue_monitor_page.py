@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import zoneinfo
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,13 +31,14 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy import Table, func, select
 
+from purplecross_desktop.clinic_time import ClinicTime
 from purplecross_desktop.domain.roles import Permission
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.grid_sql_source import SqlSource
 from purplecross_desktop.ui.monitor.cards import OverviewPanel
 from purplecross_desktop.ui.monitor.detail import JobDetail
 from purplecross_desktop.ui.pages.base import Page
-from purplecross_desktop.ui.pages.labels import enum_label, local_time, milliseconds
+from purplecross_desktop.ui.pages.labels import enum_label, milliseconds
 from widgets.button import Button
 from widgets.datagrid import Column, DataGrid
 
@@ -225,6 +225,8 @@ class QueueMonitorPage(Page):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
+        # Every time on this page is on the clinic's clock, whatever the workstation's zone.
+        self.clinic = ClinicTime(context.settings.clinic_timezone)
         self._last_action = ""
         self._in_flight: set[str] = set()
         self._monitor_reader: Any = None
@@ -242,7 +244,7 @@ class QueueMonitorPage(Page):
         self.tabs.addTab(self._build_workers(), "Workers")
         self.tabs.addTab(self._build_periodic(), "Periodic")
         self.tabs.currentChanged.connect(lambda _i: self.refresh())
-        self.detail = JobDetail(self)
+        self.detail = JobDetail(self.clinic, self)
         self.detail.sig_action.connect(self._job_action)
         self.detail.sig_open_record.connect(self._open_record)
         self.body.addWidget(self.message)
@@ -271,7 +273,7 @@ class QueueMonitorPage(Page):
             grid_id="queue-monitor-jobs-sql",
             empty_text="No jobs match",
             title="Jobs",
-            timezone=zoneinfo.ZoneInfo(self.context.settings.clinic_timezone),
+            timezone=self.clinic.zone,
         )
         self.jobs.setAccessibleName("Jobs")
         if not self.jobs.sort_keys():
@@ -304,8 +306,8 @@ class QueueMonitorPage(Page):
                 Column("signature", "Error signature", kind="text", width=380),
                 Column("count", "Jobs", kind="number", width=70),
                 Column("dead", "Dead", kind="number", width=70),
-                Column("first_seen", "First seen", "datetime", formatter=local_time, width=140),
-                Column("last_seen", "Last seen", "datetime", formatter=local_time, width=140),
+                Column("first_seen", "First seen", "datetime", width=140),
+                Column("last_seen", "Last seen", "datetime", width=140),
                 Column("where", "Queues · tasks", kind="text", width=200),
                 Column("example", "Example", kind="text", width=320),
             ],
@@ -316,6 +318,7 @@ class QueueMonitorPage(Page):
             selection="single",
             empty_text="No failed jobs",
             title="Failure groups",
+            timezone=self.clinic.zone,
         )
         self.failures.setAccessibleName("Failure groups")
         self._groups: dict[str, Any] = {}
@@ -342,7 +345,7 @@ class QueueMonitorPage(Page):
                 Column("pid", "PID", kind="number", width=70),
                 Column("queues", "Queues", kind="text", width=200),
                 Column("threads", "Threads", kind="number", width=70),
-                Column("started_at", "Started", kind="datetime", formatter=local_time, width=140),
+                Column("started_at", "Started", kind="datetime", width=140),
                 Column("heartbeat_age_s", "Last heartbeat (s ago)", kind="number", width=150),
                 Column("current", "Running now", kind="text", width=300),
                 Column("jobs_after", "Its jobs now", kind="text", width=200),
@@ -355,6 +358,7 @@ class QueueMonitorPage(Page):
             selection="single",
             empty_text="No worker has registered",
             title="Workers",
+            timezone=self.clinic.zone,
         )
         self.workers.setAccessibleName("Workers")
         return self.workers
@@ -364,10 +368,10 @@ class QueueMonitorPage(Page):
             [
                 Column("name", "Schedule", kind="text", width=130),
                 Column("every", "Runs", kind="text", width=240),
-                Column("last_enqueued", "Last run", "datetime", formatter=local_time, width=140),
+                Column("last_enqueued", "Last run", "datetime", width=140),
                 Column("last_state", "Outcome", kind="text", formatter=enum_label, width=100),
-                Column("last_finished", "Finished", "datetime", formatter=local_time, width=140),
-                Column("next_run", "Next run", kind="datetime", formatter=local_time, width=140),
+                Column("last_finished", "Finished", "datetime", width=140),
+                Column("next_run", "Next run", kind="datetime", width=140),
                 Column("runs", "Runs (24 h)", kind="number", width=90),
                 Column("failures", "Failed (24 h)", kind="number", width=90),
                 Column("last_error", "Last error", kind="text", width=200),
@@ -382,6 +386,7 @@ class QueueMonitorPage(Page):
             selection="single",
             empty_text="No periodic tasks",
             title="Periodic tasks",
+            timezone=self.clinic.zone,
         )
         self.periodic.setAccessibleName("Periodic tasks")
         self.periodic.sig_row_activated.connect(self._open_last_run)

@@ -170,7 +170,7 @@ class ReportsPage(Page):
         heading = QLabel("Your reports")
         heading.setObjectName("sectionHeading")
         self.body.addWidget(heading)
-        self.model = ReportRequestsModel(self)
+        self.model = ReportRequestsModel(self._clinic, self)
         self.table = QTableView()
         self.table.setAccessibleName("Your reports")
         self.table.setModel(self.model)

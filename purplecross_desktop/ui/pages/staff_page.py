@@ -15,7 +15,7 @@ from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.dialogs.staff_dialog import PasswordDialog, StaffDialog
 from purplecross_desktop.ui.grid_sql_source import SqlSource
 from purplecross_desktop.ui.pages.grid_page import GridPage
-from purplecross_desktop.ui.pages.labels import enum_label, local_time
+from purplecross_desktop.ui.pages.labels import enum_label
 from widgets.button import Button
 from widgets.datagrid import ChoiceFilter, Column, GridRow, SavedView
 
@@ -63,7 +63,7 @@ class StaffPage(GridPage):
             ),
             Column("email", "Email", kind="text", width=240),
             Column("active", "Can sign in", kind="bool", filter_mode="choice", width=100),
-            Column("last_sign_in_at", "Last signed in", formatter=_when, width=160),
+            Column("last_sign_in_at", "Last signed in", formatter=self._when, width=160),
         ]
 
     def source(self) -> SqlSource:
@@ -121,6 +121,6 @@ class StaffPage(GridPage):
         self.message.setText(text)
         self.grid.refresh()
 
-
-def _when(value: Any) -> str:
-    return "never" if value is None else local_time(value)
+    def _when(self, value: Any) -> str:
+        """A sign-in time on the clinic's clock; "never" when there was none."""
+        return "never" if value is None else self.clinic_time.format_datetime(value)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from purplecross_desktop.clinic_time import ClinicTime
 from purplecross_desktop.domain.errors import PermissionDenied
 from purplecross_desktop.domain.webhooks import EndpointInfo
 from purplecross_desktop.ui.context import AppContext
@@ -87,6 +88,8 @@ class WorkflowsPage(Page):
 
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
+        # Run and step times on the clinic's clock, whatever the workstation's zone.
+        self.clinic = ClinicTime(context.settings.clinic_timezone)
         self.message = QLabel()
         self.message.setObjectName("workflowsMessage")
         self.message.setWordWrap(True)
@@ -124,6 +127,7 @@ class WorkflowsPage(Page):
             grid_id="workflows",
             title="Workflows",
             empty_text="No workflows yet: New workflow starts from a template",
+            timezone=self.clinic.zone,
         )
         self.workflows.sig_row_activated.connect(lambda row: self.edit_workflow(row.id))
         self.chart = BarChart(("succeeded", "failed"), ("success", "danger"))
@@ -153,6 +157,7 @@ class WorkflowsPage(Page):
             grid_id="workflow-runs",
             title="Runs",
             empty_text="No runs yet",
+            timezone=self.clinic.zone,
         )
         self.runs.sig_row_activated.connect(lambda row: self.show_run(int(row.id)))
         self.timeline = QPlainTextEdit()
@@ -186,6 +191,7 @@ class WorkflowsPage(Page):
         services = self.context.services
         if services is None:
             return
+        zone = self.clinic.zone  # the chart's days are the clinic's
 
         def load() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[int, int]]]:
             stats = {a.workflow_id: a for a in services.workflows.analytics()}
@@ -220,7 +226,8 @@ class WorkflowsPage(Page):
                 }
                 for r in services.workflows.runs(limit=1000)
             ]
-            days = [(ok, bad) for _, ok, bad in services.workflows.runs_per_day()]
+            per_day = services.workflows.runs_per_day(zone=zone)
+            days = [(ok, bad) for _, ok, bad in per_day]
             return rows, runs, days
 
         self._background(load, self._loaded)
@@ -359,6 +366,7 @@ class WorkflowsPage(Page):
         services = self.context.services
         assert services is not None
         self._open_run = run_id
+        seconds = self.clinic.format_seconds
 
         def work() -> str:
             run, steps = services.workflows.run(run_id)
@@ -371,9 +379,7 @@ class WorkflowsPage(Page):
                 lines.append(f"  {run.error}")
             for s in steps:
                 took = "" if s.duration is None else f", {_seconds(s.duration)}"
-                lines.append(
-                    f"{s.started_at:%Y-%m-%d %H:%M:%S}  {s.step_id} ({s.action}) {s.status}{took}"
-                )
+                lines.append(f"{seconds(s.started_at)}  {s.step_id} ({s.action}) {s.status}{took}")
                 lines.append(f"    input:  {json.dumps(s.input, default=str)}")
                 lines.append(f"    output: {json.dumps(s.output, default=str)}")
                 if s.error:

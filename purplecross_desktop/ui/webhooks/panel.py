@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QDateTime, Qt, Signal
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime, QTimeZone, Signal
 from PySide6.QtWidgets import (
     QDateTimeEdit,
     QHBoxLayout,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from purplecross_desktop.clinic_time import ClinicTime
 from purplecross_desktop.domain.errors import DomainError
 from purplecross_desktop.ui.context import AppContext
 from purplecross_desktop.ui.webhooks import log_grid
@@ -64,6 +65,8 @@ class WebhooksPanel(QWidget):
     def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.context = context
+        # Times shown and typed here are on the clinic's clock, whatever the workstation's.
+        self.clinic = ClinicTime(context.settings.clinic_timezone)
         self.endpoints: list[EndpointInfo] = []
         self.confirmation: QMessageBox | None = None
         self.last_secret_dialog: SecretDialog | None = None
@@ -149,11 +152,19 @@ class WebhooksPanel(QWidget):
         self.replay_button.clicked.connect(self.replay_selected)
         log_row.addWidget(self.replay_button)
         log_row.addWidget(QLabel("Failed since"))
-        self.since_edit = QDateTimeEdit(QDateTime.currentDateTime().addDays(-1))
+        # The edit holds the clinic's wall-clock date and time (in Qt's UTC, which has no
+        # gaps, so no workstation zone shifts what is typed); recover_since() reads it.
+        self.since_edit = QDateTimeEdit()
+        self.since_edit.setTimeZone(QTimeZone(QTimeZone.Initialization.UTC))
         self.since_edit.setCalendarPopup(True)
         self.since_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
         self.since_edit.setAccessibleName("Recover failed since")
+        self.since_zone = QLabel("")
+        self.since_zone.setAccessibleName("Recover since: time zone")
+        self.since_edit.dateTimeChanged.connect(lambda _v: self._show_since_zone())
+        self.set_recover_since(self.clinic.now() - dt.timedelta(days=1))
         log_row.addWidget(self.since_edit)
+        log_row.addWidget(self.since_zone)
         self.recover_button = Button("Recover", variant="secondary", button_size="small")
         self.recover_button.clicked.connect(self.recover)
         log_row.addWidget(self.recover_button)
@@ -254,7 +265,9 @@ class WebhooksPanel(QWidget):
         if info.allow_local_network:
             lines.append("Local network allowed")
         if info.rotating_until is not None and info.rotating_until > dt.datetime.now(dt.UTC):
-            lines.append(f"Old secret also signs until {_when(info.rotating_until)}")
+            lines.append(
+                f"Old secret also signs until {self.clinic.format_moment(info.rotating_until)}"
+            )
         self.detail_label.setText("\n".join(lines))
         if not info.enabled:
             self.disabled_alert.set_message(
@@ -371,13 +384,35 @@ class WebhooksPanel(QWidget):
 
         self._run(work, lambda n: self._report(f"{n} message(s) queued again."))
 
+    def recover_since(self) -> dt.datetime:
+        """The "Failed since" input as an aware UTC instant: typed on the clinic's clock."""
+        day = self.since_edit.date().toPython()
+        time = self.since_edit.time().toPython()
+        assert isinstance(day, dt.date)
+        assert isinstance(time, dt.time)
+        return self.clinic.at(day, time.replace(second=0, microsecond=0)).astimezone(dt.UTC)
+
+    def set_recover_since(self, moment: dt.datetime) -> None:
+        """Show ``moment`` (aware) in the "Failed since" input, on the clinic's clock."""
+        local = self.clinic.local(moment)
+        self.since_edit.setDateTime(
+            QDateTime(
+                QDate(local.year, local.month, local.day),
+                QTime(local.hour, local.minute),
+                QTimeZone(QTimeZone.Initialization.UTC),
+            )
+        )
+        self._show_since_zone()
+
+    def _show_since_zone(self) -> None:
+        # The zone's abbreviation at the chosen time ("GMT", "BST"), as spans show it.
+        self.since_zone.setText(f"{self.clinic.local(self.recover_since()):%Z}")
+
     def recover(self) -> None:
         info = self.current()
         if info is None:
             return
-        since = self.since_edit.dateTime().toPython()
-        assert isinstance(since, dt.datetime)
-        since = since.astimezone(dt.UTC) if since.tzinfo else since.astimezone().astimezone(dt.UTC)
+        since = self.recover_since()
         self._run(
             lambda: self.delivery().recover(info.id, since),
             lambda n: self._report(f"{n} failed or missed message(s) queued again."),
@@ -432,10 +467,6 @@ class WebhooksPanel(QWidget):
             self.say(str(exc), "error")
         else:
             self.say(f"The webhook service did not answer ({type(exc).__name__}: {exc}).", "error")
-
-
-def _when(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _list_text(info: EndpointInfo) -> str:

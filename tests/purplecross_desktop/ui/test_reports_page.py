@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from jobs.registry import JobRegistry
 from jobs.reports import ReportInfo
 from purplecross_desktop.app import build_context, build_window, shutdown, start_jobs_in_background
+from purplecross_desktop.clinic_time import ClinicTime
 from purplecross_desktop.domain.clients import ClientData
 from purplecross_desktop.settings import load_settings
 from purplecross_desktop.ui.context import AppContext
@@ -125,7 +126,7 @@ def test_a_waiting_report_is_cancelled_from_the_page_with_the_delete_key(
 
 
 def test_the_requests_model_passes_the_model_tester(qtmodeltester: object) -> None:
-    model = ReportRequestsModel()
+    model = ReportRequestsModel(ClinicTime("Europe/London"))
     now = dt.datetime(2031, 3, 5, 12, 0, tzinfo=dt.UTC)
     infos = [
         ReportInfo(

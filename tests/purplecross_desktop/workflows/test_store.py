@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
 from purplecross_desktop.database import make_engine, make_session_factory
-from purplecross_desktop.database.base import StaffId
+from purplecross_desktop.database.base import StaffId, utcnow
 from purplecross_desktop.database.models import metadata
 from purplecross_desktop.domain.audit import AuditEntry
 from purplecross_desktop.domain.errors import PermissionDenied, ValidationError
 from purplecross_desktop.domain.staff import StaffData, StaffRole
 from purplecross_desktop.services import Services, build_services
 from purplecross_desktop.workflows.document import Document, load
+from purplecross_desktop.workflows.models import RUN
+from purplecross_desktop.workflows.sample_runs import add_sample_runs
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "purplecross_desktop/workflows/templates"
 
@@ -95,3 +99,29 @@ def test_a_stored_document_broken_behind_the_services_back_is_never_enabled(
     assert services.workflows.find(info.id).enabled is False
     with make_session_factory(engine)() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 1
+
+
+def test_runs_per_day_counts_the_clinic_s_days(database_url: str) -> None:
+    """The Workflows page's chart: a run at 02:00 UTC is the evening before in New York."""
+    engine = make_engine(database_url)
+    try:
+        metadata.create_all(engine)
+        services = build_services(make_session_factory(engine))
+        services.workflows.save(load(TEMPLATES / "new-client-welcome.yaml"))
+        add_sample_runs(engine, per_workflow=2)
+        now = utcnow()
+        early = dt.datetime.combine(now.date(), dt.time(2, 0), tzinfo=dt.UTC)
+        if early > now:
+            early -= dt.timedelta(days=1)
+        with engine.begin() as conn:
+            conn.execute(sa.update(RUN).values(started_at=early, status="succeeded"))
+        york = ZoneInfo("America/New_York")
+        clinic = services.workflows.runs_per_day(zone=york)
+        assert clinic[-1][0] == now.astimezone(york).date().isoformat()
+        assert [(day, ok) for day, ok, _ in clinic if ok] == [
+            (early.astimezone(york).date().isoformat(), 2)
+        ]
+        utc = services.workflows.runs_per_day()
+        assert [(day, ok) for day, ok, _ in utc if ok] == [(early.date().isoformat(), 2)]
+    finally:
+        engine.dispose()
