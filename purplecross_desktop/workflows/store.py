@@ -359,14 +359,7 @@ class WorkflowService(ServiceBase):
             raise ValidationError.single("record", f"must be one of {', '.join(RECORD_KINDS)}")
         with self._read() as session:
             rows = session.execute(
-                sa.select(Workflow, WorkflowVersion.document)
-                .join(
-                    WorkflowVersion,
-                    sa.and_(
-                        WorkflowVersion.workflow_id == Workflow.id,
-                        WorkflowVersion.number == Workflow.current_version,
-                    ),
-                )
+                _with_current_document()
                 .where(
                     Workflow.enabled.is_(True),
                     Workflow.archived.is_(False),
@@ -392,14 +385,7 @@ class WorkflowService(ServiceBase):
         """Every workflow (archived ones only when asked), by name."""
         with self._read() as session:
             rows = session.execute(
-                sa.select(Workflow, WorkflowVersion.document)
-                .join(
-                    WorkflowVersion,
-                    sa.and_(
-                        WorkflowVersion.workflow_id == Workflow.id,
-                        WorkflowVersion.number == Workflow.current_version,
-                    ),
-                )
+                _with_current_document()
                 .where(Workflow.archived.is_(archived) if not archived else sa.true())
                 .order_by(sa.func.lower(Workflow.name))
             ).all()
@@ -498,15 +484,7 @@ class WorkflowService(ServiceBase):
             names = dict(session.execute(sa.select(Workflow.id, Workflow.name)).all())
             saved = {
                 w.id: int(((doc or {}).get("settings") or {}).get("time_saved_minutes", 0))
-                for w, doc in session.execute(
-                    sa.select(Workflow, WorkflowVersion.document).join(
-                        WorkflowVersion,
-                        sa.and_(
-                            WorkflowVersion.workflow_id == Workflow.id,
-                            WorkflowVersion.number == Workflow.current_version,
-                        ),
-                    )
-                )
+                for w, doc in session.execute(_with_current_document())
             }
         grouped: dict[int, list[Any]] = {}
         for row in rows:
@@ -596,6 +574,17 @@ class WorkflowService(ServiceBase):
         if row is None:
             raise NotFound("workflow version", f"{workflow_id} v{number}")
         return row  # type: ignore[no-any-return]
+
+
+def _with_current_document() -> sa.Select[tuple[Workflow, Any]]:
+    """Each workflow with the document of its current version."""
+    return sa.select(Workflow, WorkflowVersion.document).join(
+        WorkflowVersion,
+        sa.and_(
+            WorkflowVersion.workflow_id == Workflow.id,
+            WorkflowVersion.number == Workflow.current_version,
+        ),
+    )
 
 
 def _body(document: Document) -> dict[str, Any]:

@@ -4,6 +4,7 @@ loopback receiver, read the delivery log, replay; refused for other roles."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +29,14 @@ pytestmark = [
 ]
 
 TIMEOUT = 20000
-SHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+# The page's screenshots land in build/ (to look at); with PURPLECROSS_RECORD_SCREENSHOTS=1
+# they replace the ones in docs/screenshots (a test run never edits the docs by itself).
+_ROOT = Path(__file__).resolve().parents[3]
+SHOTS = (
+    _ROOT / "docs" / "screenshots"
+    if os.environ.get("PURPLECROSS_RECORD_SCREENSHOTS") == "1"
+    else _ROOT / "build" / "screenshots"
+)
 
 
 @pytest.fixture
