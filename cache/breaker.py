@@ -125,10 +125,10 @@ class CircuitBreaker:
         """Stop the probe thread (the breaker keeps its state)."""
         self._stop.set()
         self._wake.set()
-        thread = self._thread
+        with self._lock:  # a probe being started (under the lock) is started, or never will be
+            thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
-        self._thread = None
 
     # Probe thread ------------------------------------------------------------------
     def _start_probe(self) -> None:
@@ -137,10 +137,11 @@ class CircuitBreaker:
         if self._thread is not None and self._thread.is_alive():
             self._wake.set()
             return
-        self._thread = threading.Thread(
+        thread = threading.Thread(
             target=self._run_probe, name=f"{self.name}-breaker-probe", daemon=True
         )
-        self._thread.start()
+        thread.start()
+        self._thread = thread  # only a started thread is ever seen (stop() joins it)
 
     def _run_probe(self) -> None:
         delay = self.initial_backoff
