@@ -176,7 +176,12 @@ def _logged(qtbot: QtBot, context: AppContext, panel: WebhooksPanel, count: int)
     qtbot.waitUntil(lambda: len(service.attempts()) == count, timeout=TIMEOUT)
     panel.reload()
     panel.log.refresh()
-    qtbot.waitUntil(lambda: panel.log.row_count() == count, timeout=TIMEOUT)
+
+    def shown() -> bool:  # counted, and every row's values loaded (not a placeholder)
+        rows = panel.log.row_count()
+        return rows == count and all(panel.log.row_at(r) is not None for r in range(rows))
+
+    qtbot.waitUntil(shown, timeout=TIMEOUT)
 
 
 def _shot(window: MainWindow, theme: str, widget: object, name: str) -> None:
