@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
+
 from jobs.config import (
     JobRequest,
     JobsConfig,
@@ -195,6 +197,51 @@ class Dispatcher:
             except Exception as exc:
                 self._push_failed(to_push, exc)
         return ids
+
+    def enqueue_in(
+        self,
+        conn: sa.Connection,
+        queue: str,
+        task: str,
+        *args: Any,
+        idempotency_key: str | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any] | None:
+        """Write a job's row in the caller's open transaction ``conn``; after that
+        transaction commits, :meth:`send_prepared` the returned row.
+
+        For a change that must never be saved without its follow-up job (a workflow run
+        moved on to its next step): the row commits or rolls back with the change, one
+        commit for both. Its message follows the commit; a process that dies in between
+        leaves a waiting row whose message is missing, which the broker sweep sends again,
+        as for any enqueue whose push did not happen. None when ``idempotency_key`` is
+        taken (the job holding it stands; nothing to send).
+
+        Raises:
+            the errors of :meth:`enqueue`.
+        """
+        request = JobRequest(task, args, kwargs, None, idempotency_key, None, None, None)
+        row = self._new_row(queue, request)
+        if not self.outbox_pending.is_set():
+            try:
+                row["broker_epoch"] = self.push_epoch(self.hueys[queue], strict=True)
+                row["state"] = self._state_after_push(row)
+            except Exception as exc:
+                log.warning("broker unreachable, job %s waits in the outbox: %s", row["id"], exc)
+        if not self.recorder.insert_job_in(conn, row):
+            return None
+        return row
+
+    def send_prepared(self, row: Mapping[str, Any]) -> JobId:
+        """Send the message of a row :meth:`enqueue_in` wrote, once its transaction committed."""
+        if row["state"] == JobState.OUTBOX.value:
+            self.notify_outbox()
+        else:
+            try:
+                self._push(row)
+            except Exception as exc:
+                self._push_failed([row], exc)
+        return JobId(row["id"])
 
     def _push_failed(self, rows: Sequence[Mapping[str, Any]], error: Exception) -> None:
         """Written rows whose push failed wait in the outbox."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from jobs.models import IN_BROKER, JobState
 from jobs.recorder.core import BLOB, JOB, RecorderCore, _matched
@@ -75,6 +75,16 @@ class RowWrites(RecorderCore):
             if before_commit is not None and any(out):
                 before_commit()
         return out
+
+    def insert_job_in(self, conn: Connection, values: Mapping[str, Any]) -> bool:
+        """Insert a job row in the caller's open transaction ``conn`` (on the registry's
+        database) unless its id or idempotency key exists; returns whether it did.
+
+        The row commits or rolls back with the caller's own change; ``enqueued_at`` is the
+        database's clock.
+        """
+        row = {**values, "enqueued_at": self.now(conn)}
+        return conn.execute(self._insert_job, row).first() is not None
 
     def blobs_of(self, job_id: str) -> dict[str, bytes]:
         """Every blob stored with job ``job_id`` (digest → bytes)."""

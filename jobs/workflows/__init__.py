@@ -9,10 +9,11 @@ as a job, saving the run after every step.
   one run. The same handler wakes runs whose ``wait_for_event`` step matches.
 - **A step** is the job ``workflows.step(run, seq)``. It claims the run (only the job
   of the run's current ``seq``, and only one at a time), does one instruction, then in
-  one transaction records the step's result and moves the run on (``pc``, ``seq + 1``)
-  before it enqueues the next step. A worker killed anywhere in between leaves the run at
-  the step that did not finish: the platform runs the job again, and the step's side
-  effect carries the idempotency key ``workflow-run:<run>:step:<seq>``, so it happens once.
+  one transaction records the step's result, moves the run on (``pc``, ``seq + 1``) and
+  writes the next step's job row (its message is sent after the commit). A worker killed
+  anywhere in between leaves the run at the step that did not finish: the platform runs
+  the job again, and the step's side effect carries the idempotency key
+  ``workflow-run:<run>:step:<seq>``, so it happens once.
 - **Waits** are the same job scheduled at the wake time (a run waiting 14 days is a row and
   a scheduled message). The tick (``workflows.tick``, every minute from every app and
   worker, one job per minute cluster-wide) fires schedules and date triggers, wakes runs

@@ -12,8 +12,15 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from jobs.policy import RetryPolicy
+from jobs.queues import WORKFLOWS
 from jobs.workflows import sql
-from jobs.workflows.core import Outcome, StepFailedError, _follow_jumps, _safe_render
+from jobs.workflows.core import (
+    STEP_TASK,
+    Outcome,
+    StepFailedError,
+    _follow_jumps,
+    _safe_render,
+)
 from jobs.workflows.triggers import Triggers
 from purplecross_desktop.workflows import catalogue
 from purplecross_desktop.workflows.document import Document, Instruction
@@ -37,9 +44,14 @@ class Saves(Triggers):
         context: dict[str, Any],
         now: dt.datetime,
         job_id: str,
+        next_jobs: list[dict[str, Any]] | None = None,
     ) -> str | None:
         """Record the step and move the run on, in ``conn``'s transaction; returns the run's
-        new status, or None when the run was changed meanwhile (cancelled, taken over)."""
+        new status, or None when the run was changed meanwhile (cancelled, taken over).
+
+        With ``next_jobs``, a run moved on to its next step gets that step's job row in
+        the same transaction (appended there, to send after the commit): one commit for
+        the save and the next job, and no run left ready without a job."""
         step = instruction.step
         assert step is not None
         run_id, seq = int(run["id"]), int(run["seq"])
@@ -85,12 +97,29 @@ class Saves(Triggers):
             None,
             look_first=run["wake_at"] is not None,
         )
+        if status == "ready" and next_jobs is not None:
+            prepared = self.platform.enqueue_in(
+                conn,
+                WORKFLOWS,
+                STEP_TASK,
+                run_id,
+                seq + 1,
+                idempotency_key=f"wf:{run_id}:{seq + 1}",
+            )
+            if prepared is not None:
+                next_jobs.append(prepared)
         return status
 
     def _after_save(
-        self, run: Mapping[str, Any], instruction: Instruction, outcome: Outcome, status: str
+        self,
+        run: Mapping[str, Any],
+        instruction: Instruction,
+        outcome: Outcome,
+        status: str,
+        next_jobs: list[dict[str, Any]] | None = None,
     ) -> str:
-        """After the commit: enqueue what comes next (the wake, the next step, a queued run)."""
+        """After the commit: enqueue what comes next (the wake, the next step, a queued run);
+        ``next_jobs`` are the next step's job rows the save wrote (their messages go now)."""
         step = instruction.step
         assert step is not None
         run_id, seq = int(run["id"]), int(run["seq"])
@@ -101,7 +130,10 @@ class Saves(Triggers):
         if status == "succeeded":
             self._promote_queued(int(run["workflow_id"]))
             return f"step {step['id']}: done; run {run_id} succeeded"
-        self._enqueue(run_id, seq + 1, f"wf:{run_id}:{seq + 1}")
+        if next_jobs is None:
+            self._enqueue(run_id, seq + 1, f"wf:{run_id}:{seq + 1}")
+        for prepared in next_jobs or ():
+            self.platform.send_prepared(prepared)
         return f"step {step['id']}: done"
 
     def _failed_attempt(

@@ -47,6 +47,7 @@ class Steps(Saves, Waits):
             context = self._context(run)
             pc = _follow_jumps(program, run["pc"])
             fused: tuple[Outcome, str] | None = None
+            next_jobs: list[dict[str, Any]] = []
             if now <= run["deadline"] and pc < len(program) and _pure(program[pc]):
                 key = f"workflow-run:{run_id}:step:{seq}"
                 try:
@@ -56,11 +57,13 @@ class Steps(Saves, Waits):
                 except StepFailedError:
                     pass  # the slower path below records the failure
                 else:
-                    status = self._save_rows(conn, run, program[pc], outcome, context, now, job_id)
+                    status = self._save_rows(
+                        conn, run, program[pc], outcome, context, now, job_id, next_jobs
+                    )
                     if status is not None:
                         fused = outcome, status
         if fused is not None:
-            return self._after_save(run, program[pc], fused[0], fused[1])
+            return self._after_save(run, program[pc], fused[0], fused[1], next_jobs)
         if now > run["deadline"]:
             return self._finish(run, "failed", runtime_error(document), job_id)
         if pc >= len(program):
@@ -74,10 +77,12 @@ class Steps(Saves, Waits):
             return self._failed_attempt(run, document, instruction, context, now, job_id, exc)
         self._boundary("after_action", run_id, seq)
         with self.engine.begin() as conn:
-            status = self._save_rows(conn, run, instruction, outcome, context, now, job_id)
+            status = self._save_rows(
+                conn, run, instruction, outcome, context, now, job_id, next_jobs
+            )
         if status is None:
             return f"skipped: run {run_id} was changed meanwhile (cancelled or taken over)"
-        result = self._after_save(run, instruction, outcome, status)
+        result = self._after_save(run, instruction, outcome, status, next_jobs)
         self._boundary("after_save", run_id, seq)
         return result
 

@@ -887,3 +887,88 @@ def test_the_new_actions_are_offered_with_the_reports_family_kinds_and_formats()
     assert set(published) == set(catalogue.ACTIONS)
     assert catalogue.ACTIONS["http_request"].outputs == ("status_code", "msg_id")
     assert catalogue.ACTIONS["generate_report"].outputs == ("job_id", "request_id")
+
+
+def _two_notes(name: str) -> Document:
+    return Document.from_data(
+        {
+            "name": name,
+            "trigger": {"type": "manual", "inputs": {"client_id": "integer"}},
+            "steps": [
+                {
+                    "id": f"note{n}",
+                    "action": "add_note",
+                    "with": {"entity": "client", "id": "{{ trigger.client_id }}", "text": f"n{n}"},
+                }
+                for n in (1, 2)
+            ],
+            "settings": {"enabled": True},
+        }
+    )
+
+
+def test_a_step_saves_its_run_and_writes_the_next_steps_job_in_one_commit(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run moved on and the next step's job row commit together: a process that dies
+    before the message goes out (here: the message is dropped) leaves a written job, which
+    the broker sweep sends again; the run never sits ready with no job."""
+    from jobs.models import Job
+
+    job = Job.__table__
+    stack.services.workflows.save(_two_notes("Two notes"))
+    client = stack.client("Ada")
+    stack.settle()
+    dropped: list[str] = []
+    monkeypatch.setattr(
+        stack.platform, "send_prepared", lambda row: dropped.append(row["id"]) or row["id"]
+    )
+    run_id = stack.engine.start_manual("Two notes", {"client_id": client})
+    wait_until(lambda: dropped, timeout=20)  # step 0 ran, saved, and its successor was lost
+    with stack.platform.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(job.c.state, job.c.args, job.c.idempotency_key).where(job.c.id == dropped[0])
+        ).one()
+    assert row.state == "waiting"
+    assert list(row.args) == [run_id, 1]
+    assert row.idempotency_key == f"wf:{run_id}:1"
+    run, _steps = stack.services.workflows.run(run_id)
+    assert run.status in ("ready", "running")  # moved on to step 1, its job written
+    monkeypatch.undo()
+    assert stack.platform.sweep_lost(0.0) == 1  # the written job, missing from the broker
+    stack.settle()
+    assert stack.services.workflows.run(run_id)[0].status == "succeeded"
+    notes = stack.services.clients.get(ClientId(client)).notes
+    assert notes.count("n1") == 1
+    assert notes.count("n2") == 1
+
+
+def test_a_step_whose_next_job_cannot_be_written_is_not_saved_either(
+    sqlite_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The save and the next step's job are one transaction: when the job row cannot be
+    written, the run does not move on (its step runs again after its lease, its side
+    effect once by its key) instead of sitting at the next step with no job."""
+    from purplecross_desktop.workflows.models import RUN, STEP
+
+    stack = sqlite_stack
+    stack.services.workflows.save(_two_notes("Two notes"))
+    client = stack.client("Ada")
+    stack.settle()
+    refused: list[str] = []
+
+    def refuse(conn: sa.Connection, values: dict[str, Any]) -> bool:
+        refused.append(values["id"])
+        raise RuntimeError("the registry refused the row")
+
+    monkeypatch.setattr(stack.platform.recorder, "insert_job_in", refuse)
+    run_id = stack.engine.start_manual("Two notes", {"client_id": client})
+    wait_until(lambda: refused, timeout=20)
+    stack.settle()
+    with stack.platform.engine.connect() as conn:
+        seq = conn.execute(sa.select(RUN.c.seq).where(RUN.c.id == run_id)).scalar_one()
+        steps = conn.execute(
+            sa.select(sa.func.count()).select_from(STEP).where(STEP.c.run_id == run_id)
+        ).scalar_one()
+    assert (seq, steps) == (0, 0)  # not moved on, no step recorded
+    assert stack.services.clients.get(ClientId(client)).notes.count("n1") == 1
