@@ -363,3 +363,35 @@ def test_datetime_range_in_the_clinic_zone_on_an_empty_page(database_url: str, q
     assert grid.column_filter("starts") == before
     grid.shutdown()
     engine.dispose()
+
+
+def test_sqlite_search_is_a_bare_like_and_a_sparse_page_scans_instead_of_walking_an_index(
+    tmp_path: Any,
+) -> None:
+    """On SQLite the search is ``x LIKE '%text%'`` (ASCII case ignored, as ``lower()`` would:
+    no lowered copy of every value), and a page of few matches is sorted from one table scan
+    (``ORDER BY +key``) instead of a walk along the sort's index, which would visit the whole
+    table at random; a page of many matches still walks the index."""
+    from sqlalchemy import event
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'pets.db'}")
+    rows = pet_rows(400, seed=4)
+    source = make_source(engine, rows)
+    statements: list[str] = []
+    event.listen(
+        engine, "before_cursor_execute", lambda *args: statements.append(args[2]), named=False
+    )
+    memory = InMemorySource(COLUMNS, rows, id_key="id")
+    sparse = GridQuery(sort=(SortKey("fee", True),), search="LUNA 2", search_keys=("name",))
+    dense = GridQuery(sort=(SortKey("fee", True),), search="o", search_keys=("name",))
+    for query, scans in ((sparse, True), (dense, False)):
+        statements.clear()
+        result, expected = source.run(query), memory.run(query)
+        assert 0 < result.count == expected.count
+        assert result.rows(0, 20) == expected.rows(0, 20)
+        assert result.ids(0, 20) == expected.ids(0, 20)
+        text = " ".join(statements).lower()
+        assert "lower(" not in text
+        assert " like " in text
+        assert ("(+ " in statements[-1]) is scans, statements[-1]
+    engine.dispose()
