@@ -395,3 +395,44 @@ def test_sqlite_search_is_a_bare_like_and_a_sparse_page_scans_instead_of_walking
         assert " like " in text
         assert ("(+ " in statements[-1]) is scans, statements[-1]
     engine.dispose()
+
+
+@pytest.mark.gui
+def test_a_live_page_whose_rows_moved_changes_in_place_and_the_cursor_follows_its_row(
+    tmp_path: Any, qtbot: Any, qtmodeltester: Any
+) -> None:
+    """A refreshed page of as many rows is no reset (the view is not laid out again): the
+    cursor stays on its row by id while the row is on the page, and leaves otherwise."""
+    from sqlalchemy import delete
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'pets.db'}")
+    source = make_source(engine, pet_rows(40, seed=5))
+    grid = DataGrid(COLUMNS, source=source, page_size=10, id_key="id")
+    qtbot.addWidget(grid)
+    grid.sort_by("fee", descending=True)
+    wait_idle(qtbot, grid)
+    model, table = grid.model(), grid.table_view()
+    table.setCurrentIndex(model.index(3, 0))
+    chosen = model.row_id(3)
+    assert grid.selected_ids() == [chosen]
+    resets: list[int] = []
+    model.modelReset.connect(lambda: resets.append(1))
+    with engine.begin() as conn:  # a new row on top: every row of the page moves down one
+        conn.execute(insert(Pet), [{"id": 99, "name": "Top", "fee": Decimal("999.00")}])
+    grid.refresh()
+    wait_idle(qtbot, grid)
+    assert model.row_id(0) == 99
+    assert resets == []
+    assert table.currentIndex().row() == 4
+    assert model.row_id(4) == chosen
+    assert grid.selected_ids() == [chosen]
+    qtmodeltester.check(model)
+    with engine.begin() as conn:  # the row leaves the page: so does the cursor
+        conn.execute(delete(Pet).where(Pet.id == chosen))
+    grid.refresh()
+    wait_idle(qtbot, grid)
+    assert chosen not in [model.row_id(r) for r in range(10)]
+    assert resets == []
+    assert not table.currentIndex().isValid()
+    grid.shutdown()
+    engine.dispose()
