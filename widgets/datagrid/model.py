@@ -125,13 +125,17 @@ class GridModel(QAbstractTableModel):
         length: int,
         rows: Sequence[tuple[Any, ...]] = (),
         ids: Sequence[Any] = (),
-    ) -> None:
-        """Show ``length`` rows of ``result`` from ``offset`` (one reset); ``rows``/``ids``
-        are those rows when the caller already has them (database pages).
+    ) -> str:
+        """Show ``length`` rows of ``result`` from ``offset``; ``rows``/``ids`` are those
+        rows when the caller already has them (database pages). Returns how: "kept",
+        "replaced" or "reset".
 
         When they are exactly the rows shown already (a live refresh that found nothing
-        new), the model takes the new result without a reset: the view repaints nothing
-        and keeps its selection and scroll without being told again.
+        new), the model takes the new result without telling the view anything ("kept"):
+        it repaints nothing and keeps its selection and scroll. When as many rows replace
+        the ones shown (a search cleared, a live page whose jobs moved on), they change in
+        place with one ``dataChanged`` ("replaced"): no reset, so the view does not lay
+        itself out again. Any other change is one reset.
         """
         if (
             rows
@@ -139,13 +143,16 @@ class GridModel(QAbstractTableModel):
             and self._result is not None
             and offset == self._offset
             and length == self._length == len(rows) == len(ids)
-            and self._shows(offset, rows, ids)
         ):
+            same = self._shows(offset, rows, ids)
             self._result = result
             self._blocks.clear()
             self._requested.clear()
             self._store(offset, list(rows), list(ids))
-            return
+            if same:
+                return "kept"
+            self.dataChanged.emit(self.index(0, 0), self.index(length - 1, self.columnCount() - 1))
+            return "replaced"
         self.beginResetModel()
         if result is not self._result:
             self._blocks.clear()
@@ -156,6 +163,7 @@ class GridModel(QAbstractTableModel):
         if rows:
             self._store(self._offset, list(rows), list(ids))
         self.endResetModel()
+        return "reset"
 
     def put_rows(
         self, result: GridResult, start: int, rows: list[tuple[Any, ...]], ids: list[Any]

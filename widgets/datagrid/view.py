@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QVBoxLayout,
@@ -532,10 +532,31 @@ class DataGrid(ColumnsMixin, SelectionMixin, PresetsMixin, QWidget):
 
         def done(fetched: tuple[list[tuple[Any, ...]], list[Any]]) -> None:
             if generation == self._page_generation and result is self._result:
-                self._model.show(result, start, length, fetched[0], fetched[1])
+                current = self._table.currentIndex()
+                current_id = self._model.row_id(current.row()) if current.isValid() else None
+                how = self._model.show(result, start, length, fetched[0], fetched[1])
+                if how == "replaced":
+                    self._follow_current(current, current_id, fetched[1])
                 self._view_applied()
 
         self._runner.submit(fetch, done, self._on_side_failure)
+
+    def _follow_current(self, current: QModelIndex, row_id: Any, ids: Sequence[Any]) -> None:
+        """After a page's rows changed in place: the cursor stays on its row (by id) when
+        that row is still on the page, and leaves the page otherwise (as a reset would)."""
+        if not current.isValid():
+            return
+        selection = self._table.selectionModel()
+        if row_id is not None and row_id in ids:
+            row = list(ids).index(row_id)
+            if row != current.row():
+                selection.setCurrentIndex(
+                    self._model.index(row, current.column()),
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect
+                    | QItemSelectionModel.SelectionFlag.Rows,
+                )
+            return
+        selection.clear()
 
     def _on_rows_needed(self, start: int, stop: int) -> None:
         result = self._result

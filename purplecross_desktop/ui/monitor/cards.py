@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -37,6 +37,9 @@ CARD_STATES = (
 
 
 _UNSET = object()
+#: New cards built per event-loop turn: the first visit builds a queue's card in ~8 ms of
+#: UI work (plus its first layout and paint), so seven at once stalled the window.
+CARDS_PER_TURN = 2
 
 
 class QueueCard(Card):
@@ -189,14 +192,34 @@ class OverviewPanel(QWidget):
         self._overviews: dict[str, Any] = {}
         self._order: list[str] = []
         self._summary = ""
+        self._latest: Sequence[Any] = ()
+        self._more = QTimer(self)  # builds the cards still missing, a few per turn
+        self._more.setSingleShot(True)
+        self._more.setInterval(0)
+        self._more.timeout.connect(lambda: self.show_overviews(self._latest))
+
+    def pending(self) -> int:
+        """How many queues of the last refresh still wait for their card."""
+        return sum(1 for o in self._latest if o.queue not in self.cards)
 
     def show_overviews(self, overviews: Sequence[Any]) -> None:
-        """Update the cards (new queues get a card; none is rebuilt)."""
+        """Update the cards (new queues get a card; none is rebuilt).
+
+        At most ``CARDS_PER_TURN`` new cards are built per call; the rest follow on the
+        next turns of the event loop (with the newest overviews), so the first visit
+        never builds every card in one go. The summary counts every queue at once."""
+        self._latest = overviews
+        built = 0
         for overview in overviews:
             card = self.cards.get(overview.queue)
             if card is None:
+                if built >= CARDS_PER_TURN:
+                    self._more.start()
+                    continue
+                built += 1
                 card = self.cards[overview.queue] = QueueCard(overview.queue)
                 card.sig_action.connect(self.sig_action)
+                card.ensurePolished()  # the style sheet's work, now rather than when shown
             card.show_overview(overview)
             self._overviews[overview.queue] = overview
         total = sum(sum(o.counts.values()) for o in overviews)
@@ -208,7 +231,8 @@ class OverviewPanel(QWidget):
         if self._summary != text:
             self._summary = text
             self.summary.setText(text)
-        self._arrange()
+        if not self._more.isActive():  # every card is built: lay them out once
+            self._arrange()
 
     def sort_key(self) -> str:
         """ "name" or "failures"."""

@@ -363,3 +363,76 @@ def test_datetime_range_in_the_clinic_zone_on_an_empty_page(database_url: str, q
     assert grid.column_filter("starts") == before
     grid.shutdown()
     engine.dispose()
+
+
+def test_sqlite_search_is_a_bare_like_and_a_sparse_page_scans_instead_of_walking_an_index(
+    tmp_path: Any,
+) -> None:
+    """On SQLite the search is ``x LIKE '%text%'`` (ASCII case ignored, as ``lower()`` would:
+    no lowered copy of every value), and a page of few matches is sorted from one table scan
+    (``ORDER BY +key``) instead of a walk along the sort's index, which would visit the whole
+    table at random; a page of many matches still walks the index."""
+    from sqlalchemy import event
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'pets.db'}")
+    rows = pet_rows(400, seed=4)
+    source = make_source(engine, rows)
+    statements: list[str] = []
+    event.listen(
+        engine, "before_cursor_execute", lambda *args: statements.append(args[2]), named=False
+    )
+    memory = InMemorySource(COLUMNS, rows, id_key="id")
+    sparse = GridQuery(sort=(SortKey("fee", True),), search="LUNA 2", search_keys=("name",))
+    dense = GridQuery(sort=(SortKey("fee", True),), search="o", search_keys=("name",))
+    for query, scans in ((sparse, True), (dense, False)):
+        statements.clear()
+        result, expected = source.run(query), memory.run(query)
+        assert 0 < result.count == expected.count
+        assert result.rows(0, 20) == expected.rows(0, 20)
+        assert result.ids(0, 20) == expected.ids(0, 20)
+        text = " ".join(statements).lower()
+        assert "lower(" not in text
+        assert " like " in text
+        assert ("(+ " in statements[-1]) is scans, statements[-1]
+    engine.dispose()
+
+
+@pytest.mark.gui
+def test_a_live_page_whose_rows_moved_changes_in_place_and_the_cursor_follows_its_row(
+    tmp_path: Any, qtbot: Any, qtmodeltester: Any
+) -> None:
+    """A refreshed page of as many rows is no reset (the view is not laid out again): the
+    cursor stays on its row by id while the row is on the page, and leaves otherwise."""
+    from sqlalchemy import delete
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'pets.db'}")
+    source = make_source(engine, pet_rows(40, seed=5))
+    grid = DataGrid(COLUMNS, source=source, page_size=10, id_key="id")
+    qtbot.addWidget(grid)
+    grid.sort_by("fee", descending=True)
+    wait_idle(qtbot, grid)
+    model, table = grid.model(), grid.table_view()
+    table.setCurrentIndex(model.index(3, 0))
+    chosen = model.row_id(3)
+    assert grid.selected_ids() == [chosen]
+    resets: list[int] = []
+    model.modelReset.connect(lambda: resets.append(1))
+    with engine.begin() as conn:  # a new row on top: every row of the page moves down one
+        conn.execute(insert(Pet), [{"id": 99, "name": "Top", "fee": Decimal("999.00")}])
+    grid.refresh()
+    wait_idle(qtbot, grid)
+    assert model.row_id(0) == 99
+    assert resets == []
+    assert table.currentIndex().row() == 4
+    assert model.row_id(4) == chosen
+    assert grid.selected_ids() == [chosen]
+    qtmodeltester.check(model)
+    with engine.begin() as conn:  # the row leaves the page: so does the cursor
+        conn.execute(delete(Pet).where(Pet.id == chosen))
+    grid.refresh()
+    wait_idle(qtbot, grid)
+    assert chosen not in [model.row_id(r) for r in range(10)]
+    assert resets == []
+    assert not table.currentIndex().isValid()
+    grid.shutdown()
+    engine.dispose()

@@ -61,17 +61,29 @@ def test_a_refresh_that_finds_the_same_rows_resets_nothing(qtmodeltester: Any) -
     resets: list[int] = []
     model.modelReset.connect(lambda: resets.append(1))
     again = page(rows)
-    model.show(again[0], 0, 10, again[1], again[2])
+    assert model.show(again[0], 0, 10, again[1], again[2]) == "kept"
     assert resets == []
     qtmodeltester.check(model)
     assert [model.data(model.index(r, 0)) for r in range(10)] == [r["name"] for r in rows[:10]]
+    changes: list[tuple[int, int, int, int]] = []
+    model.dataChanged.connect(
+        lambda a, b, _roles=(): changes.append((a.row(), a.column(), b.row(), b.column()))
+    )
     renamed = page([{**rows[0], "name": "Zed"}, *rows[1:]])
-    model.show(renamed[0], 0, 10, renamed[1], renamed[2])
-    assert resets == [1]
+    assert model.show(renamed[0], 0, 10, renamed[1], renamed[2]) == "replaced"
+    assert resets == []  # as many rows: changed in place, one dataChanged over the page
+    assert changes == [(0, 0, 9, model.columnCount() - 1)]
     assert model.data(model.index(0, 0)) == "Zed"
-    shorter = page(rows[1:])
-    model.show(shorter[0], 0, 10, shorter[1], shorter[2])
-    assert resets == [1, 1]
+    qtmodeltester.check(model)
+    moved = page(rows[1:])  # every row of the page moved up one: still in place
+    assert model.show(moved[0], 0, 10, moved[1], moved[2]) == "replaced"
+    assert resets == []
+    assert [model.row_id(r) for r in range(10)] == [r["id"] for r in rows[1:11]]
+    qtmodeltester.check(model)
+    shorter = page(rows[:5])  # fewer rows: one reset
+    assert model.show(shorter[0], 0, 5, shorter[1][:5], shorter[2][:5]) == "reset"
+    assert resets == [1]
+    assert model.rowCount() == 5
     qtmodeltester.check(model)
 
 
