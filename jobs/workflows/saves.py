@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -44,14 +44,14 @@ class Saves(Triggers):
         context: dict[str, Any],
         now: dt.datetime,
         job_id: str,
-        next_jobs: list[dict[str, Any]] | None = None,
+        next_jobs: list[dict[str, Any]],
     ) -> str | None:
         """Record the step and move the run on, in ``conn``'s transaction; returns the run's
         new status, or None when the run was changed meanwhile (cancelled, taken over).
 
-        With ``next_jobs``, a run moved on to its next step gets that step's job row in
-        the same transaction (appended there, to send after the commit): one commit for
-        the save and the next job, and no run left ready without a job."""
+        A run moved on to its next step gets that step's job row in the same transaction
+        (appended to ``next_jobs``, to send after the commit): one commit for the save and
+        the next job, and no run left ready without a job."""
         step = instruction.step
         assert step is not None
         run_id, seq = int(run["id"]), int(run["seq"])
@@ -97,7 +97,7 @@ class Saves(Triggers):
             None,
             look_first=run["wake_at"] is not None,
         )
-        if status == "ready" and next_jobs is not None:
+        if status == "ready":
             prepared = self.platform.enqueue_in(
                 conn,
                 WORKFLOWS,
@@ -116,7 +116,7 @@ class Saves(Triggers):
         instruction: Instruction,
         outcome: Outcome,
         status: str,
-        next_jobs: list[dict[str, Any]] | None = None,
+        next_jobs: Sequence[dict[str, Any]],
     ) -> str:
         """After the commit: enqueue what comes next (the wake, the next step, a queued run);
         ``next_jobs`` are the next step's job rows the save wrote (their messages go now)."""
@@ -130,9 +130,7 @@ class Saves(Triggers):
         if status == "succeeded":
             self._promote_queued(int(run["workflow_id"]))
             return f"step {step['id']}: done; run {run_id} succeeded"
-        if next_jobs is None:
-            self._enqueue(run_id, seq + 1, f"wf:{run_id}:{seq + 1}")
-        for prepared in next_jobs or ():
+        for prepared in next_jobs:
             self.platform.send_prepared(prepared)
         return f"step {step['id']}: done"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -127,6 +128,28 @@ def _platform(harness: Harness, url: str) -> JobPlatform:
     platform = harness.platform(url)
     worker_tasks.register(platform)
     return platform
+
+
+@contextlib.contextmanager
+def _skewed_worker(
+    tmp_path: Path, postgres_url: str, redis_url: str, effects_file: Path, skew: float
+) -> Iterator[tuple[Harness, JobPlatform, JobRegistry]]:
+    """A registry on PostgreSQL and one worker process whose clock is ``skew`` seconds off."""
+    harness = Harness(tmp_path, postgres_url)
+    workers = Workers(
+        tmp_path,
+        harness.engine.url.render_as_string(hide_password=False),
+        redis_url,
+        effects_file,
+    )
+    try:
+        platform = _platform(harness, redis_url)
+        workers.env["PC_TEST_CLOCK_SKEW"] = str(skew)
+        workers.start(module="tests.jobs.skewed_worker")
+        yield harness, platform, JobRegistry(platform)
+    finally:
+        workers.stop_all()
+        harness.close()
 
 
 def test_no_job_is_lost_when_redis_is_killed_mid_run(
@@ -425,19 +448,12 @@ def test_a_worker_whose_clock_is_off_is_neither_reaped_nor_reaping(
     minute old to the honest runner (reaped); ahead, the honest runner's heartbeats would
     look a minute old to it (reaping), if either side used its own clock.
     """
-    harness = Harness(tmp_path, postgres_url)
-    workers = Workers(
-        tmp_path,
-        harness.engine.url.render_as_string(hide_password=False),
-        redis_url,
-        effects_file,
-    )
-    try:
-        platform = _platform(harness, redis_url)
+    with _skewed_worker(tmp_path, postgres_url, redis_url, effects_file, skew) as (
+        harness,
+        platform,
+        registry,
+    ):
         platform.register(TaskSpec("test.slow_report", worker_tasks.slow_effect, "reports"))
-        registry = JobRegistry(platform)
-        workers.env["PC_TEST_CLOCK_SKEW"] = str(skew)
-        workers.start(module="tests.jobs.skewed_worker")
         job_id = platform.enqueue("email", "test.slow", "skewed", 3.0)
         wait_until(lambda: registry.get(job_id).job.state == "active", timeout=20)
         harness.runner(platform, queues=["reports"])  # reaps dead workers of every queue
@@ -451,9 +467,6 @@ def test_a_worker_whose_clock_is_off_is_neither_reaped_nor_reaping(
             assert "outbox" not in [e.kind for e in detail.timeline]
         runs = sorted(k for k, _ in worker_tasks.runs(effects_file))
         assert runs == ["honest", "skewed", "started:honest", "started:skewed"]
-    finally:
-        workers.stop_all()
-        harness.close()
 
 
 @pytest.mark.postgres
@@ -466,18 +479,11 @@ def test_a_stray_job_of_a_worker_whose_clock_is_behind_runs_again_on_time(
     of it running the job (a claim recorded and never executed), is handed back after the
     heartbeat timeout (1 s), not a minute later.
     """
-    harness = Harness(tmp_path, postgres_url)
-    workers = Workers(
-        tmp_path,
-        harness.engine.url.render_as_string(hide_password=False),
-        redis_url,
-        effects_file,
-    )
-    try:
-        platform = _platform(harness, redis_url)
-        registry = JobRegistry(platform)
-        workers.env["PC_TEST_CLOCK_SKEW"] = "-60"
-        workers.start(module="tests.jobs.skewed_worker")
+    with _skewed_worker(tmp_path, postgres_url, redis_url, effects_file, -60) as (
+        _harness,
+        platform,
+        registry,
+    ):
         (worker,) = wait_until(lambda: [w for w in registry.workers() if w.alive], timeout=20)
         job_id = "5" * 32
         row = {
@@ -500,6 +506,3 @@ def test_a_stray_job_of_a_worker_whose_clock_is_behind_runs_again_on_time(
         wait_until(lambda: registry.get(job_id).job.state == "completed", timeout=20)
         assert "outbox" in [e.kind for e in registry.get(job_id).timeline]
         assert worker_tasks.effects(effects_file) == ["stray"]
-    finally:
-        workers.stop_all()
-        harness.close()
