@@ -4,36 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 
 import click
 
+from purplecross_desktop.cli_time import parse_when
 from purplecross_desktop.settings import SettingsError, load_settings
 
-_DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
-
-def parse_since(text: str, now: dt.datetime | None = None) -> dt.datetime:
-    """``30m``, ``2h``, ``7d``, ``1w`` ago, or an ISO date/time (UTC when it has no zone).
+def parse_since(
+    text: str, now: dt.datetime | None = None, tz: dt.tzinfo | None = None
+) -> dt.datetime:
+    """``--since``: ``30m``, ``2h``, ``7d``, ``1w`` ago, or an ISO date/time (the clinic's
+    time zone when it has none; see :mod:`purplecross_desktop.cli_time`).
 
     Raises:
         click.BadParameter: naming ``--since`` and the accepted forms.
     """
-    now = now or dt.datetime.now(dt.UTC)
-    value = text.strip()
-    match = _DURATION.match(value)
-    if match:
-        return now - dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is neither a duration (30m, 2h, 7d, 1w) nor an ISO date or time "
-            "(2031-03-03 or 2031-03-03T09:00)",
-            param_hint="--since",
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return parse_when(text, "--since", tz, now)
 
 
 @click.command("events")

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import signal
 import sys
-import zoneinfo
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import click
 
+from purplecross_desktop.cli_time import clinic_zone, parse_when
 from purplecross_desktop.durations import milliseconds
 from purplecross_desktop.settings import SettingsError, load_settings
 
@@ -260,40 +259,8 @@ def jobs_show(job_id: str) -> None:
         click.echo(job.traceback)
 
 
-_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_when(value: str | None, option: str, tz: dt.tzinfo) -> dt.datetime | None:
-    """``--since``/``--until``: "90m", "2h", "7d" ago, or an ISO date or time (in the
-    clinic's time zone unless it names its own).
-
-    Raises:
-        click.BadParameter: neither form, naming the option and the rule.
-    """
-    if value is None:
-        return None
-    text = value.strip()
-    match = _RELATIVE.match(text)
-    if match:
-        amount = dt.timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
-        return dt.datetime.now(dt.UTC) - amount
-    try:
-        when = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(
-            "expected an age such as 90m, 2h or 7d, or an ISO date/time such as 2026-12-01"
-            " or 2026-12-01T08:30",
-            param_hint=f"'{option}'",
-        ) from None
-    return when if when.tzinfo is not None else when.replace(tzinfo=tz)
-
-
-def _clinic_zone() -> dt.tzinfo:
-    try:
-        return zoneinfo.ZoneInfo(load_settings().clinic_timezone)
-    except (SettingsError, zoneinfo.ZoneInfoNotFoundError):
-        return dt.UTC
+def _when(value: str | None, option: str, tz: dt.tzinfo) -> dt.datetime | None:
+    return None if value is None else parse_when(value, option, tz)
 
 
 def _local(value: dt.datetime | None, tz: dt.tzinfo) -> str:
@@ -350,7 +317,7 @@ def jobs_list(
     from jobs.models import JobState
     from jobs.monitor import MonitorReader
 
-    tz = _clinic_zone()
+    tz = clinic_zone()
     wanted = [s.strip() for part in states for s in part.split(",") if s.strip()]
     known = [s.value for s in JobState]
     bad = [s for s in wanted if s not in known]
@@ -358,8 +325,8 @@ def jobs_list(
         raise click.BadParameter(
             f"unknown state {', '.join(bad)}; use one of {', '.join(known)}", param_hint="'--state'"
         )
-    start = parse_when(since, "--since", tz)
-    end = parse_when(until, "--until", tz)
+    start = _when(since, "--since", tz)
+    end = _when(until, "--until", tz)
     record = {"client": client, "patient": patient, "appointment": appointment, "invoice": invoice}
     with _platform() as (_p, registry):
         rows = MonitorReader(registry).jobs(
@@ -396,7 +363,7 @@ def jobs_groups(queue: str | None, as_json: bool) -> None:
     """Failed and dead jobs grouped by error signature (the monitor's failure triage)."""
     from jobs.monitor import MonitorReader
 
-    tz = _clinic_zone()
+    tz = clinic_zone()
     with _platform() as (_p, registry):
         groups = MonitorReader(registry).failure_groups(queue)
     if as_json:
@@ -436,7 +403,7 @@ def jobs_workers(as_json: bool) -> None:
     """Every worker: live, lost (stopped heartbeating) or stopped, with its current jobs."""
     from jobs.monitor import MonitorReader
 
-    tz = _clinic_zone()
+    tz = clinic_zone()
     with _platform() as (_p, registry):
         rows = MonitorReader(registry).workers_view()
     if as_json:
@@ -471,7 +438,7 @@ def jobs_logs(job_id: str, as_json: bool) -> None:
     from jobs.monitor import MonitorReader
     from jobs.registry import JobNotFoundError
 
-    tz = _clinic_zone()
+    tz = clinic_zone()
     with _platform() as (_p, registry):
         try:
             lines = MonitorReader(registry).logs(job_id)

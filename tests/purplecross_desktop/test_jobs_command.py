@@ -207,8 +207,8 @@ def test_jobs_list_filters_like_the_monitor_and_never_prints_args(platform: JobP
     ("options", "message"),
     [
         (["--state", "bogus"], "Invalid value for '--state': unknown state bogus; use one of"),
-        (["--since", "yesterday"], "Invalid value for '--since': expected an age such as 90m"),
-        (["--until", "3w"], "Invalid value for '--until'"),
+        (["--since", "yesterday"], "Invalid value for '--since': 'yesterday' is neither an age"),
+        (["--until", "3y"], "Invalid value for '--until'"),
         (["--client", "0"], "Invalid value for '--client'"),
     ],
 )
