@@ -4,6 +4,7 @@ hand-off between the outbox and the broker.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -81,9 +82,12 @@ class RowWrites(RecorderCore):
         database) unless its id or idempotency key exists; returns whether it did.
 
         The row commits or rolls back with the caller's own change; ``enqueued_at`` is the
-        database's clock.
+        database's clock. On SQLite that is this process's own clock (SQLite reads the
+        time from the machine it runs in, which is this one), so it is read here, as the
+        plain enqueue does, instead of with a query.
         """
-        row = {**values, "enqueued_at": self.now(conn)}
+        at = self.now(conn) if self.postgres else dt.datetime.now(dt.UTC)
+        row = {**values, "enqueued_at": at}
         return conn.execute(self._insert_job, row).first() is not None
 
     def blobs_of(self, job_id: str) -> dict[str, bytes]:
