@@ -232,3 +232,52 @@ def test_search_by_distinct_values_or_per_row_text_finds_the_same_rows(distinct:
     result = source.run(GridQuery(filters=(("v", TextFilter("É")),)))
     expected = [i for i, v in enumerate(values) if v is not None and "é" in v]
     assert result.order.tolist() == expected
+
+
+class PausingRecorder(InMemorySource):
+    """A real in-memory source that times each of its preparation's checks for a stop."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.checks: list[tuple[float, float]] = []  # (when, how long the check took)
+
+    def prepare(self, search_keys: Sequence[str], cancelled: Any = lambda: False) -> bool:
+        def timed() -> bool:
+            start = time.perf_counter()
+            try:
+                return bool(cancelled())
+            finally:
+                self.checks.append((start, time.perf_counter() - start))
+
+        return super().prepare(search_keys, timed)
+
+
+@pytest.mark.gui
+def test_the_background_preparation_leaves_the_lock_free_between_its_slices(qtbot: Any) -> None:
+    """Every call Qt makes into Python while painting needs the interpreter lock; a worker
+    converting values holds it up to 5 ms a turn, so a paint waited 120-320 ms at 1M rows.
+    After a short first burst the preparation sleeps between slices, lock released."""
+    from widgets.datagrid import DataGrid, view
+
+    count = 200_000
+    rng = random.Random(5)
+    columns = [Column("name", "Name"), Column("n", "N", kind="number")]
+    source = PausingRecorder.from_columns(
+        columns,
+        {
+            "name": ["".join(rng.choices(string.ascii_letters, k=7)) for _ in range(count)],
+            "n": [rng.random() for _ in range(count)],
+        },
+    )
+    assert isinstance(source, PausingRecorder)
+    grid = DataGrid(columns, source=source, page_size=50)
+    qtbot.addWidget(grid)
+    qtbot.waitUntil(lambda: not grid.is_loading() and len(source.checks) > 20, timeout=20_000)
+    qtbot.waitUntil(lambda: grid._prepared, timeout=30_000)
+    first = source.checks[0][0]
+    burst = [took for at, took in source.checks if at - first < view.PREPARE_BURST / 2]
+    after = [took for at, took in source.checks if at - first > view.PREPARE_BURST * 2]
+    assert burst, "the preparation made no check in its first burst"
+    assert max(burst) < view.PREPARE_PAUSE, burst  # the first burst runs flat out
+    assert after, "the preparation ended within its burst: make the table larger"
+    assert min(after) >= view.PREPARE_PAUSE * 0.9, after  # then every slice gives way
