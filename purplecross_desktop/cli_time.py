@@ -2,7 +2,9 @@
 
 One reading everywhere: an age (``90m``, ``2h``, ``7d``, ``1w``, ``1.5h``) counts back from
 now; an ISO date or time without a zone is the clinic's local time (``clinic_timezone``),
-as the app shows it, and one with a zone (``…+01:00``, ``…Z``) is taken as written.
+as the app shows it, and one with a zone (``…+01:00``, ``…Z``) is taken as written. A
+local time that a daylight-saving change skips or repeats is read as its first reading
+(``fold=0``): give the zone (``…-05:00``) to pick the other one.
 """
 
 from __future__ import annotations
@@ -42,8 +44,13 @@ def parse_when(
     text = value.strip()
     match = _AGE.match(text)
     if match:
-        amount = dt.timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
-        return (now or dt.datetime.now(dt.UTC)) - amount
+        try:
+            amount = dt.timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+            return (now or dt.datetime.now(dt.UTC)) - amount
+        except OverflowError:
+            raise click.BadParameter(
+                f"{value!r} reaches back before the year 1", param_hint=f"'{option}'"
+            ) from None
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:

@@ -24,7 +24,9 @@ def parse_since(
 
 
 @click.command("events")
-@click.option("--since", help="Only events from then on: 30m, 2h, 7d, 1w or an ISO date/time.")
+@click.option(
+    "--since", help="Only events from then on: 30m, 2h, 7d, 1w or an ISO date/time (clinic time)."
+)
 @click.option("--name", help="An event name or pattern: appointment.booked, appointment.*, *.")
 @click.option("--entity", help="Only events about this kind of record (appointment, client, …).")
 @click.option("--entity-id", type=int, help="Only events about the record with this id.")

@@ -177,7 +177,7 @@ def disable(endpoint_id: int, reason: str) -> None:
 @click.argument("endpoint_id", type=int)
 @click.option(
     "--recover-since",
-    help="Also re-send what failed since then: 30m, 2h, 7d, 1w or an ISO date/time.",
+    help="Also re-send what failed since then: 30m, 2h, 7d, 1w or an ISO date/time (clinic time).",
 )
 def enable(endpoint_id: int, recover_since: str | None) -> None:
     """Deliver to an endpoint again (and recover what it missed)."""
@@ -241,7 +241,9 @@ def test(endpoint_id: int) -> None:
 @webhooks_group.command("replay")
 @click.argument("msg_id", required=False)
 @click.option("--endpoint", "endpoint_id", type=int, help="With --since: recover this endpoint.")
-@click.option("--since", help="Re-send what failed since then: 30m, 2h, 7d or an ISO date/time.")
+@click.option(
+    "--since", help="Re-send what failed since then: 30m, 2h, 7d or an ISO date/time (clinic time)."
+)
 def replay(msg_id: str | None, endpoint_id: int | None, since: str | None) -> None:
     """Send one message again (MSG_ID), or what failed or was missed (--endpoint, --since)."""
     if (msg_id is None) == (endpoint_id is None):
@@ -263,7 +265,9 @@ def replay(msg_id: str | None, endpoint_id: int | None, since: str | None) -> No
 @click.option("--status", type=click.Choice(["succeeded", "failed"]), help="Only these attempts.")
 @click.option("--event-type", help="An event type or entity.* pattern.")
 @click.option("--event-id", type=int, help="Only the deliveries of this event.")
-@click.option("--since", help="Only attempts from then on: 30m, 2h, 7d or an ISO date/time.")
+@click.option(
+    "--since", help="Only attempts from then on: 30m, 2h, 7d or an ISO date/time (clinic time)."
+)
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def deliveries(

@@ -100,6 +100,12 @@ def test_a_zoneless_since_is_the_clinics_local_time_as_for_jobs(
     assert parse_since("2031-03-01T09:00") == dt.datetime(2031, 3, 1, 9, 0, tzinfo=dt.UTC)
 
 
+def test_an_age_reaching_before_the_year_one_is_refused_with_the_option_named() -> None:
+    result = CliRunner().invoke(cli, ["events", "--since", "1000000d"])
+    assert result.exit_code == 2
+    assert "'--since': '1000000d' reaches back before the year 1" in result.output
+
+
 def test_event_retention_is_a_whole_number_of_days_of_at_least_one() -> None:
     from purplecross_desktop.settings import SettingsError, load_settings
 
