@@ -7,10 +7,12 @@ subsystems get what they need through ``__init__`` (see :class:`AppContext`).
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 import sys
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
@@ -27,20 +29,8 @@ from purplecross_desktop.settings import Settings, mask_url
 from purplecross_desktop.staff_session import StaffSession
 from purplecross_desktop.ui.context import AppContext, HealthCheck
 from purplecross_desktop.ui.main_window import MainWindow, PageSpec
-from purplecross_desktop.ui.pages.appointments_page import AppointmentsPage
-from purplecross_desktop.ui.pages.balances_page import BalancesPage
-from purplecross_desktop.ui.pages.calendar_page import CalendarPage
-from purplecross_desktop.ui.pages.clients_page import ClientsPage
-from purplecross_desktop.ui.pages.health_page import HealthPage
-from purplecross_desktop.ui.pages.integrations_page import IntegrationsPage
-from purplecross_desktop.ui.pages.invoices_page import InvoicesPage
-from purplecross_desktop.ui.pages.patients_page import PatientsPage
-from purplecross_desktop.ui.pages.queue_monitor_page import QueueMonitorPage
-from purplecross_desktop.ui.pages.reports_page import ReportsPage
-from purplecross_desktop.ui.pages.settings_page import SettingsPage
-from purplecross_desktop.ui.pages.staff_page import StaffPage
+from purplecross_desktop.ui.pages.base import Page
 from purplecross_desktop.ui.pages.today_page import TodayPage
-from purplecross_desktop.ui.pages.workflows_page import WorkflowsPage
 from widgets.theme import ThemeManager
 
 if TYPE_CHECKING:  # the jobs stack (Huey, Redis, psycopg) is imported when jobs start
@@ -49,23 +39,57 @@ if TYPE_CHECKING:  # the jobs stack (Huey, Redis, psycopg) is imported when jobs
 log = logging.getLogger(__name__)
 
 
+def _page(module: str, name: str) -> Callable[[AppContext], Page]:
+    """The factory of a page whose code is imported on its first visit: start-up imports
+    the Today page's code only (the other pages' modules cost ~150 ms of imports)."""
+
+    def build(context: AppContext) -> Page:
+        page_class = getattr(
+            importlib.import_module(f"purplecross_desktop.ui.pages.{module}"), name
+        )
+        return cast(Page, page_class(context))
+
+    build.__qualname__ = name
+    return build
+
+
 def default_pages() -> list[PageSpec]:
     """The navigation, in order."""
     return [
         PageSpec("today", "Today", TodayPage),
-        PageSpec("calendar", "Calendar", CalendarPage),
-        PageSpec("appointments", "Appointments", AppointmentsPage),
-        PageSpec("patients", "Patients", PatientsPage),
-        PageSpec("clients", "Clients", ClientsPage),
-        PageSpec("invoices", "Invoices", InvoicesPage),
-        PageSpec("balances", "Balances", BalancesPage),
-        PageSpec("reports", "Reports", ReportsPage),
-        PageSpec("queues", "Queue monitor", QueueMonitorPage, Permission.MONITOR_QUEUES),
-        PageSpec("health", "Health", HealthPage),
-        PageSpec("workflows", "Workflows", WorkflowsPage, Permission.MANAGE_WORKFLOWS),
-        PageSpec("staff", "Staff", StaffPage, Permission.MANAGE_STAFF),
-        PageSpec("settings", "Settings", SettingsPage, Permission.MANAGE_SETTINGS),
-        PageSpec("integrations", "Integrations", IntegrationsPage, Permission.MANAGE_INTEGRATIONS),
+        PageSpec("calendar", "Calendar", _page("calendar_page", "CalendarPage")),
+        PageSpec("appointments", "Appointments", _page("appointments_page", "AppointmentsPage")),
+        PageSpec("patients", "Patients", _page("patients_page", "PatientsPage")),
+        PageSpec("clients", "Clients", _page("clients_page", "ClientsPage")),
+        PageSpec("invoices", "Invoices", _page("invoices_page", "InvoicesPage")),
+        PageSpec("balances", "Balances", _page("balances_page", "BalancesPage")),
+        PageSpec("reports", "Reports", _page("reports_page", "ReportsPage")),
+        PageSpec(
+            "queues",
+            "Queue monitor",
+            _page("queue_monitor_page", "QueueMonitorPage"),
+            Permission.MONITOR_QUEUES,
+        ),
+        PageSpec("health", "Health", _page("health_page", "HealthPage")),
+        PageSpec(
+            "workflows",
+            "Workflows",
+            _page("workflows_page", "WorkflowsPage"),
+            Permission.MANAGE_WORKFLOWS,
+        ),
+        PageSpec("staff", "Staff", _page("staff_page", "StaffPage"), Permission.MANAGE_STAFF),
+        PageSpec(
+            "settings",
+            "Settings",
+            _page("settings_page", "SettingsPage"),
+            Permission.MANAGE_SETTINGS,
+        ),
+        PageSpec(
+            "integrations",
+            "Integrations",
+            _page("integrations_page", "IntegrationsPage"),
+            Permission.MANAGE_INTEGRATIONS,
+        ),
     ]
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,6 +35,35 @@ def test_navigation_lists_every_page_and_builds_only_the_first(window: MainWindo
     titles = [window.navigation.item(i).text() for i in range(window.navigation.count())]
     assert titles == [spec.title for spec in default_pages()]
     assert window.built_pages() == [default_pages()[0].key]
+
+
+def test_every_navigation_entry_builds_its_page(window: MainWindow) -> None:
+    """The pages other than Today are imported on their first visit: each entry's lazy
+    factory names a module and class that exist."""
+    for spec in default_pages():
+        page = window.show_page(spec.key)
+        assert window.current_page() is page
+        assert type(page).__name__ == getattr(spec.factory, "__qualname__", type(page).__name__)
+    assert sorted(window.built_pages()) == sorted(spec.key for spec in default_pages())
+
+
+def test_start_up_imports_no_page_but_today_and_no_numpy() -> None:
+    """Importing the app (what start-up waits for) loads the Today page's code only, and
+    not numpy (the grid imports it for an in-memory source's first query)."""
+    code = (
+        "import sys, purplecross_desktop.app; "
+        "print(' '.join(sorted(m for m in sys.modules "
+        "if m.startswith('purplecross_desktop.ui.pages.') or m == 'numpy')))"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout.split()
+    assert "purplecross_desktop.ui.pages.today_page" in out
+    assert "numpy" not in out
+    out.remove("purplecross_desktop.ui.pages.today_page")
+    others = {m.rsplit(".", 1)[1] for m in out} - {"base", "labels"}
+    assert not others, f"imported at start-up: {sorted(others)}"
 
 
 def test_switching_pages_builds_them_on_first_visit(window: MainWindow, qtbot: QtBot) -> None:
