@@ -26,8 +26,10 @@ from typing import Any
 import numpy as np
 from numpy.dtypes import StringDType
 
-#: Values converted per Python-level step: ~2-5 ms of work, so the UI thread waits at most that.
-CHUNK = 16_384
+from widgets.datagrid.cancelling import CHUNK as CHUNK
+from widgets.datagrid.cancelling import Cancelled as Cancelled
+from widgets.datagrid.cancelling import QueryCancelledError as QueryCancelledError
+
 #: The rank of a null (None, NaN, unparsable number): after every value in both directions.
 NULL_RANK = np.iinfo(np.int32).max
 #: Text keys at most this long are sorted as fixed-width unicode (faster); longer ones as
@@ -40,12 +42,6 @@ _MICROSECOND = dt.timedelta(microseconds=1)
 _INT64 = (-(2**63), 2**63 - 1)
 _FLOAT_EXACT = 2**53
 _DECIMAL_PLACES = 9
-
-Cancelled = Callable[[], bool]
-
-
-class QueryCancelledError(Exception):
-    """Raised inside a source when the query it runs has been superseded."""
 
 
 def _check(cancelled: Cancelled) -> None:

@@ -11,24 +11,13 @@ string scan per column, both outside the interpreter lock, so the window keeps p
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import numpy as np
-
-from widgets.datagrid.column_arrays import (
-    CHUNK,
-    ColumnOrder,
-    ColumnText,
-    chunked_bools,
-    chunked_list,
-    column_order,
-    column_text,
-)
-from widgets.datagrid.column_arrays import (
-    QueryCancelledError as QueryCancelledError,
-)
+from widgets.datagrid.cancelling import CHUNK
+from widgets.datagrid.cancelling import Cancelled as Cancelled
+from widgets.datagrid.cancelling import QueryCancelledError as QueryCancelledError
 from widgets.datagrid.state import (
     ChoiceFilter,
     Column,
@@ -40,7 +29,13 @@ from widgets.datagrid.state import (
 )
 from widgets.text_order import fold_text as fold_text  # re-exported: the grid's text order
 
-Cancelled = Callable[[], bool]
+if TYPE_CHECKING:
+    import numpy as np
+
+    from widgets.datagrid.column_arrays import ColumnOrder, ColumnText
+
+# numpy and the column arrays are imported by the first query of an in-memory source, not
+# with this module: a window whose grids all read a database never loads numpy.
 
 
 def _never() -> bool:
@@ -280,6 +275,8 @@ class InMemorySource:
         signature = (needle, query.search_keys if needle else (), query.filters)
         if self._last_filter is not None and self._last_filter[0] == signature:
             return self._last_filter[1], self._last_filter[2]
+        import numpy as np
+
         selected: np.ndarray | None = None
         if needle:
             selected = np.zeros(self._count, dtype=bool)
@@ -304,10 +301,14 @@ class InMemorySource:
 
     def _row_numbers(self) -> np.ndarray:
         if self._all_rows is None:
+            import numpy as np
+
             self._all_rows = np.arange(self._count, dtype=np.int32)
         return self._all_rows
 
     def _filter_mask(self, key: str, flt: ColumnFilter, cancelled: Cancelled) -> np.ndarray | None:
+        from widgets.datagrid import column_arrays as arrays
+
         if isinstance(flt, TextFilter):
             needle = flt.text.strip().casefold()
             if not needle:
@@ -316,14 +317,16 @@ class InMemorySource:
         values = self.column_values(key)
         if isinstance(flt, ChoiceFilter):
             wanted = flt.values
-            return chunked_bools(
+            return arrays.chunked_bools(
                 values, lambda part: list(map(wanted.__contains__, part)), cancelled
             )
         if self._is_number_column(key):  # numbers held as text compare as numbers
-            return chunked_bools(
+            return arrays.chunked_bools(
                 values, lambda part: [_in_range(number_key(v), flt) for v in part], cancelled
             )
-        return chunked_bools(values, lambda part: [_in_range(v, flt) for v in part], cancelled)
+        return arrays.chunked_bools(
+            values, lambda part: [_in_range(v, flt) for v in part], cancelled
+        )
 
     def _is_number_column(self, key: str) -> bool:
         column = self._columns[self._index[key]]
@@ -336,6 +339,8 @@ class InMemorySource:
     # ---- caches (built on the worker thread, reused until the rows change) ---------------
 
     def _column_order(self, key: str, cancelled: Cancelled) -> ColumnOrder:
+        from widgets.datagrid import column_arrays as arrays
+
         cached = self._orders.get(key)
         if cached is not None:
             return cached
@@ -349,32 +354,40 @@ class InMemorySource:
             if types <= {int, type(None)}:
                 keys = values  # the values are their own keys (not copied)
             else:  # the declared kind wins; NaN is empty
-                keys = chunked_list(values, lambda part: list(map(number_key, part)), cancelled)
+                keys = arrays.chunked_list(
+                    values, lambda part: list(map(number_key, part)), cancelled
+                )
         elif column.kind == "text" or kind == "text":
-            keys, text = chunked_list(values, _fold_part, cancelled), True
+            keys, text = arrays.chunked_list(values, _fold_part, cancelled), True
         elif kind == "mixed":
             keys, text = self._display_keys(key, cancelled), True
         else:
             keys = values  # dates: the values are their own keys
-        order = column_order(keys, text, cancelled, lambda: self._display_keys(key, cancelled))
+        order = arrays.column_order(
+            keys, text, cancelled, lambda: self._display_keys(key, cancelled)
+        )
         self._orders[key] = order
         return order
 
     def _display_keys(self, key: str, cancelled: Cancelled) -> list[Any]:
         """Sort keys of a column whose values do not compare: what the user reads."""
+        from widgets.datagrid import column_arrays as arrays
+
         display = self._columns[self._index[key]].display
 
         def convert(part: Sequence[Any]) -> list[Any]:
             return [None if v is None else fold_text(display(v)) for v in part]
 
-        return chunked_list(self.column_values(key), convert, cancelled)
+        return arrays.chunked_list(self.column_values(key), convert, cancelled)
 
     def _column_texts(self, key: str, cancelled: Cancelled) -> ColumnText:
         """The casefolded display text of every value of column ``key`` (search, filters)."""
+        from widgets.datagrid import column_arrays as arrays
+
         texts = self._texts.get(key)
         if texts is None:
             column = self._columns[self._index[key]]
-            texts = column_text(
+            texts = arrays.column_text(
                 self.column_values(key), lambda part: _display_texts(column, part), cancelled
             )
             self._texts[key] = texts
