@@ -39,14 +39,21 @@ if TYPE_CHECKING:  # the jobs stack (Huey, Redis, psycopg) is imported when jobs
 log = logging.getLogger(__name__)
 
 
+#: The modules of the pages imported after start-up (see :func:`_page`), in menu order.
+_LATER_PAGES: list[str] = []
+
+
 def _page(module: str, name: str) -> Callable[[AppContext], Page]:
-    """The factory of a page whose code is imported on its first visit: start-up imports
-    the Today page's code only (the other pages' modules cost ~150 ms of imports)."""
+    """The factory of a page whose code is imported after start-up: the window shows with
+    the Today page's code only (the other pages' modules cost ~150-200 ms of imports), and
+    :func:`freeze_start_up_objects` imports them one per event-loop turn soon after, so a
+    first visit rarely pays for it (if it comes first, the factory imports it)."""
+    path = f"purplecross_desktop.ui.pages.{module}"
+    if path not in _LATER_PAGES:
+        _LATER_PAGES.append(path)
 
     def build(context: AppContext) -> Page:
-        page_class = getattr(
-            importlib.import_module(f"purplecross_desktop.ui.pages.{module}"), name
-        )
+        page_class = getattr(importlib.import_module(path), name)
         return cast(Page, page_class(context))
 
     build.__qualname__ = name
@@ -235,12 +242,25 @@ def freeze_start_up_objects(context: AppContext) -> None:
     after start, on whichever thread allocates: the window froze for that long on the
     Calendar's first week or the first reload (``python -m benchmarks calendar``). What is
     made later is collected as before; ``gc.freeze`` moves, it does not collect.
+
+    First the pages the window did not need to show are imported, one module per
+    event-loop turn (1-40 ms each: no turn stalls the window), so that their code is
+    frozen too and a first visit does not wait for it.
     """
     starter = context.jobs_starter
     if starter is not None and starter.is_alive():
         QTimer.singleShot(500, lambda: freeze_start_up_objects(context))
         return
-    gc.freeze()
+    pending = [m for m in _LATER_PAGES if m not in sys.modules]
+
+    def next_page() -> None:
+        if pending:
+            importlib.import_module(pending.pop(0))
+            QTimer.singleShot(0, next_page)
+            return
+        gc.freeze()
+
+    next_page()
 
 
 def shutdown(context: AppContext) -> None:
