@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import click
 
 from purplecross_desktop.cli_time import parse_when
 from purplecross_desktop.settings import SettingsError, load_settings
-
-
-def parse_since(
-    text: str, now: dt.datetime | None = None, tz: dt.tzinfo | None = None
-) -> dt.datetime:
-    """``--since``: ``30m``, ``2h``, ``7d``, ``1w`` ago, or an ISO date/time (the clinic's
-    time zone when it has none; see :mod:`purplecross_desktop.cli_time`).
-
-    Raises:
-        click.BadParameter: naming ``--since`` and the accepted forms.
-    """
-    return parse_when(text, "--since", tz, now)
 
 
 @click.command("events")
@@ -48,7 +35,7 @@ def events_command(
     from purplecross_desktop.database import make_engine
     from purplecross_desktop.domain.event_log import EventLog
 
-    start = parse_since(since) if since else None
+    start = parse_when(since) if since else None
     try:
         settings = load_settings()
     except SettingsError as exc:

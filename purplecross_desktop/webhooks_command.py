@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from purplecross_desktop.events_command import parse_since
+from purplecross_desktop.cli_time import parse_when
 
 if TYPE_CHECKING:
     from jobs.webhooks import WebhookDelivery
@@ -181,7 +181,7 @@ def disable(endpoint_id: int, reason: str) -> None:
 )
 def enable(endpoint_id: int, recover_since: str | None) -> None:
     """Deliver to an endpoint again (and recover what it missed)."""
-    since = parse_since(recover_since) if recover_since else None
+    since = parse_when(recover_since, "--recover-since") if recover_since else None
     with _delivery() as delivery, _domain_errors():
         info = delivery.endpoints.enable(endpoint_id)
         recovered = delivery.recover(endpoint_id, since) if since is not None else None
@@ -256,7 +256,7 @@ def replay(msg_id: str | None, endpoint_id: int | None, since: str | None) -> No
         if since is None:
             raise click.UsageError("--endpoint needs --since (e.g. --since 1d)")
         assert endpoint_id is not None
-        count = delivery.recover(endpoint_id, parse_since(since))
+        count = delivery.recover(endpoint_id, parse_when(since))
     click.echo(f"{count} failed or missed message(s) queued again")
 
 
@@ -280,7 +280,7 @@ def deliveries(
     as_json: bool,
 ) -> None:
     """The delivery log: every attempt, newest first."""
-    start = parse_since(since) if since else None
+    start = parse_when(since) if since else None
     with _delivery() as delivery, _domain_errors():
         rows = delivery.endpoints.attempts(
             endpoint_id=endpoint_id,

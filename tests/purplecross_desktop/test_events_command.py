@@ -12,11 +12,11 @@ from click.testing import CliRunner
 from jobs.event_dispatch import DurableHandler, EventDispatcher, EventHandlers
 from purplecross_desktop import cli_extensions
 from purplecross_desktop.cli import cli
+from purplecross_desktop.cli_time import parse_when
 from purplecross_desktop.database import make_engine, make_session_factory
 from purplecross_desktop.database.session import upgrade
 from purplecross_desktop.domain.clients import ClientData
 from purplecross_desktop.domain.events import EventBus
-from purplecross_desktop.events_command import parse_since
 from purplecross_desktop.services import build_services
 
 
@@ -79,25 +79,23 @@ def test_a_bad_since_names_the_option_and_the_forms(url: str) -> None:
 
 def test_since_accepts_durations_and_iso_times() -> None:
     now = dt.datetime(2031, 3, 3, 12, 0, tzinfo=dt.UTC)
-    assert parse_since("90m", now) == now - dt.timedelta(minutes=90)
-    assert parse_since("2d", now) == now - dt.timedelta(days=2)
-    assert parse_since("1.5h", now) == now - dt.timedelta(minutes=90)
-    assert parse_since("2031-03-01", now, dt.UTC) == dt.datetime(2031, 3, 1, tzinfo=dt.UTC)
-    assert parse_since("2031-03-01T09:00+01:00", now).utcoffset() == dt.timedelta(hours=1)
+    assert parse_when("90m", now=now) == now - dt.timedelta(minutes=90)
+    assert parse_when("2d", now=now) == now - dt.timedelta(days=2)
+    assert parse_when("1.5h", now=now) == now - dt.timedelta(minutes=90)
+    assert parse_when("2031-03-01", now=now, tz=dt.UTC) == dt.datetime(2031, 3, 1, tzinfo=dt.UTC)
+    assert parse_when("2031-03-01T09:00+01:00", now=now).utcoffset() == dt.timedelta(hours=1)
 
 
 def test_a_zoneless_since_is_the_clinics_local_time_as_for_jobs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """events, webhooks and jobs read ``--since 2031-03-01T09:00`` alike: 09:00 at the clinic."""
-    from purplecross_desktop.cli_time import parse_when
-
     monkeypatch.setenv("PURPLECROSS_CLINIC_TIMEZONE", "America/Chicago")
-    moment = parse_since("2031-03-01T09:00")
+    moment = parse_when("2031-03-01T09:00")
     assert moment == dt.datetime(2031, 3, 1, 15, 0, tzinfo=dt.UTC)  # CST is UTC-6
     assert parse_when("2031-03-01T09:00", "--until") == moment
     monkeypatch.setenv("PURPLECROSS_CLINIC_TIMEZONE", "UTC")
-    assert parse_since("2031-03-01T09:00") == dt.datetime(2031, 3, 1, 9, 0, tzinfo=dt.UTC)
+    assert parse_when("2031-03-01T09:00") == dt.datetime(2031, 3, 1, 9, 0, tzinfo=dt.UTC)
 
 
 def test_an_age_reaching_before_the_year_one_is_refused_with_the_option_named() -> None:
