@@ -11,7 +11,7 @@ import importlib
 import logging
 import sys
 import threading
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QTimer
@@ -39,10 +39,8 @@ if TYPE_CHECKING:  # the jobs stack (Huey, Redis, psycopg) is imported when jobs
 log = logging.getLogger(__name__)
 
 
-#: The modules of the pages imported after start-up (see :func:`_page`), in menu order.
-_LATER_PAGES: list[str] = []
-#: Imported before them, each in its own turn: what one page would otherwise bring in
-#: all at once (the Workflows page: ~55 ms with the webhooks model and the builder).
+#: Imported before the later pages, each in its own turn: what one page would otherwise
+#: bring in all at once (the Workflows page: ~55 ms with the webhooks model and builder).
 _WARM_FIRST = (
     "purplecross_desktop.domain.webhooks",
     "purplecross_desktop.ui.workflow_builder.canvas",
@@ -52,21 +50,28 @@ _WARM_FIRST = (
 WARM_PAUSE_MS = 20
 
 
-def _page(module: str, name: str) -> Callable[[AppContext], Page]:
+@dataclass(frozen=True)
+class _LaterPage:
     """The factory of a page whose code is imported after start-up: the window shows with
     the Today page's code only (the other pages' modules cost ~150-200 ms of imports), and
     :func:`freeze_start_up_objects` imports them one per event-loop turn soon after, so a
     first visit rarely pays for it (if it comes first, the factory imports it)."""
-    path = f"purplecross_desktop.ui.pages.{module}"
-    if path not in _LATER_PAGES:
-        _LATER_PAGES.append(path)
 
-    def build(context: AppContext) -> Page:
-        page_class = getattr(importlib.import_module(path), name)
+    module: str
+    name: str
+
+    def __call__(self, context: AppContext) -> Page:
+        page_class = getattr(importlib.import_module(self.module), self.name)
         return cast(Page, page_class(context))
 
-    build.__qualname__ = name
-    return build
+
+def _page(module: str, name: str) -> _LaterPage:
+    return _LaterPage(f"purplecross_desktop.ui.pages.{module}", name)
+
+
+def later_page_modules() -> list[str]:
+    """The modules of the navigation's pages imported after start-up, in menu order."""
+    return [s.factory.module for s in default_pages() if isinstance(s.factory, _LaterPage)]
 
 
 def default_pages() -> list[PageSpec]:
@@ -262,7 +267,7 @@ def freeze_start_up_objects(context: AppContext) -> None:
         QTimer.singleShot(500, lambda: freeze_start_up_objects(context))
         return
     gc.freeze()
-    pending = [m for m in (*_WARM_FIRST, *_LATER_PAGES) if m not in sys.modules]
+    pending = [m for m in (*_WARM_FIRST, *later_page_modules()) if m not in sys.modules]
 
     def next_module() -> None:
         if pending:

@@ -359,16 +359,28 @@ def test_registering_every_cli_command_imports_no_qt() -> None:
     assert out.stdout.strip() == ""
 
 
-def test_the_window_loads_without_the_jobs_stack() -> None:
-    """The app starts its jobs on a thread after the window shows: importing the composition
-    root (every page module) must not load Huey or the jobs package (start-up budget)."""
-    code = (
-        "import sys\n"
-        "import purplecross_desktop.app\n"
-        "print(','.join(sorted(m for m in sys.modules if m in ('jobs', 'huey'))))\n"
-    )
+def _loaded_by_importing_the_app() -> set[str]:
+    """Every module a fresh interpreter holds after importing the composition root (what
+    start-up waits for before the window can show)."""
+    code = "import sys\nimport purplecross_desktop.app\nprint(' '.join(sys.modules))\n"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, env=env
     )
-    assert out.stdout.strip() == ""
+    return set(out.stdout.split())
+
+
+def test_the_window_loads_without_the_jobs_stack() -> None:
+    """The app starts its jobs on a thread after the window shows: importing the composition
+    root must not load Huey or the jobs package (start-up budget)."""
+    assert not _loaded_by_importing_the_app() & {"jobs", "huey"}
+
+
+def test_the_window_loads_no_page_but_today_and_no_numpy() -> None:
+    """The other pages are imported after the window shows (``app.later_page_modules``),
+    numpy with an in-memory grid's first query: neither is on start-up's path."""
+    loaded = _loaded_by_importing_the_app()
+    pages = {m.rsplit(".", 1)[1] for m in loaded if m.startswith("purplecross_desktop.ui.pages.")}
+    assert "today_page" in pages
+    assert pages - {"base", "labels", "today_page"} == set()
+    assert "numpy" not in loaded
